@@ -1,0 +1,12 @@
+/* wl_disk.c — placeholder until the disk workload lands (owned by the workloads work). */
+#include "workload.h"
+
+static int run(const struct hb_wl_ctx *ctx, const json_t *params, struct hb_sample *out,
+	       struct hb_err *e)
+{
+	return hb_err_set(e, HB_EUNSUPP, "disk: not implemented yet");
+}
+
+const struct hb_workload hb_wl_disk = {
+	.name = "disk", .kind = "disk", .help = "placeholder", .run = run,
+};

@@ -1,0 +1,86 @@
+/*
+ * workload.h — the workload descriptor. Each workload lives in one file (bench/wl_*.c) that
+ * exports exactly one `const struct hb_workload hb_wl_NAME`, and is named once in
+ * bench/workloads.def. The same code is linked into the host agent (native runs) and the guest
+ * agent (in-guest runs), so the two sides are comparable by construction.
+ *
+ * Parameters are data (fio-style): a table of name/type/range/default/help that one validator
+ * checks, for profiles on the host and for `run` requests in the agent alike.
+ */
+#ifndef HB_WORKLOAD_H
+#define HB_WORKLOAD_H
+
+#include <signal.h>
+#include <jansson.h>
+#include "hb.h"
+#include "metric.h"
+
+enum hb_ptype {
+	HB_P_INT,    /* integer within [min, max] */
+	HB_P_DOUBLE, /* number within [min, max] */
+	HB_P_SIZE,   /* "4k", "1M" or an integer number of bytes, within [min, max] bytes */
+	HB_P_BOOL,
+	HB_P_ENUM,   /* one of choices[] (NULL-terminated) */
+	HB_P_STRING, /* free text of at most max characters (host-side options only) */
+};
+
+struct hb_param {
+	const char *name;
+	enum hb_ptype type;
+	double min, max;            /* for INT, DOUBLE, SIZE */
+	const char *def;            /* default, as text ("4k", "1", "randread", "true") */
+	const char *const *choices; /* for ENUM */
+	const char *help;
+};
+
+/* What a run may use. Filled by the caller (native backend or guest agent), read-only here. */
+struct hb_wl_ctx {
+	double duration;             /* measured seconds (after ramp) */
+	double ramp;                 /* warm-up seconds inside the run, not measured */
+	double timeout;              /* hard limit for the whole run, seconds */
+	const char *scratch_dir;     /* private directory for scratch files (native) */
+	const char *disk_path;       /* if set: a scratch file/device the suite created (guest /dev/vda) */
+	const char *fio_path;        /* fio binary ("fio" when NULL) */
+	const char *server_addr;     /* net: iperf3 server address (NULL: the workload starts its own) */
+	int server_port;             /* net: iperf3 server port */
+	const char *netns_client;    /* net, native: netns to run the client in (NULL: current) */
+	const char *netns_server;    /* net, native: netns to run the server in (NULL: current) */
+	volatile sig_atomic_t *stop; /* set to non-zero on SIGINT/SIGTERM: abort soon, HB_EINTR */
+};
+
+struct hb_workload {
+	const char *name;          /* "disk", "net", "mem", "cpu" */
+	const char *kind;          /* result kind: "disk" | "net" | "mem" | "cpu" */
+	const char *help;          /* one line */
+	const struct hb_param *params;
+	size_t nparams;
+	/* NULL or returns 0 when runnable here; otherwise HB_EUNSUPP with the reason in why. */
+	int (*supported)(char *why, size_t len);
+	/* One measured run. params: validated object with every parameter present (defaults filled). */
+	int (*run)(const struct hb_wl_ctx *ctx, const json_t *params, struct hb_sample *out,
+		   struct hb_err *e);
+};
+
+/* The registry (NULL-terminated), generated from bench/workloads.def. */
+extern const struct hb_workload *const hb_workloads[];
+const struct hb_workload *hb_workload_find(const char *name);
+
+/*
+ * Checks `in` (an object, or NULL for "all defaults") against the table and returns in *out a new
+ * object with every parameter present and typed: INT/SIZE as json integer, DOUBLE as real, BOOL as
+ * boolean, ENUM as string. `where` names the place for messages ("profile: workloads[2].params").
+ * Unknown keys are errors that suggest the nearest valid name.
+ */
+int hb_params_validate(const struct hb_param *p, size_t n, const json_t *in, const char *where,
+		       json_t **out, struct hb_err *e);
+
+/* Typed getters on a validated object (no checks needed after hb_params_validate). */
+long long hb_param_int(const json_t *params, const char *name);
+double hb_param_double(const json_t *params, const char *name);
+int hb_param_bool(const json_t *params, const char *name);
+const char *hb_param_str(const json_t *params, const char *name);
+
+/* Levenshtein-nearest of candidates[] (NULL-terminated or n entries) to s; NULL if none close. */
+const char *hb_nearest(const char *s, const char *const *candidates, size_t n);
+
+#endif

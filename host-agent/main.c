@@ -1,0 +1,6 @@
+/* main.c — placeholder */
+#include <stdio.h>
+int main(void)
+{
+	return 1;
+}

@@ -1,0 +1,368 @@
+/*
+ * hb.c — status codes, the first-error-wins error buffer, clocks, bounded strings, checked
+ * number parsing and the atomic file writer every output of hvbench goes through.
+ */
+#include "hb.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+const char *hb_strerror(int code)
+{
+	switch (code) {
+	case HB_OK: return "ok";
+	case HB_EINVAL: return "invalid input";
+	case HB_ENOMEM: return "out of memory";
+	case HB_EIO: return "I/O error";
+	case HB_ETIMEDOUT: return "timed out";
+	case HB_EUNSUPP: return "not supported here";
+	case HB_EPROTO: return "protocol error";
+	case HB_EINTR: return "interrupted";
+	case HB_ECHILD: return "child process failed";
+	default: return "unknown error";
+	}
+}
+
+void hb_err_clear(struct hb_err *e)
+{
+	if (!e)
+		return;
+	e->code = 0;
+	e->msg[0] = '\0';
+}
+
+static int err_vset(struct hb_err *e, int code, int with_errno, const char *fmt, va_list ap)
+{
+	int saved = errno;
+
+	if (!e || e->msg[0])
+		return code;
+	e->code = code;
+	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+	if (with_errno) {
+		size_t l = strlen(e->msg);
+		snprintf(e->msg + l, sizeof(e->msg) - l, ": %s", strerror(saved));
+	}
+	errno = saved;
+	return code;
+}
+
+int hb_err_set(struct hb_err *e, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	err_vset(e, code, 0, fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+int hb_err_errno(struct hb_err *e, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	err_vset(e, code, 1, fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+void hb_err_prefix(struct hb_err *e, const char *fmt, ...)
+{
+	char pre[256], tmp[sizeof(e->msg)];
+	va_list ap;
+
+	if (!e || !e->msg[0])
+		return;
+	va_start(ap, fmt);
+	vsnprintf(pre, sizeof(pre), fmt, ap);
+	va_end(ap);
+	snprintf(tmp, sizeof(tmp), "%s: %s", pre, e->msg);
+	memcpy(e->msg, tmp, sizeof(tmp));
+}
+
+double hb_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void hb_utc_now(char *buf, size_t len)
+{
+	struct timespec ts;
+	struct tm tm;
+	char base[32];
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf, len, "%s.%03ldZ", base, ts.tv_nsec / 1000000);
+}
+
+void hb_sleep(double s, volatile int *stop)
+{
+	struct timespec ts, rem;
+
+	if (s <= 0)
+		return;
+	ts.tv_sec = (time_t)s;
+	ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
+	while (nanosleep(&ts, &rem) != 0 && errno == EINTR) {
+		if (stop && *stop)
+			return;
+		ts = rem;
+	}
+}
+
+int hb_snprintf(char *buf, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, len, fmt, ap);
+	va_end(ap);
+	return (n < 0 || (size_t)n >= len) ? HB_EINVAL : 0;
+}
+
+int hb_strlcpy(char *dst, const char *src, size_t len)
+{
+	size_t l = strlen(src);
+
+	if (len == 0)
+		return HB_EINVAL;
+	if (l >= len) {
+		memcpy(dst, src, len - 1);
+		dst[len - 1] = '\0';
+		return HB_EINVAL;
+	}
+	memcpy(dst, src, l + 1);
+	return 0;
+}
+
+int hb_parse_long(const char *s, long min, long max, long *out)
+{
+	char *end;
+	long v;
+
+	if (!s || !*s)
+		return HB_EINVAL;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || *end || v < min || v > max)
+		return HB_EINVAL;
+	*out = v;
+	return 0;
+}
+
+int hb_parse_double(const char *s, double min, double max, double *out)
+{
+	char *end;
+	double v;
+
+	if (!s || !*s)
+		return HB_EINVAL;
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || *end || !isfinite(v) || v < min || v > max)
+		return HB_EINVAL;
+	*out = v;
+	return 0;
+}
+
+int hb_parse_size(const char *s, unsigned long long *out)
+{
+	char *end;
+	unsigned long long v, mul = 1;
+
+	if (!s || *s < '0' || *s > '9')
+		return HB_EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno)
+		return HB_EINVAL;
+	switch (*end) {
+	case '\0': break;
+	case 'k': case 'K': mul = 1ULL << 10; end++; break;
+	case 'm': case 'M': mul = 1ULL << 20; end++; break;
+	case 'g': case 'G': mul = 1ULL << 30; end++; break;
+	case 't': case 'T': mul = 1ULL << 40; end++; break;
+	default: return HB_EINVAL;
+	}
+	if (*end == 'i' || *end == 'I')
+		end++;
+	if (*end == 'b' || *end == 'B')
+		end++;
+	if (*end || (v && mul > ULLONG_MAX / v))
+		return HB_EINVAL;
+	*out = v * mul;
+	return 0;
+}
+
+int hb_write_atomic(const char *path, const void *data, size_t len, mode_t mode, struct hb_err *e)
+{
+	char tmp[PATH_MAX];
+	const char *p = data;
+	int fd, rc = 0;
+
+	if (hb_snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path))
+		return hb_err_set(e, HB_EINVAL, "%s: path too long", path);
+	fd = mkstemp(tmp);
+	if (fd < 0)
+		return hb_err_errno(e, HB_EIO, "cannot create temporary file for %s", path);
+	while (len > 0) {
+		ssize_t w = write(fd, p, len);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			rc = hb_err_errno(e, HB_EIO, "cannot write %s", tmp);
+			goto fail;
+		}
+		p += w;
+		len -= (size_t)w;
+	}
+	if (fchmod(fd, mode) || fsync(fd)) {
+		rc = hb_err_errno(e, HB_EIO, "cannot sync %s", tmp);
+		goto fail;
+	}
+	if (close(fd)) {
+		fd = -1;
+		rc = hb_err_errno(e, HB_EIO, "cannot close %s", tmp);
+		goto fail;
+	}
+	fd = -1;
+	if (rename(tmp, path)) {
+		rc = hb_err_errno(e, HB_EIO, "cannot rename %s to %s", tmp, path);
+		goto fail;
+	}
+	return 0;
+fail:
+	if (fd >= 0)
+		close(fd);
+	unlink(tmp);
+	return rc;
+}
+
+int hb_read_file(const char *path, size_t max, char **out, size_t *outlen, struct hb_err *e)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	size_t len = 0, cap = 0;
+
+	if (!f)
+		return hb_err_errno(e, HB_EIO, "cannot open %s", path);
+	for (;;) {
+		size_t n;
+		if (cap - len < 4096 + 1) {
+			size_t ncap = cap ? cap * 2 : 8192;
+			char *nb = realloc(buf, ncap);
+			if (!nb) {
+				free(buf);
+				fclose(f);
+				return hb_err_set(e, HB_ENOMEM, "%s: out of memory", path);
+			}
+			buf = nb;
+			cap = ncap;
+		}
+		n = fread(buf + len, 1, cap - len - 1, f);
+		len += n;
+		if (len > max) {
+			free(buf);
+			fclose(f);
+			return hb_err_set(e, HB_EINVAL, "%s: larger than %zu bytes", path, max);
+		}
+		if (n == 0)
+			break;
+	}
+	if (ferror(f)) {
+		free(buf);
+		fclose(f);
+		return hb_err_errno(e, HB_EIO, "cannot read %s", path);
+	}
+	fclose(f);
+	buf[len] = '\0';
+	*out = buf;
+	if (outlen)
+		*outlen = len;
+	return 0;
+}
+
+int hb_mkdirs(const char *path, mode_t mode, struct hb_err *e)
+{
+	char buf[PATH_MAX];
+	char *p;
+
+	if (hb_strlcpy(buf, path, sizeof(buf)))
+		return hb_err_set(e, HB_EINVAL, "%s: path too long", path);
+	for (p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, mode) && errno != EEXIST)
+			return hb_err_errno(e, HB_EIO, "cannot create directory %s", buf);
+		*p = '/';
+	}
+	if (mkdir(buf, mode) && errno != EEXIST)
+		return hb_err_errno(e, HB_EIO, "cannot create directory %s", buf);
+	return 0;
+}
+
+int hb_rmtree(const char *path)
+{
+	struct stat st;
+	DIR *d;
+	struct dirent *de;
+	int rc = 0;
+
+	if (lstat(path, &st))
+		return errno == ENOENT ? 0 : HB_EIO;
+	if (!S_ISDIR(st.st_mode))
+		return unlink(path) ? HB_EIO : 0;
+	d = opendir(path);
+	if (!d)
+		return HB_EIO;
+	while ((de = readdir(d))) {
+		char sub[PATH_MAX];
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (hb_snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name) || hb_rmtree(sub))
+			rc = HB_EIO;
+	}
+	closedir(d);
+	if (rmdir(path))
+		rc = HB_EIO;
+	return rc;
+}
+
+long long hb_meminfo(const char *key)
+{
+	FILE *f = fopen("/proc/meminfo", "r");
+	char line[256];
+	size_t kl = strlen(key);
+	long long v = -1;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, key, kl) && line[kl] == ':') {
+			char *end;
+			long long kb = strtoll(line + kl + 1, &end, 10);
+			if (end != line + kl + 1)
+				v = kb * 1024;
+			break;
+		}
+	}
+	fclose(f);
+	return v;
+}

@@ -1,0 +1,110 @@
+/*
+ * metric.c — the sample set one workload run produces, and its JSON form (the same on the wire
+ * between agents and inside results.json).
+ */
+#include "metric.h"
+
+#include <math.h>
+#include <string.h>
+
+void hb_sample_init(struct hb_sample *s)
+{
+	memset(s, 0, sizeof(*s));
+}
+
+void hb_sample_free(struct hb_sample *s)
+{
+	json_decref(s->info);
+	memset(s, 0, sizeof(*s));
+}
+
+int hb_sample_add(struct hb_sample *s, const char *name, const char *unit, int higher_is_better,
+		  double value)
+{
+	struct hb_metric *m = NULL;
+	int i;
+
+	if (strlen(name) >= sizeof(m->name) || strlen(unit) >= sizeof(m->unit) || !*name)
+		return HB_EINVAL;
+	for (i = 0; i < s->n; i++)
+		if (!strcmp(s->m[i].name, name))
+			m = &s->m[i];
+	if (!m) {
+		if (s->n >= HB_MAX_METRICS)
+			return HB_EINVAL;
+		m = &s->m[s->n++];
+	}
+	hb_strlcpy(m->name, name, sizeof(m->name));
+	hb_strlcpy(m->unit, unit, sizeof(m->unit));
+	m->higher_is_better = !!higher_is_better;
+	m->value = value;
+	return 0;
+}
+
+const struct hb_metric *hb_sample_get(const struct hb_sample *s, const char *name)
+{
+	int i;
+
+	for (i = 0; i < s->n; i++)
+		if (!strcmp(s->m[i].name, name))
+			return &s->m[i];
+	return NULL;
+}
+
+void hb_sample_info(struct hb_sample *s, const char *key, json_t *value)
+{
+	if (!s->info)
+		s->info = json_object();
+	json_object_set_new(s->info, key, value);
+}
+
+json_t *hb_sample_to_json(const struct hb_sample *s)
+{
+	json_t *arr = json_array();
+	int i;
+
+	for (i = 0; i < s->n; i++)
+		json_array_append_new(arr, json_pack("{s:s, s:s, s:b, s:f}", "name", s->m[i].name,
+						     "unit", s->m[i].unit, "higher_is_better",
+						     s->m[i].higher_is_better, "value", s->m[i].value));
+	return json_pack("{s:o, s:O}", "metrics", arr, "info", s->info ? s->info : json_object());
+}
+
+int hb_sample_from_json(const json_t *j, struct hb_sample *s, struct hb_err *e)
+{
+	const json_t *arr, *info, *m;
+	size_t i;
+
+	hb_sample_init(s);
+	if (!json_is_object(j))
+		return hb_err_set(e, HB_EPROTO, "sample: not an object");
+	arr = json_object_get(j, "metrics");
+	if (!json_is_array(arr))
+		return hb_err_set(e, HB_EPROTO, "sample: \"metrics\" is not an array");
+	if (json_array_size(arr) > HB_MAX_METRICS)
+		return hb_err_set(e, HB_EPROTO, "sample: more than %d metrics", HB_MAX_METRICS);
+	json_array_foreach (arr, i, m) {
+		const json_t *name = json_object_get(m, "name"), *unit = json_object_get(m, "unit");
+		const json_t *hib = json_object_get(m, "higher_is_better"), *val = json_object_get(m, "value");
+		if (!json_is_string(name) || !json_is_string(unit) || !json_is_boolean(hib) ||
+		    !json_is_number(val) || !isfinite(json_number_value(val))) {
+			hb_sample_free(s);
+			return hb_err_set(e, HB_EPROTO,
+					  "sample: metrics[%zu] needs string name, string unit, "
+					  "boolean higher_is_better and a finite number value", i);
+		}
+		if (hb_sample_add(s, json_string_value(name), json_string_value(unit),
+				  json_is_true(hib), json_number_value(val))) {
+			hb_sample_free(s);
+			return hb_err_set(e, HB_EPROTO, "sample: metrics[%zu]: name or unit too long", i);
+		}
+	}
+	info = json_object_get(j, "info");
+	if (info && !json_is_object(info)) {
+		hb_sample_free(s);
+		return hb_err_set(e, HB_EPROTO, "sample: \"info\" is not an object");
+	}
+	if (info && json_object_size(info))
+		s->info = json_deep_copy(info);
+	return 0;
+}
