@@ -26,7 +26,8 @@ all: $(BUILD)/hvbench $(BUILD)/hvbench-guest
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+	@echo "  CC      $<"
+	@$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/libhbcore.a: $(CORE_OBJ)
 	@rm -f $@; ar rcs $@ $^
@@ -34,13 +35,16 @@ $(BUILD)/libhbhost.a: $(HOST_OBJ)
 	@rm -f $@; ar rcs $@ $^
 
 $(BUILD)/hvbench: $(BUILD)/obj/host-agent/main.o $(BUILD)/libhbhost.a $(BUILD)/libhbcore.a
-	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
+	@echo "  LINK    $@"
+	@$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
 $(BUILD)/hvbench-guest: $(BUILD)/obj/guest-agent/main.o $(BUILD)/libhbcore.a
-	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
+	@echo "  LINK    $@"
+	@$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(BUILD)/libhbhost.a $(BUILD)/libhbcore.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -o $@ $^ -lcmocka $(LDLIBS)
+	@echo "  LINK    $@"
+	@$(CC) $(ALL_CFLAGS) -o $@ $^ -lcmocka $(LDLIBS)
 
 # Installs missing Debian packages (apt-get; needs root when something is missing).
 deps: $(BUILD)/.deps
@@ -63,6 +67,22 @@ demo: guest
 
 bench: deps all
 	sh tools/bench.sh $(BUILD)
+
+# Fuzzing: libFuzzer harnesses fuzz/*.c, built with clang (+ASan/UBSan) into $(BUILD)/fuzz/.
+# The core is rebuilt instrumented in $(BUILD)/fuzz/obj; -Werror is dropped there because
+# clang's warnings differ from gcc's and must not block fuzzing.
+FUZZ_CC    ?= clang
+FUZZ_SAN   := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_CFLAGS = $(filter-out -Werror,$(WARN)) -Wno-unknown-warning-option -g -O1 $(FUZZ_SAN)
+FUZZ_BINS  := $(patsubst fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard fuzz/*.c))
+FUZZ_OBJ    = $(CORE_SRC:%.c=$(BUILD)/fuzz/obj/%.o)
+fuzz: $(FUZZ_BINS)
+$(BUILD)/fuzz/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+$(BUILD)/fuzz/%: fuzz/%.c $(FUZZ_OBJ)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
 
 clean:
 	rm -rf build build-*

@@ -1,12 +1,171 @@
-/* wl_net.c — placeholder until the net workload lands (owned by the workloads work). */
+/*
+ * wl_net.c — the network workload: one TCP iperf3 test through libiperf. With a server address
+ * (guest agent, VM targets) only the client runs, against that server. Without one (native), the
+ * workload builds its own path: two network namespaces joined by a veth pair with addresses from
+ * 198.18.0.0/15, the server child in one and the client child in the other, all torn down on every
+ * path; when namespaces cannot be made it falls back to loopback and says so in info "path".
+ */
 #include "workload.h"
+#include "iperf.h"
+#include "netenv.h"
 
-static int run(const struct hb_wl_ctx *ctx, const json_t *params, struct hb_sample *out,
+#include <arpa/inet.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define NET_SERVER_ADDR "198.18.0.1"
+#define NET_CLIENT_CIDR "198.18.0.2/30"
+#define NET_SERVER_CIDR "198.18.0.1/30"
+#define NET_DEFAULT_PORT 5201
+
+static const char *const directions[] = {"send", "recv", NULL};
+
+static const struct hb_param params[] = {
+	{"direction", HB_P_ENUM, 0, 0, "send", directions,
+	 "send: client to server; recv: server to client (iperf3 -R)"},
+	{"streams", HB_P_INT, 1, 128, "1", NULL, "parallel TCP streams (iperf3 -P)"},
+	{"bitrate", HB_P_INT, 0, 1e12, "0", NULL, "bits/s per stream, 0 = unlimited (iperf3 -b)"},
+};
+
+/* A free TCP port on 127.0.0.1 (for the loopback fallback, shared with other programs). */
+static int free_port(void)
+{
+	struct sockaddr_in sa;
+	socklen_t sl = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), port = -1;
+
+	if (fd < 0)
+		return -1;
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (!bind(fd, (struct sockaddr *)&sa, sizeof(sa)) &&
+	    !getsockname(fd, (struct sockaddr *)&sa, &sl))
+		port = ntohs(sa.sin_port);
+	close(fd);
+	return port;
+}
+
+static int run(const struct hb_wl_ctx *ctx, const json_t *p, struct hb_sample *out,
 	       struct hb_err *e)
 {
-	return hb_err_set(e, HB_EUNSUPP, "net: not implemented yet");
+	struct hb_iperf_server srv = {0};
+	struct hb_iperf_client cl;
+	char ns_s[64] = "", ns_c[64] = "", why[600] = "";
+	const char *path;
+	char *json = NULL;
+	double deadline = ctx->timeout > 0 ? hb_now() + ctx->timeout : 0;
+	double left;
+	int rc = 0, made_s = 0, made_c = 0, ok = 0;
+
+	memset(&cl, 0, sizeof(cl));
+	cl.reverse = !strcmp(hb_param_str(p, "direction") ? hb_param_str(p, "direction") : "", "recv");
+	cl.streams = (int)hb_param_int(p, "streams");
+	cl.rate = (unsigned long long)hb_param_int(p, "bitrate");
+	if (ctx->duration <= 0 || cl.streams < 1)
+		return hb_err_set(e, HB_EINVAL, "net: duration and streams must be positive");
+	/* libiperf counts whole seconds. */
+	cl.duration = (int)ceil(ctx->duration - 1e-9);
+	cl.omit = ctx->ramp > 0 ? (int)lround(ctx->ramp) : 0;
+	cl.port = ctx->server_port > 0 ? ctx->server_port : NET_DEFAULT_PORT;
+
+	if (ctx->server_addr && *ctx->server_addr) {
+		cl.addr = ctx->server_addr;
+		cl.netns = ctx->netns_client;
+		path = "remote-server";
+	} else {
+		struct hb_err ne;
+		hb_err_clear(&ne);
+		hb_netns_cleanup_stale();
+		if (hb_snprintf(ns_s, sizeof(ns_s), "hb-%d-s", (int)getpid()) ||
+		    hb_snprintf(ns_c, sizeof(ns_c), "hb-%d-c", (int)getpid()))
+			return hb_err_set(e, HB_EINVAL, "net: namespace name too long");
+		/* Names carry our pid: anything by these names is a leftover of ours. */
+		hb_netns_destroy(ns_s);
+		hb_netns_destroy(ns_c);
+		if (!hb_netns_create(ns_s, &ne)) {
+			made_s = 1;
+			if (!hb_netns_create(ns_c, &ne)) {
+				made_c = 1;
+				ok = !hb_netns_add_veth(ns_s, "hbv0", NET_SERVER_CIDR, ns_c, "hbv1",
+							NET_CLIENT_CIDR, &ne);
+			}
+		}
+		if (ok) {
+			path = "veth-netns";
+			rc = hb_iperf_server_start(&srv, ns_s, NET_SERVER_ADDR, cl.port, e);
+			cl.addr = NET_SERVER_ADDR;
+			cl.netns = ns_c;
+		} else {
+			/* No namespaces here (not root, no ip): loopback, recorded as such. */
+			snprintf(why, sizeof(why), "%s", ne.msg);
+			if (made_c)
+				hb_netns_destroy(ns_c);
+			if (made_s)
+				hb_netns_destroy(ns_s);
+			made_s = made_c = 0;
+			path = "loopback";
+			cl.port = free_port();
+			if (cl.port <= 0) {
+				rc = hb_err_errno(e, HB_EIO, "net: no free TCP port on 127.0.0.1");
+				goto out;
+			}
+			rc = hb_iperf_server_start(&srv, NULL, "127.0.0.1", cl.port, e);
+			cl.addr = "127.0.0.1";
+			cl.netns = NULL;
+		}
+		if (rc) {
+			hb_err_prefix(e, "net");
+			goto out;
+		}
+	}
+	left = deadline > 0 ? deadline - hb_now() : 10;
+	cl.connect_timeout_ms = (int)(left > 10 ? 10000 : (left > 0.1 ? left * 1000 : 100));
+	if (ctx->stop && *ctx->stop) {
+		rc = hb_err_set(e, HB_EINTR, "net: interrupted");
+		goto out;
+	}
+	rc = hb_iperf_client_run(&cl, deadline, ctx->stop, &json, e);
+	if (rc) {
+		if (rc == HB_ETIMEDOUT)
+			hb_err_prefix(e, "net (timeout %.1f s)", ctx->timeout);
+		else
+			hb_err_prefix(e, "net");
+		goto out;
+	}
+	rc = hb_iperf_parse(json, out, e);
+	if (rc) {
+		hb_err_prefix(e, "net: test against %s:%d", cl.addr, cl.port);
+		goto out;
+	}
+	hb_sample_info(out, "path", json_string(path));
+	if (why[0])
+		hb_sample_info(out, "path_reason", json_string(why));
+	hb_sample_info(out, "server", json_pack("{s:s, s:i}", "addr", cl.addr, "port", cl.port));
+	hb_sample_info(out, "libiperf_version", json_string(hb_iperf_version()));
+	hb_sample_info(out, "duration_s", json_integer(cl.duration));
+	hb_sample_info(out, "omit_s", json_integer(cl.omit));
+	hb_sample_info(out, "protocol", json_string("TCP"));
+out:
+	free(json);
+	hb_iperf_server_stop(&srv);
+	if (made_c)
+		hb_netns_destroy(ns_c);
+	if (made_s)
+		hb_netns_destroy(ns_s);
+	return rc;
 }
 
 const struct hb_workload hb_wl_net = {
-	.name = "net", .kind = "net", .help = "placeholder", .run = run,
+	.name = "net",
+	.kind = "net",
+	.help = "TCP throughput with libiperf (Gbit/s, retransmits, CPU of each side)",
+	.params = params,
+	.nparams = HB_ARRAY_SIZE(params),
+	.run = run,
 };

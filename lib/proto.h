@@ -16,6 +16,7 @@
 #ifndef HB_PROTO_H
 #define HB_PROTO_H
 
+#include <signal.h>
 #include <jansson.h>
 #include "hb.h"
 #include "metric.h"
@@ -30,6 +31,15 @@ struct hb_conn {
 	size_t len, cap;
 	int discarding;  /* inside an oversized line: drop bytes up to the next newline */
 	int eof;
+	size_t off;      /* start of the unread data in buf */
+	size_t scan;     /* bytes after off already known to hold no newline */
+	int wsock;       /* wfd is a socket: send() with MSG_NOSIGNAL | MSG_DONTWAIT */
+	double wtimeout; /* seconds a send may wait for the peer to drain (default 60) */
+	volatile sig_atomic_t *stop; /* NULL, or: a wait interrupted while *stop is set -> HB_EINTR */
+	/* Memory source (tests, fuzzing): with rfd < 0 bytes come from src; EOF when exhausted. */
+	const unsigned char *src;
+	size_t srclen;
+	size_t rchunk;   /* 0, or the most bytes one read may take (exercises split reads) */
 };
 
 void hb_conn_init(struct hb_conn *c, int rfd, int wfd);
@@ -45,6 +55,15 @@ int hb_conn_send(struct hb_conn *c, const json_t *msg, struct hb_err *e);
  */
 int hb_conn_recv(struct hb_conn *c, double timeout, json_t **msg, struct hb_err *e);
 
+/* Sets a memory source (rfd must be < 0): recv then frames these bytes; EOF after them. */
+void hb_conn_set_source(struct hb_conn *c, const void *data, size_t len);
+
+/* Wire names of status codes ("EINVAL", "ETIMEDOUT", ...) and back (unknown -> HB_EPROTO). */
+const char *hb_proto_code_name(int code);
+int hb_proto_code_parse(const char *name);
+/* An error reply {"op":"error"[,"id":id],"code":...,"message":...}; id < 0: none. New ref. */
+json_t *hb_proto_error(long long id, int code, const char *message);
+
 /* Options of one run request (host side). */
 struct hb_run_opts {
 	double duration, ramp, timeout;
@@ -55,7 +74,11 @@ struct hb_run_opts {
 /* Host side: sends hello (token may be NULL) and waits for the agent's hello; *hello is a new ref. */
 int hb_agent_hello(struct hb_conn *c, const char *token, double timeout, json_t **hello,
 		   struct hb_err *e);
-/* Host side: one run request; waits opts->timeout + 10 s for the reply. */
+/*
+ * Host side: one run request; waits opts->timeout + 10 s for the reply. Ids must strictly
+ * increase within one connection (the agent refuses a reused or lower id). Replies carrying
+ * another id (stale, e.g. from a request that timed out earlier) are skipped.
+ */
 int hb_agent_run(struct hb_conn *c, int id, const char *workload, const json_t *params,
 		 const struct hb_run_opts *opts, struct hb_sample *out, struct hb_err *e);
 /* Host side: asks the agent to shut down; waits up to timeout for the acknowledgement. */

@@ -41,9 +41,20 @@ int hb_ratio_ci(const double *cur, size_t ncur, const double *base, size_t nbase
  * One-sided permutation test on the difference of medians. bad_is_lower != 0 means "cur lower
  * than base is bad" (higher_is_better metrics); returns the p-value that a difference at least as
  * bad as observed arises by chance. Exact enumeration when C(n1+n2, n1) <= 20000, otherwise
- * 20000 fixed-seed random permutations. p includes the observed arrangement ((k+1)/(N+1)).
+ * 20000 fixed-seed random permutations. p includes the observed arrangement: exact
+ * p = k/C(n1+n2, n1) where k counts the splits at least as extreme (the observed one among
+ * them); Monte Carlo p = (k+1)/(N+1). The statistic is the difference of medians in the bad
+ * direction. NAN when either side is empty.
  */
 double hb_perm_test(const double *base, size_t nbase, const double *cur, size_t ncur,
 		    int bad_is_lower);
+/*
+ * The smallest p-value hb_perm_test can return for these sample counts (distinct values, cur
+ * entirely on the bad side of base). Because the statistic is a difference of medians, splits
+ * that swap values outside the medians tie with the observed one, so this is larger than
+ * 1/C(n1+n2, n1): 3 vs 3 gives 0.1, 6 vs 6 gives 6/924 (Monte Carlo regime: computed the same
+ * way; above 60 samples in all, the bound 1/20001). 1 when a side is empty.
+ */
+double hb_perm_min_p(size_t nbase, size_t ncur);
 
 #endif

@@ -1,0 +1,184 @@
+/*
+ * netenv.c — network namespaces, veth pairs and tap devices for the network workload and the
+ * QEMU backend. Changes are made by running iproute2's `ip` as a child (with a timeout), using
+ * `ip -n NS ...` so every device is created inside its namespace from the start.
+ */
+#include "netenv.h"
+#include "child.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define IP_TIMEOUT 10.0
+
+static int name_ok(const char *s, size_t max)
+{
+	size_t i, l = s ? strlen(s) : 0;
+
+	if (l == 0 || l > max || s[0] == '-' || s[0] == '.')
+		return 0;
+	for (i = 0; i < l; i++) {
+		char c = s[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '_' || c == '.' || c == '-'))
+			return 0;
+	}
+	return 1;
+}
+
+static int cidr_ok(const char *s)
+{
+	size_t i, l = s ? strlen(s) : 0;
+
+	if (l == 0 || l > 64)
+		return 0;
+	for (i = 0; i < l; i++)
+		if (!strchr("0123456789abcdefABCDEF.:/", s[i]))
+			return 0;
+	return strchr(s, '/') != NULL;
+}
+
+/* Runs `ip ARGS...` (NULL-terminated) with a timeout. */
+static int ip_run(struct hb_err *e, const char *a0, ...)
+{
+	char *argv[16];
+	va_list ap;
+	int n = 0;
+
+	argv[n++] = "ip";
+	argv[n++] = (char *)a0;
+	va_start(ap, a0);
+	while (n < 15) {
+		char *a = va_arg(ap, char *);
+		if (!a)
+			break;
+		argv[n++] = a;
+	}
+	va_end(ap);
+	argv[n] = NULL;
+	return hb_child_run(argv, NULL, IP_TIMEOUT, NULL, NULL, e);
+}
+
+int hb_netns_create(const char *name, struct hb_err *e)
+{
+	int rc;
+
+	if (!name_ok(name, 63))
+		return hb_err_set(e, HB_EINVAL, "netns: bad namespace name \"%s\"", name ? name : "");
+	if (geteuid() != 0)
+		return hb_err_set(e, HB_EUNSUPP, "netns: creating namespaces needs root");
+	rc = ip_run(e, "netns", "add", name, NULL);
+	if (rc) {
+		hb_err_prefix(e, "netns %s", name);
+		return rc;
+	}
+	rc = ip_run(e, "-n", name, "link", "set", "lo", "up", NULL);
+	if (rc) {
+		hb_err_prefix(e, "netns %s", name);
+		hb_netns_destroy(name);
+	}
+	return rc;
+}
+
+void hb_netns_destroy(const char *name)
+{
+	char path[PATH_MAX];
+
+	if (!name_ok(name, 63))
+		return;
+	if (hb_snprintf(path, sizeof(path), "/run/netns/%s", name) || access(path, F_OK))
+		return;
+	ip_run(NULL, "netns", "del", name, NULL);
+}
+
+int hb_netns_enter(const char *name, struct hb_err *e)
+{
+	char path[PATH_MAX];
+	int fd, rc = 0;
+
+	if (!name_ok(name, 63))
+		return hb_err_set(e, HB_EINVAL, "netns: bad namespace name \"%s\"", name ? name : "");
+	if (hb_snprintf(path, sizeof(path), "/run/netns/%s", name))
+		return hb_err_set(e, HB_EINVAL, "netns: name too long");
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return hb_err_errno(e, HB_EIO, "netns: cannot open %s", path);
+	if (setns(fd, CLONE_NEWNET))
+		rc = hb_err_errno(e, HB_EIO, "netns: setns into %s failed", name);
+	close(fd);
+	return rc;
+}
+
+int hb_netns_add_tap(const char *ns, const char *tap, const char *cidr, struct hb_err *e)
+{
+	int rc;
+
+	if (!name_ok(ns, 63) || !name_ok(tap, 15) || !cidr_ok(cidr))
+		return hb_err_set(e, HB_EINVAL, "netns: bad namespace/tap name or address");
+	rc = ip_run(e, "-n", ns, "tuntap", "add", "dev", tap, "mode", "tap", NULL);
+	if (!rc)
+		rc = ip_run(e, "-n", ns, "addr", "add", cidr, "dev", tap, NULL);
+	if (!rc)
+		rc = ip_run(e, "-n", ns, "link", "set", tap, "up", NULL);
+	if (rc)
+		hb_err_prefix(e, "netns %s: tap %s", ns, tap);
+	return rc;
+}
+
+int hb_netns_add_veth(const char *ns_a, const char *if_a, const char *cidr_a, const char *ns_b,
+		      const char *if_b, const char *cidr_b, struct hb_err *e)
+{
+	int rc;
+
+	if (!name_ok(ns_a, 63) || !name_ok(ns_b, 63) || !name_ok(if_a, 15) || !name_ok(if_b, 15) ||
+	    !cidr_ok(cidr_a) || !cidr_ok(cidr_b))
+		return hb_err_set(e, HB_EINVAL, "netns: bad namespace/interface name or address");
+	rc = ip_run(e, "-n", ns_a, "link", "add", if_a, "type", "veth", "peer", "name", if_b,
+		    "netns", ns_b, NULL);
+	if (!rc)
+		rc = ip_run(e, "-n", ns_a, "addr", "add", cidr_a, "dev", if_a, NULL);
+	if (!rc)
+		rc = ip_run(e, "-n", ns_b, "addr", "add", cidr_b, "dev", if_b, NULL);
+	if (!rc)
+		rc = ip_run(e, "-n", ns_a, "link", "set", if_a, "up", NULL);
+	if (!rc)
+		rc = ip_run(e, "-n", ns_b, "link", "set", if_b, "up", NULL);
+	if (rc)
+		hb_err_prefix(e, "netns: veth %s/%s", ns_a, ns_b);
+	return rc;
+}
+
+void hb_netns_cleanup_stale(void)
+{
+	DIR *d = opendir("/run/netns");
+	struct dirent *de;
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		long pid;
+		char num[32];
+		const char *p = de->d_name, *dash;
+		if (strncmp(p, "hb-", 3))
+			continue;
+		dash = strchr(p + 3, '-');
+		if (!dash || (size_t)(dash - (p + 3)) >= sizeof(num))
+			continue;
+		memcpy(num, p + 3, (size_t)(dash - (p + 3)));
+		num[dash - (p + 3)] = '\0';
+		if (hb_parse_long(num, 1, INT_MAX, &pid))
+			continue;
+		if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue;
+		hb_netns_destroy(de->d_name);
+	}
+	closedir(d);
+}

@@ -1,0 +1,31 @@
+/*
+ * netenv.h — private network paths for benchmarking: network namespaces, a veth pair between
+ * two of them, and tap devices inside one (for QEMU). Addresses come from 198.18.0.0/15
+ * (RFC 2544's benchmarking range) and nothing is ever added to the root namespace. The
+ * namespaces are made with the `ip` command (iproute2) run as a child; entering one is setns().
+ * Everything here needs root; callers fall back (loopback) when creation fails.
+ */
+#ifndef HB_NETENV_H
+#define HB_NETENV_H
+
+#include <stddef.h>
+#include "hb.h"
+
+/* `ip netns add NAME` and bring its loopback up. Names: [A-Za-z0-9_.-], at most 63 chars. */
+int hb_netns_create(const char *name, struct hb_err *e);
+/* `ip netns del NAME`; ignores errors (safe on a name that does not exist). */
+void hb_netns_destroy(const char *name);
+/* setns() the calling process (meant for a forked child) into /run/netns/NAME. */
+int hb_netns_enter(const char *name, struct hb_err *e);
+/* Creates tap device `tap` inside ns, assigns cidr (e.g. "198.18.1.1/24"), sets it up. */
+int hb_netns_add_tap(const char *ns, const char *tap, const char *cidr, struct hb_err *e);
+/*
+ * Creates a veth pair with end if_a in ns_a and end if_b in ns_b (created directly inside the
+ * namespaces, never in the root one), assigns the addresses and sets both up.
+ */
+int hb_netns_add_veth(const char *ns_a, const char *if_a, const char *cidr_a, const char *ns_b,
+		      const char *if_b, const char *cidr_b, struct hb_err *e);
+/* Deletes namespaces named hb-<pid>-* whose <pid> no longer exists (left by a killed run). */
+void hb_netns_cleanup_stale(void);
+
+#endif

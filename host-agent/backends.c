@@ -1,0 +1,24 @@
+/* backends.c — the target backend list, expanded from backends.def. */
+#include <string.h>
+#include "backend.h"
+
+#define HB_BACKEND(n) extern const struct hb_backend_ops hb_be_##n;
+#include "backends.def"
+#undef HB_BACKEND
+
+const struct hb_backend_ops *const hb_backends[] = {
+#define HB_BACKEND(n) &hb_be_##n,
+#include "backends.def"
+#undef HB_BACKEND
+	NULL,
+};
+
+const struct hb_backend_ops *hb_backend_find(const char *kind)
+{
+	size_t i;
+
+	for (i = 0; hb_backends[i]; i++)
+		if (!strcmp(hb_backends[i]->kind, kind))
+			return hb_backends[i];
+	return NULL;
+}

@@ -1,0 +1,376 @@
+/*
+ * profile.c — the profile loader and validator. The top level and the entries are checked here
+ * key by key; workload parameters and target options go through the one parameter validator
+ * (hb_params_validate) against the workload's and backend's own tables.
+ */
+#include "profile.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+
+#define PROFILE_MAX_BYTES (4 * 1024 * 1024)
+
+static const char *const top_keys[] = { "name", "description", "repetitions", "warmup",
+					"duration", "ramp", "timeout", "targets", "workloads",
+					"probes", NULL };
+static const char *const target_keys[] = { "name", "kind", "options", NULL };
+static const char *const entry_keys[] = { "name", "workload", "params", "duration", "ramp",
+					  "timeout", NULL };
+
+static const char *type_name(const json_t *v)
+{
+	switch (json_typeof(v)) {
+	case JSON_OBJECT: return "an object";
+	case JSON_ARRAY: return "an array";
+	case JSON_STRING: return "a string";
+	case JSON_INTEGER: return "an integer";
+	case JSON_REAL: return "a number";
+	case JSON_TRUE: case JSON_FALSE: return "a boolean";
+	default: return "null";
+	}
+}
+
+static int check_keys(const json_t *obj, const char *const *keys, const char *where,
+		      struct hb_err *e)
+{
+	const char *key;
+	json_t *v;
+	size_t n = 0;
+
+	while (keys[n])
+		n++;
+	json_object_foreach ((json_t *)obj, key, v) {
+		size_t i;
+		int ok = 0;
+		const char *near;
+		for (i = 0; i < n; i++)
+			if (!strcmp(keys[i], key))
+				ok = 1;
+		if (ok)
+			continue;
+		near = hb_nearest(key, keys, n);
+		return hb_err_set(e, HB_EINVAL, "%s: unknown key \"%s\"%s%s%s", where, key,
+				  near ? " (did you mean \"" : "", near ? near : "",
+				  near ? "\"?)" : "");
+	}
+	return 0;
+}
+
+static int get_name(const json_t *obj, const char *key, const char *where, int required,
+		    char *out, size_t len, struct hb_err *e)
+{
+	const json_t *v = json_object_get(obj, key);
+	const char *s, *c;
+
+	if (!v) {
+		if (required)
+			return hb_err_set(e, HB_EINVAL, "%s: \"%s\" is required", where, key);
+		return 0;
+	}
+	if (!json_is_string(v))
+		return hb_err_set(e, HB_EINVAL, "%s: \"%s\" must be a string, not %s", where, key,
+				  type_name(v));
+	s = json_string_value(v);
+	if (!*s || strlen(s) >= len)
+		return hb_err_set(e, HB_EINVAL, "%s: \"%s\" must be 1..%zu characters", where, key,
+				  len - 1);
+	for (c = s; *c; c++)
+		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+		      (*c >= '0' && *c <= '9') || *c == '-' || *c == '_' || *c == '.'))
+			return hb_err_set(e, HB_EINVAL,
+					  "%s: \"%s\" is \"%s\": use letters, digits, '-', '_', '.'",
+					  where, key, s);
+	hb_strlcpy(out, s, len);
+	return 0;
+}
+
+static int get_num(const json_t *obj, const char *key, const char *where, double min,
+		   double max, int integer, double *out, struct hb_err *e)
+{
+	const json_t *v = json_object_get(obj, key);
+	double d;
+
+	if (!v)
+		return 0; /* keep the default in *out */
+	if (!json_is_number(v))
+		return hb_err_set(e, HB_EINVAL, "%s: \"%s\" must be a number, not %s", where, key,
+				  type_name(v));
+	d = json_number_value(v);
+	if (integer && d != floor(d))
+		return hb_err_set(e, HB_EINVAL, "%s: \"%s\" must be a whole number", where, key);
+	if (!(d >= min && d <= max))
+		return hb_err_set(e, HB_EINVAL, "%s: \"%s\" is %g, outside %g..%g", where, key, d,
+				  min, max);
+	*out = d;
+	return 0;
+}
+
+static int parse_targets(struct hb_profile *p, const json_t *arr, const char *pname,
+			 struct hb_err *e)
+{
+	const json_t *t;
+	size_t i;
+	char where[160];
+
+	if (!json_is_array(arr))
+		return hb_err_set(e, HB_EINVAL, "%s: \"targets\" must be an array", pname);
+	if (json_array_size(arr) == 0 || json_array_size(arr) > HB_MAX_TARGETS)
+		return hb_err_set(e, HB_EINVAL, "%s: \"targets\" needs 1..%d entries", pname,
+				  HB_MAX_TARGETS);
+	json_array_foreach (arr, i, t) {
+		struct hb_target *tg = &p->targets[i];
+		char kind[32] = "";
+		const json_t *opts;
+		int j, rc;
+
+		snprintf(where, sizeof(where), "%s: targets[%zu]", pname, i);
+		if (!json_is_object(t))
+			return hb_err_set(e, HB_EINVAL, "%s: must be an object, not %s", where,
+					  type_name(t));
+		if ((rc = check_keys(t, target_keys, where, e)) ||
+		    (rc = get_name(t, "name", where, 1, tg->name, sizeof(tg->name), e)) ||
+		    (rc = get_name(t, "kind", where, 1, kind, sizeof(kind), e)))
+			return rc;
+		snprintf(where, sizeof(where), "%s: targets[%zu] (%s)", pname, i, tg->name);
+		for (j = 0; j < (int)i; j++)
+			if (!strcmp(p->targets[j].name, tg->name))
+				return hb_err_set(e, HB_EINVAL, "%s: duplicate target name \"%s\"",
+						  where, tg->name);
+		tg->ops = hb_backend_find(kind);
+		if (!tg->ops) {
+			const char *kinds[16];
+			const char *near;
+			size_t k;
+			for (k = 0; hb_backends[k] && k < 15; k++)
+				kinds[k] = hb_backends[k]->kind;
+			near = hb_nearest(kind, kinds, k);
+			return hb_err_set(e, HB_EINVAL, "%s: unknown kind \"%s\"%s%s%s", where, kind,
+					  near ? " (did you mean \"" : "", near ? near : "",
+					  near ? "\"?)" : "");
+		}
+		opts = json_object_get(t, "options");
+		snprintf(where, sizeof(where), "%s: targets[%zu] (%s).options", pname, i, tg->name);
+		rc = hb_params_validate(tg->ops->opts, tg->ops->nopts, opts, where, &tg->opts, e);
+		if (rc)
+			return rc;
+		p->ntargets = (int)i + 1;
+	}
+	return 0;
+}
+
+static int parse_entries(struct hb_profile *p, const json_t *arr, const char *pname,
+			 double duration, double ramp, double timeout, struct hb_err *e)
+{
+	const json_t *w;
+	size_t i;
+	char where[160];
+
+	if (!json_is_array(arr))
+		return hb_err_set(e, HB_EINVAL, "%s: \"workloads\" must be an array", pname);
+	if (json_array_size(arr) == 0 || json_array_size(arr) > HB_MAX_ENTRIES)
+		return hb_err_set(e, HB_EINVAL, "%s: \"workloads\" needs 1..%d entries", pname,
+				  HB_MAX_ENTRIES);
+	json_array_foreach (arr, i, w) {
+		struct hb_entry *en = &p->entries[i];
+		char wl[32] = "";
+		int j, rc;
+
+		snprintf(where, sizeof(where), "%s: workloads[%zu]", pname, i);
+		if (!json_is_object(w))
+			return hb_err_set(e, HB_EINVAL, "%s: must be an object, not %s", where,
+					  type_name(w));
+		if ((rc = check_keys(w, entry_keys, where, e)) ||
+		    (rc = get_name(w, "workload", where, 1, wl, sizeof(wl), e)))
+			return rc;
+		hb_strlcpy(en->name, wl, sizeof(en->name));
+		if ((rc = get_name(w, "name", where, 0, en->name, sizeof(en->name), e)))
+			return rc;
+		snprintf(where, sizeof(where), "%s: workloads[%zu] (%s)", pname, i, en->name);
+		if (!strcmp(en->name, "boot") || !strcmp(en->name, "memory"))
+			return hb_err_set(e, HB_EINVAL, "%s: the name \"%s\" is reserved", where,
+					  en->name);
+		for (j = 0; j < (int)i; j++)
+			if (!strcmp(p->entries[j].name, en->name))
+				return hb_err_set(e, HB_EINVAL,
+						  "%s: duplicate workload name \"%s\" (give each entry a unique \"name\")",
+						  where, en->name);
+		en->wl = hb_workload_find(wl);
+		if (!en->wl) {
+			const char *names[32];
+			const char *near;
+			size_t k;
+			for (k = 0; hb_workloads[k] && k < 31; k++)
+				names[k] = hb_workloads[k]->name;
+			near = hb_nearest(wl, names, k);
+			return hb_err_set(e, HB_EINVAL, "%s: unknown workload \"%s\"%s%s%s", where, wl,
+					  near ? " (did you mean \"" : "", near ? near : "",
+					  near ? "\"?)" : "");
+		}
+		en->duration = duration;
+		en->ramp = ramp;
+		en->timeout = timeout;
+		if ((rc = get_num(w, "duration", where, 0.1, 3600, 0, &en->duration, e)) ||
+		    (rc = get_num(w, "ramp", where, 0, 600, 0, &en->ramp, e)) ||
+		    (rc = get_num(w, "timeout", where, 1, 7200, 0, &en->timeout, e)))
+			return rc;
+		if (en->timeout < en->duration + en->ramp)
+			return hb_err_set(e, HB_EINVAL,
+					  "%s: timeout %g s is shorter than ramp + duration (%g s)",
+					  where, en->timeout, en->ramp + en->duration);
+		snprintf(where, sizeof(where), "%s: workloads[%zu] (%s).params", pname, i, en->name);
+		rc = hb_params_validate(en->wl->params, en->wl->nparams,
+					json_object_get(w, "params"), where, &en->params, e);
+		if (rc)
+			return rc;
+		p->nentries = (int)i + 1;
+	}
+	return 0;
+}
+
+int hb_profile_parse(const char *text, const char *name, struct hb_profile *p, struct hb_err *e)
+{
+	json_error_t je;
+	json_t *j;
+	double reps = 3, warmup = 1, duration = 10, ramp = 2, timeout = 0;
+	const json_t *probes;
+	int rc;
+
+	memset(p, 0, sizeof(*p));
+	j = json_loads(text, JSON_REJECT_DUPLICATES, &je);
+	if (!j)
+		return hb_err_set(e, HB_EINVAL, "%s: JSON syntax error at line %d, column %d: %s",
+				  name, je.line, je.column, je.text);
+	if (!json_is_object(j)) {
+		json_decref(j);
+		return hb_err_set(e, HB_EINVAL, "%s: the profile must be a JSON object", name);
+	}
+	p->json = j;
+	hb_strlcpy(p->name, "profile", sizeof(p->name));
+	if ((rc = check_keys(j, top_keys, name, e)) ||
+	    (rc = get_name(j, "name", name, 0, p->name, sizeof(p->name), e)))
+		goto fail;
+	if (json_object_get(j, "description") && !json_is_string(json_object_get(j, "description"))) {
+		rc = hb_err_set(e, HB_EINVAL, "%s: \"description\" must be a string", name);
+		goto fail;
+	}
+	if ((rc = get_num(j, "repetitions", name, 1, 1000, 1, &reps, e)) ||
+	    (rc = get_num(j, "warmup", name, 0, 100, 1, &warmup, e)) ||
+	    (rc = get_num(j, "duration", name, 0.1, 3600, 0, &duration, e)) ||
+	    (rc = get_num(j, "ramp", name, 0, 600, 0, &ramp, e)))
+		goto fail;
+	timeout = 3 * (duration + ramp) + 60;
+	if ((rc = get_num(j, "timeout", name, 1, 7200, 0, &timeout, e)))
+		goto fail;
+	p->reps = (int)reps;
+	p->warmup = (int)warmup;
+	if (!json_object_get(j, "targets")) {
+		rc = hb_err_set(e, HB_EINVAL, "%s: \"targets\" is required", name);
+		goto fail;
+	}
+	if (!json_object_get(j, "workloads")) {
+		rc = hb_err_set(e, HB_EINVAL, "%s: \"workloads\" is required", name);
+		goto fail;
+	}
+	if ((rc = parse_targets(p, json_object_get(j, "targets"), name, e)) ||
+	    (rc = parse_entries(p, json_object_get(j, "workloads"), name, duration, ramp, timeout, e)))
+		goto fail;
+	probes = json_object_get(j, "probes");
+	if (probes && !json_is_object(probes)) {
+		rc = hb_err_set(e, HB_EINVAL, "%s: \"probes\" must be an object, not %s", name,
+				type_name(probes));
+		goto fail;
+	}
+	p->probes = probes;
+	return 0;
+fail:
+	hb_profile_free(p);
+	return rc;
+}
+
+int hb_profile_load(const char *path, struct hb_profile *p, struct hb_err *e)
+{
+	char *text = NULL;
+	int rc;
+
+	memset(p, 0, sizeof(*p));
+	rc = hb_read_file(path, PROFILE_MAX_BYTES, &text, NULL, e);
+	if (rc)
+		return rc;
+	rc = hb_profile_parse(text, path, p, e);
+	free(text);
+	if (!rc)
+		hb_strlcpy(p->path, path, sizeof(p->path));
+	return rc;
+}
+
+void hb_profile_free(struct hb_profile *p)
+{
+	int i;
+
+	for (i = 0; i < HB_MAX_TARGETS; i++)
+		json_decref(p->targets[i].opts);
+	for (i = 0; i < HB_MAX_ENTRIES; i++)
+		json_decref(p->entries[i].params);
+	json_decref(p->json);
+	memset(p, 0, sizeof(*p));
+}
+
+int hb_profile_apply(struct hb_profile *p, const struct hb_overrides *o, struct hb_err *e)
+{
+	int i;
+
+	if (o->reps > 0)
+		p->reps = o->reps;
+	if (o->warmup >= 0)
+		p->warmup = o->warmup;
+	if (o->duration > 0) {
+		for (i = 0; i < p->nentries; i++) {
+			struct hb_entry *en = &p->entries[i];
+			en->duration = o->duration;
+			if (en->ramp > o->duration)
+				en->ramp = o->duration / 2;
+			if (en->timeout < 3 * (en->duration + en->ramp) + 30)
+				en->timeout = 3 * (en->duration + en->ramp) + 30;
+		}
+	}
+	if (o->targets) {
+		struct hb_target keep[HB_MAX_TARGETS];
+		int n = 0, used[HB_MAX_TARGETS] = { 0 };
+		char buf[1024], *save = NULL, *tok;
+
+		if (hb_strlcpy(buf, o->targets, sizeof(buf)))
+			return hb_err_set(e, HB_EINVAL, "--targets: list too long");
+		for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+			int found = -1;
+			for (i = 0; i < p->ntargets; i++)
+				if (!strcmp(p->targets[i].name, tok))
+					found = i;
+			if (found < 0) {
+				const char *names[HB_MAX_TARGETS];
+				const char *near;
+				for (i = 0; i < p->ntargets; i++)
+					names[i] = p->targets[i].name;
+				near = hb_nearest(tok, names, (size_t)p->ntargets);
+				return hb_err_set(e, HB_EINVAL,
+						  "--targets: the profile has no target \"%s\"%s%s%s", tok,
+						  near ? " (did you mean \"" : "", near ? near : "",
+						  near ? "\"?)" : "");
+			}
+			if (used[found])
+				return hb_err_set(e, HB_EINVAL, "--targets: \"%s\" given twice", tok);
+			used[found] = 1;
+			keep[n++] = p->targets[found];
+		}
+		if (n == 0)
+			return hb_err_set(e, HB_EINVAL, "--targets: empty list");
+		for (i = 0; i < p->ntargets; i++)
+			if (!used[i])
+				json_decref(p->targets[i].opts);
+		memset(p->targets, 0, sizeof(p->targets));
+		memcpy(p->targets, keep, sizeof(keep[0]) * (size_t)n);
+		p->ntargets = n;
+	}
+	return 0;
+}

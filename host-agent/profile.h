@@ -1,0 +1,50 @@
+/*
+ * profile.h — loading and validating a profile (configs/NAME.json): targets, workloads with
+ * parameters, repetitions, warm-up, timings and probes. Validation names every problem with its
+ * place (JSON syntax errors with line and column, unknown keys with the nearest valid name,
+ * wrong types, out-of-range values); no run starts from an invalid profile.
+ */
+#ifndef HB_PROFILE_H
+#define HB_PROFILE_H
+
+#include <jansson.h>
+#include "hb.h"
+#include "backend.h"
+#include "workload.h"
+
+#define HB_MAX_TARGETS 16
+#define HB_MAX_ENTRIES 64
+
+struct hb_entry {
+	char name[64];                /* unique entry name, e.g. "disk-randread" */
+	const struct hb_workload *wl;
+	json_t *params;               /* validated, defaults filled; owned */
+	double duration, ramp, timeout;
+};
+
+struct hb_profile {
+	char name[64];
+	char path[512];
+	json_t *json;                 /* the profile as loaded (recorded in results.json); owned */
+	int reps, warmup;
+	int ntargets, nentries;
+	struct hb_target targets[HB_MAX_TARGETS]; /* opts owned */
+	struct hb_entry entries[HB_MAX_ENTRIES];
+	const json_t *probes;         /* borrowed from json; NULL = defaults */
+};
+
+/* Parses text (name used in messages). On error *p is left empty (nothing to free). */
+int hb_profile_parse(const char *text, const char *name, struct hb_profile *p, struct hb_err *e);
+int hb_profile_load(const char *path, struct hb_profile *p, struct hb_err *e);
+void hb_profile_free(struct hb_profile *p);
+
+/* Command-line overrides, applied after loading and validated the same way. */
+struct hb_overrides {
+	const char *targets; /* "a,b": keep only these targets, in this order */
+	int reps;            /* > 0 */
+	int warmup;          /* >= 0, or -1 */
+	double duration;     /* > 0 */
+};
+int hb_profile_apply(struct hb_profile *p, const struct hb_overrides *o, struct hb_err *e);
+
+#endif

@@ -1,0 +1,582 @@
+/*
+ * runner.c — the run loop. For each workload entry, warm-ups then repetitions, and inside each
+ * repetition every target in turn (rotating who goes first) so that drift on the host hits all
+ * targets alike. Every run is wrapped by the probe set; every failure is recorded with its cause
+ * and the run goes on where it can; a target whose VM died is not used again. results.json is
+ * rewritten atomically after every entry and at the end, with the status it has at that moment.
+ */
+#include "runner.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "probe.h"
+#include "report.h"
+#include "stats.h"
+
+struct series {
+	int target;            /* index into the profile's targets */
+	char workload[64];     /* entry name, or "boot" / "memory" */
+	char kind[16];
+	char metric[64];
+	char unit[24];
+	int hib;
+	double *v;
+	size_t n, cap;
+};
+
+struct tstate {
+	void *priv;
+	json_t *info;
+	int up;        /* started successfully */
+	int dead;      /* failed: not used again */
+	char why[512]; /* why dead */
+};
+
+struct runner {
+	struct hb_profile *p;
+	const struct hb_run_cfg *cfg;
+	volatile sig_atomic_t *stop;
+	struct hb_env env;
+	struct tstate ts[HB_MAX_TARGETS];
+	struct series *ser;
+	size_t nser, capser;
+	json_t *failures;
+	json_t *host;
+	char started_at[40];
+	char results_path[4096];
+	struct hb_probe_set *probes;
+	/* progress */
+	int tty;
+	size_t total_runs, done_runs;
+	double t0, planned_left;
+	int progress_shown;
+};
+
+static void progress_clear(struct runner *r)
+{
+	if (r->progress_shown) {
+		fputs("\r\033[K", stderr);
+		r->progress_shown = 0;
+	}
+}
+
+static void rlog(void *arg, const char *fmt, ...)
+{
+	struct runner *r = arg;
+	va_list ap;
+
+	progress_clear(r);
+	fputs("hvbench: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static void fmt_dur(double s, char *buf, size_t len)
+{
+	long t = (long)(s + 0.5);
+
+	if (t >= 3600)
+		snprintf(buf, len, "%ldh%02ldm", t / 3600, (t % 3600) / 60);
+	else if (t >= 60)
+		snprintf(buf, len, "%ldm%02lds", t / 60, t % 60);
+	else
+		snprintf(buf, len, "%lds", t);
+}
+
+static void progress(struct runner *r, const char *target, const char *entry, int rep, int warm)
+{
+	char eta[32], el[32];
+	double elapsed = hb_now() - r->t0;
+
+	if (!r->tty)
+		return;
+	fmt_dur(r->planned_left, eta, sizeof(eta));
+	fmt_dur(elapsed, el, sizeof(el));
+	if (warm)
+		fprintf(stderr, "\r\033[K[%s] %s warm-up %d | run %zu/%zu | %s elapsed, ETA %s", target,
+			entry, rep, r->done_runs + 1, r->total_runs, el, eta);
+	else
+		fprintf(stderr, "\r\033[K[%s] %s rep %d/%d | run %zu/%zu | %s elapsed, ETA %s", target,
+			entry, rep, r->p->reps, r->done_runs + 1, r->total_runs, el, eta);
+	fflush(stderr);
+	r->progress_shown = 1;
+}
+
+static struct series *series_get(struct runner *r, int target, const char *workload,
+				 const char *kind, const char *metric, const char *unit, int hib)
+{
+	size_t i;
+	struct series *s;
+
+	for (i = 0; i < r->nser; i++) {
+		s = &r->ser[i];
+		if (s->target == target && !strcmp(s->workload, workload) && !strcmp(s->metric, metric))
+			return s;
+	}
+	if (r->nser == r->capser) {
+		size_t ncap = r->capser ? r->capser * 2 : 64;
+		struct series *ns = realloc(r->ser, ncap * sizeof(*ns));
+		if (!ns)
+			return NULL;
+		r->ser = ns;
+		r->capser = ncap;
+	}
+	s = &r->ser[r->nser++];
+	memset(s, 0, sizeof(*s));
+	s->target = target;
+	hb_strlcpy(s->workload, workload, sizeof(s->workload));
+	hb_strlcpy(s->kind, kind, sizeof(s->kind));
+	hb_strlcpy(s->metric, metric, sizeof(s->metric));
+	hb_strlcpy(s->unit, unit, sizeof(s->unit));
+	s->hib = hib;
+	return s;
+}
+
+static void series_add(struct series *s, double v)
+{
+	if (!s)
+		return;
+	if (s->n == s->cap) {
+		size_t ncap = s->cap ? s->cap * 2 : 8;
+		double *nv = realloc(s->v, ncap * sizeof(*nv));
+		if (!nv)
+			return;
+		s->v = nv;
+		s->cap = ncap;
+	}
+	s->v[s->n++] = v;
+}
+
+static void add_failure(struct runner *r, const char *target, const char *workload, int rep,
+			const char *msg)
+{
+	json_array_append_new(r->failures, json_pack("{s:s, s:s, s:i, s:s}", "target", target,
+						     "workload", workload, "rep", rep, "error", msg));
+}
+
+static json_t *ci_array(double lo, double hi)
+{
+	return json_pack("[f, f]", lo, hi);
+}
+
+static json_t *build_results(struct runner *r, const char *status)
+{
+	json_t *root, *targets, *results, *cmps;
+	char now[40];
+	size_t i, j;
+	int t, base = -1;
+
+	hb_utc_now(now, sizeof(now));
+	targets = json_array();
+	for (t = 0; t < r->p->ntargets; t++) {
+		json_t *jt = json_pack("{s:s, s:s, s:O}", "name", r->p->targets[t].name, "kind",
+				       r->p->targets[t].ops->kind, "info",
+				       r->ts[t].info ? r->ts[t].info : json_object());
+		json_object_set(jt, "options", r->p->targets[t].opts);
+		if (r->ts[t].dead)
+			json_object_set_new(jt, "error", json_string(r->ts[t].why));
+		json_array_append_new(targets, jt);
+		if (base < 0 && !strcmp(r->p->targets[t].ops->kind, "native") && !r->ts[t].dead)
+			base = t;
+	}
+	results = json_array();
+	for (i = 0; i < r->nser; i++) {
+		struct series *s = &r->ser[i];
+		struct hb_summary sm;
+		json_t *samples = json_array();
+		if (!s->n)
+			continue;
+		for (j = 0; j < s->n; j++)
+			json_array_append_new(samples, json_real(s->v[j]));
+		hb_summarize(s->v, s->n, &sm);
+		json_array_append_new(
+			results,
+			json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:o, s:I, s:f, s:f, s:f, s:f, s:o}",
+				  "target", r->p->targets[s->target].name, "workload", s->workload,
+				  "kind", s->kind, "metric", s->metric, "unit", s->unit,
+				  "higher_is_better", s->hib, "samples", samples, "n", (json_int_t)s->n,
+				  "median", sm.median, "mean", sm.mean, "stdev", sm.stdev, "cv",
+				  isfinite(sm.cv) ? sm.cv : 0.0, "ci95", ci_array(sm.ci_lo, sm.ci_hi)));
+	}
+	cmps = json_array();
+	for (i = 0; base >= 0 && i < r->nser; i++) {
+		struct series *s = &r->ser[i], *b = NULL;
+		double ratio, lo, hi;
+		if (s->target == base || !s->n)
+			continue;
+		for (j = 0; j < r->nser; j++)
+			if (r->ser[j].target == base && !strcmp(r->ser[j].workload, s->workload) &&
+			    !strcmp(r->ser[j].metric, s->metric))
+				b = &r->ser[j];
+		if (!b || !b->n || hb_ratio_ci(s->v, s->n, b->v, b->n, &ratio, &lo, &hi))
+			continue;
+		json_array_append_new(
+			cmps, json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:f, s:o}", "target",
+					r->p->targets[s->target].name, "baseline",
+					r->p->targets[base].name, "workload", s->workload, "metric",
+					s->metric, "unit", s->unit, "higher_is_better", s->hib, "ratio",
+					ratio, "ci95", ci_array(lo, hi)));
+	}
+	root = json_pack("{s:s, s:s, s:s, s:s, s:s, s:O, s:s, s:O, s:o, s:o, s:o, s:O}", "schema",
+			 "hvbench/result/1", "tool_version", HB_VERSION, "started_at",
+			 r->started_at, "finished_at", now, "status", status, "host", r->host,
+			 "profile_name", r->p->name, "profile", r->p->json, "targets", targets,
+			 "results", results, "comparisons", cmps, "failures", r->failures);
+	json_object_set_new(root, "settings",
+			    json_pack("{s:i, s:i}", "repetitions", r->p->reps, "warmup",
+				      r->p->warmup));
+	return root;
+}
+
+static int write_results(struct runner *r, const char *status)
+{
+	json_t *root = build_results(r, status);
+	struct hb_err e = { 0 };
+	char *txt = json_dumps(root, JSON_INDENT(1) | JSON_REAL_PRECISION(10));
+	int rc;
+
+	json_decref(root);
+	if (!txt)
+		return HB_ENOMEM;
+	rc = hb_write_atomic(r->results_path, txt, strlen(txt), 0644, &e);
+	free(txt);
+	if (rc)
+		rlog(r, "cannot write results: %s", e.msg);
+	return rc;
+}
+
+/* Boot and memory-overhead figures a backend put into its target info become results rows. */
+static void info_rows(struct runner *r, int t)
+{
+	static const struct {
+		const char *path, *obj, *workload, *metric, *unit;
+	} rows[] = {
+		{ "time_to_ready_s", NULL, "boot", "time_to_ready", "s" },
+		{ "guest_kernel_boot_s", NULL, "boot", "guest_kernel_boot", "s" },
+		{ "vmm_overhead_mib", "memory_overhead", "memory", "vmm_overhead", "MiB" },
+		{ "memavailable_drop_mib", "memory_overhead", "memory", "memavailable_drop", "MiB" },
+		{ "guest_visible_loss_mib", "memory_overhead", "memory", "guest_visible_loss", "MiB" },
+	};
+	size_t i;
+
+	for (i = 0; i < HB_ARRAY_SIZE(rows); i++) {
+		const json_t *o = r->ts[t].info, *v;
+		if (rows[i].obj)
+			o = json_object_get(o, rows[i].obj);
+		v = json_object_get(o, rows[i].path);
+		if (json_is_number(v))
+			series_add(series_get(r, t, rows[i].workload, rows[i].workload, rows[i].metric,
+					      rows[i].unit, 0),
+				   json_number_value(v));
+	}
+}
+
+struct hookctx {
+	struct runner *r;
+	int started;
+};
+
+static int hook_start(void *arg, const struct hb_probe_target *t, struct hb_err *e)
+{
+	struct hookctx *h = arg;
+	struct hb_err pe = { 0 }; /* a probe that cannot start is recorded by the set, never fatal */
+
+	(void)e;
+	if (h->r->probes && hb_probeset_start(h->r->probes, t, &pe) == 0)
+		h->started = 1;
+	return 0;
+}
+
+static void hook_stop(void *arg)
+{
+	struct hookctx *h = arg;
+
+	if (h->started)
+		hb_probeset_stop(h->r->probes);
+}
+
+static int start_targets(struct runner *r)
+{
+	int t, up = 0;
+
+	for (t = 0; t < r->p->ntargets; t++) {
+		struct hb_target *tg = &r->p->targets[t];
+		struct tstate *ts = &r->ts[t];
+		struct hb_err e = { 0 };
+		char why[512] = "";
+		int rc = 0;
+
+		ts->info = json_object();
+		ts->priv = calloc(1, tg->ops->priv_size ? tg->ops->priv_size : 1);
+		if (!ts->priv) {
+			rc = hb_err_set(&e, HB_ENOMEM, "out of memory");
+		} else if (tg->ops->supported && tg->ops->supported(why, sizeof(why))) {
+			rc = hb_err_set(&e, HB_EUNSUPP, "not supported on this host: %s", why);
+		} else {
+			if (r->tty) {
+				progress_clear(r);
+				fprintf(stderr, "\r\033[K[%s] starting %s target...", tg->name,
+					tg->ops->kind);
+				r->progress_shown = 1;
+			}
+			rc = tg->ops->start(ts->priv, tg, &r->env, ts->info, &e);
+		}
+		if (rc) {
+			if (!e.msg[0])
+				hb_err_set(&e, rc, "%s", hb_strerror(rc));
+			hb_err_prefix(&e, "%s", tg->name);
+			rlog(r, "target failed to start: %s", e.msg);
+			ts->dead = 1;
+			hb_strlcpy(ts->why, e.msg, sizeof(ts->why));
+			add_failure(r, tg->name, "start", 0, e.msg);
+			if (ts->priv)
+				tg->ops->stop(ts->priv, ts->info);
+			continue;
+		}
+		ts->up = 1;
+		up++;
+		info_rows(r, t);
+		if (json_is_true(json_object_get(ts->info, "emulation")) && strcmp(tg->ops->kind, "native"))
+			rlog(r, "%s runs under emulation (%s): its figures test the measurement chain, "
+				"not hardware virtualization",
+			     tg->name, json_string_value(json_object_get(ts->info, "accel")) ?
+					       json_string_value(json_object_get(ts->info, "accel")) :
+					       "tcg");
+	}
+	return up;
+}
+
+static void stop_targets(struct runner *r)
+{
+	int t;
+
+	for (t = 0; t < r->p->ntargets; t++) {
+		struct tstate *ts = &r->ts[t];
+		if (ts->priv && ts->up)
+			r->p->targets[t].ops->stop(ts->priv, ts->info);
+		ts->up = 0;
+	}
+}
+
+static double run_cost(const struct hb_entry *en)
+{
+	return en->duration + en->ramp + 1.0;
+}
+
+/* One run of entry en on target t; rep < 0 for warm-ups. Returns 0, or the error code. */
+static int run_one(struct runner *r, int t, const struct hb_entry *en, int rep)
+{
+	struct hb_target *tg = &r->p->targets[t];
+	struct tstate *ts = &r->ts[t];
+	struct hb_run_req req = { en->name, en->wl, en->params, en->duration, en->ramp, en->timeout };
+	struct hookctx hc = { r, 0 };
+	struct hb_run_hooks hooks = { hook_start, hook_stop, &hc };
+	struct hb_sample s;
+	struct hb_err e = { 0 };
+	int rc, i;
+
+	hb_sample_init(&s);
+	rc = tg->ops->run(ts->priv, &req, &hooks, &s, &e);
+	if (hc.started)
+		hb_probeset_read(r->probes, &s, en->duration);
+	if (rc) {
+		if (!e.msg[0])
+			hb_err_set(&e, rc, "%s", hb_strerror(rc));
+		if (rc != HB_EINTR) {
+			rlog(r, "[%s] %s %s %d failed: %s", tg->name, en->name,
+			     rep < 0 ? "warm-up" : "rep", rep < 0 ? -rep : rep + 1, e.msg);
+			add_failure(r, tg->name, en->name, rep < 0 ? rep : rep + 1, e.msg);
+		}
+		/* A VM that died or an agent that stopped answering is not used again. */
+		if (strcmp(tg->ops->kind, "native") && (rc == HB_ECHILD || rc == HB_EIO)) {
+			ts->dead = 1;
+			hb_strlcpy(ts->why, e.msg, sizeof(ts->why));
+			rlog(r, "[%s] target lost; its remaining runs are skipped", tg->name);
+		}
+		hb_sample_free(&s);
+		return rc;
+	}
+	if (rep >= 0)
+		for (i = 0; i < s.n; i++)
+			series_add(series_get(r, t, en->name, en->wl->kind, s.m[i].name, s.m[i].unit,
+					      s.m[i].higher_is_better),
+				   s.m[i].value);
+	hb_sample_free(&s);
+	return 0;
+}
+
+static void run_all(struct runner *r)
+{
+	int ei, rep, k;
+
+	for (ei = 0; ei < r->p->nentries && !*r->stop; ei++) {
+		const struct hb_entry *en = &r->p->entries[ei];
+		for (rep = -r->p->warmup; rep < r->p->reps && !*r->stop; rep++) {
+			for (k = 0; k < r->p->ntargets && !*r->stop; k++) {
+				/* rotate who goes first each repetition */
+				int t = (k + (rep + r->p->warmup)) % r->p->ntargets;
+				double t1;
+				if (r->ts[t].dead || !r->ts[t].up)
+					continue;
+				progress(r, r->p->targets[t].name, en->name,
+					 rep < 0 ? rep + r->p->warmup + 1 : rep + 1, rep < 0);
+				t1 = hb_now();
+				run_one(r, t, en, rep < 0 ? rep : rep);
+				r->done_runs++;
+				r->planned_left -= run_cost(en);
+				if (r->planned_left < 0)
+					r->planned_left = 0;
+				/* learn the real cost: scale the rest by how this run compared */
+				if (r->done_runs > 0) {
+					double ratio = (hb_now() - t1) / run_cost(en);
+					if (ratio > 0.2 && ratio < 20)
+						r->planned_left *= 0.8 + 0.2 * ratio;
+				}
+			}
+		}
+		write_results(r, "incomplete");
+	}
+	progress_clear(r);
+}
+
+json_t *hb_host_facts(void)
+{
+	struct utsname u;
+	char host[256] = "", model[256] = "unknown", line[512];
+	FILE *f;
+	int hyper = 0;
+	const char *virt;
+
+	gethostname(host, sizeof(host) - 1);
+	uname(&u);
+	f = fopen("/proc/cpuinfo", "r");
+	if (f) {
+		while (fgets(line, sizeof(line), f)) {
+			if (!strncmp(line, "model name", 10) && !strcmp(model, "unknown")) {
+				char *c = strchr(line, ':');
+				if (c) {
+					hb_strlcpy(model, c + 2, sizeof(model));
+					model[strcspn(model, "\n")] = '\0';
+				}
+			}
+			if (!strncmp(line, "flags", 5) && strstr(line, " hypervisor"))
+				hyper = 1;
+		}
+		fclose(f);
+	}
+	virt = hyper ? "guest (cpuid hypervisor flag set: this host is itself a VM)" : "none detected";
+	return json_pack("{s:s, s:s, s:i, s:I, s:s, s:s, s:s, s:b}", "hostname", host, "cpu_model",
+			 model, "cores", (int)sysconf(_SC_NPROCESSORS_ONLN), "memory_bytes",
+			 (json_int_t)hb_meminfo("MemTotal"), "kernel", u.release, "arch", u.machine,
+			 "virtualization", virt, "kvm_device", access("/dev/kvm", R_OK | W_OK) == 0);
+}
+
+int hb_run_profile(struct hb_profile *p, const struct hb_run_cfg *cfg, volatile sig_atomic_t *stop)
+{
+	struct runner r;
+	struct hb_err e = { 0 };
+	char scratch[4096];
+	const char *status;
+	int rc = HB_EXIT_OK, t, i, up, nok = 0;
+	size_t k;
+
+	memset(&r, 0, sizeof(r));
+	r.p = p;
+	r.cfg = cfg;
+	r.stop = stop;
+	r.tty = !cfg->quiet && isatty(2);
+	r.failures = json_array();
+	r.host = hb_host_facts();
+	hb_utc_now(r.started_at, sizeof(r.started_at));
+
+	if (hb_probeset_new(p->probes, &r.probes, &e)) {
+		fprintf(stderr, "hvbench: %s: probes: %s\n", p->path, e.msg);
+		rc = HB_EXIT_USAGE;
+		goto out_free;
+	}
+	if (hb_mkdirs(cfg->out_dir, 0755, &e)) {
+		fprintf(stderr, "hvbench: %s\n", e.msg);
+		rc = HB_EXIT_FAILED;
+		goto out_free;
+	}
+	if (hb_snprintf(r.results_path, sizeof(r.results_path), "%s/results.json", cfg->out_dir) ||
+	    hb_snprintf(scratch, sizeof(scratch), "%s/hvbench-scratch.XXXXXX", cfg->scratch_base)) {
+		fprintf(stderr, "hvbench: output path too long\n");
+		rc = HB_EXIT_USAGE;
+		goto out_free;
+	}
+	if (hb_mkdirs(cfg->scratch_base, 0755, &e) || !mkdtemp(scratch)) {
+		fprintf(stderr, "hvbench: cannot create a scratch directory under %s: %s\n",
+			cfg->scratch_base, e.msg[0] ? e.msg : strerror(errno));
+		rc = HB_EXIT_FAILED;
+		goto out_free;
+	}
+	r.env.build_dir = cfg->build_dir;
+	r.env.scratch_dir = scratch;
+	r.env.out_dir = cfg->out_dir;
+	r.env.stop = stop;
+	r.env.verbose = cfg->verbose;
+	r.env.log = rlog;
+	r.env.log_arg = &r;
+
+	for (i = 0; i < p->nentries; i++)
+		r.planned_left += run_cost(&p->entries[i]) * (p->reps + p->warmup) * p->ntargets;
+	r.total_runs = (size_t)p->nentries * (size_t)(p->reps + p->warmup) * (size_t)p->ntargets;
+	r.t0 = hb_now();
+	write_results(&r, "incomplete");
+
+	up = start_targets(&r);
+	if (up > 0 && !*stop)
+		run_all(&r);
+	stop_targets(&r);
+
+	for (k = 0; k < r.nser; k++)
+		if (r.ser[k].n && strcmp(r.ser[k].workload, "boot") && strcmp(r.ser[k].workload, "memory"))
+			nok++;
+	if (nok == 0) {
+		status = "failed";
+		rc = HB_EXIT_FAILED;
+	} else if (*stop || json_array_size(r.failures) > 0) {
+		status = "incomplete";
+		rc = HB_EXIT_INCOMPLETE;
+	} else {
+		status = "complete";
+	}
+	if (*stop)
+		rlog(&r, "interrupted: writing what was measured (status \"incomplete\")");
+	if (write_results(&r, status))
+		rc = HB_EXIT_FAILED;
+	if (!cfg->no_report && nok > 0) {
+		json_t *res = build_results(&r, status);
+		struct hb_err re = { 0 };
+		if (hb_report_render(&res, 1, cfg->out_dir, &re))
+			rlog(&r, "report: %s", re.msg);
+		json_decref(res);
+	}
+	fprintf(stderr, "hvbench: %s: %s (%zu failure%s)\n", status, r.results_path,
+		json_array_size(r.failures), json_array_size(r.failures) == 1 ? "" : "s");
+	hb_rmtree(scratch);
+out_free:
+	for (t = 0; t < p->ntargets; t++) {
+		free(r.ts[t].priv);
+		json_decref(r.ts[t].info);
+	}
+	for (k = 0; k < r.nser; k++)
+		free(r.ser[k].v);
+	free(r.ser);
+	json_decref(r.failures);
+	json_decref(r.host);
+	if (r.probes)
+		hb_probeset_free(r.probes);
+	return rc;
+}

@@ -1,0 +1,71 @@
+/*
+ * report.h — what the rest of hvbench calls in reports/: the validating results.json loader,
+ * the report renderer (report.md, self-contained report.html, gnuplot PNG+SVG under plots/),
+ * the `hvbench report` and `hvbench compare` subcommands (the CI regression gate), and the one
+ * number-formatting rule every table uses (documented in docs/reports.md).
+ */
+#ifndef HB_REPORT_H
+#define HB_REPORT_H
+
+#include <stdio.h>
+#include <jansson.h>
+#include "hb.h"
+
+#define HB_RESULTS_SCHEMA "hvbench/result/1"
+#define HB_RESULTS_MAX_BYTES ((size_t)64 << 20)
+
+/*
+ * Loads path and validates it against hvbench/result/1: the schema string and the type of every
+ * field the reports and the gate use. Errors name the place, e.g.
+ * "r.json: results[3].samples[1]: not a number"; JSON syntax errors give line and column;
+ * files over 64 MiB are refused. On success *out is a new reference the caller json_decref()s.
+ */
+int hb_results_load(const char *path, json_t **out, struct hb_err *e);
+/* The same checks on an already parsed document; name prefixes the messages. */
+int hb_results_validate(const json_t *root, const char *name, struct hb_err *e);
+
+/*
+ * Formats a measured value with 4 significant digits and no exponent for 1e-3 <= |v| < 1e9
+ * (123456 -> "123456", 7812.34 -> "7812", 45.678 -> "45.68", 0.012345 -> "0.01235"),
+ * "%.3e" outside that range, "0" for zero and "n/a" for NaN/inf.
+ */
+void hb_fmt_value(double v, char *buf, size_t len);
+/* A ratio as a percentage with one decimal: 0.98234 -> "98.2". */
+void hb_fmt_pct(double ratio, char *buf, size_t len);
+
+struct hb_report_opts {
+	double cv_warn; /* warn when a metric's CV exceeds this fraction (default 0.10) */
+	int no_plots;   /* skip gnuplot entirely (the plots section says so) */
+};
+void hb_report_opts_init(struct hb_report_opts *o);
+
+/*
+ * Renders results[0..n) (n >= 1, each a validated results document; several = a comparison
+ * across runs, ordered as given) into outdir: report.md, report.html, plots/. Every file is
+ * written atomically. Returns 0; HB_EUNSUPP when gnuplot is missing or a plot failed (report.md
+ * and report.html are still written and say why the plots are absent; e says it too); another
+ * negative code when nothing could be written. The runner calls this with outdir = its results
+ * directory.
+ */
+int hb_report_render(json_t *const *results, size_t n, const char *outdir, struct hb_err *e);
+int hb_report_render_opts(json_t *const *results, size_t n, const char *outdir,
+			  const struct hb_report_opts *o, struct hb_err *e);
+
+/*
+ * `hvbench report RESULTS.json [MORE.json ...] [-o DIR] [--cv-warn PCT] [--no-plots]`
+ * (argv[0] = "report"). Exit status: 0 written, 1 written without plots (gnuplot missing or
+ * failed; the reason on stderr), 2 usage or input error. Default DIR: the first file's directory.
+ */
+int hb_cmd_report(int argc, char **argv);
+
+/*
+ * `hvbench compare BASELINE.json CURRENT.json [--alpha 0.01] [--threshold 5%]
+ *  [--threshold-for METRIC=PCT] [--junit FILE] [--format text|json|md]` (argv[0] = "compare").
+ * Exit status: 0 no regression, 1 regression, 2 usage or input error (message on stderr).
+ */
+int hb_cmd_compare(int argc, char **argv);
+/* The same with explicit streams (tests capture the output). */
+int hb_compare_main(int argc, char **argv, FILE *out, FILE *err);
+int hb_report_main(int argc, char **argv, FILE *out, FILE *err);
+
+#endif

@@ -1,0 +1,728 @@
+/*
+ * test_probes.c — the probe framework and the pfm/proc probes on real processes: a forked
+ * child (and its own child) burning a known amount of CPU is measured by perf task-clock and by
+ * /proc within 10% of its own getrusage figure, whether the runner reaps it before or after the
+ * probes stop; per-thread counting sees a thread created before the counters were opened (which
+ * pid+inherit misses); RSS sampling sees memory a child touches; hardware events that cannot be
+ * opened are listed with their reason while software events still count; option validation
+ * (unknown probe -> "did you mean"); the derived figures on known inputs.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <perfmon/pfmlib_perf_event.h>
+
+#include "hb.h"
+#include "probe.h"
+
+#define BURN_S 0.5
+
+/* ---- helpers ---- */
+
+static double tv_s(const struct timeval *tv)
+{
+	return (double)tv->tv_sec + (double)tv->tv_usec / 1e6;
+}
+
+static double cpu_of(int who)
+{
+	struct rusage r;
+
+	getrusage(who, &r);
+	return tv_s(&r.ru_utime) + tv_s(&r.ru_stime);
+}
+
+static void spin_until_self(double s)
+{
+	while (cpu_of(RUSAGE_SELF) < s) {
+		volatile unsigned x = 0;
+		unsigned i;
+		for (i = 0; i < 200000; i++)
+			x += i;
+	}
+}
+
+/* Reads exactly len bytes within timeout seconds; 0 or -1. */
+static int read_full(int fd, void *buf, size_t len, double timeout)
+{
+	double end = hb_now() + timeout;
+	size_t got = 0;
+
+	while (got < len) {
+		struct pollfd p = { fd, POLLIN, 0 };
+		double left = end - hb_now();
+		ssize_t r;
+		if (left <= 0 || poll(&p, 1, (int)(left * 1000) + 1) <= 0)
+			return -1;
+		r = read(fd, (char *)buf + got, len - got);
+		if (r <= 0)
+			return -1;
+		got += (size_t)r;
+	}
+	return 0;
+}
+
+static void kill_reap(pid_t pid)
+{
+	int st, i;
+
+	if (pid <= 0)
+		return;
+	kill(pid, SIGKILL);
+	for (i = 0; i < 500; i++) {
+		if (waitpid(pid, &st, WNOHANG) != 0)
+			return;
+		usleep(10000);
+	}
+}
+
+/* Reaps pid within timeout seconds (it is about to exit); 0 or -1. */
+static int reap(pid_t pid, double timeout)
+{
+	double end = hb_now() + timeout;
+	int st;
+
+	while (hb_now() < end) {
+		pid_t r = waitpid(pid, &st, WNOHANG);
+		if (r == pid)
+			return 0;
+		if (r < 0)
+			return -1;
+		usleep(2000);
+	}
+	return -1;
+}
+
+static const json_t *pinfo(const struct hb_sample *s, const char *probe)
+{
+	return json_object_get(json_object_get(s->info, "probes"), probe);
+}
+
+static double metric(const struct hb_sample *s, const char *name)
+{
+	const struct hb_metric *m = hb_sample_get(s, name);
+
+	if (!m) {
+		fprintf(stderr, "metric %s missing\n", name);
+		return NAN;
+	}
+	return m->value;
+}
+
+static void assert_within(double got, double want, double frac, const char *what)
+{
+	if (!(fabs(got - want) <= frac * want))
+		fail_msg("%s: got %.4f, want %.4f within %.0f%%", what, got, want, frac * 100);
+}
+
+static struct hb_probe_set *new_set(const char *cfg_text)
+{
+	struct hb_probe_set *ps = NULL;
+	struct hb_err e = { 0 };
+	json_t *cfg = cfg_text ? json_loads(cfg_text, 0, NULL) : NULL;
+
+	if (cfg_text)
+		assert_non_null(cfg);
+	if (hb_probeset_new(cfg, &ps, &e))
+		fail_msg("probeset_new(%s): %s", cfg_text ? cfg_text : "NULL", e.msg);
+	json_decref(cfg);
+	return ps;
+}
+
+/* ---- validation ---- */
+
+static void test_unknown_probe_suggests(void **state)
+{
+	struct hb_probe_set *ps = NULL;
+	struct hb_err e = { 0 };
+	json_t *cfg = json_pack("{s:{}}", "pfmm");
+
+	(void)state;
+	assert_int_equal(hb_probeset_new(cfg, &ps, &e), HB_EINVAL);
+	assert_null(ps);
+	assert_non_null(strstr(e.msg, "unknown probe \"pfmm\" (did you mean \"pfm\"?)"));
+	hb_err_clear(&e);
+	assert_int_equal(hb_probes_validate(cfg, "profile: probes", &e), HB_EINVAL);
+	assert_non_null(strstr(e.msg, "profile: probes: unknown probe \"pfmm\""));
+	json_decref(cfg);
+
+	/* An unknown option of a known probe suggests too. */
+	hb_err_clear(&e);
+	cfg = json_pack("{s:{s:[s]}}", "pfm", "event", "cycles");
+	assert_int_equal(hb_probes_validate(cfg, "probes", &e), HB_EINVAL);
+	assert_non_null(strstr(e.msg, "probes.pfm: unknown key \"event\" (did you mean \"events\"?)"));
+	json_decref(cfg);
+
+	/* A list of events validates; a non-string entry does not. */
+	hb_err_clear(&e);
+	cfg = json_pack("{s:{s:[s, s]}, s:b, s:{}}", "pfm", "events", "cycles", "perf::TASK-CLOCK",
+			"proc", 0, "kvmstat");
+	assert_int_equal(hb_probes_validate(cfg, "probes", &e), 0);
+	json_decref(cfg);
+	cfg = json_pack("{s:{s:[i]}}", "pfm", "events", 3);
+	assert_int_equal(hb_probes_validate(cfg, "probes", &e), HB_EINVAL);
+	assert_non_null(strstr(e.msg, "\"events\"[0] must be a non-empty string"));
+	json_decref(cfg);
+	hb_err_clear(&e);
+	cfg = json_pack("{s:i}", "proc", 3);
+	assert_int_equal(hb_probes_validate(cfg, "probes", &e), HB_EINVAL);
+	assert_non_null(strstr(e.msg, "probes.proc: must be an object of options, true or false"));
+	json_decref(cfg);
+	hb_err_clear(&e);
+	cfg = json_pack("{s:{s:i}}", "proc", "interval_ms", 1);
+	assert_int_equal(hb_probes_validate(cfg, "probes", &e), HB_EINVAL);
+	assert_non_null(strstr(e.msg, "interval_ms"));
+	json_decref(cfg);
+	/* NULL means every probe with defaults. */
+	assert_int_equal(hb_probes_validate(NULL, "probes", &e), 0);
+}
+
+/* ---- a child that burns a known amount of CPU ---- */
+
+/*
+ * The child waits for "go", forks a grandchild that burns BURN_S/2, reaps it, burns BURN_S/2
+ * itself, and reports its own figure (self + reaped children, getrusage) through the pipe.
+ */
+static pid_t burner(int *resfd, int *gofd)
+{
+	int go[2], res[2];
+	pid_t pid;
+
+	if (pipe(go) || pipe(res))
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		char c;
+		double fig, base;
+		pid_t g;
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		close(go[1]);
+		close(res[0]);
+		if (read(go[0], &c, 1) != 1)
+			_exit(1);
+		g = fork();
+		if (g == 0) {
+			spin_until_self(BURN_S / 2);
+			_exit(0);
+		}
+		while (waitpid(g, NULL, 0) < 0 && errno == EINTR)
+			;
+		base = cpu_of(RUSAGE_SELF);
+		spin_until_self(base + BURN_S / 2);
+		fig = cpu_of(RUSAGE_SELF) + cpu_of(RUSAGE_CHILDREN);
+		if (write(res[1], &fig, sizeof(fig)) != (ssize_t)sizeof(fig))
+			_exit(1);
+		_exit(0);
+	}
+	close(go[0]);
+	close(res[1]);
+	*resfd = res[0];
+	*gofd = go[1];
+	return pid;
+}
+
+static int pmu_present(void)
+{
+	struct perf_event_attr a;
+	pfm_perf_encode_arg_t arg;
+	int fd;
+
+	if (pfm_initialize() != PFM_SUCCESS)
+		return 0;
+	memset(&a, 0, sizeof(a));
+	memset(&arg, 0, sizeof(arg));
+	a.size = sizeof(a);
+	arg.attr = &a;
+	arg.size = sizeof(arg);
+	if (pfm_get_os_event_encoding("cycles", PFM_PLM3, PFM_OS_PERF_EVENT, &arg) != PFM_SUCCESS)
+		return 0;
+	fd = (int)syscall(__NR_perf_event_open, &a, 0, -1, -1, 0);
+	if (fd < 0)
+		return 0;
+	close(fd);
+	return 1;
+}
+
+/* reap_first: the runner reaps the worker before stopping the probes (as be_native does). */
+static void burn_and_measure(int reap_first)
+{
+	struct hb_probe_set *ps = new_set(NULL);
+	struct hb_probe_target t;
+	struct hb_err e = { 0 };
+	struct hb_sample s;
+	int resfd = -1, gofd = -1;
+	double fig = 0, task, cpu;
+	pid_t pid = burner(&resfd, &gofd);
+	const char *method;
+
+	assert_true(pid > 0);
+	hb_sample_init(&s);
+	memset(&t, 0, sizeof(t));
+	t.pid = pid;
+	assert_int_equal(hb_probeset_start(ps, &t, &e), 0);
+	if (write(gofd, "g", 1) != 1 || read_full(resfd, &fig, sizeof(fig), 30)) {
+		kill_reap(pid);
+		fail_msg("burner did not report");
+	}
+	if (reap_first) {
+		assert_int_equal(reap(pid, 10), 0);
+		hb_probeset_stop(ps);
+	} else {
+		/* Wait until it has exited (a zombie), then stop before reaping. */
+		siginfo_t si;
+		memset(&si, 0, sizeof(si));
+		assert_int_equal(waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT), 0);
+		hb_probeset_stop(ps);
+		assert_int_equal(reap(pid, 10), 0);
+	}
+	hb_probeset_read(ps, &s, 0);
+	close(resfd);
+	close(gofd);
+	hb_probeset_free(ps);
+
+	assert_true(fig >= BURN_S);
+	task = metric(&s, "pfm.task_clock_s");
+	cpu = metric(&s, "proc.cpu_s");
+	print_message("child's own figure %.3f s; pfm.task_clock_s %.3f; proc.cpu_s %.3f (%s)\n",
+		      fig, task, cpu, reap_first ? "reaped first" : "zombie");
+	assert_within(task, fig, 0.10, "pfm.task_clock_s vs the child's getrusage");
+	assert_within(cpu, fig, 0.10, "proc.cpu_s vs the child's getrusage");
+	assert_within(metric(&s, "proc.user_s") + metric(&s, "proc.sys_s"), cpu, 0.001,
+		      "user + sys");
+	method = json_string_value(json_object_get(pinfo(&s, "proc"), "cpu_method"));
+	assert_non_null(method);
+	assert_non_null(strstr(method, reap_first ? "getrusage(RUSAGE_CHILDREN)" : "/proc/PID/stat"));
+	assert_string_equal(json_string_value(json_object_get(pinfo(&s, "pfm"), "mode")),
+			    "worker pid, inherit=1");
+	/* Native target: kvmstat says why it has nothing. */
+	assert_string_equal(json_string_value(json_object_get(pinfo(&s, "kvmstat"), "status")),
+			    "unavailable");
+	assert_non_null(json_string_value(json_object_get(pinfo(&s, "kvmstat"), "reason")));
+
+	/* Hardware events: unavailable here with the reason; software ones counted anyway. */
+	if (pmu_present()) {
+		print_message("note: this machine has a hardware PMU; the 'cycles unavailable' "
+			      "assertion is skipped\n");
+		assert_true(metric(&s, "pfm.cycles") > 0);
+	} else {
+		const json_t *un = json_object_get(pinfo(&s, "pfm"), "unavailable"), *it;
+		size_t i;
+		int seen = 0;
+		json_array_foreach (un, i, it) {
+			if (!strcmp(json_string_value(json_object_get(it, "event")), "cycles")) {
+				seen = 1;
+				assert_string_equal(
+					json_string_value(json_object_get(it, "reason")),
+					"perf_event_open: ENOENT — no hardware PMU (virtualized host?)");
+			}
+		}
+		assert_true(seen);
+		assert_null(hb_sample_get(&s, "pfm.cycles"));
+		assert_string_equal(json_string_value(json_object_get(pinfo(&s, "pfm"), "status")),
+				    "partial");
+		assert_true(metric(&s, "pfm.context_switches") >= 0);
+		assert_true(metric(&s, "pfm.page_faults") > 0); /* the fork alone faults pages */
+	}
+	hb_sample_free(&s);
+}
+
+static void test_burn_reaped_first(void **state)
+{
+	(void)state;
+	burn_and_measure(1);
+}
+
+static void test_burn_zombie(void **state)
+{
+	(void)state;
+	burn_and_measure(0);
+}
+
+/* ---- a thread created before the counters were opened ---- */
+
+struct spinner {
+	int go, res;
+};
+
+static void *spin_thread(void *arg)
+{
+	struct spinner *sp = arg;
+	struct timespec a, b;
+	double d;
+	char c;
+
+	if (read(sp->go, &c, 1) != 1)
+		return NULL;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &a);
+	do {
+		volatile unsigned x = 0;
+		unsigned i;
+		for (i = 0; i < 200000; i++)
+			x += i;
+		clock_gettime(CLOCK_THREAD_CPUTIME_ID, &b);
+		d = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
+	} while (d < BURN_S);
+	if (write(sp->res, &d, sizeof(d)) != (ssize_t)sizeof(d))
+		return NULL;
+	for (;;)
+		pause();
+	return NULL;
+}
+
+static void test_thread_before_open(void **state)
+{
+	int go[2], res[2];
+	pid_t pid, tid = 0;
+	double fig = 0, vcpu, other, whole;
+	struct hb_probe_set *vm = new_set("{\"pfm\": {}}");
+	struct hb_probe_set *nat = new_set("{\"pfm\": {}}");
+	struct hb_probe_target tv, tn;
+	struct hb_sample sv, sn;
+	struct hb_err e = { 0 };
+
+	(void)state;
+	assert_int_equal(pipe(go), 0);
+	assert_int_equal(pipe(res), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		/* Main thread: start the spinner (blocked on go), report its tid, then sleep. */
+		struct spinner sp = { go[0], res[1] };
+		pthread_t th;
+		pid_t mine;
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (pthread_create(&th, NULL, spin_thread, &sp))
+			_exit(1);
+		for (;;) {
+			/* The spinner's tid: the one task that is not us. */
+			char path[64];
+			long t;
+			for (t = getpid() + 1; t < getpid() + 64; t++) {
+				hb_snprintf(path, sizeof(path), "/proc/self/task/%ld", t);
+				if (access(path, F_OK) == 0)
+					break;
+			}
+			mine = (pid_t)t;
+			if (t < getpid() + 64)
+				break;
+			usleep(1000);
+		}
+		if (write(res[1], &mine, sizeof(mine)) != (ssize_t)sizeof(mine))
+			_exit(1);
+		for (;;)
+			pause();
+	}
+	if (read_full(res[0], &tid, sizeof(tid), 10)) {
+		kill_reap(pid);
+		fail_msg("child did not report its thread id");
+	}
+	hb_sample_init(&sv);
+	hb_sample_init(&sn);
+	/* VM-style: one counter per existing thread, the spinner as a "vCPU". */
+	memset(&tv, 0, sizeof(tv));
+	tv.pid = pid;
+	tv.is_vm = 1;
+	tv.ntids = 1;
+	tv.tids[0] = tid;
+	/* Native-style on the same process: pid + inherit, which misses the existing thread. */
+	memset(&tn, 0, sizeof(tn));
+	tn.pid = pid;
+	assert_int_equal(hb_probeset_start(vm, &tv, &e), 0);
+	assert_int_equal(hb_probeset_start(nat, &tn, &e), 0);
+	if (write(go[1], "g", 1) != 1 || read_full(res[0], &fig, sizeof(fig), 30)) {
+		kill_reap(pid);
+		fail_msg("spinner did not report");
+	}
+	hb_probeset_stop(vm);
+	hb_probeset_stop(nat);
+	hb_probeset_read(vm, &sv, 0);
+	hb_probeset_read(nat, &sn, 0);
+	kill_reap(pid);
+	hb_probeset_free(vm);
+	hb_probeset_free(nat);
+	close(go[0]);
+	close(go[1]);
+	close(res[0]);
+	close(res[1]);
+
+	vcpu = metric(&sv, "pfm.vcpu.task_clock_s");
+	other = metric(&sv, "pfm.vmm_other.task_clock_s");
+	whole = metric(&sn, "pfm.task_clock_s");
+	print_message("thread's own figure %.3f s; per-thread vcpu %.3f, other %.3f; "
+		      "pid+inherit %.3f\n", fig, vcpu, other, whole);
+	assert_within(vcpu, fig, 0.10, "per-TID counter of the pre-existing thread");
+	assert_true(other < 0.05);
+	assert_within(metric(&sv, "pfm.task_clock_s"), vcpu + other, 0.001, "total = vcpu + other");
+	assert_int_equal(json_integer_value(json_object_get(pinfo(&sv, "pfm"), "threads")), 2);
+	assert_int_equal(json_integer_value(json_object_get(pinfo(&sv, "pfm"), "vcpu_threads")), 1);
+	/* The contrast that motivates per-TID counting. */
+	assert_true(whole < 0.05);
+	hb_sample_free(&sv);
+	hb_sample_free(&sn);
+}
+
+/* ---- RSS/PSS sampling ---- */
+
+static void test_rss_sampled(void **state)
+{
+	int go[2], res[2];
+	pid_t pid;
+	char c;
+	struct hb_probe_set *ps = new_set("{\"proc\": {\"interval_ms\": 20}}");
+	struct hb_probe_target t;
+	struct hb_sample s;
+	struct hb_err e = { 0 };
+	double peak, mean;
+
+	(void)state;
+	assert_int_equal(pipe(go), 0);
+	assert_int_equal(pipe(res), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		volatile char *m;
+		size_t i;
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (read(go[0], &c, 1) != 1)
+			_exit(1);
+		m = malloc(64 << 20); /* volatile: the compiler may not drop the touching */
+		if (!m)
+			_exit(1);
+		for (i = 0; i < (64u << 20); i += 4096)
+			m[i] = 1;
+		if (write(res[1], "d", 1) != 1)
+			_exit(1);
+		for (;;)
+			pause();
+	}
+	hb_sample_init(&s);
+	memset(&t, 0, sizeof(t));
+	t.pid = pid;
+	assert_int_equal(hb_probeset_start(ps, &t, &e), 0);
+	if (write(go[1], "g", 1) != 1 || read_full(res[0], &c, 1, 10)) {
+		kill_reap(pid);
+		fail_msg("child did not allocate");
+	}
+	hb_sleep(0.2, NULL);
+	hb_probeset_read(ps, &s, 0);
+	kill_reap(pid);
+	hb_probeset_free(ps);
+	close(go[0]);
+	close(go[1]);
+	close(res[0]);
+	close(res[1]);
+
+	peak = metric(&s, "proc.rss_peak_mib");
+	mean = metric(&s, "proc.pss_mean_mib");
+	print_message("rss peak %.1f MiB, pss peak %.1f, pss mean %.1f, samples %lld\n", peak,
+		      metric(&s, "proc.pss_peak_mib"), mean,
+		      json_integer_value(json_object_get(pinfo(&s, "proc"), "mem_samples")));
+	assert_true(peak >= 64.0 && peak < 64.0 + 32.0);
+	assert_true(metric(&s, "proc.pss_peak_mib") >= 64.0);
+	assert_true(mean < metric(&s, "proc.pss_peak_mib")); /* the first sample was before malloc */
+	assert_true(json_integer_value(json_object_get(pinfo(&s, "proc"), "mem_samples")) >= 5);
+	assert_non_null(hb_sample_get(&s, "proc.memavail_delta_mib"));
+	hb_sample_free(&s);
+}
+
+/* ---- a target that is gone ---- */
+
+static void test_missing_target_not_fatal(void **state)
+{
+	struct hb_probe_set *ps = new_set(NULL);
+	struct hb_probe_target t;
+	struct hb_sample s;
+	struct hb_err e = { 0 };
+	pid_t pid = fork();
+
+	(void)state;
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(0);
+	assert_int_equal(reap(pid, 10), 0); /* a pid that surely does not exist now */
+	memset(&t, 0, sizeof(t));
+	t.pid = pid;
+	hb_sample_init(&s);
+	assert_int_equal(hb_probeset_start(ps, &t, &e), 0);
+	hb_probeset_read(ps, &s, 0);
+	assert_string_equal(json_string_value(json_object_get(pinfo(&s, "pfm"), "status")),
+			    "unavailable");
+	assert_non_null(strstr(json_string_value(json_object_get(pinfo(&s, "pfm"), "reason")),
+			       "ESRCH"));
+	assert_string_equal(json_string_value(json_object_get(pinfo(&s, "proc"), "status")),
+			    "unavailable");
+	assert_int_equal(s.n, 0);
+	hb_sample_free(&s);
+	/* Reusable after that. */
+	assert_int_equal(hb_probeset_start(ps, &t, &e), 0);
+	assert_int_equal(hb_probeset_start(ps, &t, &e), HB_EINVAL); /* twice without a read */
+	hb_sample_init(&s);
+	hb_probeset_read(ps, &s, 0);
+	hb_sample_free(&s);
+	hb_probeset_free(ps);
+}
+
+/* ---- derived figures ---- */
+
+static void test_derived(void **state)
+{
+	struct hb_probe_set *ps = new_set("{}"); /* no probes: only the derivation runs */
+	struct hb_probe_target t;
+	struct hb_sample s;
+	struct hb_err e = { 0 };
+	const json_t *d;
+
+	(void)state;
+	memset(&t, 0, sizeof(t));
+	t.pid = getpid();
+	hb_sample_init(&s);
+	hb_sample_add(&s, "bw", "MiB/s", 1, 512);
+	hb_sample_add(&s, "iops", "IOPS", 1, 1000);
+	hb_sample_add(&s, "throughput", "Gbit/s", 1, 5);
+	hb_sample_add(&s, "proc.cpu_s", "s", 0, 2.0);
+	hb_sample_add(&s, "pfm.instructions", "count", 0, 3e9);
+	hb_sample_add(&s, "pfm.cycles", "count", 0, 2e9);
+	hb_sample_add(&s, "kvmstat.exits", "count", 0, 8000);
+	assert_int_equal(hb_probeset_start(ps, &t, &e), 0);
+	hb_probeset_read(ps, &s, 4.0);
+	/* 512 MiB/s x 4 s = 2 GiB for 2 CPU-seconds */
+	assert_true(metric(&s, "tax.cpu_s_per_gib") == 1.0);
+	assert_string_equal(hb_sample_get(&s, "tax.cpu_s_per_gib")->unit, "s/GiB");
+	/* 5 Gbit/s x 4 s = 20 Gbit: 2 s per 20 Gbit = 1 s per 10 Gbit */
+	assert_true(metric(&s, "tax.cpu_s_per_10gbit") == 1.0);
+	assert_true(metric(&s, "pfm.ipc") == 1.5);
+	/* 1000 IOPS x 4 s = 4000 I/Os for 8000 exits */
+	assert_true(metric(&s, "tax.exits_per_io") == 2.0);
+	d = pinfo(&s, "derived");
+	assert_string_equal(json_string_value(json_object_get(
+				    json_object_get(d, "tax.cpu_s_per_gib"), "cpu_from")),
+			    "proc.cpu_s");
+	assert_true(json_real_value(json_object_get(json_object_get(d, "tax.cpu_s_per_gib"),
+						    "gib")) == 2.0);
+	assert_string_equal(json_string_value(json_object_get(d, "duration_source")),
+			    "given by the runner");
+	hb_sample_free(&s);
+
+	/* Without proc the task clock is used; without a duration, the probe window. */
+	hb_sample_init(&s);
+	hb_sample_add(&s, "bw", "GiB/s", 1, 1.0);
+	hb_sample_add(&s, "pfm.task_clock_s", "s", 0, 0.5);
+	assert_int_equal(hb_probeset_start(ps, &t, &e), 0);
+	hb_sleep(0.1, NULL);
+	hb_probeset_read(ps, &s, 0);
+	d = pinfo(&s, "derived");
+	assert_string_equal(json_string_value(json_object_get(
+				    json_object_get(d, "tax.cpu_s_per_gib"), "cpu_from")),
+			    "pfm.task_clock_s");
+	assert_string_equal(json_string_value(json_object_get(d, "duration_source")),
+			    "probe window (start..stop)");
+	{
+		double w = json_real_value(json_object_get(d, "duration_s"));
+		assert_true(w >= 0.1 && w < 5);
+		assert_within(metric(&s, "tax.cpu_s_per_gib"), 0.5 / w, 1e-9, "task-clock tax");
+	}
+	hb_sample_free(&s);
+
+	/* No CPU reading at all: not computed, and the reason recorded. */
+	hb_sample_init(&s);
+	hb_sample_add(&s, "bw", "MiB/s", 1, 100);
+	assert_int_equal(hb_probeset_start(ps, &t, &e), 0);
+	hb_probeset_read(ps, &s, 1.0);
+	assert_null(hb_sample_get(&s, "tax.cpu_s_per_gib"));
+	assert_non_null(json_object_get(json_object_get(pinfo(&s, "derived"), "tax.cpu_s_per_gib"),
+					"not_computed"));
+	hb_sample_free(&s);
+	hb_probeset_free(ps);
+}
+
+/* ---- `hvbench probes --json` ---- */
+
+static void test_probes_command(void **state)
+{
+	char path[] = "/tmp/hbprobesXXXXXX";
+	int fd = mkstemp(path), saved;
+	char *argv[] = { "probes", "--json", NULL };
+	char *argv_bad[] = { "probes", "--bogus", NULL };
+	char *text = NULL;
+	size_t len;
+	json_t *j, *pfm = NULL, *it, *ev;
+	struct hb_err e = { 0 };
+	size_t i;
+	int rc, seen_task = 0;
+
+	(void)state;
+	assert_true(fd >= 0);
+	fflush(stdout);
+	saved = dup(1);
+	dup2(fd, 1);
+	rc = hb_cmd_probes(2, argv);
+	fflush(stdout);
+	dup2(saved, 1);
+	close(saved);
+	close(fd);
+	assert_int_equal(rc, 0);
+	assert_int_equal(hb_read_file(path, 1 << 20, &text, &len, &e), 0);
+	unlink(path);
+	j = json_loads(text, 0, NULL);
+	free(text);
+	assert_true(json_is_array(j));
+	assert_int_equal(json_array_size(j), 3);
+	json_array_foreach (j, i, it)
+		if (!strcmp(json_string_value(json_object_get(it, "name")), "pfm"))
+			pfm = it;
+	assert_non_null(pfm);
+	json_array_foreach (json_object_get(pfm, "events"), i, ev) {
+		if (!strcmp(json_string_value(json_object_get(ev, "event")), "perf::TASK-CLOCK")) {
+			seen_task = 1;
+			assert_true(json_is_true(json_object_get(ev, "available")));
+		}
+		if (!strcmp(json_string_value(json_object_get(ev, "event")), "cycles") &&
+		    !pmu_present())
+			assert_non_null(strstr(json_string_value(json_object_get(ev, "reason")),
+					       "ENOENT"));
+	}
+	assert_true(seen_task);
+	json_decref(j);
+	assert_int_equal(hb_cmd_probes(2, argv_bad), 2);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_unknown_probe_suggests),
+		cmocka_unit_test(test_burn_reaped_first),
+		cmocka_unit_test(test_burn_zombie),
+		cmocka_unit_test(test_thread_before_open),
+		cmocka_unit_test(test_rss_sampled),
+		cmocka_unit_test(test_missing_target_not_fatal),
+		cmocka_unit_test(test_derived),
+		cmocka_unit_test(test_probes_command),
+	};
+	char why[256] = "";
+	const struct hb_probe_ops *pfm = hb_probe_find("pfm");
+
+	signal(SIGPIPE, SIG_IGN);
+	if (pfm->supported(why, sizeof(why))) {
+		printf("SKIP: perf_event_open of software events does not work here: %s\n", why);
+		return 77;
+	}
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,194 @@
+/*
+ * test_profile.c — the profile validator: each kind of error names its place and cause, valid
+ * profiles load with defaults filled, and command-line overrides are checked the same way.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <string.h>
+
+#include "profile.h"
+
+static const char *ok_profile =
+	"{\"name\":\"t\",\"repetitions\":4,\"warmup\":0,\"duration\":1.5,\"ramp\":0.5,\n"
+	" \"targets\":[{\"name\":\"native\",\"kind\":\"native\"}],\n"
+	" \"workloads\":[{\"name\":\"d\",\"workload\":\"disk\",\"params\":{\"rw\":\"randwrite\",\"bs\":\"8k\"}},\n"
+	"               {\"workload\":\"cpu\",\"duration\":0.5}]}";
+
+/* Parses text and expects failure whose message contains want. */
+static void expect_error(const char *text, const char *want)
+{
+	struct hb_profile p;
+	struct hb_err e = { 0 };
+	int rc = hb_profile_parse(text, "p.json", &p, &e);
+
+	if (rc == 0 || !strstr(e.msg, want))
+		print_error("profile: %s\nwanted error containing: %s\ngot rc=%d: %s\n", text, want,
+			    rc, e.msg);
+	assert_int_equal(rc, HB_EINVAL);
+	assert_non_null(strstr(e.msg, want));
+	assert_null(p.json);
+}
+
+static void valid_profile_loads(void **state)
+{
+	struct hb_profile p;
+	struct hb_err e = { 0 };
+
+	(void)state;
+	assert_int_equal(hb_profile_parse(ok_profile, "p.json", &p, &e), 0);
+	assert_string_equal(p.name, "t");
+	assert_int_equal(p.reps, 4);
+	assert_int_equal(p.warmup, 0);
+	assert_int_equal(p.ntargets, 1);
+	assert_string_equal(p.targets[0].ops->kind, "native");
+	assert_int_equal(p.nentries, 2);
+	assert_string_equal(p.entries[0].name, "d");
+	assert_string_equal(hb_param_str(p.entries[0].params, "rw"), "randwrite");
+	assert_int_equal(hb_param_int(p.entries[0].params, "bs"), 8192);
+	assert_string_equal(p.entries[1].name, "cpu"); /* defaults to the workload's name */
+	assert_true(p.entries[0].duration == 1.5);
+	assert_true(p.entries[1].duration == 0.5);
+	assert_true(p.entries[0].ramp == 0.5);
+	/* default timeout: 3 * (duration + ramp) + 60 */
+	assert_true(p.entries[0].timeout == 66.0);
+	hb_profile_free(&p);
+}
+
+static void syntax_error_has_line_and_column(void **state)
+{
+	(void)state;
+	expect_error("{\"name\":\"x\",\n \"targets\": [,]}", "line 2, column 14");
+	expect_error("", "JSON syntax error at line");
+	expect_error("[1,2]", "must be a JSON object");
+}
+
+static void unknown_keys_suggest(void **state)
+{
+	(void)state;
+	expect_error("{\"repetiton\":3,\"targets\":[],\"workloads\":[]}",
+		     "p.json: unknown key \"repetiton\" (did you mean \"repetitions\"?)");
+	expect_error("{\"targets\":[{\"name\":\"n\",\"kind\":\"native\",\"optoins\":{}}],"
+		     "\"workloads\":[{\"workload\":\"cpu\"}]}",
+		     "targets[0]: unknown key \"optoins\" (did you mean \"options\"?)");
+	expect_error("{\"targets\":[{\"name\":\"n\",\"kind\":\"nativ\"}],\"workloads\":[{\"workload\":\"cpu\"}]}",
+		     "unknown kind \"nativ\" (did you mean \"native\"?)");
+	expect_error("{\"targets\":[{\"name\":\"n\",\"kind\":\"native\"}],\"workloads\":[{\"workload\":\"dsk\"}]}",
+		     "workloads[0]: unknown workload \"dsk\" (did you mean \"disk\"?)");
+	expect_error("{\"targets\":[{\"name\":\"n\",\"kind\":\"native\"}],"
+		     "\"workloads\":[{\"workload\":\"disk\",\"params\":{\"rww\":\"read\"}}]}",
+		     "workloads[0] (disk).params: unknown key \"rww\" (did you mean \"rw\"?)");
+	expect_error("{\"targets\":[{\"name\":\"n\",\"kind\":\"native\"}],"
+		     "\"workloads\":[{\"workload\":\"disk\",\"params\":{\"rw\":\"randred\"}}]}",
+		     "\"rw\" is \"randred\"; expected one of: ");
+}
+
+static void wrong_types(void **state)
+{
+	(void)state;
+	expect_error("{\"repetitions\":\"3\",\"targets\":[],\"workloads\":[]}",
+		     "\"repetitions\" must be a number, not a string");
+	expect_error("{\"targets\":{},\"workloads\":[]}", "\"targets\" must be an array");
+	expect_error("{\"targets\":[3],\"workloads\":[]}", "targets[0]: must be an object, not an integer");
+	expect_error("{\"targets\":[{\"name\":\"n\",\"kind\":\"native\"}],"
+		     "\"workloads\":[{\"workload\":\"disk\",\"params\":{\"iodepth\":\"deep\"}}]}",
+		     "\"iodepth\" must be a number, not a string");
+	expect_error("{\"targets\":[{\"name\":\"n\",\"kind\":\"native\"}],\"workloads\":[{\"workload\":\"cpu\"}],"
+		     "\"probes\":[]}",
+		     "\"probes\" must be an object, not an array");
+}
+
+static void out_of_range(void **state)
+{
+	(void)state;
+	expect_error("{\"repetitions\":0,\"targets\":[],\"workloads\":[]}",
+		     "\"repetitions\" is 0, outside 1..1000");
+	expect_error("{\"repetitions\":2.5,\"targets\":[],\"workloads\":[]}",
+		     "\"repetitions\" must be a whole number");
+	expect_error("{\"targets\":[{\"name\":\"n\",\"kind\":\"native\"}],"
+		     "\"workloads\":[{\"workload\":\"disk\",\"params\":{\"iodepth\":0}}]}",
+		     "\"iodepth\" is 0, outside");
+	expect_error("{\"targets\":[{\"name\":\"n\",\"kind\":\"native\"}],"
+		     "\"workloads\":[{\"workload\":\"cpu\",\"duration\":5,\"timeout\":3}]}",
+		     "timeout 3 s is shorter than ramp + duration");
+}
+
+static void structural_errors(void **state)
+{
+	(void)state;
+	expect_error("{\"workloads\":[{\"workload\":\"cpu\"}]}", "\"targets\" is required");
+	expect_error("{\"targets\":[{\"name\":\"n\",\"kind\":\"native\"}]}", "\"workloads\" is required");
+	expect_error("{\"targets\":[],\"workloads\":[]}", "\"targets\" needs 1..16 entries");
+	expect_error("{\"targets\":[{\"name\":\"n\",\"kind\":\"native\"},{\"name\":\"n\",\"kind\":\"native\"}],"
+		     "\"workloads\":[{\"workload\":\"cpu\"}]}",
+		     "duplicate target name \"n\"");
+	expect_error("{\"targets\":[{\"name\":\"n\",\"kind\":\"native\"}],"
+		     "\"workloads\":[{\"workload\":\"cpu\"},{\"workload\":\"cpu\"}]}",
+		     "duplicate workload name \"cpu\"");
+	expect_error("{\"targets\":[{\"name\":\"a b\",\"kind\":\"native\"}],\"workloads\":[{\"workload\":\"cpu\"}]}",
+		     "\"name\" is \"a b\": use letters");
+	expect_error("{\"targets\":[{\"kind\":\"native\"}],\"workloads\":[{\"workload\":\"cpu\"}]}",
+		     "targets[0]: \"name\" is required");
+	expect_error("{\"name\":\"x\",\"name\":\"y\",\"targets\":[],\"workloads\":[]}",
+		     "duplicate object key");
+}
+
+static void overrides(void **state)
+{
+	struct hb_profile p;
+	struct hb_err e = { 0 };
+	struct hb_overrides o = { "native", 7, 2, 3.0 };
+	const char *two = "{\"targets\":[{\"name\":\"native\",\"kind\":\"native\"},"
+			  "{\"name\":\"other\",\"kind\":\"native\"}],\"workloads\":[{\"workload\":\"cpu\"}]}";
+
+	(void)state;
+	assert_int_equal(hb_profile_parse(two, "p.json", &p, &e), 0);
+	assert_int_equal(hb_profile_apply(&p, &o, &e), 0);
+	assert_int_equal(p.ntargets, 1);
+	assert_string_equal(p.targets[0].name, "native");
+	assert_int_equal(p.reps, 7);
+	assert_int_equal(p.warmup, 2);
+	assert_true(p.entries[0].duration == 3.0);
+	hb_profile_free(&p);
+
+	assert_int_equal(hb_profile_parse(two, "p.json", &p, &e), 0);
+	o.targets = "nativ";
+	assert_int_equal(hb_profile_apply(&p, &o, &e), HB_EINVAL);
+	assert_string_equal(e.msg, "--targets: the profile has no target \"nativ\" (did you mean \"native\"?)");
+	hb_profile_free(&p);
+}
+
+static void shipped_profiles_are_valid(void **state)
+{
+	const char *files[] = { "configs/quick.json", "configs/nightly.json" };
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < 2; i++) {
+		struct hb_profile p;
+		struct hb_err e = { 0 };
+		int rc = hb_profile_load(files[i], &p, &e);
+		if (rc)
+			print_error("%s: %s\n", files[i], e.msg);
+		assert_int_equal(rc, 0);
+		assert_true(p.ntargets >= 1);
+		hb_profile_free(&p);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(valid_profile_loads),
+		cmocka_unit_test(syntax_error_has_line_and_column),
+		cmocka_unit_test(unknown_keys_suggest),
+		cmocka_unit_test(wrong_types),
+		cmocka_unit_test(out_of_range),
+		cmocka_unit_test(structural_errors),
+		cmocka_unit_test(overrides),
+		cmocka_unit_test(shipped_profiles_are_valid),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
