@@ -502,7 +502,7 @@ static int plot_trend(const struct hb_rep *r, const char *plotdir, struct hb_rep
 	fputc('\n', gp.f);
 	gp_tail(gp.f, "trend", 1200, 750);
 	rc = finish_plot(plotdir, out, "trend", "Trend: each metric's median over the runs "
-			 "(ordered as given), as % of its first value", &dat, &gp, e);
+			 "(ordered by start time), as % of its first value", &dat, &gp, e);
 	sb_free(&dat);
 	sb_free(&gp);
 	return rc;

@@ -25,9 +25,10 @@ int hb_results_load(const char *path, json_t **out, struct hb_err *e);
 int hb_results_validate(const json_t *root, const char *name, struct hb_err *e);
 
 /*
- * Formats a measured value with 4 significant digits and no exponent for 1e-3 <= |v| < 1e9
- * (123456 -> "123456", 7812.34 -> "7812", 45.678 -> "45.68", 0.012345 -> "0.01235"),
- * "%.3e" outside that range, "0" for zero and "n/a" for NaN/inf.
+ * Formats a measured value: integers (|v| < 1e15) in full ("51974", "6"); otherwise 4
+ * significant digits without exponent for 1e-3 <= |v| < 1e9 (123456.7 -> "123457",
+ * 7812.34 -> "7812", 45.678 -> "45.68", 0.012345 -> "0.01235"), "%.3e" outside that range;
+ * "n/a" for NaN/inf.
  */
 void hb_fmt_value(double v, char *buf, size_t len);
 /* A ratio as a percentage with one decimal: 0.98234 -> "98.2". */
@@ -41,7 +42,7 @@ void hb_report_opts_init(struct hb_report_opts *o);
 
 /*
  * Renders results[0..n) (n >= 1, each a validated results document; several = a comparison
- * across runs, ordered as given) into outdir: report.md, report.html, plots/. Every file is
+ * across runs, ordered by started_at) into outdir: report.md, report.html, plots/. Every file is
  * written atomically. Returns 0; HB_EUNSUPP when gnuplot is missing or a plot failed (report.md
  * and report.html are still written and say why the plots are absent; e says it too); another
  * negative code when nothing could be written. The runner calls this with outdir = its results

@@ -130,6 +130,10 @@ void hb_fmt_value(double v, char *buf, size_t len)
 		hb_strlcpy(buf, "0", len);
 		return;
 	}
+	if (v == floor(v) && a < 1e15) {
+		snprintf(buf, len, "%.0f", v);
+		return;
+	}
 	if (a < 1e-3 || a >= 1e9) {
 		snprintf(buf, len, "%.3e", v);
 		return;

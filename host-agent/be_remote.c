@@ -1,0 +1,242 @@
+/*
+ * be_remote.c — a target that is any VM already running somewhere (Hyper-V, ESXi, a cloud
+ * instance) with hvbench-guest listening on TCP. The host connects, proves the shared token in
+ * its hello, and sends the same run requests the QEMU backend sends over virtio-serial. For
+ * network workloads the host starts an iperf3 server on an address the guest can reach
+ * ("iperf_bind") and tells the agent to use it. Host-side VMM probes cannot see a remote VMM:
+ * the probe target carries no pid, so only the workloads' own figures are recorded.
+ */
+#include "backend.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "iperf.h"
+#include "proto.h"
+
+struct remote {
+	const struct hb_env *env;
+	char name[64];
+	int fd;
+	struct hb_conn conn;
+	int conn_ready;
+	int next_id;
+	int dead;
+	struct hb_iperf_server srv;
+	int srv_up;
+	char iperf_addr[64];
+	int iperf_port;
+};
+
+static const struct hb_param remote_opts[] = {
+	{ "address", HB_P_STRING, 0, 255, NULL, NULL,
+	  "HOST:PORT of hvbench-guest --tcp (IPv6 as [ADDR]:PORT)" },
+	{ "token_file", HB_P_STRING, 0, 4096, NULL, NULL,
+	  "file holding the shared token the agent was started with" },
+	{ "iperf_bind", HB_P_STRING, 0, 63, "", NULL,
+	  "host address the guest reaches for network workloads (\"\": no network workloads)" },
+	{ "iperf_port", HB_P_INT, 1, 65535, "5201", NULL, "port of that iperf3 server" },
+	{ "connect_timeout", HB_P_INT, 1, 600, "20", NULL, "seconds to connect and get hello" },
+};
+
+static int split_hostport(const char *s, char *host, size_t hl, char *port, size_t pl)
+{
+	const char *colon;
+
+	if (s[0] == '[') {
+		const char *end = strchr(s, ']');
+		if (!end || end[1] != ':' || (size_t)(end - s - 1) >= hl)
+			return HB_EINVAL;
+		memcpy(host, s + 1, (size_t)(end - s - 1));
+		host[end - s - 1] = '\0';
+		return hb_strlcpy(port, end + 2, pl);
+	}
+	colon = strrchr(s, ':');
+	if (!colon || colon == s || (size_t)(colon - s) >= hl || strchr(s, ':') != colon)
+		return HB_EINVAL;
+	memcpy(host, s, (size_t)(colon - s));
+	host[colon - s] = '\0';
+	return hb_strlcpy(port, colon + 1, pl);
+}
+
+static int connect_to(const char *address, double timeout, int *out, struct hb_err *e)
+{
+	char host[256], port[16];
+	struct addrinfo hints = { 0 }, *res = NULL, *ai;
+	long pn;
+	int rc, fd = -1;
+	double end = hb_now() + timeout;
+
+	if (split_hostport(address, host, sizeof(host), port, sizeof(port)) ||
+	    hb_parse_long(port, 1, 65535, &pn))
+		return hb_err_set(e, HB_EINVAL, "address \"%s\" is not HOST:PORT", address);
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICSERV;
+	rc = getaddrinfo(host, port, &hints, &res);
+	if (rc)
+		return hb_err_set(e, HB_EINVAL, "cannot resolve %s: %s", host, gai_strerror(rc));
+	for (;;) {
+		for (ai = res; ai; ai = ai->ai_next) {
+			fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+			if (fd < 0)
+				continue;
+			if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+				goto done;
+			close(fd);
+			fd = -1;
+		}
+		if (hb_now() >= end)
+			break;
+		hb_sleep(0.5, NULL);
+	}
+	freeaddrinfo(res);
+	return hb_err_errno(e, HB_ETIMEDOUT, "cannot connect to %s within %g s", address, timeout);
+done:
+	freeaddrinfo(res);
+	*out = fd;
+	return 0;
+}
+
+static int read_token(const char *path, char *buf, size_t len, struct hb_err *e)
+{
+	char *txt = NULL;
+	size_t n = 0;
+	struct stat st;
+	int rc;
+
+	rc = hb_read_file(path, 4096, &txt, &n, e);
+	if (rc)
+		return rc;
+	while (n > 0 && (txt[n - 1] == '\n' || txt[n - 1] == '\r' || txt[n - 1] == ' '))
+		txt[--n] = '\0';
+	if (n == 0 || n >= len) {
+		free(txt);
+		return hb_err_set(e, HB_EINVAL, "token file %s: empty or longer than %zu bytes", path,
+				  len - 1);
+	}
+	memcpy(buf, txt, n + 1);
+	memset(txt, 0, n);
+	free(txt);
+	if (stat(path, &st) == 0 && (st.st_mode & 0077))
+		return hb_err_set(e, HB_EINVAL,
+				  "token file %s is readable by group or others (chmod 600 it)", path);
+	return 0;
+}
+
+static int remote_start(void *priv, const struct hb_target *t, const struct hb_env *env,
+			json_t *info, struct hb_err *e)
+{
+	struct remote *r = priv;
+	const char *address = json_string_value(json_object_get(t->opts, "address"));
+	const char *token_file = json_string_value(json_object_get(t->opts, "token_file"));
+	const char *bind = json_string_value(json_object_get(t->opts, "iperf_bind"));
+	double timeout = (double)json_integer_value(json_object_get(t->opts, "connect_timeout"));
+	char token[4096];
+	json_t *hello = NULL;
+	double t0 = hb_now();
+	int rc;
+
+	r->env = env;
+	r->fd = -1;
+	r->next_id = 1;
+	hb_strlcpy(r->name, t->name, sizeof(r->name));
+	rc = read_token(token_file, token, sizeof(token), e);
+	if (rc)
+		return rc;
+	rc = connect_to(address, timeout, &r->fd, e);
+	if (rc)
+		goto out;
+	hb_conn_init(&r->conn, r->fd, r->fd);
+	r->conn.stop = env->stop;
+	r->conn_ready = 1;
+	rc = hb_agent_hello(&r->conn, token, timeout, &hello, e);
+	if (rc)
+		goto out;
+	json_object_set_new(info, "address", json_string(address));
+	json_object_set_new(info, "time_to_ready_s", json_real(hb_now() - t0));
+	json_object_set(info, "guest", json_object_get(hello, "facts"));
+	json_object_set_new(info, "emulation", json_false());
+	json_object_set_new(info, "accel", json_string("unknown (remote hypervisor)"));
+	if (bind && *bind) {
+		r->iperf_port = (int)json_integer_value(json_object_get(t->opts, "iperf_port"));
+		rc = hb_iperf_server_start(&r->srv, NULL, bind, r->iperf_port, e);
+		if (rc)
+			goto out;
+		r->srv_up = 1;
+		hb_strlcpy(r->iperf_addr, bind, sizeof(r->iperf_addr));
+		json_object_set_new(info, "net_mode", json_string("remote"));
+	}
+out:
+	memset(token, 0, sizeof(token));
+	json_decref(hello);
+	return rc;
+}
+
+static int remote_run(void *priv, const struct hb_run_req *req, const struct hb_run_hooks *hooks,
+		      struct hb_sample *out, struct hb_err *e)
+{
+	struct remote *r = priv;
+	struct hb_run_opts o = { req->duration, req->ramp, req->timeout, NULL, 0 };
+	struct hb_probe_target pt = { 0 };
+	int rc;
+
+	if (r->dead)
+		return hb_err_set(e, HB_EIO, "%s: connection to the agent was lost earlier", r->name);
+	if (!strcmp(req->wl->kind, "net")) {
+		if (!r->srv_up)
+			return hb_err_set(e, HB_EUNSUPP,
+					  "%s: network workloads need the target option iperf_bind",
+					  r->name);
+		o.server_addr = r->iperf_addr;
+		o.server_port = r->iperf_port;
+	}
+	pt.is_vm = 1;
+	if (hooks && hooks->on_start && (rc = hooks->on_start(hooks->arg, &pt, e)))
+		return rc;
+	rc = hb_agent_run(&r->conn, r->next_id++, req->wl->name, req->params, &o, out, e);
+	if (hooks && hooks->on_stop)
+		hooks->on_stop(hooks->arg);
+	if (rc == HB_EIO || rc == HB_ETIMEDOUT) {
+		r->dead = 1;
+		rc = HB_EIO;
+	}
+	return rc;
+}
+
+static void remote_stop(void *priv, json_t *info)
+{
+	struct remote *r = priv;
+	struct hb_err e = { 0 };
+
+	if (r->conn_ready) {
+		/* the remote VM keeps running: end the session only (no shutdown request) */
+		hb_conn_free(&r->conn);
+		r->conn_ready = 0;
+	}
+	(void)e;
+	if (r->fd >= 0)
+		close(r->fd);
+	r->fd = -1;
+	if (r->srv_up)
+		hb_iperf_server_stop(&r->srv);
+	r->srv_up = 0;
+	(void)info;
+}
+
+const struct hb_backend_ops hb_be_remote = {
+	.kind = "remote",
+	.help = "a VM on any hypervisor running hvbench-guest --tcp (token required)",
+	.opts = remote_opts,
+	.nopts = HB_ARRAY_SIZE(remote_opts),
+	.priv_size = sizeof(struct remote),
+	.start = remote_start,
+	.run = remote_run,
+	.stop = remote_stop,
+};

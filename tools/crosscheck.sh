@@ -1,0 +1,112 @@
+#!/bin/sh
+# crosscheck.sh — checks the disk and net workloads against the tools run by hand: the same fio
+# job through the fio CLI, and the same iperf3 test through the iperf3 CLI (server in one network
+# namespace, client in the other, like the workload; loopback when namespaces are unavailable).
+# Runs are interleaved (workload, CLI, workload, CLI, ...) and the medians compared. Prints both
+# figures and the % difference. Needs root for the namespaces, jq, fio, iperf3.
+#
+# Usage: tools/crosscheck.sh [BUILD_DIR]   (env: REPS=3 DURATION=5)
+# The workload runs through `BUILD/tests/test_workloads` in driver mode (HB_WL_RUN=...), which
+# calls the same hb_wl_disk / hb_wl_net code `hvbench run` uses.
+set -eu
+BUILD=${1:-build}
+REPS=${REPS:-3}
+DURATION=${DURATION:-5}
+DRIVER="$BUILD/tests/test_workloads"
+[ -x "$DRIVER" ] || { echo "crosscheck: $DRIVER not built (make BUILD=$BUILD $DRIVER)" >&2; exit 2; }
+for t in jq fio iperf3; do
+	command -v $t >/dev/null || { echo "crosscheck: $t not installed" >&2; exit 2; }
+done
+
+TMP=$(mktemp -d /tmp/hb-crosscheck-XXXXXX)
+NS_S="hbx-$$-s"
+NS_C="hbx-$$-c"
+SRV_PID=""
+cleanup() {
+	if [ -n "$SRV_PID" ] && kill -0 "$SRV_PID" 2>/dev/null; then kill "$SRV_PID"; fi
+	ip netns del "$NS_S" 2>/dev/null || true
+	ip netns del "$NS_C" 2>/dev/null || true
+	rm -rf "$TMP"
+}
+trap cleanup EXIT INT TERM
+
+median() { sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
+pct() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%+.1f%%", (a-b)/b*100}'; }
+
+# ---- disk: the same job file via the workload and via the fio CLI ----
+disk_case() { # name params-json
+	name=$1; params=$2
+	: >"$TMP/wl.txt"; : >"$TMP/cli.txt"
+	i=0
+	while [ $i -lt "$REPS" ]; do
+		HB_WL_RUN=disk HB_WL_DURATION=$DURATION HB_WL_SCRATCH="$TMP" HB_WL_PARAMS="$params" \
+			"$DRIVER" >"$TMP/wl.json"
+		jq -r '.metrics[] | select(.name=="iops") | .value' "$TMP/wl.json" >>"$TMP/wl.txt"
+		# The job the workload used, pointed at a fresh scratch file of the same size.
+		jq -r '.info.job' "$TMP/wl.json" | sed "s|^filename=.*|filename=$TMP/cli.dat|" >"$TMP/job.fio"
+		fio --output-format=json --eta=never "$TMP/job.fio" >"$TMP/cli.json"
+		rm -f "$TMP/cli.dat"
+		sed -n '/^{/,$p' "$TMP/cli.json" |
+			jq -r '[.jobs[] | (.read.iops + .write.iops)] | add' >>"$TMP/cli.txt"
+		i=$((i + 1))
+	done
+	w=$(median <"$TMP/wl.txt"); c=$(median <"$TMP/cli.txt")
+	printf '%-22s %-8s workload %12.1f   fio CLI %12.1f   diff %s   (runs: wl %s | cli %s)\n' \
+		"disk $name" IOPS "$w" "$c" "$(pct "$w" "$c")" \
+		"$(tr '\n' ' ' <"$TMP/wl.txt")" "$(tr '\n' ' ' <"$TMP/cli.txt")"
+}
+
+# ---- net: the same iperf3 test via the workload and via the iperf3 CLI ----
+PATHKIND=loopback
+if [ "$(id -u)" = 0 ] && command -v ip >/dev/null && ip netns add "$NS_S" 2>/dev/null; then
+	ip netns add "$NS_C"
+	ip -n "$NS_S" link set lo up
+	ip -n "$NS_C" link set lo up
+	ip -n "$NS_S" link add hbv0 type veth peer name hbv1 netns "$NS_C"
+	ip -n "$NS_S" addr add 198.18.0.1/30 dev hbv0
+	ip -n "$NS_C" addr add 198.18.0.2/30 dev hbv1
+	ip -n "$NS_S" link set hbv0 up
+	ip -n "$NS_C" link set hbv1 up
+	PATHKIND=veth-netns
+fi
+
+net_cli() { # extra iperf3 client flags -> Gbit/s (receiver side)
+	if [ "$PATHKIND" = veth-netns ]; then
+		ip netns exec "$NS_S" iperf3 -s -1 -B 198.18.0.1 -p 5201 -D -I "$TMP/srv.pid" >/dev/null
+		SRV_ADDR=198.18.0.1; RUN_C="ip netns exec $NS_C"
+	else
+		iperf3 -s -1 -B 127.0.0.1 -p 5399 -D -I "$TMP/srv.pid" >/dev/null
+		SRV_ADDR=127.0.0.1; RUN_C=""
+	fi
+	sleep 0.3
+	SRV_PID=$(cat "$TMP/srv.pid")
+	port=5201; [ "$PATHKIND" = veth-netns ] || port=5399
+	# shellcheck disable=SC2086
+	$RUN_C iperf3 -c "$SRV_ADDR" -p $port -t "$DURATION" -J "$@" >"$TMP/iperf.json"
+	jq -r '.end.sum_received.bits_per_second / 1e9' "$TMP/iperf.json"
+	i=0; while kill -0 "$SRV_PID" 2>/dev/null && [ $i -lt 20 ]; do sleep 0.1; i=$((i + 1)); done
+	SRV_PID=""
+}
+
+net_case() { # name params-json iperf3-flags...
+	name=$1; params=$2; shift 2
+	: >"$TMP/wl.txt"; : >"$TMP/cli.txt"
+	i=0
+	while [ $i -lt "$REPS" ]; do
+		HB_WL_RUN=net HB_WL_DURATION=$DURATION HB_WL_PARAMS="$params" "$DRIVER" >"$TMP/wl.json"
+		jq -r '.metrics[] | select(.name=="throughput") | .value' "$TMP/wl.json" >>"$TMP/wl.txt"
+		wpath=$(jq -r '.info.path' "$TMP/wl.json")
+		net_cli "$@" >>"$TMP/cli.txt"
+		i=$((i + 1))
+	done
+	w=$(median <"$TMP/wl.txt"); c=$(median <"$TMP/cli.txt")
+	printf '%-22s %-8s workload %12.3f   iperf3 CLI %9.3f   diff %s   (path: wl %s, cli %s; runs: wl %s| cli %s)\n' \
+		"net $name" Gbit/s "$w" "$c" "$(pct "$w" "$c")" "$wpath" "$PATHKIND" \
+		"$(tr '\n' ' ' <"$TMP/wl.txt")" "$(tr '\n' ' ' <"$TMP/cli.txt")"
+}
+
+echo "crosscheck: $REPS interleaved runs of $DURATION s each; medians compared"
+disk_case "4k-randread" '{"rw":"randread","bs":"4k","size":"256M"}'
+disk_case "1M-read" '{"rw":"read","bs":"1M","iodepth":4,"size":"256M"}'
+net_case "send" '{"direction":"send"}'
+net_case "recv" '{"direction":"recv"}' -R
