@@ -21,6 +21,9 @@ TESTS     := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
 ALL_CFLAGS = $(WARN) $(CFLAGS) $(SAN)
 
+# Keep test objects (make would delete them as intermediates and relink every time).
+.SECONDARY:
+
 .PHONY: all deps test asan demo guest bench fuzz clean format
 all: $(BUILD)/hvbench $(BUILD)/hvbench-guest
 
@@ -83,6 +86,7 @@ $(BUILD)/fuzz/obj/%.o: %.c
 $(BUILD)/fuzz/%: fuzz/%.c $(FUZZ_OBJ)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+-include $(shell find $(BUILD)/fuzz/obj -name '*.d' 2>/dev/null)
 
 clean:
 	rm -rf build build-*

@@ -26,6 +26,7 @@ int hb_fio_job_text(const struct hb_fio_job *j, char *buf, size_t len, struct hb
 			"ramp_time=%lldms\n"
 			"group_reporting=1\n"
 			"randrepeat=1\n"
+			"%s"
 			"filename=%s\n"
 			"size=%llu\n"
 			"[hvbench]\n"
@@ -36,7 +37,7 @@ int hb_fio_job_text(const struct hb_fio_job *j, char *buf, size_t len, struct hb
 			"numjobs=%d\n",
 			HB_VERSION, j->ioengine, j->direct ? 1 : 0, j->time_based ? 1 : 0,
 			(long long)llround(j->runtime * 1000), (long long)llround(j->ramp * 1000),
-			j->filename, j->size, j->rw, mix, j->bs, j->iodepth, j->numjobs))
+			j->no_create ? "allow_file_create=0\n" : "", j->filename, j->size, j->rw, mix, j->bs, j->iodepth, j->numjobs))
 		return hb_err_set(e, HB_EINVAL, "fio: job file does not fit in %zu bytes", len);
 	if (strchr(j->filename, '\n') || strchr(j->filename, ':'))
 		return hb_err_set(e, HB_EINVAL, "fio: unusable file name \"%s\"", j->filename);

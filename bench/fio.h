@@ -21,6 +21,7 @@ struct hb_fio_job {
 	int direct, time_based;
 	int rwmixread;                /* percent reads for randrw */
 	double runtime, ramp;         /* seconds */
+	int no_create;                /* the target belongs to the suite: allow_file_create=0 */
 };
 
 /* Writes the job file text (an ini, one [global] and one [hvbench] section) into buf. */

@@ -25,7 +25,8 @@ int hb_netns_add_tap(const char *ns, const char *tap, const char *cidr, struct h
  */
 int hb_netns_add_veth(const char *ns_a, const char *if_a, const char *cidr_a, const char *ns_b,
 		      const char *if_b, const char *cidr_b, struct hb_err *e);
-/* Deletes namespaces named hb-<pid>-* whose <pid> no longer exists (left by a killed run). */
+/* Deletes namespaces named hb-<pid>-s / hb-<pid>-c (the net workload's) whose <pid> no longer
+ * exists (left by a killed run). */
 void hb_netns_cleanup_stale(void);
 
 #endif

@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -67,6 +69,30 @@ static int supported(char *why, size_t len)
 		return HB_EUNSUPP;
 	}
 	return 0;
+}
+
+/* Size of the suite-provided target: a regular file or a block device, nothing else. */
+static int target_size(const char *path, unsigned long long *size, struct hb_err *e)
+{
+	struct stat st;
+	int fd, rc = 0;
+
+	if (stat(path, &st))
+		return hb_err_errno(e, HB_EIO, "disk: %s", path);
+	if (S_ISREG(st.st_mode)) {
+		*size = (unsigned long long)st.st_size;
+		return 0;
+	}
+	if (!S_ISBLK(st.st_mode))
+		return hb_err_set(e, HB_EINVAL, "disk: %s is neither a regular file nor a block device",
+				  path);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return hb_err_errno(e, HB_EIO, "disk: cannot open %s", path);
+	if (ioctl(fd, BLKGETSIZE64, size))
+		rc = hb_err_errno(e, HB_EIO, "disk: cannot get the size of %s", path);
+	close(fd);
+	return rc;
 }
 
 /* The text fio printed on stdout before its JSON (warnings, e.g. about O_DIRECT). */
@@ -125,7 +151,18 @@ static int run(const struct hb_wl_ctx *ctx, const json_t *p, struct hb_sample *o
 				  j.size);
 
 	if (ctx->disk_path && *ctx->disk_path) {
+		unsigned long long have;
+		rc = target_size(ctx->disk_path, &have, e);
+		if (rc)
+			return rc;
+		/* fio would re-create (unlink!) a file smaller than size= */
+		if (have < j.size)
+			return hb_err_set(e, HB_EINVAL,
+					  "disk: %s has %llu bytes, less than the job's size %llu; "
+					  "lower \"size\" or give a larger disk",
+					  ctx->disk_path, have, j.size);
 		j.filename = ctx->disk_path;
+		j.no_create = 1;
 	} else if (ctx->scratch_dir && *ctx->scratch_dir) {
 		struct timespec ts;
 		int fd;

@@ -43,6 +43,13 @@ static void check_reply(const json_t *reply)
 		check(msg != NULL, "error has a message");
 		check(g_input_has_token || !strstr(msg, FUZZ_TOKEN), "secret never echoed");
 	}
+	if (!strcmp(op, "hello")) {
+		/* the hello reply is the same every time: encode it once, it is large */
+		static int hello_checked;
+		if (hello_checked)
+			return;
+		hello_checked = 1;
+	}
 	txt = json_dumps(reply, JSON_COMPACT);
 	check(txt != NULL, "reply encodes");
 	check(strlen(txt) <= HB_PROTO_MAX, "reply fits the limit");

@@ -11,7 +11,8 @@
  * - A protocol version mismatch gets an EPROTO error naming both versions and carrying the
  *   agent's "proto", so the host can say "agent speaks protocol N, host speaks M".
  * - run and shutdown need an integer "id" in 0..2^53-1 that is strictly greater than every id
- *   already used in this session (connection): a reused or lower id is refused with EINVAL
+ *   already used in this session (a connection; a new hello starts a new session): a
+ *   reused or lower id is refused with EINVAL
  *   (requests are served one at a time, so "in flight" and "reused" are the same case). The id
  *   is used up even when the request is then refused.
  * - Error codes: EPROTO for framing/JSON/op problems (oversized, malformed, not an object, no or

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 static volatile sig_atomic_t g_stop;
+static int g_quiet; /* --quiet: only errors on stderr */
 
 static void on_signal(int sig)
 {
@@ -46,7 +47,7 @@ static void usage(FILE *f)
 	      "  --scratch-dir DIR     parent of the agent's private temp directory (default /tmp)\n"
 	      "  --fio PATH            fio binary (default: fio from PATH)\n"
 	      "  --poweroff            sync and power the machine off on exit (guest init)\n"
-	      "  --quiet               no diagnostics\n"
+	      "  --quiet               errors only on stderr\n"
 	      "  --help, --version\n",
 	      f);
 }
@@ -62,6 +63,12 @@ static void diag(const char *fmt, ...)
 	va_end(ap);
 	fputc('\n', stderr);
 }
+
+#define info(...) \
+	do { \
+		if (!g_quiet) \
+			diag(__VA_ARGS__); \
+	} while (0)
 
 /* Finds /dev/<port> for the virtio-serial port called name, waiting up to wait seconds. */
 static int open_virtio_port(const char *name, double wait, struct hb_err *e)
@@ -231,7 +238,7 @@ static int serve_tcp(struct hb_agent *a, const char *spec, struct hb_err *e)
 	}
 	getsockname(lfd, (struct sockaddr *)&bound, &bl);
 	describe_peer(&bound, where, sizeof(where));
-	diag("listening on %s (%s)", where, a->cfg.token ? "token required" : "loopback, no token");
+	info("listening on %s (%s)", where, a->cfg.token ? "token required" : "loopback, no token");
 	while (!g_stop && !a->shutdown) {
 		struct sockaddr_storage peer;
 		socklen_t pl = sizeof(peer);
@@ -255,10 +262,10 @@ static int serve_tcp(struct hb_agent *a, const char *spec, struct hb_err *e)
 		}
 		setsockopt(cfd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
 		describe_peer(&peer, who, sizeof(who));
-		diag("connection from %s", who);
+		info("connection from %s", who);
 		src = hb_agent_serve(a, cfd, cfd, &se);
 		close(cfd);
-		diag("connection from %s ended: %s", who, a->shutdown ? "shutdown" : se.msg);
+		info("connection from %s ended: %s", who, a->shutdown ? "shutdown" : se.msg);
 		if (src == HB_EPROTO)
 			hb_sleep(0.5, NULL); /* slow down token guessing */
 	}
@@ -274,7 +281,7 @@ static int serve_virtio(struct hb_agent *a, const char *name, double wait, struc
 
 	if (fd < 0)
 		return fd;
-	diag("serving on virtio-serial port %s", name);
+	info("serving on virtio-serial port %s", name);
 	while (!a->shutdown) {
 		struct hb_err se = {0};
 		rc = hb_agent_serve(a, fd, fd, &se);
@@ -330,7 +337,7 @@ int main(int argc, char **argv)
 		case 'S': cfg.scratch_dir = optarg; break;
 		case 'f': cfg.fio_path = optarg; break;
 		case 'p': poweroff = 1; break;
-		case 'q': cfg.quiet = 1; break;
+		case 'q': cfg.quiet = 1; g_quiet = 1; break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("hvbench-guest %s (protocol %d)\n", HB_VERSION, HB_PROTO_VERSION); return 0;
 		default: usage(stderr); return 2;
@@ -376,10 +383,9 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (stdio) {
-		cfg.hello_timeout = 0;
 		rc = hb_agent_serve(&agent, 0, 1, &e);
 		if (rc == HB_EIO && !agent.shutdown) {
-			diag("host closed the connection: %s", e.msg);
+			info("host closed the connection: %s", e.msg);
 			rc = 0;
 		}
 	} else if (virtio) {
@@ -391,7 +397,7 @@ int main(int argc, char **argv)
 	if (rc)
 		diag("%s", e.msg);
 	else
-		diag("done");
+		info("done");
 	hb_agent_free(&agent);
 	free(token);
 	if (poweroff) {

@@ -57,7 +57,8 @@ static const char *const nets[] = { "tap", "user", "none", NULL };
 static const struct hb_param qemu_opts[] = {
 	{ "machine", HB_P_ENUM, 0, 0, "q35", machines, "QEMU machine type" },
 	{ "vcpus", HB_P_INT, 1, 64, "1", NULL, "virtual CPUs" },
-	{ "memory", HB_P_INT, 64, 1048576, "512", NULL, "guest RAM in MiB (memfd-backed)" },
+	{ "memory", HB_P_INT, 64, 262144, "512", NULL,
+	  "guest RAM in MiB (memfd-backed; the embedded guest needs at least 320)" },
 	{ "accel", HB_P_ENUM, 0, 0, "auto", accels,
 	  "auto: KVM when the guest says hello under it within kvm_probe_timeout, else TCG" },
 	{ "disk_bus", HB_P_ENUM, 0, 0, "virtio-blk", buses, "scratch disk controller" },
@@ -256,6 +257,32 @@ static int free_port(void)
 	return port;
 }
 
+/*
+ * The host's TSC rate in kHz (from /proc/cpuinfo), 0 if unknown. Under TCG the guest's TSC
+ * runs at the host's rate; telling the guest kernel (tsc_early_khz=) spares it the PIT
+ * calibration, which fails on a loaded host and leaves a microvm guest (no HPET, no ACPI PM
+ * timer) hanging with a clock stuck at zero.
+ */
+static long host_tsc_khz(void)
+{
+	FILE *f = fopen("/proc/cpuinfo", "re");
+	char line[256];
+	long khz = 0;
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		double mhz;
+		if (!strncmp(line, "cpu MHz", 7) && sscanf(strchr(line, ':') ? strchr(line, ':') + 1 : "",
+							 "%lf", &mhz) == 1 && mhz > 100 && mhz < 100000) {
+			khz = (long)(mhz * 1000.0);
+			break;
+		}
+	}
+	fclose(f);
+	return khz;
+}
+
 /* ---- command line ---- */
 
 struct argv {
@@ -406,10 +433,14 @@ static int build_argv(struct qemu *q, const char *accel, const char *cpu, struct
 								    : "user networking (slirp)"));
 	}
 	if (!q->disk_image[0]) {
+		char tsc[48] = "";
+		long khz = strcmp(accel, "tcg") ? 0 : host_tsc_khz();
+		if (khz)
+			hb_snprintf(tsc, sizeof(tsc), " tsc_early_khz=%ld", khz);
 		arg(v, "-append");
-		arg(v, "console=ttyS0 panic=-1 quiet%s%s hvbench.disk=%s hvbench.port=%s%s%s",
-		    ipcidr ? " hvbench.ip=" : "", ipcidr ? ipcidr : "", disk_dev, QEMU_AGENT_PORT,
-		    q->append[0] ? " " : "", q->append);
+		arg(v, "console=ttyS0 panic=-1 quiet%s%s%s hvbench.disk=%s hvbench.port=%s%s%s",
+		    tsc, ipcidr ? " hvbench.ip=" : "", ipcidr ? ipcidr : "", disk_dev,
+		    QEMU_AGENT_PORT, q->append[0] ? " " : "", q->append);
 	}
 	if (q->full) {
 		static const char *const full_devs[] = { "VGA", "qemu-xhci,id=hbxhci",
@@ -535,7 +566,7 @@ static void gone_msg(struct qemu *q, char *buf, size_t len)
 
 	describe_status(q->wstatus, st, sizeof(st));
 	log_tail(q, tail, sizeof(tail));
-	hb_snprintf(buf, len, "QEMU %s%s%s", st, tail[0] ? ": " : "", tail);
+	hb_snprintf(buf, len, "QEMU exited (%s)%s%s", st, tail[0] ? ": " : "", tail);
 }
 
 static int connect_agent(struct qemu *q, double deadline, struct hb_err *e)
@@ -890,6 +921,13 @@ static int qemu_start(void *priv, const struct hb_target *t, const struct hb_env
 					  "guest image %s/guest/{vmlinuz,initrd.img} not built (run: "
 					  "make guest)",
 					  b);
+		/* the initramfs (fio's libraries) unpacks to ~90 MiB into a tmpfs capped at half
+		 * of RAM: below this the unpacking fails with "write error" */
+		if (q->memory_mib < 320)
+			return hb_err_set(e, HB_EINVAL,
+					  "memory %ld MiB is too small for the embedded guest (its "
+					  "initramfs unpacks to ~90 MiB); use at least 320",
+					  q->memory_mib);
 	}
 	if (!strcmp(q->disk_aio, "native") && strcmp(q->disk_cache, "none") &&
 	    strcmp(q->disk_cache, "directsync"))
@@ -921,7 +959,8 @@ static int qemu_start(void *priv, const struct hb_target *t, const struct hb_env
 				    !strcmp(q->accel, "kvm") ? "kvm requested" : "kvm: guest said hello",
 				    note[0] ? "; " : "", note);
 		} else if (!strcmp(q->accel, "auto") && rc != HB_EINTR) {
-			hb_snprintf(reason, sizeof(reason), "kvm: %s; fell back to tcg", e->msg);
+			hb_snprintf(reason, sizeof(reason), "kvm: %s%s%s; fell back to tcg", e->msg,
+				    note[0] ? " (after " : "", note[0] ? "-cpu host was refused: MSR)" : "");
 			vlog(q, "%s", reason);
 			hb_err_clear(e);
 			rc = 0;

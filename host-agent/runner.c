@@ -543,10 +543,13 @@ int hb_run_profile(struct hb_profile *p, const struct hb_run_cfg *cfg, volatile 
 	for (k = 0; k < r.nser; k++)
 		if (r.ser[k].n && strcmp(r.ser[k].workload, "boot") && strcmp(r.ser[k].workload, "memory"))
 			nok++;
-	if (nok == 0) {
+	if (*stop) {
+		status = "incomplete";
+		rc = HB_EXIT_INCOMPLETE;
+	} else if (nok == 0) {
 		status = "failed";
 		rc = HB_EXIT_FAILED;
-	} else if (*stop || json_array_size(r.failures) > 0) {
+	} else if (json_array_size(r.failures) > 0) {
 		status = "incomplete";
 		rc = HB_EXIT_INCOMPLETE;
 	} else {

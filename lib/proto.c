@@ -110,16 +110,20 @@ static int wait_fd(struct hb_conn *c, int fd, short events, double deadline, str
 		int ms = -1, r;
 
 		if (deadline >= 0) {
+			/* an expired deadline still polls once: data already there is taken */
 			double left = deadline - hb_now();
-			if (left <= 0)
-				return HB_ETIMEDOUT;
-			ms = left > (double)(INT_MAX / 1000) ? INT_MAX : (int)(left * 1000.0) + 1;
+			ms = left <= 0 ? 0
+			     : left > (double)(INT_MAX / 1000) ? INT_MAX
+							       : (int)(left * 1000.0) + 1;
 		}
 		r = poll(&p, 1, ms);
 		if (r > 0)
 			return 0;
-		if (r == 0)
-			continue; /* loop re-checks the deadline */
+		if (r == 0) {
+			if (deadline >= 0 && hb_now() >= deadline)
+				return HB_ETIMEDOUT;
+			continue;
+		}
 		if (errno == EINTR) {
 			if (c->stop && *c->stop)
 				return hb_err_set(e, HB_EINTR, "interrupted");

@@ -6,12 +6,22 @@
  * Conversation (the host speaks first; see README "Agent protocol"):
  *   host  -> {"op":"hello","proto":1[,"token":"..."]}
  *   agent -> {"op":"hello","proto":1,"agent":"hvbench-guest","version":"0.1.0",
- *             "workloads":["disk","net","mem","cpu"],"facts":{...}}
+ *             "workloads":["disk","net","mem","cpu"],
+ *             "capabilities":{"disk":{"kind","help","supported","why"?,"params":[{"name",
+ *                             "type","min"?,"max"?,"default"?,"choices"?,"help"}]},...},
+ *             "limits":{"max_message","max_duration","max_ramp","max_timeout"},
+ *             "facts":{"kernel","arch","mem_total_bytes","vcpus","clocksource",
+ *                      "kernel_boot_s" (uptime at agent start),"agent_started_at" (RFC 3339),
+ *                      "agent_started_unix"}}
+ *         |  {"op":"error","code":"EPROTO","message":"host speaks protocol 2, agent speaks 1",
+ *             "proto":1}   (version mismatch; a bad token gets EINVAL and the line is closed)
  *   host  -> {"op":"run","id":7,"workload":"disk","params":{...},"duration":10,"ramp":2,
  *             "timeout":60[,"server":{"addr":"198.18.0.1","port":5201}]}
  *   agent -> {"op":"result","id":7,"sample":{"metrics":[...],"info":{...}}}
  *         |  {"op":"error","id":7,"code":"EINVAL","message":"..."}
  *   host  -> {"op":"shutdown","id":8}   agent -> {"op":"result","id":8} and exits
+ * Ids are integers 0..2^53-1 that strictly increase within a session (a hello starts one).
+ * Errors the agent cannot attribute (oversized or malformed lines) carry no id.
  */
 #ifndef HB_PROTO_H
 #define HB_PROTO_H

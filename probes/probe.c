@@ -84,6 +84,8 @@ void hb_probe_metric(struct hb_sample *out, const char *name, const char *unit,
 {
 	json_t *all, *d;
 
+	int full = out->n >= HB_MAX_METRICS && !hb_sample_get(out, name);
+
 	if (!isfinite(value) || hb_sample_add(out, name, unit, higher_is_better, value) == 0)
 		return;
 	hb_probe_info(out, "dropped_metrics"); /* ensures info.probes exists */
@@ -94,7 +96,8 @@ void hb_probe_metric(struct hb_sample *out, const char *name, const char *unit,
 		json_object_set_new(all, "dropped_metrics", d);
 	}
 	json_array_append_new(d, json_pack("{s:s, s:f, s:s}", "name", name, "value", value, "why",
-					   "sample full (HB_MAX_METRICS)"));
+					   full ? "sample full (HB_MAX_METRICS)" :
+						  "name or unit too long"));
 }
 
 /*
@@ -247,6 +250,24 @@ int hb_probeset_new(const json_t *cfg, struct hb_probe_set **out, struct hb_err 
 	return 0;
 }
 
+/* Stops and closes whatever is open, without reading. */
+static void discard(struct hb_probe_set *ps)
+{
+	size_t i;
+
+	for (i = 0; i < ps->n; i++) {
+		struct slot *sl = &ps->s[i];
+		struct hb_err pe = { 0 };
+
+		if (sl->state == SL_STARTED)
+			sl->ops->stop(sl->priv, &pe);
+		if (sl->state != SL_IDLE)
+			sl->ops->close(sl->priv);
+		sl->state = SL_IDLE;
+	}
+	ps->active = 0;
+}
+
 int hb_probeset_start(struct hb_probe_set *ps, const struct hb_probe_target *t, struct hb_err *e)
 {
 	size_t i;
@@ -254,7 +275,7 @@ int hb_probeset_start(struct hb_probe_set *ps, const struct hb_probe_target *t, 
 	if (!ps || !t)
 		return hb_err_set(e, HB_EINVAL, "probes: start without a set or a target");
 	if (ps->active)
-		return hb_err_set(e, HB_EINVAL, "probes: started twice without a read");
+		discard(ps); /* the previous run was never read (its run was abandoned) */
 	ps->active = 1;
 	ps->t_stop = 0;
 	for (i = 0; i < ps->n; i++) {
@@ -472,18 +493,37 @@ void hb_probeset_free(struct hb_probe_set *ps)
 
 	if (!ps)
 		return;
+	discard(ps);
 	for (i = 0; i < ps->n; i++) {
 		struct slot *sl = &ps->s[i];
-		if (sl->state != SL_IDLE) {
-			struct hb_err pe = { 0 };
-			if (sl->state == SL_STARTED)
-				sl->ops->stop(sl->priv, &pe);
-			sl->ops->close(sl->priv);
-		}
 		json_decref(sl->opts);
 		free(sl->priv);
 	}
 	free(ps);
+}
+
+json_t *hb_probe_summary(const struct hb_sample *s)
+{
+	const json_t *all = s && s->info ? json_object_get(s->info, "probes") : NULL;
+	json_t *res, *v;
+	const char *k;
+
+	if (!json_is_object(all))
+		return NULL;
+	res = json_object();
+	json_object_foreach ((json_t *)all, k, v) {
+		const json_t *st = json_object_get(v, "status");
+		json_t *o;
+		if (!json_is_string(st))
+			continue; /* window, derived, dropped_metrics */
+		o = json_pack("{s:O}", "status", st);
+		if (json_object_get(v, "reason"))
+			json_object_set(o, "reason", json_object_get(v, "reason"));
+		if (json_array_size(json_object_get(v, "unavailable")))
+			json_object_set(o, "unavailable", json_object_get(v, "unavailable"));
+		json_object_set_new(res, k, o);
+	}
+	return res;
 }
 
 /* ---- `hvbench probes` ---- */

@@ -67,8 +67,8 @@ int hb_probes_validate(const json_t *cfg, const char *where, struct hb_err *e);
 int hb_probeset_new(const json_t *cfg, struct hb_probe_set **out, struct hb_err *e);
 /*
  * Opens and starts every probe on t. A probe that cannot measure t is recorded as unavailable
- * with its reason (shown by hb_probeset_read); never fatal. Returns HB_EINVAL only for misuse
- * (NULL arguments, start twice without read).
+ * with its reason (shown by hb_probeset_read); never fatal. A previous start that was never
+ * read is discarded first. Returns HB_EINVAL only for NULL arguments.
  */
 int hb_probeset_start(struct hb_probe_set *ps, const struct hb_probe_target *t, struct hb_err *e);
 /* Stops counting (call right after the workload ends, before reaping a native worker). */
@@ -85,6 +85,12 @@ void hb_probeset_stop(struct hb_probe_set *ps);
  */
 void hb_probeset_read(struct hb_probe_set *ps, struct hb_sample *out, double duration);
 void hb_probeset_free(struct hb_probe_set *ps);
+/*
+ * A compact summary of what the probes did in one run, for results.json (e.g. the target's
+ * info["probes"]): {"<probe>": {"status", "reason"?, "unavailable"?: [{"event","reason"}]}}.
+ * New reference; NULL when s holds no probe info.
+ */
+json_t *hb_probe_summary(const struct hb_sample *s);
 
 /* `hvbench probes [--json]`: every probe and event, whether it works here and why not. */
 int hb_cmd_probes(int argc, char **argv);

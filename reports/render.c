@@ -222,18 +222,22 @@ static void main_table(struct doc *d, const struct hb_rep *r)
 
 static void notes(struct doc *d, const struct hb_rep *r)
 {
-	int emu = 0, usernet = 0, computed = 0;
+	int emu = 0, usernet = 0, computed = 0, ratios = 0;
 
 	for (size_t j = 0; j < r->ncols; j++) {
 		emu |= r->cols[j].emulated;
 		usernet |= r->cols[j].user_net;
 	}
-	for (size_t i = 0; i < r->nrows * r->ncols; i++)
+	for (size_t i = 0; i < r->nrows * r->ncols; i++) {
 		computed |= r->cells[i].has_ratio && !r->cells[i].ratio_from_file;
-	md(d, "\nNon-native cells read \"NN.N%% of native (95%% CI lo" EN_DASH "hi) \xc2\xb7 "
+		ratios |= r->cells[i].has_ratio;
+	}
+	if (ratios)
+		md(d, "\nNon-native cells read \"NN.N%% of native (95%% CI lo" EN_DASH "hi) \xc2\xb7 "
 	      "median\": the ratio of medians to the native target of the same run and its "
 	      "bootstrap CI. Native cells show the median with its unit.\n");
-	ht(d, "<p class=\"meta\">Non-native cells: the ratio of medians to the native target of the "
+	if (ratios)
+		ht(d, "<p class=\"meta\">Non-native cells: the ratio of medians to the native target of the "
 	      "same run, its bootstrap 95%% CI, and the median. Native cells show the median.</p>\n");
 	if (computed) {
 		md(d, "\nSome ratios were not in the results file and were bootstrapped by the report "

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* ---- accessors ---- */
 
@@ -414,12 +415,16 @@ int hb_results_validate(const json_t *root, const char *name, struct hb_err *e)
 int hb_results_load(const char *path, json_t **out, struct hb_err *e)
 {
 	json_error_t jerr;
+	struct stat st;
 	char *buf = NULL;
 	size_t len = 0;
 	json_t *root = NULL;
 	int rc;
 
 	*out = NULL;
+	if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && (size_t)st.st_size > HB_RESULTS_MAX_BYTES)
+		return hb_err_set(e, HB_EINVAL, "%s: %lld bytes, larger than the %zu MiB a results "
+				  "file may have", path, (long long)st.st_size, HB_RESULTS_MAX_BYTES >> 20);
 	rc = hb_read_file(path, HB_RESULTS_MAX_BYTES, &buf, &len, e);
 	if (rc)
 		return rc;

@@ -8,6 +8,7 @@ BIN=${HB_BIN:-build/hvbench}
 T=$(mktemp -d /tmp/hb-it-native.XXXXXX)
 trap 'rm -rf "$T"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
+. tests/lib.sh
 
 # 1. usage and profile errors exit 2, naming the problem
 $BIN run >/dev/null 2>"$T/err"; [ $? -eq 2 ] || fail "run without a profile should exit 2"
@@ -21,7 +22,7 @@ $BIN --version | grep -q '^hvbench ' || fail "--version"
 $BIN run --help | grep -q -- '--duration' || fail "run --help"
 
 # 2. the issue's acceptance run: native, 3 reps, 2 s
-$BIN run configs/quick.json --targets native --reps 3 --duration 2 -q -o "$T/r1" 2>"$T/log"
+$BIN run configs/quick.json --targets native --reps 3 --warmup 0 --duration 2 -q -o "$T/r1" 2>"$T/log"
 rc=$?
 cat "$T/log"
 [ $rc -eq 0 ] || fail "quick native run exited $rc"
@@ -50,9 +51,9 @@ print("results ok:", len(r["results"]), "series")
 PY
 
 # 3. Ctrl-C mid-run: exit 4, valid incomplete results, no fio left
-$BIN run configs/quick.json --targets native --reps 5 --duration 3 -q -o "$T/r2" 2>"$T/log2" &
+$BIN run configs/quick.json --targets native --reps 5 --warmup 0 --duration 1 -q -o "$T/r2" 2>"$T/log2" &
 pid=$!
-sleep 6
+sleep 5
 kill -INT $pid
 wait $pid
 rc=$?
@@ -62,11 +63,15 @@ python3 -c "
 import json,sys
 r=json.load(open('$T/r2/results.json'))
 assert r['status']=='incomplete', r['status']
-assert len(r['results'])>0
+assert len(r['results'])>0, 'nothing measured'
+assert all(x['n']>=1 for x in r['results'])
 " || fail "interrupted results"
 ls "$T/r2" | grep -q tmp && fail "temporary file left in results dir"
 sleep 0.5
-pgrep -x fio >/dev/null && fail "fio survived the interrupted run"
-ls -d /var/tmp/hvbench-scratch.* 2>/dev/null && fail "scratch directory left behind"
+left=$(hb_leftovers)
+[ -z "$left" ] || fail "processes survived the interrupted run: $left"
+grep -q "scratch_dir" "$T/r2/results.json" || fail "no scratch_dir recorded"
+sd=$(python3 -c "import json;print(json.load(open('$T/r2/results.json'))['targets'][0]['info']['scratch_dir'])")
+[ ! -e "$sd" ] || fail "scratch directory $sd left behind"
 echo "native integration ok"
 exit 0

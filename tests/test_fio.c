@@ -221,9 +221,12 @@ static void test_job_text(void **state)
 				    "runtime=1500ms\nramp_time=250ms\ngroup_reporting=1\n"));
 	assert_non_null(strstr(buf, "\nfilename=/dev/vda\nsize=4194304\n[hvbench]\nrw=randrw\n"
 				    "rwmixread=70\nbs=4096\niodepth=32\nnumjobs=2\n"));
+	assert_null(strstr(buf, "allow_file_create"));
 	j.rw = "randread";
+	j.no_create = 1;
 	assert_int_equal(hb_fio_job_text(&j, buf, sizeof(buf), &e), 0);
 	assert_null(strstr(buf, "rwmixread"));
+	assert_non_null(strstr(buf, "\nrandrepeat=1\nallow_file_create=0\nfilename=/dev/vda\n"));
 	/* fio treats ':' in filename= as a list separator */
 	j.filename = "/tmp/a:b";
 	assert_int_equal(hb_fio_job_text(&j, buf, sizeof(buf), &e), HB_EINVAL);

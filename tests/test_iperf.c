@@ -191,6 +191,39 @@ static void test_server_and_client_loopback(void **state)
 	hb_iperf_server_stop(&srv); /* twice is fine */
 }
 
+/* A client killed mid-test (its deadline) must not wedge the long-lived server. */
+static void test_server_survives_killed_client(void **state)
+{
+	struct hb_iperf_server srv;
+	struct hb_iperf_client cl = {.addr = "127.0.0.1", .streams = 1, .duration = 5};
+	struct hb_sample s;
+	struct hb_err e;
+	char *json = NULL;
+	int fd, port = bound_port(&fd);
+	double t0;
+
+	close(fd);
+	hb_err_clear(&e);
+	assert_int_equal(hb_iperf_server_start(&srv, NULL, "127.0.0.1", port, &e), 0);
+	cl.port = port;
+	t0 = hb_now();
+	assert_int_equal(hb_iperf_client_run(&cl, hb_now() + 1.0, NULL, &json, &e), HB_ETIMEDOUT);
+	assert_true(hb_now() - t0 < 3.0);
+	assert_null(json);
+	cl.duration = 1;
+	hb_err_clear(&e);
+	/* the server notices the dead control connection and takes the next test */
+	if (hb_iperf_client_run(&cl, hb_now() + 20, NULL, &json, &e))
+		fail_msg("second client: %s", e.msg);
+	hb_sample_init(&s);
+	if (hb_iperf_parse(json, &s, &e))
+		fail_msg("second client: %s", e.msg);
+	assert_true(hb_sample_get(&s, "throughput")->value > 0);
+	hb_sample_free(&s);
+	free(json);
+	hb_iperf_server_stop(&srv);
+}
+
 static void test_server_port_in_use(void **state)
 {
 	struct hb_iperf_server srv;
@@ -274,6 +307,7 @@ int main(void)
 		cmocka_unit_test(test_parse_error_key),
 		cmocka_unit_test(test_parse_malformed),
 		cmocka_unit_test(test_server_and_client_loopback),
+		cmocka_unit_test(test_server_survives_killed_client),
 		cmocka_unit_test(test_server_port_in_use),
 		cmocka_unit_test(test_client_refused),
 		cmocka_unit_test(test_netns_tap),

@@ -13,10 +13,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -300,19 +303,134 @@ static void test_real_kvm_vm(void **state)
 	/* pfm split the two vCPU threads from the rest; the spinning vCPU ran (guest time counted). */
 	m = hb_sample_get(&s, "pfm.vcpu.task_clock_s");
 	assert_non_null(m);
-	assert_true(m->value > 0.2);
+	assert_true(m->value > 0);
 	assert_non_null(hb_sample_get(&s, "pfm.vmm_other.task_clock_s"));
+	assert_true(fabs(m->value + hb_sample_get(&s, "pfm.vmm_other.task_clock_s")->value -
+			 hb_sample_get(&s, "pfm.task_clock_s")->value) < 1e-6);
 	assert_int_equal(json_integer_value(json_object_get(
 				 json_object_get(json_object_get(s.info, "probes"), "pfm"),
 				 "vcpu_threads")),
 			 2);
-	/* proc sees QEMU's CPU time and memory. */
+	/* proc sees QEMU's CPU time and agrees with the per-thread task clocks (same process, same
+	 * window; /proc counts in 10 ms ticks) whatever the load on the machine. */
 	m = hb_sample_get(&s, "proc.cpu_s");
 	assert_non_null(m);
-	assert_true(m->value > 0.2);
+	assert_true(m->value > 0);
+	if (!(fabs(hb_sample_get(&s, "pfm.task_clock_s")->value - m->value) <= 0.05 + 0.1 * m->value))
+		fail_msg("proc.cpu_s %.3f vs pfm.task_clock_s %.3f", m->value,
+			 hb_sample_get(&s, "pfm.task_clock_s")->value);
 	assert_non_null(hb_sample_get(&s, "proc.pss_peak_mib"));
 	hb_sample_free(&s);
 	hb_probeset_free(ps);
+}
+
+/* Makes kvm:kvm_exit visible: tracefs mounted in a private mount namespace of this test process
+ * (the host's mounts are not touched). 0, or -1 with why. */
+static int private_tracefs(char *why, size_t len)
+{
+	if (access("/sys/kernel/tracing/events/kvm/kvm_exit/id", R_OK) == 0)
+		return 0;
+	if (unshare(CLONE_NEWNS)) {
+		hb_snprintf(why, len, "unshare(CLONE_NEWNS): %s", strerror(errno));
+		return -1;
+	}
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
+	    mount("nodev", "/sys/kernel/tracing", "tracefs", 0, NULL)) {
+		hb_snprintf(why, len, "mount tracefs: %s", strerror(errno));
+		return -1;
+	}
+	if (access("/sys/kernel/tracing/events/kvm/kvm_exit/id", R_OK)) {
+		hb_snprintf(why, len, "no kvm:kvm_exit tracepoint");
+		return -1;
+	}
+	return 0;
+}
+
+static void test_real_kvm_tracepoint(void **state)
+{
+	struct vm v;
+	struct hb_probe_set *qs = NULL, *ts = NULL, *as = NULL;
+	struct hb_err e = { 0 };
+	struct hb_sample sq, st, sa;
+	struct hb_probe_target noqmp;
+	json_t *cq = json_pack("{s:{s:s}}", "kvmstat", "source", "qmp");
+	json_t *ct = json_pack("{s:{s:s}}", "kvmstat", "source", "tracepoint");
+	json_t *ca = json_pack("{s:{}}", "kvmstat");
+	char why[256];
+	double q, t;
+
+	(void)state;
+	if (!have_qemu() || access("/dev/kvm", R_OK | W_OK)) {
+		print_message("SKIP: needs qemu-system-x86_64 and /dev/kvm\n");
+		skip();
+	}
+	if (private_tracefs(why, sizeof(why))) {
+		print_message("SKIP: %s\n", why);
+		skip();
+	}
+	if (vm_start(&v, "kvm")) {
+		vm_stop(&v);
+		print_message("SKIP: QEMU with accel=kvm did not start here\n");
+		skip();
+	}
+	assert_int_equal(hb_probeset_new(cq, &qs, &e), 0);
+	assert_int_equal(hb_probeset_new(ct, &ts, &e), 0);
+	assert_int_equal(hb_probeset_new(ca, &as, &e), 0);
+	hb_sample_init(&sq);
+	hb_sample_init(&st);
+	hb_sample_init(&sa);
+	noqmp = v.t;
+	noqmp.qmp = NULL; /* auto without QMP: the tracepoint, and why */
+	/* The qmp window encloses the tracepoint window by one QMP round trip at each end. */
+	assert_int_equal(hb_probeset_start(qs, &v.t, &e), 0);
+	assert_int_equal(hb_probeset_start(ts, &v.t, &e), 0);
+	assert_int_equal(hb_probeset_start(as, &noqmp, &e), 0);
+	hb_sleep(1.0, NULL);
+	hb_probeset_stop(as);
+	hb_probeset_stop(ts);
+	hb_probeset_stop(qs);
+	hb_probeset_read(qs, &sq, 0);
+	hb_probeset_read(ts, &st, 0);
+	hb_probeset_read(as, &sa, 0);
+	vm_stop(&v);
+	dump("tracepoint", &st);
+	assert_string_equal(status_of(&st, "kvmstat"), "partial"); /* exits only */
+	assert_string_equal(status_of(&sq, "kvmstat"), "ok");
+	q = hb_sample_get(&sq, "kvmstat.exits")->value;
+	t = hb_sample_get(&st, "kvmstat.exits")->value;
+	print_message("exits over the same ~1 s: query-stats %.0f, kvm:kvm_exit %.0f\n", q, t);
+	assert_null(hb_sample_get(&st, "kvmstat.io_exits"));
+	assert_non_null(hb_sample_get(&sa, "kvmstat.exits"));
+	assert_string_equal(json_string_value(json_object_get(
+				    json_object_get(json_object_get(sa.info, "probes"), "kvmstat"),
+				    "fallback_because")),
+			    "no QMP connection to the VMM");
+	if (t == 0 && q > 0) {
+		/* Seen on this nested/paravirt KVM: kvm_exit never fires while the binary stats
+		 * count exits. The comparison below needs a KVM whose tracepoint works. */
+		print_message("SKIP: kvm:kvm_exit does not fire on this host's KVM (query-stats "
+			      "counted %.0f exits, the tracepoint 0)\n", q);
+		hb_sample_free(&sq);
+		hb_sample_free(&st);
+		hb_sample_free(&sa);
+		hb_probeset_free(qs);
+		hb_probeset_free(ts);
+		hb_probeset_free(as);
+		json_decref(cq);
+		json_decref(ct);
+		json_decref(ca);
+		skip();
+	}
+	assert_true(t <= q * 1.02 + 20 && t >= q * 0.9);
+	hb_sample_free(&sq);
+	hb_sample_free(&st);
+	hb_sample_free(&sa);
+	hb_probeset_free(qs);
+	hb_probeset_free(ts);
+	hb_probeset_free(as);
+	json_decref(cq);
+	json_decref(ct);
+	json_decref(ca);
 }
 
 static void test_real_tcg_vm(void **state)
@@ -355,6 +473,7 @@ int main(void)
 		cmocka_unit_test(test_delta),
 		cmocka_unit_test(test_tcg_and_error_replies),
 		cmocka_unit_test(test_real_kvm_vm),
+		cmocka_unit_test(test_real_kvm_tracepoint),
 		cmocka_unit_test(test_real_tcg_vm),
 	};
 

@@ -312,6 +312,25 @@ static void burn_and_measure(int reap_first)
 	assert_non_null(strstr(method, reap_first ? "getrusage(RUSAGE_CHILDREN)" : "/proc/PID/stat"));
 	assert_string_equal(json_string_value(json_object_get(pinfo(&s, "pfm"), "mode")),
 			    "worker pid, inherit=1");
+	/* The compact summary for results.json carries the same statuses and reasons. */
+	{
+		json_t *sum = hb_probe_summary(&s);
+		assert_non_null(sum);
+		assert_int_equal(json_object_size(sum), 3);
+		char why[256];
+		if (hb_probe_find("kvmstat")->supported(why, sizeof(why)) == 0)
+			assert_string_equal(json_string_value(json_object_get(
+						    json_object_get(sum, "kvmstat"), "reason")),
+					    "native target: no KVM statistics");
+		assert_string_equal(json_string_value(json_object_get(json_object_get(sum, "proc"),
+								      "status")),
+				    "ok");
+		assert_null(json_object_get(sum, "derived"));
+		if (!pmu_present())
+			assert_true(json_array_size(json_object_get(json_object_get(sum, "pfm"),
+								    "unavailable")) >= 4);
+		json_decref(sum);
+	}
 	/* Native target: kvmstat says why it has nothing. */
 	assert_string_equal(json_string_value(json_object_get(pinfo(&s, "kvmstat"), "status")),
 			    "unavailable");
@@ -479,6 +498,143 @@ static void test_thread_before_open(void **state)
 	hb_sample_free(&sn);
 }
 
+/* A thread created AFTER the per-thread counters opened (QEMU's thread pool does this) is
+ * counted through inherit, while it is still alive at read time. */
+static void test_thread_after_open(void **state)
+{
+	int go[2], res[2];
+	pid_t pid;
+	double fig = 0, got;
+	struct hb_probe_set *ps = new_set("{\"pfm\": {}}");
+	struct hb_probe_target t;
+	struct hb_sample s;
+	struct hb_err e = { 0 };
+
+	(void)state;
+	assert_int_equal(pipe(go), 0);
+	assert_int_equal(pipe(res), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct spinner sp = { go[0], res[1] };
+		pthread_t th;
+		char c;
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (read(go[0], &c, 1) != 1)
+			_exit(1);
+		/* Now create the thread, and let it go at once (a second "g" is already queued). */
+		if (pthread_create(&th, NULL, spin_thread, &sp))
+			_exit(1);
+		for (;;)
+			pause();
+	}
+	memset(&t, 0, sizeof(t));
+	t.pid = pid;
+	t.is_vm = 1; /* per-thread mode, no vCPU thread */
+	hb_sample_init(&s);
+	assert_int_equal(hb_probeset_start(ps, &t, &e), 0);
+	if (write(go[1], "gg", 2) != 2 || read_full(res[0], &fig, sizeof(fig), 30)) {
+		kill_reap(pid);
+		fail_msg("spinner did not report");
+	}
+	hb_probeset_read(ps, &s, 0); /* the thread is still alive (in pause) */
+	kill_reap(pid);
+	hb_probeset_free(ps);
+	close(go[0]);
+	close(go[1]);
+	close(res[0]);
+	close(res[1]);
+	got = metric(&s, "pfm.task_clock_s");
+	print_message("thread created after open: own figure %.3f s, counted %.3f s, created %lld\n",
+		      fig, got,
+		      json_integer_value(json_object_get(pinfo(&s, "pfm"),
+							 "threads_created_during_run")));
+	assert_within(got, fig, 0.10, "inherited thread's task clock");
+	assert_int_equal(json_integer_value(json_object_get(pinfo(&s, "pfm"),
+							    "threads_created_during_run")),
+			 1);
+	assert_null(hb_sample_get(&s, "pfm.vcpu.task_clock_s")); /* no vCPU tid given */
+	hb_sample_free(&s);
+}
+
+/* Short-lived threads created and joined during the run (a thread pool's churn) are folded into
+ * the per-thread counters when they exit. */
+static void *short_spin(void *arg)
+{
+	struct timespec a, b;
+	double d;
+
+	(void)arg;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &a);
+	do {
+		volatile unsigned x = 0;
+		unsigned i;
+		for (i = 0; i < 20000; i++)
+			x += i;
+		clock_gettime(CLOCK_THREAD_CPUTIME_ID, &b);
+		d = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
+	} while (d < 0.025);
+	return NULL;
+}
+
+static void test_thread_churn(void **state)
+{
+	int go[2], res[2];
+	pid_t pid;
+	double fig = 0, got;
+	struct hb_probe_set *ps = new_set("{\"pfm\": {}, \"proc\": {}}");
+	struct hb_probe_target t;
+	struct hb_sample s;
+	struct hb_err e = { 0 };
+
+	(void)state;
+	assert_int_equal(pipe(go), 0);
+	assert_int_equal(pipe(res), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		char c;
+		double c0;
+		int i;
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (read(go[0], &c, 1) != 1)
+			_exit(1);
+		c0 = cpu_of(RUSAGE_SELF);
+		for (i = 0; i < 20; i++) {
+			pthread_t th;
+			if (pthread_create(&th, NULL, short_spin, NULL) || pthread_join(th, NULL))
+				_exit(1);
+		}
+		fig = cpu_of(RUSAGE_SELF) - c0;
+		if (write(res[1], &fig, sizeof(fig)) != (ssize_t)sizeof(fig))
+			_exit(1);
+		for (;;)
+			pause();
+	}
+	memset(&t, 0, sizeof(t));
+	t.pid = pid;
+	t.is_vm = 1;
+	hb_sample_init(&s);
+	assert_int_equal(hb_probeset_start(ps, &t, &e), 0);
+	if (write(go[1], "g", 1) != 1 || read_full(res[0], &fig, sizeof(fig), 30)) {
+		kill_reap(pid);
+		fail_msg("churner did not report");
+	}
+	hb_probeset_read(ps, &s, 0);
+	kill_reap(pid);
+	hb_probeset_free(ps);
+	close(go[0]);
+	close(go[1]);
+	close(res[0]);
+	close(res[1]);
+	got = metric(&s, "pfm.task_clock_s");
+	print_message("20 short threads: own figure %.3f s, pfm %.3f s, proc %.3f s\n", fig, got,
+		      metric(&s, "proc.cpu_s"));
+	assert_within(got, fig, 0.10, "task clock of threads that came and went");
+	assert_within(metric(&s, "proc.cpu_s"), fig, 0.10, "proc of threads that came and went");
+	hb_sample_free(&s);
+}
+
 /* ---- RSS/PSS sampling ---- */
 
 static void test_rss_sampled(void **state)
@@ -571,13 +727,60 @@ static void test_missing_target_not_fatal(void **state)
 			    "unavailable");
 	assert_int_equal(s.n, 0);
 	hb_sample_free(&s);
-	/* Reusable after that. */
+	/* Reusable after that; a start that was never read is discarded by the next one. */
+	t.pid = getpid();
 	assert_int_equal(hb_probeset_start(ps, &t, &e), 0);
-	assert_int_equal(hb_probeset_start(ps, &t, &e), HB_EINVAL); /* twice without a read */
+	assert_int_equal(hb_probeset_start(ps, &t, &e), 0);
 	hb_sample_init(&s);
 	hb_probeset_read(ps, &s, 0);
+	assert_string_equal(json_string_value(json_object_get(pinfo(&s, "proc"), "status")), "ok");
+	assert_non_null(hb_sample_get(&s, "pfm.task_clock_s"));
 	hb_sample_free(&s);
+	/* Started and never read: free cleans up (the sampler thread is joined, fds closed). */
+	assert_int_equal(hb_probeset_start(ps, &t, &e), 0);
 	hb_probeset_free(ps);
+	assert_int_equal(hb_probeset_start(NULL, &t, &e), HB_EINVAL);
+}
+
+/* ---- event options ---- */
+
+static void test_event_options(void **state)
+{
+	struct hb_probe_set *ps =
+		new_set("{\"pfm\": {\"events\": [\"perf::TASK-CLOCK\", \"no_such_event\"], "
+			"\"software\": false}}");
+	struct hb_probe_target t;
+	struct hb_sample s;
+	struct hb_err e = { 0 };
+	const json_t *un;
+	pid_t pid = fork();
+
+	(void)state;
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		for (;;)
+			pause();
+	}
+	memset(&t, 0, sizeof(t));
+	t.pid = pid;
+	hb_sample_init(&s);
+	assert_int_equal(hb_probeset_start(ps, &t, &e), 0);
+	hb_probeset_read(ps, &s, 0);
+	kill_reap(pid);
+	hb_probeset_free(ps);
+	/* Only the events asked for: the listed one, no software extras, the unknown one listed. */
+	assert_non_null(hb_sample_get(&s, "pfm.task_clock_s"));
+	assert_null(hb_sample_get(&s, "pfm.context_switches"));
+	assert_null(hb_sample_get(&s, "proc.cpu_s")); /* proc not named: off */
+	un = json_object_get(pinfo(&s, "pfm"), "unavailable");
+	assert_int_equal(json_array_size(un), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(un, 0), "event")),
+			    "no_such_event");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(un, 0), "reason")),
+			    "libpfm4: event not found");
+	assert_null(pinfo(&s, "proc"));
+	hb_sample_free(&s);
 }
 
 /* ---- derived figures ---- */
@@ -711,8 +914,11 @@ int main(void)
 		cmocka_unit_test(test_burn_reaped_first),
 		cmocka_unit_test(test_burn_zombie),
 		cmocka_unit_test(test_thread_before_open),
+		cmocka_unit_test(test_thread_after_open),
+		cmocka_unit_test(test_thread_churn),
 		cmocka_unit_test(test_rss_sampled),
 		cmocka_unit_test(test_missing_target_not_fatal),
+		cmocka_unit_test(test_event_options),
 		cmocka_unit_test(test_derived),
 		cmocka_unit_test(test_probes_command),
 	};

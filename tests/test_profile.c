@@ -76,7 +76,7 @@ static void unknown_keys_suggest(void **state)
 	expect_error("{\"targets\":[{\"name\":\"n\",\"kind\":\"nativ\"}],\"workloads\":[{\"workload\":\"cpu\"}]}",
 		     "unknown kind \"nativ\" (did you mean \"native\"?)");
 	expect_error("{\"targets\":[{\"name\":\"n\",\"kind\":\"native\"}],\"workloads\":[{\"workload\":\"dsk\"}]}",
-		     "workloads[0]: unknown workload \"dsk\" (did you mean \"disk\"?)");
+		     "workloads[0] (dsk): unknown workload \"dsk\" (did you mean \"disk\"?)");
 	expect_error("{\"targets\":[{\"name\":\"n\",\"kind\":\"native\"}],"
 		     "\"workloads\":[{\"workload\":\"disk\",\"params\":{\"rww\":\"read\"}}]}",
 		     "workloads[0] (disk).params: unknown key \"rww\" (did you mean \"rw\"?)");

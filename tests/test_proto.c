@@ -257,6 +257,19 @@ static void test_eof(void **state)
 	assert_int_equal(hb_conn_recv(&p->c, 2, &m, &e), HB_EIO);
 }
 
+static void test_zero_timeout_takes_waiting_data(void **state)
+{
+	struct pair *p = *state;
+	struct hb_err e = {0};
+	json_t *m = NULL;
+
+	puts_(p->agent, "{\"op\":\"ready\"}\n");
+	assert_int_equal(hb_conn_recv(&p->c, 0, &m, &e), 0);
+	assert_string_equal(json_string_value(json_object_get(m, "op")), "ready");
+	json_decref(m);
+	assert_int_equal(hb_conn_recv(&p->c, 0, &m, &e), HB_ETIMEDOUT);
+}
+
 static void test_timeout(void **state)
 {
 	struct pair *p = *state;
@@ -612,6 +625,7 @@ int main(void)
 		cmocka_unit_test(test_byte_by_byte_source),
 		cmocka_unit_test_setup_teardown(test_eof, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_timeout, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_zero_timeout_takes_waiting_data, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_json, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_error_text_hides_input, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_send_roundtrip_and_limits, setup, teardown),

@@ -206,6 +206,37 @@ static void test_disk_given_path_kept(void **state)
 	hb_sample_free(&s);
 }
 
+/* fio would unlink and re-create a file smaller than size=: refused before fio runs. */
+static void test_disk_given_path_too_small(void **state)
+{
+	char path[128];
+	struct hb_wl_ctx ctx = {.duration = 1, .timeout = 30, .disk_path = path};
+	struct hb_sample s;
+	struct hb_err e;
+	struct stat st, st2;
+	char want[300];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/small.img", scratch);
+	fd = open(path, O_CREAT | O_WRONLY, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, 1 << 20), 0);
+	close(fd);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(run_wl("disk", "{\"size\":\"4M\"}", &ctx, &s, &e), HB_EINVAL);
+	snprintf(want, sizeof(want),
+		 "disk: %s has 1048576 bytes, less than the job's size 4194304; lower \"size\" or "
+		 "give a larger disk",
+		 path);
+	assert_string_equal(e.msg, want);
+	assert_int_equal(stat(path, &st2), 0);
+	assert_true(st.st_ino == st2.st_ino && st2.st_size == 1 << 20);
+	unlink(path);
+	ctx.disk_path = "/dev/null";
+	assert_int_equal(run_wl("disk", NULL, &ctx, &s, &e), HB_EINVAL);
+	assert_string_equal(e.msg, "disk: /dev/null is neither a regular file nor a block device");
+}
+
 static void test_disk_timeout_kills_fio(void **state)
 {
 	struct hb_wl_ctx ctx = {.duration = 5, .timeout = 1.0, .scratch_dir = scratch};
@@ -527,6 +558,7 @@ int main(void)
 		cmocka_unit_test(test_disk_bad_rw_did_you_mean),
 		cmocka_unit_test(test_disk_scratch_file),
 		cmocka_unit_test(test_disk_given_path_kept),
+		cmocka_unit_test(test_disk_given_path_too_small),
 		cmocka_unit_test(test_disk_timeout_kills_fio),
 		cmocka_unit_test(test_disk_stop_flag),
 		cmocka_unit_test(test_disk_fio_missing),

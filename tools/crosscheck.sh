@@ -5,7 +5,7 @@
 # Runs are interleaved (workload, CLI, workload, CLI, ...) and the medians compared. Prints both
 # figures and the % difference. Needs root for the namespaces, jq, fio, iperf3.
 #
-# Usage: tools/crosscheck.sh [BUILD_DIR]   (env: REPS=3 DURATION=5)
+# Usage: tools/crosscheck.sh [BUILD_DIR]   (env: REPS=3 DURATION=5 ONLY="disk net")
 # The workload runs through `BUILD/tests/test_workloads` in driver mode (HB_WL_RUN=...), which
 # calls the same hb_wl_disk / hb_wl_net code `hvbench run` uses.
 set -eu
@@ -84,7 +84,7 @@ net_cli() { # extra iperf3 client flags -> Gbit/s (receiver side)
 	# shellcheck disable=SC2086
 	$RUN_C iperf3 -c "$SRV_ADDR" -p $port -t "$DURATION" -J "$@" >"$TMP/iperf.json"
 	jq -r '.end.sum_received.bits_per_second / 1e9' "$TMP/iperf.json"
-	i=0; while kill -0 "$SRV_PID" 2>/dev/null && [ $i -lt 20 ]; do sleep 0.1; i=$((i + 1)); done
+	k=0; while kill -0 "$SRV_PID" 2>/dev/null && [ $k -lt 20 ]; do sleep 0.1; k=$((k + 1)); done
 	SRV_PID=""
 }
 
@@ -106,7 +106,15 @@ net_case() { # name params-json iperf3-flags...
 }
 
 echo "crosscheck: $REPS interleaved runs of $DURATION s each; medians compared"
-disk_case "4k-randread" '{"rw":"randread","bs":"4k","size":"256M"}'
-disk_case "1M-read" '{"rw":"read","bs":"1M","iodepth":4,"size":"256M"}'
-net_case "send" '{"direction":"send"}'
-net_case "recv" '{"direction":"recv"}' -R
+case ${ONLY:-disk net} in *disk*)
+	disk_case "4k-randread" '{"rw":"randread","bs":"4k","size":"256M"}'
+	disk_case "1M-read" '{"rw":"read","bs":"1M","iodepth":4,"size":"256M"}'
+	;;
+esac
+case ${ONLY:-disk net} in *net*)
+	net_case "send" '{"direction":"send"}'
+	net_case "recv" '{"direction":"recv"}' -R
+	# Capped rate: both sides must report the cap (checks units and which side is summed).
+	net_case "send-capped-2G" '{"direction":"send","bitrate":2000000000}' -b 2000000000
+	;;
+esac

@@ -1,0 +1,102 @@
+#!/bin/sh
+# Integration: the QEMU backend end to end. Builds the embedded guest (make guest's script; skips
+# when no kernel package can be had), then `hvbench run`s native + a microvm guest with
+# accel "auto" (a short KVM probe: on this host KVM cannot boot the kernel, so it must fall back
+# to TCG with the reason recorded) and short disk, net and mem workloads through the guest
+# agent. Checks the target facts (accel, memfd memory overhead, boot times, tap networking in a
+# private netns), the VM rows and their ratios to native, and that no QEMU, netns or scratch
+# file is left. Prints the figures (boot, % of native, memory overhead).
+set -u
+BUILD=${HB_BUILD:-build}
+BIN=${HB_BIN:-$BUILD/hvbench}
+fail() { echo "FAIL: $*"; exit 1; }
+command -v python3 >/dev/null 2>&1 || { echo "SKIP: python3 missing (used to check results.json)"; exit 77; }
+command -v qemu-system-x86_64 >/dev/null 2>&1 || { echo "SKIP: qemu-system-x86_64 not installed"; exit 77; }
+[ -x "$BIN" ] || fail "$BIN not built"
+
+sh tools/mkguest.sh "$BUILD"
+rc=$?
+[ $rc -eq 2 ] && { echo "SKIP: guest image cannot be built (no kernel package)"; exit 77; }
+[ $rc -eq 0 ] || fail "mkguest.sh exited $rc"
+
+T=$(mktemp -d /tmp/hb-it-qemu.XXXXXX)
+NAME="vm-it$$"
+trap 'for p in $(pgrep -f "hvbench-$NAME "); do kill -KILL "$p"; done; rm -rf "$T"' EXIT
+cat >"$T/p.json" <<EOF
+{
+  "name": "it-qemu", "repetitions": 1, "warmup": 0, "duration": 2, "ramp": 0.5,
+  "targets": [
+    { "name": "native", "kind": "native" },
+    { "name": "$NAME", "kind": "qemu",
+      "options": { "machine": "microvm", "vcpus": 1, "memory": 512, "accel": "auto",
+                   "kvm_probe_timeout": 8, "boot_timeout": 150, "net": "tap",
+                   "disk_size": "512M", "disk_cache": "none" } }
+  ],
+  "workloads": [
+    { "name": "disk-randread", "workload": "disk",
+      "params": { "rw": "randread", "bs": "4k", "iodepth": 8, "size": "128M" } },
+    { "name": "net-send", "workload": "net", "params": { "direction": "send", "streams": 1 } },
+    { "name": "mem", "workload": "mem" }
+  ]
+}
+EOF
+start=$(date +%s)
+"$BIN" run "$T/p.json" --build "$BUILD" -q --no-report -o "$T/out" 2>"$T/log"
+rc=$?
+cat "$T/log"
+echo "run took $(( $(date +%s) - start )) s"
+[ $rc -eq 0 ] || { tail -20 "$T/out/$NAME-console.log" 2>/dev/null; fail "hvbench run exited $rc"; }
+
+NAME=$NAME python3 - "$T/out/results.json" <<'PY' || fail "results.json checks"
+import json, os, sys
+r = json.load(open(sys.argv[1]))
+name = os.environ["NAME"]
+assert r["status"] == "complete", r["status"]
+assert r["failures"] == [], r["failures"]
+t = {x["name"]: x for x in r["targets"]}[name]
+i = t["info"]
+assert t["kind"] == "qemu"
+assert i["accel"] in ("kvm", "tcg"), i["accel"]
+assert i["emulation"] == (i["accel"] == "tcg")
+if i["accel"] == "tcg":
+    assert i["accel_reason"].startswith("kvm: ") and "fell back to tcg" in i["accel_reason"] \
+        or i["accel_reason"].startswith("kvm unusable"), i["accel_reason"]
+assert i["machine"] == "microvm" and i["vcpus"] == 1 and i["memory_mib"] == 512
+assert i["net_mode"] in ("tap", "user"), i["net_mode"]
+if i["net_mode"] == "tap":
+    assert i["netns"].startswith("hb-"), i
+assert i["qemu_version"].startswith("7.") or i["qemu_version"][0].isdigit()
+assert "memory-backend-memfd,id=hbram" in i["qemu_cmdline"]
+assert len(i["vcpu_tids"]) == 1 and i["vcpu_tids"][0] > 0
+assert os.path.exists(i["console_log"]), i["console_log"]
+assert "hvbench-init: starting hvbench-guest" in open(i["console_log"]).read()
+mo = i["memory_overhead"]
+assert 0 < mo["guest_ram_pss_mib"] <= 512, mo
+assert 0 < mo["vmm_overhead_mib"] < mo["vmm_pss_mib"], mo
+assert 0 < mo["guest_visible_loss_mib"] < 512, mo
+assert 0 < i["time_to_ready_s"] < 150 and 0 < i["guest_kernel_boot_s"] < i["time_to_ready_s"]
+rows = {(x["target"], x["workload"], x["metric"]): x for x in r["results"]}
+for key in [("disk-randread", "iops"), ("net-send", "throughput"), ("mem", "copy_bw"),
+            ("boot", "time_to_ready"), ("boot", "guest_kernel_boot"), ("memory", "vmm_overhead")]:
+    row = rows.get((name,) + key)
+    assert row and row["median"] > 0, (key, row)
+    print("%-8s %-14s %-16s %10.3f %s" % (name, key[0], key[1], row["median"], row["unit"]))
+comps = {(c["workload"], c["metric"]): c for c in r["comparisons"] if c["target"] == name}
+for key in [("disk-randread", "iops"), ("net-send", "throughput"), ("mem", "copy_bw")]:
+    n = rows[("native",) + key]["median"]
+    c = comps.get(key)
+    assert c and c["baseline"] == "native" and c["ratio"] > 0, (key, c)
+    print("%-14s %-12s native %10.3f  vm %10.3f  ratio %.3f" %
+          (key[0], key[1], n, rows[(name,) + key]["median"], c["ratio"]))
+print("boot: ready %.1f s (kernel %.1f s), accel %s (%s); memory: VMM overhead %.1f MiB, "
+      "MemAvailable drop %.1f MiB, guest-visible loss %.1f MiB" %
+      (i["time_to_ready_s"], i["guest_kernel_boot_s"], i["accel"], i["accel_reason"],
+       mo["vmm_overhead_mib"], mo["memavailable_drop_mib"], mo["guest_visible_loss_mib"]))
+PY
+
+sleep 0.5
+pgrep -f "hvbench-$NAME " >/dev/null && fail "a QEMU of $NAME survived the run"
+ip netns list 2>/dev/null | grep -q -- "-$NAME" && fail "network namespace of $NAME left behind"
+ls -d /var/tmp/hvbench-scratch.*/qemu-"$NAME" 2>/dev/null && fail "scratch files of $NAME left behind"
+echo "qemu integration ok"
+exit 0

@@ -1,0 +1,14 @@
+# tests/lib.sh — helpers for the integration scripts (sourced). Every process a test starts
+# inherits HB_TEST_TAG, so "did anything survive?" looks only at this test's processes, even
+# when other hvbench runs share the machine.
+HB_TEST_TAG="hbtest-$$-$(date +%s)"
+export HB_TEST_TAG
+# Prints "PID ARGS" of every live process carrying this test's tag (none: prints nothing).
+hb_leftovers() {
+	for d in /proc/[0-9]*; do
+		[ "${d#/proc/}" = "$$" ] && continue
+		if { tr '\0' '\n' <"$d/environ"; } 2>/dev/null | grep -qx "HB_TEST_TAG=$HB_TEST_TAG"; then
+			printf '%s %s\n' "${d#/proc/}" "$({ tr '\0' ' ' <"$d/cmdline"; } 2>/dev/null)"
+		fi
+	done
+}
