@@ -78,12 +78,16 @@ FUZZ_CC    ?= clang
 FUZZ_SAN   := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 FUZZ_CFLAGS = $(filter-out -Werror,$(WARN)) -Wno-unknown-warning-option -g -O1 $(FUZZ_SAN)
 FUZZ_BINS  := $(patsubst fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard fuzz/*.c))
-FUZZ_OBJ    = $(CORE_SRC:%.c=$(BUILD)/fuzz/obj/%.o)
+FUZZ_LIBS   = $(BUILD)/fuzz/libhbhost.a $(BUILD)/fuzz/libhbcore.a
 fuzz: $(FUZZ_BINS)
 $(BUILD)/fuzz/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
-$(BUILD)/fuzz/%: fuzz/%.c $(FUZZ_OBJ)
+$(BUILD)/fuzz/libhbcore.a: $(CORE_SRC:%.c=$(BUILD)/fuzz/obj/%.o)
+	@rm -f $@; ar rcs $@ $^
+$(BUILD)/fuzz/libhbhost.a: $(HOST_SRC:%.c=$(BUILD)/fuzz/obj/%.o)
+	@rm -f $@; ar rcs $@ $^
+$(BUILD)/fuzz/%: fuzz/%.c $(FUZZ_LIBS)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
 -include $(shell find $(BUILD)/fuzz/obj -name '*.d' 2>/dev/null)

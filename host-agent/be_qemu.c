@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -27,6 +28,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "iperf.h"
@@ -1069,6 +1071,75 @@ static int classify_failure(struct qemu *q, const struct hb_run_req *req, int rc
 	return hb_err_set(e, rc, "%s", ae->msg);
 }
 
+/*
+ * hb_agent_run blocks until the reply; a watcher thread turns a stop signal into a closed
+ * channel (shutdown of the socket) so an interrupted run ends at once instead of at the
+ * workload's end. The VM is then out of step with us and is not used again.
+ */
+struct watch {
+	pthread_t th;
+	int fd;
+	volatile sig_atomic_t *stop;
+	int done; /* guarded by mu */
+	int fired;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+};
+
+static void *watch_main(void *arg)
+{
+	struct watch *w = arg;
+
+	pthread_mutex_lock(&w->mu);
+	while (!w->done) {
+		struct timespec ts;
+		if (w->stop && *w->stop) {
+			shutdown(w->fd, SHUT_RDWR);
+			w->fired = 1;
+			break;
+		}
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 100 * 1000 * 1000;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&w->cv, &w->mu, &ts);
+	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+static int watch_start(struct watch *w, int fd, volatile sig_atomic_t *stop)
+{
+	memset(w, 0, sizeof(*w));
+	w->fd = fd;
+	w->stop = stop;
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_cond_init(&w->cv, NULL);
+	if (!stop || pthread_create(&w->th, NULL, watch_main, w)) {
+		pthread_cond_destroy(&w->cv);
+		pthread_mutex_destroy(&w->mu);
+		return -1;
+	}
+	return 0;
+}
+
+static int watch_end(struct watch *w)
+{
+	int fired;
+
+	pthread_mutex_lock(&w->mu);
+	w->done = 1;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	pthread_join(w->th, NULL);
+	fired = w->fired;
+	pthread_cond_destroy(&w->cv);
+	pthread_mutex_destroy(&w->mu);
+	return fired;
+}
+
 static int qemu_run(void *priv, const struct hb_run_req *req, const struct hb_run_hooks *hooks,
 		    struct hb_sample *out, struct hb_err *e)
 {
@@ -1113,9 +1184,18 @@ static int qemu_run(void *priv, const struct hb_run_req *req, const struct hb_ru
 		}
 	}
 	t0 = hb_now();
+	struct watch w;
+	int watching = watch_start(&w, q->agent_fd, q->env->stop) == 0;
 	rc = hb_agent_run(&q->conn, q->next_id++, req->wl->name, req->params, &ro, out, &ae);
+	int interrupted = watching && watch_end(&w);
 	if (hooks && hooks->on_stop)
 		hooks->on_stop(hooks->arg);
+	if (interrupted) {
+		q->dead = 1;
+		hb_sample_free(out);
+		hb_sample_init(out);
+		return hb_err_set(e, HB_EINTR, "%s: %s interrupted", q->name, req->entry);
+	}
 	if (rc) {
 		hb_sample_free(out);
 		hb_sample_init(out);

@@ -557,16 +557,21 @@ int hb_run_profile(struct hb_profile *p, const struct hb_run_cfg *cfg, volatile 
 	}
 	if (*stop)
 		rlog(&r, "interrupted: writing what was measured (status \"incomplete\")");
-	if (write_results(&r, status))
+	if (write_results(&r, status)) {
+		rlog(&r, "%s run, but results.json could not be written: %s holds the last good copy",
+		     status, r.results_path);
+		status = "unsaved";
 		rc = HB_EXIT_FAILED;
-	if (!cfg->no_report && nok > 0) {
+	}
+	if (!cfg->no_report && nok > 0 && strcmp(status, "unsaved")) {
 		json_t *res = build_results(&r, status);
 		struct hb_err re = { 0 };
 		if (hb_report_render(&res, 1, cfg->out_dir, &re))
 			rlog(&r, "report: %s", re.msg);
 		json_decref(res);
 	}
-	fprintf(stderr, "hvbench: %s: %s (%zu failure%s)\n", status, r.results_path,
+	if (strcmp(status, "unsaved"))
+		fprintf(stderr, "hvbench: %s: %s (%zu failure%s)\n", status, r.results_path,
 		json_array_size(r.failures), json_array_size(r.failures) == 1 ? "" : "s");
 	hb_rmtree(scratch);
 out_free:

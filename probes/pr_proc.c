@@ -24,6 +24,7 @@ static const struct hb_param proc_opts[] = {
 
 struct cpu_times {
 	double user, sys; /* seconds, including reaped children */
+	double children;  /* of which reaped children (cutime + cstime) */
 	pid_t ppid;
 };
 
@@ -85,6 +86,7 @@ static int read_cpu(pid_t pid, struct cpu_times *c)
 		return HB_EPROTO;
 	c->user = (double)(v[0] + v[2]) / tck;
 	c->sys = (double)(v[1] + v[3]) / tck;
+	c->children = (double)(v[2] + v[3]) / tck;
 	return 0;
 }
 
@@ -273,6 +275,9 @@ static int proc_read(void *priv, struct hb_sample *out, struct hb_err *e)
 		hb_probe_metric(out, "proc.cpu_s", "s", 0, u + s);
 		hb_probe_metric(out, "proc.user_s", "s", 0, u);
 		hb_probe_metric(out, "proc.sys_s", "s", 0, s);
+		if (!p->by_rusage)
+			json_object_set_new(info, "children_cpu_s",
+					    json_real(p->c1.children - p->c0.children));
 		json_object_set_new(info, "cpu_method",
 				    json_string(p->by_rusage ?
 							"getrusage(RUSAGE_CHILDREN) delta of the runner "

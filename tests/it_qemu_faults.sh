@@ -3,7 +3,9 @@
 # target and the cause ("QEMU exited (killed by signal 9) during disk-long"), exits non-zero,
 # writes a valid results.json marked incomplete (the run before the kill is kept), and no QEMU,
 # netns or scratch file remains. (2) A guest that never says hello (its /init is `cat`): the
-# boot timeout fires, the error says so, QEMU is killed and reaped. TCG only, to stay short.
+# boot timeout fires, the error says so, QEMU is killed and reaped. (3) Ctrl-C (SIGINT) in the
+# middle of a VM workload: hvbench stops within seconds (not at the workload's end), exits 4
+# with an incomplete results.json, and leaves no QEMU. TCG only, to stay short.
 set -u
 BUILD=${HB_BUILD:-build}
 BIN=${HB_BIN:-$BUILD/hvbench}
@@ -19,9 +21,10 @@ rc=$?
 T=$(mktemp -d /tmp/hb-it-qemu-faults.XXXXXX)
 NAME="vm-kill$$"
 NAME2="vm-nohello$$"
+NAME3="vm-int$$"
 qemu_pids() { pgrep -f "hvbench-$1 "; }
 cleanup() {
-	for p in $(qemu_pids "$NAME") $(qemu_pids "$NAME2"); do kill -KILL "$p"; done
+	for p in $(qemu_pids "$NAME") $(qemu_pids "$NAME2") $(qemu_pids "$NAME3"); do kill -KILL "$p"; done
 	[ -n "${hv:-}" ] && kill -KILL "$hv" 2>/dev/null
 	rm -rf "$T"
 }
@@ -114,4 +117,36 @@ assert any('guest did not say hello within 6 s' in f['error'] for f in r['failur
 sleep 0.5
 [ -z "$(qemu_pids "$NAME2")" ] || fail "a QEMU of $NAME2 survived the boot timeout"
 echo "case 2 (no hello) ok"
+
+# ---- 3. SIGINT mid-workload
+sed "s/$NAME/$NAME3/g" "$T/kill.json" >"$T/int.json"
+"$BIN" run "$T/int.json" --build "$BUILD" -q --no-report -o "$T/int" 2>"$T/int.log" &
+hv=$!
+i=0
+until grep -Eqs '"workload": ?"mem-short"' "$T/int/results.json"; do
+	i=$((i + 1))
+	[ $i -gt 900 ] && { cat "$T/int.log"; fail "no mem-short result within 180 s"; }
+	kill -0 $hv 2>/dev/null || { cat "$T/int.log"; fail "hvbench ended before mem-short was done"; }
+	sleep 0.2
+done
+sleep 4
+kill -INT $hv
+t0=$(date +%s)
+wait $hv
+rc=$?
+hv=""
+secs=$(( $(date +%s) - t0 ))
+cat "$T/int.log"
+[ $rc -eq 4 ] || fail "interrupted run should exit 4, got $rc"
+[ $secs -le 15 ] || fail "hvbench needed $secs s to stop after SIGINT"
+python3 -c "
+import json
+r = json.load(open('$T/int/results.json'))
+assert r['status'] == 'incomplete', r['status']
+assert any(x['workload'] == 'mem-short' for x in r['results'])
+" || fail "results.json after SIGINT"
+sleep 0.5
+[ -z "$(qemu_pids "$NAME3")" ] || fail "a QEMU of $NAME3 survived SIGINT"
+ip netns list 2>/dev/null | grep -q -- "-$NAME3" && fail "network namespace of $NAME3 left behind"
+echo "case 3 (SIGINT) ok (stopped in $secs s)"
 exit 0

@@ -358,6 +358,31 @@ static void test_net_own_path(void **state)
 	hb_sample_free(&s);
 }
 
+/* Without `ip` (PATH emptied) no namespace can be made: loopback, said so in info. */
+static void test_net_loopback_fallback(void **state)
+{
+	struct hb_wl_ctx ctx = {.duration = 1, .timeout = 30};
+	struct hb_sample s;
+	struct hb_err e;
+	char *path = strdup(getenv("PATH") ? getenv("PATH") : "/usr/sbin:/usr/bin:/sbin:/bin");
+	int rc;
+
+	setenv("PATH", "/nonexistent", 1);
+	rc = run_wl("net", NULL, &ctx, &s, &e);
+	setenv("PATH", path, 1);
+	free(path);
+	if (rc)
+		fail_msg("%s", e.msg);
+	check_sample(&s, net_metrics, HB_ARRAY_SIZE(net_metrics));
+	assert_string_equal(json_string_value(json_object_get(s.info, "path")), "loopback");
+	assert_non_null(json_string_value(json_object_get(s.info, "path_reason")));
+	assert_string_equal(json_string_value(json_object_get(json_object_get(s.info, "server"),
+							      "addr")),
+			    "127.0.0.1");
+	assert_int_equal(live_children(), 0);
+	hb_sample_free(&s);
+}
+
 static int bound_port(int *fd_out)
 {
 	struct sockaddr_in sa;
@@ -563,6 +588,7 @@ int main(void)
 		cmocka_unit_test(test_disk_stop_flag),
 		cmocka_unit_test(test_disk_fio_missing),
 		cmocka_unit_test(test_net_own_path),
+		cmocka_unit_test(test_net_loopback_fallback),
 		cmocka_unit_test(test_net_server_refuses),
 		cmocka_unit_test(test_net_server_silent),
 		cmocka_unit_test(test_mem_small),
