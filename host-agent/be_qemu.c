@@ -776,6 +776,7 @@ static int setup_network(struct qemu *q, json_t *info, struct hb_err *e)
 	if (!strcmp(q->net, "none"))
 		return 0;
 	if (!strcmp(q->net, "tap")) {
+		hb_netns_cleanup_stale(); /* namespaces of an hvbench that was SIGKILLed */
 		hb_snprintf(nsname, sizeof(nsname), "hb-%d-%s", (int)getpid(), q->name);
 		n = strlen(nsname);
 		for (i = 0; i < n; i++)

@@ -41,7 +41,8 @@ static const char usage_main[] =
 	"  probes             host-side probes and whether they work on this host\n"
 	"\n"
 	"options: -h/--help (also after any command), --version\n"
-	"exit codes: 0 ok, 1 regression (compare), 2 usage or profile error, 3 run failed,\n"
+	"exit codes: 0 ok, 1 regression (compare) or report written without plots (report),\n"
+	"            2 usage or profile error, 3 run failed,\n"
 	"            4 run incomplete (interrupted or some runs failed)\n";
 
 static const char usage_run[] =

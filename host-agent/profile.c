@@ -4,6 +4,7 @@
  * (hb_params_validate) against the workload's and backend's own tables.
  */
 #include "profile.h"
+#include "probe.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -280,6 +281,10 @@ int hb_profile_parse(const char *text, const char *name, struct hb_profile *p, s
 	if (probes && !json_is_object(probes)) {
 		rc = hb_err_set(e, HB_EINVAL, "%s: \"probes\" must be an object, not %s", name,
 				type_name(probes));
+		goto fail;
+	}
+	if (probes && (rc = hb_probes_validate(probes, "probes", e))) {
+		hb_err_prefix(e, "%s", name);
 		goto fail;
 	}
 	p->probes = probes;

@@ -7,7 +7,9 @@
  */
 #include "runner.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -17,6 +19,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "netenv.h"
 #include "probe.h"
 #include "report.h"
 #include "stats.h"
@@ -179,9 +182,9 @@ static json_t *build_results(struct runner *r, const char *status)
 	hb_utc_now(now, sizeof(now));
 	targets = json_array();
 	for (t = 0; t < r->p->ntargets; t++) {
-		json_t *jt = json_pack("{s:s, s:s, s:O}", "name", r->p->targets[t].name, "kind",
+		json_t *jt = json_pack("{s:s, s:s, s:o}", "name", r->p->targets[t].name, "kind",
 				       r->p->targets[t].ops->kind, "info",
-				       r->ts[t].info ? r->ts[t].info : json_object());
+				       r->ts[t].info ? json_incref(r->ts[t].info) : json_object());
 		json_object_set(jt, "options", r->p->targets[t].opts);
 		if (r->ts[t].dead)
 			json_object_set_new(jt, "error", json_string(r->ts[t].why));
@@ -388,7 +391,7 @@ static int run_one(struct runner *r, int t, const struct hb_entry *en, int rep)
 	hb_sample_init(&s);
 	rc = tg->ops->run(ts->priv, &req, &hooks, &s, &e);
 	if (hc.started)
-		hb_probeset_read(r->probes, &s, en->duration);
+		hb_probeset_read(r->probes, &s, en->ramp + en->duration);
 	if (rc) {
 		if (!e.msg[0])
 			hb_err_set(&e, rc, "%s", hb_strerror(rc));
@@ -405,6 +408,12 @@ static int run_one(struct runner *r, int t, const struct hb_entry *en, int rep)
 		}
 		hb_sample_free(&s);
 		return rc;
+	}
+	/* what each probe could and could not do (and why) goes into the target's info, once */
+	if (!json_object_get(ts->info, "probes")) {
+		json_t *ps = hb_probe_summary(&s);
+		if (ps)
+			json_object_set_new(ts->info, "probes", ps);
 	}
 	if (rep >= 0)
 		for (i = 0; i < s.n; i++)
@@ -447,6 +456,33 @@ static void run_all(struct runner *r)
 		write_results(r, "incomplete");
 	}
 	progress_clear(r);
+}
+
+/*
+ * A hvbench that was SIGKILLed cannot clean up: its scratch directory (named after its pid)
+ * is removed by the next run once that pid is gone.
+ */
+static void cleanup_stale_scratch(const char *base)
+{
+	DIR *d = opendir(base);
+	struct dirent *de;
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		char path[4096], *end;
+		long pid;
+		if (strncmp(de->d_name, "hvbench-scratch.", 16))
+			continue;
+		pid = strtol(de->d_name + 16, &end, 10);
+		if (end == de->d_name + 16 || *end != '.' || pid <= 0)
+			continue;
+		if (kill((pid_t)pid, 0) == 0 || errno == EPERM)
+			continue;
+		if (!hb_snprintf(path, sizeof(path), "%s/%s", base, de->d_name))
+			hb_rmtree(path);
+	}
+	closedir(d);
 }
 
 json_t *hb_host_facts(void)
@@ -510,7 +546,8 @@ int hb_run_profile(struct hb_profile *p, const struct hb_run_cfg *cfg, volatile 
 		goto out_free;
 	}
 	if (hb_snprintf(r.results_path, sizeof(r.results_path), "%s/results.json", cfg->out_dir) ||
-	    hb_snprintf(scratch, sizeof(scratch), "%s/hvbench-scratch.XXXXXX", cfg->scratch_base)) {
+	    hb_snprintf(scratch, sizeof(scratch), "%s/hvbench-scratch.%ld.XXXXXX", cfg->scratch_base,
+			(long)getpid())) {
 		fprintf(stderr, "hvbench: output path too long\n");
 		rc = HB_EXIT_USAGE;
 		goto out_free;
@@ -521,6 +558,8 @@ int hb_run_profile(struct hb_profile *p, const struct hb_run_cfg *cfg, volatile 
 		rc = HB_EXIT_FAILED;
 		goto out_free;
 	}
+	hb_netns_cleanup_stale();
+	cleanup_stale_scratch(cfg->scratch_base);
 	r.env.build_dir = cfg->build_dir;
 	r.env.scratch_dir = scratch;
 	r.env.out_dir = cfg->out_dir;

@@ -9,7 +9,7 @@
 #include <jansson.h>
 #include "hb.h"
 
-#define HB_MAX_METRICS 32
+#define HB_MAX_METRICS 64
 
 struct hb_metric {
 	char name[64];      /* e.g. "iops", "bw", "clat_p99", "throughput" */

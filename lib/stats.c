@@ -13,7 +13,7 @@
 #include <string.h>
 
 #define PERM_EXACT_MAX 20000
-#define PERM_MC_ITERS 20000
+#define PERM_MC_ITERS  20000
 
 static uint64_t splitmix64(uint64_t *x)
 {
@@ -300,8 +300,8 @@ double hb_perm_test(const double *base, size_t nbase, const double *cur, size_t 
 	obs = split_stat(pool, nbase, ncur, bad_is_lower, a, b);
 
 	if (choose(n, nbase) <= PERM_EXACT_MAX) {
-		/* Exact: every way to choose which nbase values are "base"; the observed split is one
-		 * of them, so p = (#splits at least as extreme) / C(n, nbase). */
+		/* Exact: every way to choose which nbase values are "base"; the observed split is
+		 * one of them, so p = (#splits at least as extreme) / C(n, nbase). */
 		size_t k = 0, total = 0;
 
 		for (size_t i = 0; i < nbase; i++)

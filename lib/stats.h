@@ -17,18 +17,21 @@ struct hb_summary {
 	size_t n;
 	double median, mean, stdev, cv; /* stdev: sample (n-1); cv = stdev/|mean| (0 if mean==0) */
 	double min, max;
-	double ci_lo, ci_hi;            /* bootstrap 95% CI of the median (percentile method) */
+	double ci_lo, ci_hi; /* bootstrap 95% CI of the median (percentile method) */
 };
 
 /* Small deterministic PRNG (splitmix64/xoshiro256**): state owned by the caller. */
-struct hb_rng { uint64_t s[4]; };
+struct hb_rng {
+	uint64_t s[4];
+};
 void hb_rng_seed(struct hb_rng *r, uint64_t seed);
 uint64_t hb_rng_next(struct hb_rng *r);
 /* Uniform integer in [0, n). */
 size_t hb_rng_below(struct hb_rng *r, size_t n);
 
 double hb_median(const double *x, size_t n); /* does not modify x; NAN if n==0 */
-double hb_quantile_sorted(const double *sorted, size_t n, double q); /* linear interpolation (type 7) */
+double hb_quantile_sorted(const double *sorted, size_t n,
+			  double q); /* linear interpolation (type 7) */
 /* Fills s; n==0 gives all-NAN fields and returns HB_EINVAL. n==1: CI = [x, x], stdev = 0. */
 int hb_summarize(const double *x, size_t n, struct hb_summary *s);
 /*

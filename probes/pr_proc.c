@@ -244,10 +244,9 @@ static int proc_stop(void *priv, struct hb_err *e)
 	struct proc_priv *p = priv;
 	struct rusage ru;
 
+	/* CPU first: joining the sampler and a last smaps walk of a large VMM take milliseconds
+	 * during which a busy VMM keeps burning CPU outside the other probes' window. */
 	p->t1 = hb_now();
-	stop_sampler(p);
-	sample_once(p);
-	p->avail1 = hb_meminfo("MemAvailable");
 	if (read_cpu(p->pid, &p->c1) == 0) {
 		p->have_c1 = 1;
 	} else if (p->runner_is_parent && getrusage(RUSAGE_CHILDREN, &ru) == 0) {
@@ -258,6 +257,9 @@ static int proc_stop(void *priv, struct hb_err *e)
 		p->have_c1 = 1;
 		p->by_rusage = 1;
 	}
+	p->avail1 = hb_meminfo("MemAvailable");
+	stop_sampler(p);
+	sample_once(p);
 	(void)e;
 	return 0;
 }

@@ -31,8 +31,8 @@ enum cmp_status {
 };
 
 static const char *st_name[ST_COUNT] = {
-	"regression", "improved", "unchanged", "not significant", "n too small",
-	"no samples", "only in baseline", "only in current",
+	"regression",  "improved",   "unchanged",	 "not significant",
+	"n too small", "no samples", "only in baseline", "only in current",
 };
 
 struct cmp_row {
@@ -129,12 +129,14 @@ static int judge(struct cmp *c, struct cmp_row *r, const json_t *bres, const jso
 	double *bs = NULL, *cs = NULL, bad;
 
 	if (strcmp(hb_j_str(bres, "unit", ""), hb_j_str(cres, "unit", "")))
-		return hb_err_set(e, HB_EINVAL, "%s/%s/%s: unit \"%s\" in the baseline but \"%s\" now",
-				  r->target, r->workload, r->metric, hb_j_str(bres, "unit", ""),
+		return hb_err_set(e, HB_EINVAL,
+				  "%s/%s/%s: unit \"%s\" in the baseline but \"%s\" now", r->target,
+				  r->workload, r->metric, hb_j_str(bres, "unit", ""),
 				  hb_j_str(cres, "unit", ""));
 	if (hb_j_bool(bres, "higher_is_better", 1) != hb_j_bool(cres, "higher_is_better", 1))
-		return hb_err_set(e, HB_EINVAL, "%s/%s/%s: higher_is_better differs between the files",
-				  r->target, r->workload, r->metric);
+		return hb_err_set(e, HB_EINVAL,
+				  "%s/%s/%s: higher_is_better differs between the files", r->target,
+				  r->workload, r->metric);
 	r->threshold = threshold_for(c, r->target, r->workload, r->metric);
 	r->nb = hb_j_samples(bres, &bs);
 	r->nc = hb_j_samples(cres, &cs);
@@ -161,11 +163,13 @@ static int judge(struct cmp *c, struct cmp_row *r, const json_t *bres, const jso
 	}
 	bad = r->hib ? -r->change : r->change;
 	if (bad > r->threshold)
-		r->st = r->p_bad < c->alpha ? ST_REGRESSION
-			: r->min_p >= c->alpha ? ST_UNTESTABLE : ST_NOT_SIGNIFICANT;
+		r->st = r->p_bad < c->alpha    ? ST_REGRESSION
+			: r->min_p >= c->alpha ? ST_UNTESTABLE
+					       : ST_NOT_SIGNIFICANT;
 	else if (-bad > r->threshold)
-		r->st = r->p_good < c->alpha ? ST_IMPROVED
-			: r->min_p >= c->alpha ? ST_UNTESTABLE : ST_NOT_SIGNIFICANT;
+		r->st = r->p_good < c->alpha   ? ST_IMPROVED
+			: r->min_p >= c->alpha ? ST_UNTESTABLE
+					       : ST_NOT_SIGNIFICANT;
 	else
 		r->st = ST_UNCHANGED;
 out:
@@ -176,12 +180,13 @@ out:
 
 static int build(struct cmp *c, struct hb_err *e)
 {
-	const json_t *br = json_object_get(c->base, "results"), *cr = json_object_get(c->cur, "results");
+	const json_t *br = json_object_get(c->base, "results"),
+		     *cr = json_object_get(c->cur, "results");
 	const json_t *x;
 	size_t i;
 	int rc;
 
-	json_array_foreach(br, i, x) {
+	json_array_foreach (br, i, x) {
 		struct cmp_row *r = new_row(c, x);
 		const json_t *other;
 
@@ -193,7 +198,7 @@ static int build(struct cmp *c, struct hb_err *e)
 		else if ((rc = judge(c, r, x, other, e)))
 			return rc;
 	}
-	json_array_foreach(cr, i, x) {
+	json_array_foreach (cr, i, x) {
 		struct cmp_row *r;
 
 		if (hb_j_result(c->base, hb_j_str(x, "target", ""), hb_j_str(x, "workload", ""),
@@ -238,35 +243,35 @@ static void describe(const struct cmp *c, const struct cmp_row *r, char *buf, si
 	hb_fmt_pct(r->threshold, th, sizeof(th));
 	switch (r->st) {
 	case ST_REGRESSION:
-		snprintf(buf, len, "%s -> %s %s (%s, %s is better; n %zu vs %zu; p = %s < alpha %g; "
-			 "threshold %s%%)", mb, mc, r->unit, ch, r->hib ? "higher" : "lower", r->nb,
-			 r->nc, p, c->alpha, th);
+		snprintf(buf, len,
+			 "%s -> %s %s (%s, %s is better; n %zu vs %zu; p = %s < alpha %g; "
+			 "threshold %s%%)",
+			 mb, mc, r->unit, ch, r->hib ? "higher" : "lower", r->nb, r->nc, p,
+			 c->alpha, th);
 		break;
 	case ST_IMPROVED:
-		snprintf(buf, len, "%s -> %s %s (%s, %s is better; n %zu vs %zu; p(improvement) = %s)",
-			 mb, mc, r->unit, ch, r->hib ? "higher" : "lower", r->nb, r->nc, pg);
+		snprintf(buf, len,
+			 "%s -> %s %s (%s, %s is better; n %zu vs %zu; p(improvement) = %s)", mb,
+			 mc, r->unit, ch, r->hib ? "higher" : "lower", r->nb, r->nc, pg);
 		break;
 	case ST_NOT_SIGNIFICANT:
-		snprintf(buf, len, "%s -> %s %s (%s beyond the %s%% threshold but p = %s / "
-			 "p(improvement) = %s >= alpha %g: within noise)", mb, mc, r->unit, ch, th, p, pg,
-			 c->alpha);
+		snprintf(buf, len,
+			 "%s -> %s %s (%s beyond the %s%% threshold but p = %s / "
+			 "p(improvement) = %s >= alpha %g: within noise)",
+			 mb, mc, r->unit, ch, th, p, pg, c->alpha);
 		break;
 	case ST_UNTESTABLE:
-		snprintf(buf, len, "%s -> %s %s (%s beyond the %s%% threshold, but with n %zu vs %zu "
-			 "the smallest achievable p is %.3g >= alpha %g)", mb, mc, r->unit, ch, th, r->nb,
-			 r->nc, r->min_p, c->alpha);
+		snprintf(buf, len,
+			 "%s -> %s %s (%s beyond the %s%% threshold, but with n %zu vs %zu "
+			 "the smallest achievable p is %.3g >= alpha %g)",
+			 mb, mc, r->unit, ch, th, r->nb, r->nc, r->min_p, c->alpha);
 		break;
 	case ST_NO_SAMPLES:
 		snprintf(buf, len, "no samples on one side (n %zu vs %zu)", r->nb, r->nc);
 		break;
-	case ST_BASE_ONLY:
-		snprintf(buf, len, "present in the baseline only");
-		break;
-	case ST_CUR_ONLY:
-		snprintf(buf, len, "present in the current run only");
-		break;
-	default:
-		snprintf(buf, len, "%s -> %s %s (%s)", mb, mc, r->unit, ch);
+	case ST_BASE_ONLY: snprintf(buf, len, "present in the baseline only"); break;
+	case ST_CUR_ONLY: snprintf(buf, len, "present in the current run only"); break;
+	default: snprintf(buf, len, "%s -> %s %s (%s)", mb, mc, r->unit, ch);
 	}
 }
 
@@ -274,9 +279,10 @@ static void small_n_line(const struct cmp *c, FILE *out, const char *prefix)
 {
 	if (!c->n_small)
 		return;
-	fprintf(out, "%sn too small for alpha=%g: %zu metric(s) cannot reach p < alpha (e.g. %zu vs "
-		     "%zu samples: smallest achievable p = %.3g), so the gate cannot fail on them. "
-		     "Use >= 6 repetitions per side (smallest p 6/924 = 0.0065) or a larger alpha.\n",
+	fprintf(out,
+		"%sn too small for alpha=%g: %zu metric(s) cannot reach p < alpha (e.g. %zu vs "
+		"%zu samples: smallest achievable p = %.3g), so the gate cannot fail on them. "
+		"Use >= 6 repetitions per side (smallest p 6/924 = 0.0065) or a larger alpha.\n",
 		prefix, c->alpha, c->n_small, c->small_nb, c->small_nc, c->small_min_p);
 }
 
@@ -286,9 +292,10 @@ static void out_text(const struct cmp *c, FILE *out)
 
 	hb_fmt_pct(c->threshold, th, sizeof(th));
 	fprintf(out, "hvbench compare: baseline %s (%s) vs current %s (%s)\n", c->bpath,
-		hb_j_str(c->base, "started_at", "?"), c->cpath, hb_j_str(c->cur, "started_at", "?"));
-	fprintf(out, "alpha %g (one-sided permutation test, bad direction), threshold %s%%", c->alpha,
-		th);
+		hb_j_str(c->base, "started_at", "?"), c->cpath,
+		hb_j_str(c->cur, "started_at", "?"));
+	fprintf(out, "alpha %g (one-sided permutation test, bad direction), threshold %s%%",
+		c->alpha, th);
 	for (size_t i = 0; i < c->nthr; i++) {
 		char t2[32];
 
@@ -308,8 +315,8 @@ static void out_text(const struct cmp *c, FILE *out)
 		fmt_change(r->change, ch, sizeof(ch));
 		fmt_p(r->p_bad, p, sizeof(p));
 		fprintf(out, "%-16s %-14s %-36s %12s %12s %9s %8s  %s\n",
-			r->st == ST_REGRESSION ? "REGRESSION" : st_name[r->st], r->target, name, mb, mc,
-			ch, p, r->unit);
+			r->st == ST_REGRESSION ? "REGRESSION" : st_name[r->st], r->target, name, mb,
+			mc, ch, p, r->unit);
 	}
 	for (size_t i = 0; i < c->nrows; i++) {
 		const struct cmp_row *r = &c->rows[i];
@@ -326,11 +333,13 @@ static void out_text(const struct cmp *c, FILE *out)
 		if (r->st != ST_REGRESSION && r->st != ST_IMPROVED)
 			continue;
 		describe(c, r, d, sizeof(d));
-		fprintf(out, "%s: %s %s/%s: %s\n", r->st == ST_REGRESSION ? "REGRESSION" : "improved",
-			r->target, r->workload, r->metric, d);
+		fprintf(out, "%s: %s %s/%s: %s\n",
+			r->st == ST_REGRESSION ? "REGRESSION" : "improved", r->target, r->workload,
+			r->metric, d);
 	}
-	fprintf(out, "summary: %zu regression(s), %zu improved, %zu unchanged, %zu not significant, "
-		     "%zu n too small, %zu no samples, %zu only in baseline, %zu only in current\n",
+	fprintf(out,
+		"summary: %zu regression(s), %zu improved, %zu unchanged, %zu not significant, "
+		"%zu n too small, %zu no samples, %zu only in baseline, %zu only in current\n",
 		c->count[ST_REGRESSION], c->count[ST_IMPROVED], c->count[ST_UNCHANGED],
 		c->count[ST_NOT_SIGNIFICANT], c->count[ST_UNTESTABLE], c->count[ST_NO_SAMPLES],
 		c->count[ST_BASE_ONLY], c->count[ST_CUR_ONLY]);
@@ -348,10 +357,12 @@ static void out_md(const struct cmp *c, FILE *out)
 	char mb[32], mc[32], ch[32], p[32], th[32];
 
 	hb_fmt_pct(c->threshold, th, sizeof(th));
-	fprintf(out, "## hvbench compare\n\nBaseline `%s` (%s) vs current `%s` (%s); alpha %g, "
-		     "threshold %s%%.\n\n**%s**: %zu regression(s), %zu improved, %zu unchanged, "
-		     "%zu not significant, %zu n too small, %zu only in baseline, %zu only in "
-		     "current.\n\n", c->bpath, hb_j_str(c->base, "started_at", "?"), c->cpath,
+	fprintf(out,
+		"## hvbench compare\n\nBaseline `%s` (%s) vs current `%s` (%s); alpha %g, "
+		"threshold %s%%.\n\n**%s**: %zu regression(s), %zu improved, %zu unchanged, "
+		"%zu not significant, %zu n too small, %zu only in baseline, %zu only in "
+		"current.\n\n",
+		c->bpath, hb_j_str(c->base, "started_at", "?"), c->cpath,
 		hb_j_str(c->cur, "started_at", "?"), c->alpha, th,
 		c->count[ST_REGRESSION] ? "REGRESSION" : "No regression", c->count[ST_REGRESSION],
 		c->count[ST_IMPROVED], c->count[ST_UNCHANGED], c->count[ST_NOT_SIGNIFICANT],
@@ -360,7 +371,8 @@ static void out_md(const struct cmp *c, FILE *out)
 	if (c->n_small)
 		fputc('\n', out);
 	fputs("| status | target | workload/metric | baseline | current | change | p | unit |\n"
-	      "|---|---|---|---|---|---|---|---|\n", out);
+	      "|---|---|---|---|---|---|---|---|\n",
+	      out);
 	for (size_t i = 0; i < c->nrows; i++) {
 		const struct cmp_row *r = &c->rows[i];
 
@@ -429,9 +441,10 @@ static int out_json(const struct cmp *c, FILE *out)
 	json_object_set_new(root, "summary", sum);
 	json_object_set_new(root, "regression", json_boolean(c->count[ST_REGRESSION] > 0));
 	if (c->n_small) {
-		snprintf(note, sizeof(note), "n too small for alpha=%g: %zu metric(s) cannot reach "
-			 "p < alpha (smallest achievable p %.3g with %zu vs %zu samples)", c->alpha,
-			 c->n_small, c->small_min_p, c->small_nb, c->small_nc);
+		snprintf(note, sizeof(note),
+			 "n too small for alpha=%g: %zu metric(s) cannot reach "
+			 "p < alpha (smallest achievable p %.3g with %zu vs %zu samples)",
+			 c->alpha, c->n_small, c->small_min_p, c->small_nb, c->small_nc);
 		json_object_set_new(root, "note", json_string(note));
 	}
 	if (json_dumpf(root, out, JSON_INDENT(2) | JSON_REAL_PRECISION(10)))
@@ -475,9 +488,11 @@ static int write_junit(const struct cmp *c, const char *path, struct hb_err *e)
 		skipped += s == ST_BASE_ONLY || s == ST_CUR_ONLY || s == ST_UNTESTABLE ||
 			   s == ST_NO_SAMPLES;
 	}
-	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n"
-		   "<testsuite name=\"hvbench compare\" tests=\"%zu\" failures=\"%zu\" errors=\"0\" "
-		   "skipped=\"%zu\">\n", tests, c->count[ST_REGRESSION], skipped);
+	fprintf(f,
+		"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n"
+		"<testsuite name=\"hvbench compare\" tests=\"%zu\" failures=\"%zu\" errors=\"0\" "
+		"skipped=\"%zu\">\n",
+		tests, c->count[ST_REGRESSION], skipped);
 	for (size_t i = 0; i < c->nrows; i++) {
 		const struct cmp_row *r = &c->rows[i];
 
@@ -502,7 +517,9 @@ static int write_junit(const struct cmp *c, const char *path, struct hb_err *e)
 			xml_esc(f, r->unit);
 			fprintf(f, " (n=%zu)\ncurrent median: %s ", r->nb, mc);
 			xml_esc(f, r->unit);
-			fprintf(f, " (n=%zu)\nchange: %s\np: %s (alpha %g)\n</failure>\n  </testcase>\n",
+			fprintf(f,
+				" (n=%zu)\nchange: %s\np: %s (alpha %g)\n</failure>\n  "
+				"</testcase>\n",
 				r->nc, ch, p, c->alpha);
 			break;
 		case ST_BASE_ONLY:
@@ -538,19 +555,24 @@ static void compare_usage(FILE *f)
 	fputs("usage: hvbench compare BASELINE.json CURRENT.json [--alpha 0.01] [--threshold 5%]\n"
 	      "                       [--threshold-for METRIC=PCT] [--junit FILE]\n"
 	      "                       [--format text|json|md]\n"
-	      "Compares every (target, workload, metric) of CURRENT with BASELINE. A regression is\n"
-	      "a one-sided permutation test p < alpha in the bad direction (from higher_is_better)\n"
-	      "AND a change of the median beyond the threshold in that direction. Improvements are\n"
+	      "Compares every (target, workload, metric) of CURRENT with BASELINE. A regression "
+	      "is\n"
+	      "a one-sided permutation test p < alpha in the bad direction (from "
+	      "higher_is_better)\n"
+	      "AND a change of the median beyond the threshold in that direction. Improvements "
+	      "are\n"
 	      "reported and never fail; metrics on one side only are listed.\n"
 	      "  --alpha A               significance level, 0 < A < 1 (default 0.01)\n"
 	      "  --threshold PCT         noise threshold in percent (default 5%)\n"
 	      "  --threshold-for K=PCT   per-metric threshold; K is METRIC, WORKLOAD/METRIC or\n"
 	      "                          TARGET/WORKLOAD/METRIC (most specific wins; repeatable)\n"
-	      "  --junit FILE            also write JUnit XML (one testcase per metric and target)\n"
+	      "  --junit FILE            also write JUnit XML (one testcase per metric and "
+	      "target)\n"
 	      "  --format F              text (default), json or md\n"
 	      "With n samples per side the smallest achievable p is limited (3 vs 3: 0.1,\n"
 	      "6 vs 6: 0.0065); such metrics are reported as \"n too small\" and cannot fail.\n"
-	      "Exit status: 0 no regression, 1 regression, 2 usage or input error.\n", f);
+	      "Exit status: 0 no regression, 1 regression, 2 usage or input error.\n",
+	      f);
 }
 
 int hb_compare_main(int argc, char **argv, FILE *out, FILE *err)
@@ -580,16 +602,21 @@ int hb_compare_main(int argc, char **argv, FILE *out, FILE *err)
 	while ((opt = getopt_long(argc, argv, "h", lopts, NULL)) != -1) {
 		switch (opt) {
 		case 'a':
-			if (hb_parse_double(optarg, 0, 1, &c->alpha) || c->alpha <= 0 || c->alpha >= 1) {
-				fprintf(err, "hvbench compare: --alpha: \"%s\" is not a number in (0, 1)\n",
+			if (hb_parse_double(optarg, 0, 1, &c->alpha) || c->alpha <= 0 ||
+			    c->alpha >= 1) {
+				fprintf(err,
+					"hvbench compare: --alpha: \"%s\" is not a number in (0, "
+					"1)\n",
 					optarg);
 				goto out;
 			}
 			break;
 		case 't':
 			if (parse_pct(optarg, &c->threshold)) {
-				fprintf(err, "hvbench compare: --threshold: \"%s\" is not a percentage "
-					     "such as 5%%\n", optarg);
+				fprintf(err,
+					"hvbench compare: --threshold: \"%s\" is not a percentage "
+					"such as 5%%\n",
+					optarg);
 				goto out;
 			}
 			break;
@@ -599,7 +626,9 @@ int hb_compare_main(int argc, char **argv, FILE *out, FILE *err)
 
 			if (!eq || eq == optarg || c->nthr == MAX_THRESHOLDS ||
 			    (size_t)(eq - optarg) >= sizeof(c->thr[0].key)) {
-				fprintf(err, "hvbench compare: --threshold-for: \"%s\" is not METRIC=PCT\n",
+				fprintf(err,
+					"hvbench compare: --threshold-for: \"%s\" is not "
+					"METRIC=PCT\n",
 					optarg);
 				goto out;
 			}
@@ -607,7 +636,9 @@ int hb_compare_main(int argc, char **argv, FILE *out, FILE *err)
 			memcpy(t->key, optarg, (size_t)(eq - optarg));
 			t->key[eq - optarg] = '\0';
 			if (parse_pct(eq + 1, &t->v)) {
-				fprintf(err, "hvbench compare: --threshold-for: \"%s\" is not a percentage\n",
+				fprintf(err,
+					"hvbench compare: --threshold-for: \"%s\" is not a "
+					"percentage\n",
 					eq + 1);
 				goto out;
 			}
@@ -617,8 +648,11 @@ int hb_compare_main(int argc, char **argv, FILE *out, FILE *err)
 		case 'j': junit = optarg; break;
 		case 'f':
 			format = optarg;
-			if (strcmp(format, "text") && strcmp(format, "json") && strcmp(format, "md")) {
-				fprintf(err, "hvbench compare: --format: \"%s\" is not text, json or md\n",
+			if (strcmp(format, "text") && strcmp(format, "json") &&
+			    strcmp(format, "md")) {
+				fprintf(err,
+					"hvbench compare: --format: \"%s\" is not text, json or "
+					"md\n",
 					optarg);
 				goto out;
 			}
@@ -635,8 +669,10 @@ int hb_compare_main(int argc, char **argv, FILE *out, FILE *err)
 		}
 	}
 	if (argc - optind != 2) {
-		fprintf(err, "hvbench compare: need exactly BASELINE.json and CURRENT.json (got %d "
-			     "file%s)\n", argc - optind, argc - optind == 1 ? "" : "s");
+		fprintf(err,
+			"hvbench compare: need exactly BASELINE.json and CURRENT.json (got %d "
+			"file%s)\n",
+			argc - optind, argc - optind == 1 ? "" : "s");
 		compare_usage(err);
 		goto out;
 	}

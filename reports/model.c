@@ -15,8 +15,15 @@
 const char *hb_area_name(int area)
 {
 	static const char *names[HB_AREA_COUNT] = {
-		"Storage I/O", "Network throughput", "Memory bandwidth / latency", "CPU", "Boot",
-		"Host memory overhead per VM", "CPU tax", "Probes", "Other",
+		"Storage I/O",
+		"Network throughput",
+		"Memory bandwidth / latency",
+		"CPU",
+		"Boot",
+		"Host memory overhead per VM",
+		"CPU tax",
+		"Probes",
+		"Other",
 	};
 
 	return area >= 0 && area < HB_AREA_COUNT ? names[area] : "Other";
@@ -61,7 +68,7 @@ static int add_rows(struct hb_rep *r, const json_t *root, size_t *cap)
 	const json_t *res = json_object_get(root, "results"), *x;
 	size_t i;
 
-	json_array_foreach(res, i, x) {
+	json_array_foreach (res, i, x) {
 		const char *w = hb_j_str(x, "workload", ""), *m = hb_j_str(x, "metric", "");
 		size_t j;
 
@@ -154,8 +161,8 @@ out:
 	free(bs);
 }
 
-int hb_rep_build(struct hb_rep *r, json_t *const *runs, size_t n,
-		 const struct hb_report_opts *o, struct hb_err *e)
+int hb_rep_build(struct hb_rep *r, json_t *const *runs, size_t n, const struct hb_report_opts *o,
+		 struct hb_err *e)
 {
 	size_t cap = 0, ccap = 0;
 	int rc = 0;
@@ -176,7 +183,7 @@ int hb_rep_build(struct hb_rep *r, json_t *const *runs, size_t n,
 			goto fail;
 		/* native first, then the targets in file order */
 		for (int pass = 0; pass < 2; pass++) {
-			json_array_foreach(t, j, x) {
+			json_array_foreach (t, j, x) {
 				const char *name = hb_j_str(x, "name", "");
 				int is_native = native && !strcmp(name, native);
 				struct hb_rep_col *c;
@@ -185,7 +192,8 @@ int hb_rep_build(struct hb_rep *r, json_t *const *runs, size_t n,
 					continue;
 				if (r->ncols == ccap) {
 					size_t nc = ccap ? ccap * 2 : 8;
-					struct hb_rep_col *ncol = realloc(r->cols, nc * sizeof(*ncol));
+					struct hb_rep_col *ncol =
+						realloc(r->cols, nc * sizeof(*ncol));
 
 					if (!ncol) {
 						rc = HB_ENOMEM;

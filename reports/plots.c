@@ -100,8 +100,8 @@ static int run_gnuplot(const char *plotdir, const char *name, struct hb_err *e)
 			kill(-pid, SIGKILL);
 			kill(pid, SIGKILL);
 			waitpid(pid, &st, 0);
-			return hb_err_set(e, HB_ETIMEDOUT, "gnuplot %s: no result within %.0f s", gp,
-					  GNUPLOT_TIMEOUT_S);
+			return hb_err_set(e, HB_ETIMEDOUT, "gnuplot %s: no result within %.0f s",
+					  gp, GNUPLOT_TIMEOUT_S);
 		}
 		nanosleep(&ts, NULL);
 	}
@@ -109,7 +109,8 @@ static int run_gnuplot(const char *plotdir, const char *name, struct hb_err *e)
 		return hb_err_set(e, HB_EUNSUPP, "gnuplot could not be started (not installed?)");
 	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
 		return hb_err_set(e, HB_ECHILD, "gnuplot %s failed (status %d); see %s/%s", gp,
-				  WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st), plotdir, log);
+				  WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st), plotdir,
+				  log);
 	return 0;
 }
 
@@ -174,7 +175,8 @@ static void dat_str(FILE *f, const char *s)
 static void col_name(const struct hb_rep *r, const struct hb_rep_col *c, char *buf, size_t len)
 {
 	if (r->nruns > 1)
-		snprintf(buf, len, "run %zu: %s%s", c->run + 1, c->target, c->emulated ? " (TCG)" : "");
+		snprintf(buf, len, "run %zu: %s%s", c->run + 1, c->target,
+			 c->emulated ? " (TCG)" : "");
 	else
 		snprintf(buf, len, "%s%s", c->target, c->emulated ? " (TCG)" : "");
 }
@@ -192,8 +194,10 @@ static void gp_head(FILE *f, const char *name, const char *title, int width, int
 
 static void gp_tail(FILE *f, const char *name, int width, int height)
 {
-	fprintf(f, "unset output\nset terminal svg size %d,%d noenhanced font 'DejaVu Sans,10'\n"
-		   "set output '%s.svg'\nreplot\nunset output\n", width, height, name);
+	fprintf(f,
+		"unset output\nset terminal svg size %d,%d noenhanced font 'DejaVu Sans,10'\n"
+		"set output '%s.svg'\nreplot\nunset output\n",
+		width, height, name);
 }
 
 static int finish_plot(const char *plotdir, struct hb_rep_plots *out, const char *name,
@@ -220,6 +224,20 @@ static int finish_plot(const char *plotdir, struct hb_rep_plots *out, const char
 	return 0;
 }
 
+/* The workload metrics themselves; probe readings and tax.* rows stay in the tables. */
+static int primary_row(const struct hb_rep_row *row)
+{
+	return row->area <= HB_AREA_OVERHEAD;
+}
+
+/* Wide enough that rotated metric labels do not collide. */
+static int plot_width(size_t nx)
+{
+	size_t w = 300 + 45 * nx;
+
+	return w < 1100 ? 1100 : w > 3200 ? 3200 : (int)w;
+}
+
 /* Bars: % of native per metric (rows) and non-native target (groups), CI error bars. */
 static int plot_ratio(const struct hb_rep *r, const char *plotdir, struct hb_rep_plots *out,
 		      struct hb_err *e)
@@ -236,7 +254,7 @@ static int plot_ratio(const struct hb_rep *r, const char *plotdir, struct hb_rep
 		int any = 0;
 
 		for (size_t i = 0; i < r->nrows; i++)
-			any |= hb_rep_cell(r, i, j)->has_ratio;
+			any |= primary_row(&r->rows[i]) && hb_rep_cell(r, i, j)->has_ratio;
 		if (any)
 			ser[nser++] = j;
 	}
@@ -260,11 +278,12 @@ static int plot_ratio(const struct hb_rep *r, const char *plotdir, struct hb_rep
 
 		for (size_t k = 0; k < nser; k++)
 			any |= hb_rep_cell(r, i, ser[k])->has_ratio;
-		if (!any)
+		if (!any || !primary_row(&r->rows[i]))
 			continue;
 		hb_rep_row_label(&r->rows[i], label, sizeof(label));
-		hb_strlcpy(label + strlen(label), r->rows[i].higher_is_better ? " (higher is better)"
-									       : " (lower is better)",
+		hb_strlcpy(label + strlen(label),
+			   r->rows[i].higher_is_better ? " (higher is better)"
+						       : " (lower is better)",
 			   sizeof(label) - strlen(label));
 		dat_str(dat.f, label);
 		for (size_t k = 0; k < nser; k++) {
@@ -280,15 +299,17 @@ static int plot_ratio(const struct hb_rep *r, const char *plotdir, struct hb_rep
 		fputc('\n', dat.f);
 		nrow++;
 	}
-	gp_head(gp.f, "ratio", "% of native (median ratio, bootstrap 95% CI)",
-		nrow > 12 ? 1400 : 1100, 700);
+	gp_head(gp.f, "ratio", "% of native (median ratio, bootstrap 95% CI)", plot_width(nrow),
+		700);
 	fputs("set style data histograms\nset style histogram errorbars gap 2 lw 1\n"
 	      "set style fill solid 0.75 border -1\nset boxwidth 0.9\nset bars front\n"
 	      "set ylabel '% of native (log scale)'\nset logscale y\nset format y '%g%%'\n"
 	      "set xtics rotate by -35 scale 0\n"
 	      "set key outside bottom center horizontal\nset datafile missing 'NaN'\n"
-	      "set arrow from graph 0, first 100 to graph 1, first 100 nohead dt 2 lc rgb '#555555'\n"
-	      "plot ", gp.f);
+	      "set arrow from graph 0, first 100 to graph 1, first 100 nohead dt 2 lc rgb "
+	      "'#555555'\n"
+	      "plot ",
+	      gp.f);
 	for (size_t k = 0; k < nser; k++) {
 		col_name(r, &r->cols[ser[k]], cn, sizeof(cn));
 		fprintf(gp.f, "%s'ratio.dat' using %zu:%zu:%zu%s title ", k ? ", " : "", 2 + 3 * k,
@@ -296,77 +317,105 @@ static int plot_ratio(const struct hb_rep *r, const char *plotdir, struct hb_rep
 		gp_str(gp.f, cn);
 	}
 	fputc('\n', gp.f);
-	gp_tail(gp.f, "ratio", nrow > 12 ? 1400 : 1100, 700);
-	rc = finish_plot(plotdir, out, "ratio", "Every metric as % of native, per target, with "
-			 "bootstrap 95% CI error bars", &dat, &gp, e);
+	gp_tail(gp.f, "ratio", plot_width(nrow), 700);
+	rc = finish_plot(plotdir, out, "ratio",
+			 "Every metric as % of native, per target, with "
+			 "bootstrap 95% CI error bars",
+			 &dat, &gp, e);
 	sb_free(&dat);
 	sb_free(&gp);
 	free(ser);
 	return rc;
 }
 
-/* Points: every sample as % of the reference median (native, else the first target holding
- * the metric), one column of points per metric, one colour per target. */
+/* Points: every sample as % of the median of its target and metric (the spread is the noise),
+ * one column of points per workload metric, one colour per target. Points beyond 0..200% are
+ * drawn at the edge as triangles so an outlier is visible without flattening everything. */
 static int plot_samples(const struct hb_rep *r, const char *plotdir, struct hb_rep_plots *out,
 			struct hb_err *e)
 {
 	struct sbuf dat, gp;
 	char label[300], cn[256];
-	size_t nblocks = 0;
+	size_t nblocks = 0, nx = 0;
 	int rc = 0;
 
-	if (!r->nrows || !r->ncols)
+	for (size_t i = 0; i < r->nrows; i++)
+		nx += primary_row(&r->rows[i]);
+	if (!nx || !r->ncols)
 		return 0;
 	if (sb_open(&dat) || sb_open(&gp)) {
 		sb_free(&dat);
 		return hb_err_set(e, HB_ENOMEM, "plots: out of memory");
 	}
-	gp_head(gp.f, "samples", "Sample spread: every repetition as % of its own median",
-		r->nrows > 12 ? 1400 : 1100, 700);
-	fputs("set ylabel '% of the median of its target and metric'\nset xtics rotate by -35 scale 0 (", gp.f);
-	for (size_t i = 0; i < r->nrows; i++) {
+	gp_head(gp.f, "samples",
+		"Sample spread: every repetition as % of its own median "
+		"(triangles: beyond the 0-200% range, drawn at the edge)",
+		plot_width(nx), 700);
+	fputs("set ylabel '% of the median of its target and metric'\nset yrange [-5:205]\n"
+	      "set xtics rotate by -35 scale 0 (",
+	      gp.f);
+	for (size_t i = 0, x = 0; i < r->nrows; i++) {
+		if (!primary_row(&r->rows[i]))
+			continue;
 		hb_rep_row_label(&r->rows[i], label, sizeof(label));
-		fputs(i ? ", " : "", gp.f);
+		fputs(x ? ", " : "", gp.f);
 		gp_str(gp.f, label);
-		fprintf(gp.f, " %zu", i);
+		fprintf(gp.f, " %zu", x++);
 	}
-	fprintf(gp.f, ")\nset xrange [-0.7:%zu.7]\n"
-		      "set arrow from graph 0, first 100 to graph 1, first 100 nohead dt 2 "
-		      "lc rgb '#555555'\nset key outside bottom center horizontal\nplot ",
-		r->nrows - 1);
+	fprintf(gp.f,
+		")\nset xrange [-0.7:%zu.7]\n"
+		"set arrow from graph 0, first 100 to graph 1, first 100 nohead dt 2 "
+		"lc rgb '#555555'\nset key outside bottom center horizontal\nplot ",
+		nx - 1);
 	for (size_t j = 0; j < r->ncols; j++) {
 		double off = r->ncols > 1 ? -0.3 + 0.6 * (double)j / (double)(r->ncols - 1) : 0;
 		size_t pts = 0;
 
 		col_name(r, &r->cols[j], cn, sizeof(cn));
-		fprintf(dat.f, "# %s\n", cn);
-		for (size_t i = 0; i < r->nrows; i++) {
-			const json_t *s;
+		fprintf(dat.f, "# %s: x, %% of median (clamped to 0..200), 1 if clamped\n", cn);
+		for (size_t i = 0, x = 0; i < r->nrows; i++) {
+			const json_t *s, *v;
 			const struct hb_rep_cell *c = hb_rep_cell(r, i, j);
 			size_t k;
-			const json_t *x;
 
+			if (!primary_row(&r->rows[i]))
+				continue;
+			x++;
 			if (!c->res || !isfinite(c->median) || c->median == 0)
 				continue;
 			s = json_object_get(c->res, "samples");
-			json_array_foreach(s, k, x) {
-				fprintf(dat.f, "%.4f\t%.6g\n", (double)i + off,
-					json_number_value(x) / c->median * 100.0);
+			json_array_foreach (s, k, v) {
+				double y = json_number_value(v) / c->median * 100.0;
+				int clamped = y < 0 || y > 200;
+
+				fprintf(dat.f, "%.4f\t%.6g\t%d\n", (double)(x - 1) + off,
+					y < 0	  ? 0
+					: y > 200 ? 200
+						  : y,
+					clamped);
 				pts++;
 			}
 		}
 		if (!pts)
-			fputs("0\tNaN\n", dat.f);
+			fputs("0\tNaN\t0\n", dat.f);
 		fputs("\n\n", dat.f);
-		fprintf(gp.f, "%s'samples.dat' index %zu using 1:2 with points pt 7 ps 0.8 title ",
-			nblocks ? ", " : "", nblocks);
+		fprintf(gp.f,
+			"%s'samples.dat' index %zu using 1:($3 == 0 ? $2 : NaN) with points "
+			"pt 7 ps 0.8 lc %zu title ",
+			nblocks ? ", " : "", nblocks, nblocks + 1);
 		gp_str(gp.f, cn);
+		fprintf(gp.f,
+			", 'samples.dat' index %zu using 1:($3 == 1 ? $2 : NaN) with points "
+			"pt 9 ps 1.2 lc %zu notitle",
+			nblocks, nblocks + 1);
 		nblocks++;
 	}
 	fputc('\n', gp.f);
-	gp_tail(gp.f, "samples", r->nrows > 12 ? 1400 : 1100, 700);
-	rc = finish_plot(plotdir, out, "samples", "Sample distributions: every repetition as % of "
-			 "the median of its target and metric (the spread is the noise)", &dat, &gp, e);
+	gp_tail(gp.f, "samples", plot_width(nx), 700);
+	rc = finish_plot(plotdir, out, "samples",
+			 "Sample distributions: every repetition as % of "
+			 "the median of its target and metric (the spread is the noise)",
+			 &dat, &gp, e);
 	sb_free(&dat);
 	sb_free(&gp);
 	return rc;
@@ -420,7 +469,8 @@ static int plot_memory(const struct hb_rep *r, const char *plotdir, struct hb_re
 		      "set style fill solid 0.75 border -1\nset boxwidth 0.9\nset ylabel ");
 	gp_str(gp.f, r->rows[rows[0]].unit);
 	fputs("\nset yrange [0:*]\nset xtics scale 0\nset key outside bottom center horizontal\n"
-	      "set datafile missing 'NaN'\nplot ", gp.f);
+	      "set datafile missing 'NaN'\nplot ",
+	      gp.f);
 	for (size_t k = 0; k < nm; k++) {
 		fprintf(gp.f, "%s'memory.dat' using %zu:%zu:%zu%s title ", k ? ", " : "", 2 + 3 * k,
 			3 + 3 * k, 4 + 3 * k, k ? "" : ":xtic(1)");
@@ -428,39 +478,52 @@ static int plot_memory(const struct hb_rep *r, const char *plotdir, struct hb_re
 	}
 	fputc('\n', gp.f);
 	gp_tail(gp.f, "memory", 1000, 600);
-	rc = finish_plot(plotdir, out, "memory", "Host memory overhead per target (median with "
-			 "95% CI)", &dat, &gp, e);
+	rc = finish_plot(plotdir, out, "memory",
+			 "Host memory overhead per target (median with "
+			 "95% CI)",
+			 &dat, &gp, e);
 	sb_free(&dat);
 	sb_free(&gp);
 	return rc;
 }
 
-/* Lines: each (target, workload, metric) median over the runs, as % of its first value. */
-static int plot_trend(const struct hb_rep *r, const char *plotdir, struct hb_rep_plots *out,
-		      struct hb_err *e)
+/* Lines: each (target, workload, metric) median of one area over the runs, as % of its first
+ * value. */
+static int plot_trend_area(const struct hb_rep *r, const char *plotdir, struct hb_rep_plots *out,
+			   int area, struct hb_err *e)
 {
+	static const char *slug[] = {"disk", "net", "mem", "cpu", "boot", "overhead"};
 	struct sbuf dat, gp;
-	char label[300], title[600];
+	char label[300], title[600], name[32], file[48];
 	size_t nblocks = 0;
 	int rc = 0;
 
-	if (r->nruns < 2)
+	if (r->nruns < 2 || area < 0 || area >= (int)HB_ARRAY_SIZE(slug))
 		return 0;
+	snprintf(name, sizeof(name), "trend-%s", slug[area]);
+	snprintf(file, sizeof(file), "%s.dat", name);
 	if (sb_open(&dat) || sb_open(&gp)) {
 		sb_free(&dat);
 		return hb_err_set(e, HB_ENOMEM, "plots: out of memory");
 	}
-	gp_head(gp.f, "trend", "Median of each metric over the runs (% of its first value)", 1200,
-		750);
+	snprintf(title, sizeof(title),
+		 "%s: median of each metric over the runs (%% of its first "
+		 "value)",
+		 hb_area_name(area));
+	gp_head(gp.f, name, title, 1200, 650);
 	fputs("set ylabel '% of first run'\nset xtics rotate by -25 (", gp.f);
 	for (size_t k = 0; k < r->nruns; k++) {
 		fputs(k ? ", " : "", gp.f);
 		gp_str(gp.f, hb_j_str(r->runs[k], "started_at", "?"));
 		fprintf(gp.f, " %zu", k);
 	}
-	fprintf(gp.f, ")\nset xrange [-0.3:%zu.3]\nset key outside right top vertical font ',8'\n"
-		      "plot ", r->nruns - 1);
+	fprintf(gp.f,
+		")\nset xrange [-0.3:%zu.3]\nset key outside right top vertical font ',9'\n"
+		"plot ",
+		r->nruns - 1);
 	for (size_t i = 0; i < r->nrows; i++) {
+		if (r->rows[i].area != area)
+			continue;
 		/* one series per target name, following it across runs */
 		for (size_t j = 0; j < r->ncols; j++) {
 			const char *tname = r->cols[j].target;
@@ -474,13 +537,15 @@ static int plot_trend(const struct hb_rep *r, const char *plotdir, struct hb_rep
 			for (size_t jj = j; jj < r->ncols; jj++) {
 				const struct hb_rep_cell *c = hb_rep_cell(r, i, jj);
 
-				if (strcmp(r->cols[jj].target, tname) || !c->res || !isfinite(c->median))
+				if (strcmp(r->cols[jj].target, tname) || !c->res ||
+				    !isfinite(c->median))
 					continue;
 				if (isnan(first) && c->median != 0)
 					first = c->median;
 				if (isnan(first))
 					continue;
-				fprintf(dat.f, "%zu\t%.6g\n", r->cols[jj].run, c->median / first * 100);
+				fprintf(dat.f, "%zu\t%.6g\n", r->cols[jj].run,
+					c->median / first * 100);
 				pts++;
 			}
 			if (!pts)
@@ -488,8 +553,8 @@ static int plot_trend(const struct hb_rep *r, const char *plotdir, struct hb_rep
 			fputs("\n\n", dat.f);
 			hb_rep_row_label(&r->rows[i], label, sizeof(label));
 			snprintf(title, sizeof(title), "%s: %s", tname, label);
-			fprintf(gp.f, "%s'trend.dat' index %zu using 1:2 with linespoints title ",
-				nblocks ? ", " : "", nblocks);
+			fprintf(gp.f, "%s'%s' index %zu using 1:2 with linespoints lw 1.5 title ",
+				nblocks ? ", " : "", file, nblocks);
 			gp_str(gp.f, title);
 			nblocks++;
 		}
@@ -500,12 +565,30 @@ static int plot_trend(const struct hb_rep *r, const char *plotdir, struct hb_rep
 		return 0;
 	}
 	fputc('\n', gp.f);
-	gp_tail(gp.f, "trend", 1200, 750);
-	rc = finish_plot(plotdir, out, "trend", "Trend: each metric's median over the runs "
-			 "(ordered by start time), as % of its first value", &dat, &gp, e);
+	gp_tail(gp.f, name, 1200, 650);
+	snprintf(title, sizeof(title),
+		 "Trend, %s: each metric's median over the runs (ordered "
+		 "by start time), as %% of its first value",
+		 hb_area_name(area));
+	rc = finish_plot(plotdir, out, name, title, &dat, &gp, e);
 	sb_free(&dat);
 	sb_free(&gp);
 	return rc;
+}
+
+/* One trend figure per area, so each key stays short enough to read. */
+static int plot_trend(const struct hb_rep *r, const char *plotdir, struct hb_rep_plots *out,
+		      struct hb_err *e)
+{
+	int first = 0;
+
+	for (int a = HB_AREA_DISK; a <= HB_AREA_OVERHEAD; a++) {
+		int rc = plot_trend_area(r, plotdir, out, a, e);
+
+		if (rc && !first)
+			first = rc;
+	}
+	return first;
 }
 
 int hb_rep_plots(const struct hb_rep *r, const char *plotdir, struct hb_rep_plots *out,

@@ -16,10 +16,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#define EMU_NOTE "emulation: tests the measurement chain, not hardware virtualization"
+#define EMU_NOTE     "emulation: tests the measurement chain, not hardware virtualization"
 #define USERNET_NOTE "user networking, not representative"
-#define WARN_SIGN "\xe2\x9a\xa0" /* U+26A0 */
-#define EN_DASH "\xe2\x80\x93"
+#define WARN_SIGN    "\xe2\x9a\xa0" /* U+26A0 */
+#define EN_DASH	     "\xe2\x80\x93"
 
 void hb_report_opts_init(struct hb_report_opts *o)
 {
@@ -108,10 +108,10 @@ static const char *CSS =
 	"figure{margin:1.5em 0}figure img{max-width:100%;border:1px solid #d5dbe5}"
 	"figcaption{color:#4a5568;font-size:.9em}"
 	"dl.kv{display:grid;grid-template-columns:max-content auto;gap:.2em 1em}"
-	"dl.kv dt{font-weight:600}dl.kv dd{margin:0}";
+	"dl.kv dt{font-weight:600}dl.kv dd{margin:0}"
+	".scroll{overflow-x:auto}";
 
-static void col_header(const struct hb_rep *r, const struct hb_rep_col *c, char *buf,
-		       size_t len)
+static void col_header(const struct hb_rep *r, const struct hb_rep_col *c, char *buf, size_t len)
 {
 	if (r->nruns > 1)
 		snprintf(buf, len, "run %zu: %s", c->run + 1, c->target);
@@ -132,7 +132,7 @@ static void main_table(struct doc *d, const struct hb_rep *r)
 	int area = -1;
 
 	md(d, "| metric |");
-	ht(d, "<table class=\"results\"><thead><tr><th>metric</th>");
+	ht(d, "<div class=\"scroll\"><table class=\"results\"><thead><tr><th>metric</th>");
 	for (size_t j = 0; j < r->ncols; j++) {
 		const struct hb_rep_col *c = &r->cols[j];
 
@@ -143,7 +143,8 @@ static void main_table(struct doc *d, const struct hb_rep *r)
 		html_esc(d, h);
 		if (c->emulated) {
 			md(d, " " WARN_SIGN " TCG emulation\xc2\xb9");
-			ht(d, " <span class=\"badge emu\" title=\"" EMU_NOTE "\">TCG emulation</span>");
+			ht(d, " <span class=\"badge emu\" title=\"" EMU_NOTE
+			      "\">TCG emulation</span>");
 		}
 		if (c->user_net) {
 			md(d, " (user net\xc2\xb2)");
@@ -194,11 +195,14 @@ static void main_table(struct doc *d, const struct hb_rep *r)
 				hb_fmt_pct(cell->ratio, p, sizeof(p));
 				hb_fmt_pct(cell->lo, lo, sizeof(lo));
 				hb_fmt_pct(cell->hi, hi, sizeof(hi));
-				md(d, " %s%% of native (95%% CI %s" EN_DASH "%s) \xc2\xb7 %s ", p, lo, hi,
-				   v);
+				md(d, " %s%% of native (95%% CI %s" EN_DASH "%s) \xc2\xb7 %s ", p,
+				   lo, hi, v);
 				md_esc(d, row->unit);
-				ht(d, "<td><div class=\"pct\">%s%% of native</div><div class=\"ci\">95%% CI "
-				      "%s" EN_DASH "%s</div><div class=\"abs\">%s ", p, lo, hi, v);
+				ht(d,
+				   "<td><div class=\"pct\">%s%% of native</div><div "
+				   "class=\"ci\">95%% CI "
+				   "%s" EN_DASH "%s</div><div class=\"abs\">%s ",
+				   p, lo, hi, v);
 				html_esc(d, row->unit);
 				ht(d, "</div>");
 			} else {
@@ -217,7 +221,7 @@ static void main_table(struct doc *d, const struct hb_rep *r)
 		md(d, "\n");
 		ht(d, "</tr>\n");
 	}
-	ht(d, "</tbody></table>\n");
+	ht(d, "</tbody></table></div>\n");
 }
 
 static void notes(struct doc *d, const struct hb_rep *r)
@@ -233,27 +237,38 @@ static void notes(struct doc *d, const struct hb_rep *r)
 		ratios |= r->cells[i].has_ratio;
 	}
 	if (ratios)
-		md(d, "\nNon-native cells read \"NN.N%% of native (95%% CI lo" EN_DASH "hi) \xc2\xb7 "
-	      "median\": the ratio of medians to the native target of the same run and its "
-	      "bootstrap CI. Native cells show the median with its unit.\n");
+		md(d,
+		   "\nNon-native cells read \"NN.N%% of native (95%% CI lo" EN_DASH "hi) \xc2\xb7 "
+		   "median\": the ratio of medians to the native target of the same run and its "
+		   "bootstrap CI. Native cells show the median with its unit.\n");
 	if (ratios)
-		ht(d, "<p class=\"meta\">Non-native cells: the ratio of medians to the native target of the "
-	      "same run, its bootstrap 95%% CI, and the median. Native cells show the median.</p>\n");
+		ht(d, "<p class=\"meta\">Non-native cells: the ratio of medians to the native "
+		      "target of the "
+		      "same run, its bootstrap 95%% CI, and the median. Native cells show the "
+		      "median.</p>\n");
 	if (computed) {
-		md(d, "\nSome ratios were not in the results file and were bootstrapped by the report "
-		      "(%d resamples, fixed seed).\n", HB_BOOT_ITERS);
-		ht(d, "<p class=\"meta\">Some ratios were not in the results file and were "
-		      "bootstrapped by the report (%d resamples, fixed seed).</p>\n", HB_BOOT_ITERS);
+		md(d,
+		   "\nSome ratios were not in the results file and were bootstrapped by the report "
+		   "(%d resamples, fixed seed).\n",
+		   HB_BOOT_ITERS);
+		ht(d,
+		   "<p class=\"meta\">Some ratios were not in the results file and were "
+		   "bootstrapped by the report (%d resamples, fixed seed).</p>\n",
+		   HB_BOOT_ITERS);
 	}
 	if (emu) {
-		md(d, "\n\xc2\xb9 " WARN_SIGN " TCG: these targets ran under QEMU TCG. " EMU_NOTE ".\n");
-		ht(d, "<p class=\"note\"><span class=\"badge emu\">TCG emulation</span> These targets "
-		      "ran under QEMU TCG. " EMU_NOTE ".</p>\n");
+		md(d, "\n\xc2\xb9 " WARN_SIGN " TCG: these targets ran under QEMU TCG. " EMU_NOTE
+		      ".\n");
+		ht(d,
+		   "<p class=\"note\"><span class=\"badge emu\">TCG emulation</span> These targets "
+		   "ran under QEMU TCG. " EMU_NOTE ".</p>\n");
 	}
 	if (usernet) {
-		md(d, "\n\xc2\xb2 " WARN_SIGN " network results of targets using QEMU user networking "
-		      "(slirp): " USERNET_NOTE ".\n");
-		ht(d, "<p class=\"note\"><span class=\"badge usernet\">user net</span> network results "
+		md(d,
+		   "\n\xc2\xb2 " WARN_SIGN " network results of targets using QEMU user networking "
+		   "(slirp): " USERNET_NOTE ".\n");
+		ht(d, "<p class=\"note\"><span class=\"badge usernet\">user net</span> network "
+		      "results "
 		      "of these targets go through QEMU user networking (slirp): " USERNET_NOTE
 		      ".</p>\n");
 	}
@@ -335,10 +350,9 @@ static void info_str(const json_t *info, const char *key, char *buf, size_t len)
 
 static void targets_table(struct doc *d, const struct hb_rep *r)
 {
-	static const char *keys[] = {"accel", "machine", "vcpus", "memory_mib", "net_mode",
-				     "accel_reason"};
-	static const char *heads[] = {"accel", "machine", "vCPUs", "memory MiB", "net",
-				      "notes"};
+	static const char *keys[] = {"accel",	   "machine",  "vcpus",
+				     "memory_mib", "net_mode", "accel_reason"};
+	static const char *heads[] = {"accel", "machine", "vCPUs", "memory MiB", "net", "notes"};
 	char buf[512];
 
 	md(d, "\n## Targets\n\n| %starget | kind |", r->nruns > 1 ? "run | " : "");
@@ -407,7 +421,7 @@ static void profile_summary(struct doc *d, const struct hb_rep *r)
 		both(d, hb_j_str(r->runs[i], "profile_name", hb_j_str(p, "name", "(unnamed)")));
 		md(d, "\n");
 		ht(d, "</dd>");
-		json_object_foreach((json_t *)p, key, v) {
+		json_object_foreach ((json_t *)p, key, v) {
 			size_t len = 0;
 
 			if (!strcmp(key, "name"))
@@ -428,12 +442,15 @@ static void profile_summary(struct doc *d, const struct hb_rep *r)
 						       json_is_array(v) ? json_array_size(v)
 									: json_object_size(v));
 				if (json_is_array(v)) {
-					json_array_foreach(v, k, x) {
-						const char *nm = json_is_string(x) ? json_string_value(x)
-										   : hb_j_str(x, "name", NULL);
+					json_array_foreach (v, k, x) {
+						const char *nm =
+							json_is_string(x)
+								? json_string_value(x)
+								: hb_j_str(x, "name", NULL);
 						if (!nm || len + strlen(nm) + 8 >= sizeof(buf))
 							continue;
-						len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s%s",
+						len += (size_t)snprintf(buf + len,
+									sizeof(buf) - len, "%s%s",
 									k ? ", " : " (", nm);
 					}
 					if (len < sizeof(buf) - 2 && strchr(buf, '('))
@@ -441,10 +458,11 @@ static void profile_summary(struct doc *d, const struct hb_rep *r)
 				} else {
 					int first = 1;
 
-					json_object_foreach((json_t *)v, sk, x) {
+					json_object_foreach ((json_t *)v, sk, x) {
 						if (len + strlen(sk) + 8 >= sizeof(buf))
 							break;
-						len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s%s",
+						len += (size_t)snprintf(buf + len,
+									sizeof(buf) - len, "%s%s",
 									first ? " (" : ", ", sk);
 						first = 0;
 					}
@@ -477,14 +495,18 @@ static void samples_table(struct doc *d, const struct hb_rep *r)
 	size_t nwarn = 0;
 
 	hb_fmt_pct(r->opts.cv_warn, th, sizeof(th));
-	md(d, "\n## Samples and variability\n\nCV above %s%% is flagged " WARN_SIGN
-	      ": the median of such a metric is not trustworthy.\n\n"
-	      "| target | metric | n | median | 95%% CI of median | CV |  |\n"
-	      "|---|---|---|---|---|---|---|\n", th);
-	ht(d, "<h2>Samples and variability</h2>\n<p>CV above %s%% is flagged " WARN_SIGN
-	      ": the median of such a metric is not trustworthy.</p>\n<table><thead><tr>"
-	      "<th>target</th><th>metric</th><th>n</th><th>median</th><th>95%% CI of median</th>"
-	      "<th>CV</th><th></th></tr></thead><tbody>\n", th);
+	md(d,
+	   "\n## Samples and variability\n\nCV above %s%% is flagged " WARN_SIGN
+	   ": the median of such a metric is not trustworthy.\n\n"
+	   "| target | metric | n | median | 95%% CI of median | CV |  |\n"
+	   "|---|---|---|---|---|---|---|\n",
+	   th);
+	ht(d,
+	   "<h2>Samples and variability</h2>\n<p>CV above %s%% is flagged " WARN_SIGN
+	   ": the median of such a metric is not trustworthy.</p>\n<table><thead><tr>"
+	   "<th>target</th><th>metric</th><th>n</th><th>median</th><th>95%% CI of median</th>"
+	   "<th>CV</th><th></th></tr></thead><tbody>\n",
+	   th);
 	for (size_t j = 0; j < r->ncols; j++) {
 		for (size_t i = 0; i < r->nrows; i++) {
 			const struct hb_rep_cell *c = hb_rep_cell(r, i, j);
@@ -507,9 +529,11 @@ static void samples_table(struct doc *d, const struct hb_rep *r)
 			md(d, " | %zu | %s ", c->n, v);
 			ht(d, "</td><td class=\"num\">%zu</td><td class=\"num\">%s ", c->n, v);
 			both(d, r->rows[i].unit);
-			md(d, " | %s" EN_DASH "%s | %s%s |", lo, hi, cv, strcmp(cv, "n/a") ? "%" : "");
-			ht(d, "</td><td class=\"num\">%s" EN_DASH "%s</td><td class=\"num\">%s%s</td>", lo,
-			   hi, cv, strcmp(cv, "n/a") ? "%" : "");
+			md(d, " | %s" EN_DASH "%s | %s%s |", lo, hi, cv,
+			   strcmp(cv, "n/a") ? "%" : "");
+			ht(d,
+			   "</td><td class=\"num\">%s" EN_DASH "%s</td><td class=\"num\">%s%s</td>",
+			   lo, hi, cv, strcmp(cv, "n/a") ? "%" : "");
 			if (cv_high(r, c)) {
 				md(d, " " WARN_SIGN " high CV |\n");
 				ht(d, "<td class=\"warn\">" WARN_SIGN " high CV</td></tr>\n");
@@ -528,10 +552,14 @@ static void samples_table(struct doc *d, const struct hb_rep *r)
 		const char *st = hb_j_str(r->runs[i], "status", "");
 
 		if (strcmp(st, "complete")) {
-			md(d, "- " WARN_SIGN " run %zu has status \"%s\": some measurements are "
-			      "missing.\n", i + 1, st);
-			ht(d, "<li class=\"warn\">" WARN_SIGN " run %zu has status \"%s\": some "
-			      "measurements are missing.</li>\n", i + 1, st);
+			md(d,
+			   "- " WARN_SIGN " run %zu has status \"%s\": some measurements are "
+			   "missing.\n",
+			   i + 1, st);
+			ht(d,
+			   "<li class=\"warn\">" WARN_SIGN " run %zu has status \"%s\": some "
+			   "measurements are missing.</li>\n",
+			   i + 1, st);
 			nwarn++;
 		}
 	}
@@ -580,9 +608,11 @@ static void samples_table(struct doc *d, const struct hb_rep *r)
 		}
 	}
 	if (nwarn) {
-		md(d, "\nMetrics with a high CV: rerun with more repetitions or on a quieter host before "
+		md(d, "\nMetrics with a high CV: rerun with more repetitions or on a quieter host "
+		      "before "
 		      "trusting their medians.\n");
-		ht(d, "</ul><p>Metrics with a high CV: rerun with more repetitions or on a quieter host "
+		ht(d, "</ul><p>Metrics with a high CV: rerun with more repetitions or on a quieter "
+		      "host "
 		      "before trusting their medians.</p><ul>\n");
 	}
 	if (!nwarn) {
@@ -612,7 +642,7 @@ static void failures(struct doc *d, const struct hb_rep *r)
 		const json_t *f = json_object_get(r->runs[i], "failures"), *x;
 		size_t k;
 
-		json_array_foreach(f, k, x) {
+		json_array_foreach (f, k, x) {
 			const json_t *rep = json_object_get(x, "rep");
 			char rs[32];
 
@@ -721,8 +751,10 @@ static int write_docs(const struct hb_rep *r, const char *outdir, const struct h
 	       "<title>hvbench report: ");
 	if (r->nruns > 1) {
 		md(&d, "# hvbench report: %zu runs compared\n\n", r->nruns);
-		ht(&d, "%zu runs compared</title><style>%s</style></head><body>\n"
-		       "<h1>hvbench report: %zu runs compared</h1>\n", r->nruns, CSS, r->nruns);
+		ht(&d,
+		   "%zu runs compared</title><style>%s</style></head><body>\n"
+		   "<h1>hvbench report: %zu runs compared</h1>\n",
+		   r->nruns, CSS, r->nruns);
 	} else {
 		md(&d, "# hvbench report: ");
 		html_esc(&d, prof);
@@ -734,14 +766,22 @@ static int write_docs(const struct hb_rep *r, const char *outdir, const struct h
 	md(&d, "Started ");
 	ht(&d, "<p class=\"meta\">Started ");
 	both(&d, hb_j_str(r->runs[0], "started_at", "?"));
+	if (r->nruns > 1) {
+		md(&d, " (first run) to ");
+		ht(&d, " (first run) to ");
+		both(&d, hb_j_str(r->runs[r->nruns - 1], "started_at", "?"));
+		md(&d, " (last run)");
+		ht(&d, " (last run)");
+	}
 	md(&d, " on ");
 	ht(&d, " on ");
 	both(&d, hb_j_str(json_object_get(r->runs[0], "host"), "hostname", "an unnamed host"));
 	md(&d, ", status ");
 	ht(&d, ", status ");
 	both(&d, hb_j_str(r->runs[0], "status", "?"));
-	md(&d, ". Every figure is the median of the repetitions; ratios are to the native target of "
-	       "the same run.\n\n");
+	md(&d,
+	   ". Every figure is the median of the repetitions; ratios are to the native target of "
+	   "the same run.\n\n");
 	ht(&d, ". Every figure is the median of the repetitions; ratios are to the native target "
 	       "of the same run.</p>\n");
 
@@ -760,13 +800,18 @@ static int write_docs(const struct hb_rep *r, const char *outdir, const struct h
 	samples_table(&d, r);
 	failures(&d, r);
 	plots_section(&d, outdir, pl, plots_ran);
-	md(&d, "\n---\nGenerated by hvbench %s. Number format: integers in full, other values with "
-	       "4 significant digits (no exponent between 0.001 and 1e9), percentages with one "
-	       "decimal.\n", HB_VERSION);
-	ht(&d, "<hr><p class=\"meta\">Generated by hvbench %s. Number format: integers in full, other values "
-	       "with 4 significant digits (no exponent between 0.001 and 1e9), percentages with one "
-	       "decimal.</p>\n"
-	       "</body></html>\n", HB_VERSION);
+	md(&d,
+	   "\n---\nGenerated by hvbench %s. Number format: integers in full, other values with "
+	   "4 significant digits (no exponent between 0.001 and 1e9), percentages with one "
+	   "decimal.\n",
+	   HB_VERSION);
+	ht(&d,
+	   "<hr><p class=\"meta\">Generated by hvbench %s. Number format: integers in full, other "
+	   "values "
+	   "with 4 significant digits (no exponent between 0.001 and 1e9), percentages with one "
+	   "decimal.</p>\n"
+	   "</body></html>\n",
+	   HB_VERSION);
 	if (fclose(d.md) | fclose(d.html)) {
 		d.md = d.html = NULL;
 		rc = hb_err_set(e, HB_ENOMEM, "report: out of memory");
@@ -842,7 +887,8 @@ int hb_report_render_opts(json_t *const *results, size_t n, const char *outdir,
 		return rc;
 	if (prc)
 		return hb_err_set(e, HB_EUNSUPP,
-				  "%s (report.md and report.html were written without them)", pe.msg);
+				  "%s (report.md and report.html were written without them)",
+				  pe.msg);
 	return 0;
 }
 
@@ -862,7 +908,8 @@ static void report_usage(FILE *f)
 	      "  --cv-warn PCT      flag metrics whose CV exceeds PCT percent (default 10)\n"
 	      "  --no-plots         do not run gnuplot\n"
 	      "Exit status: 0 written, 1 written without plots (gnuplot missing or failed),\n"
-	      "2 usage or input error.\n", f);
+	      "2 usage or input error.\n",
+	      f);
 }
 
 int hb_report_main(int argc, char **argv, FILE *out, FILE *err)
@@ -898,7 +945,8 @@ int hb_report_main(int argc, char **argv, FILE *out, FILE *err)
 			if (l && buf[l - 1] == '%')
 				buf[l - 1] = '\0';
 			if (hb_parse_double(buf, 0, 1000, &v)) {
-				fprintf(err, "hvbench report: --cv-warn: \"%s\" is not a percentage\n",
+				fprintf(err,
+					"hvbench report: --cv-warn: \"%s\" is not a percentage\n",
 					optarg);
 				return 2;
 			}
@@ -937,7 +985,8 @@ int hb_report_main(int argc, char **argv, FILE *out, FILE *err)
 		if (!slash)
 			hb_strlcpy(dir, ".", sizeof(dir));
 		else if (hb_snprintf(dir, sizeof(dir), "%.*s", (int)(slash - argv[optind]),
-				     argv[optind]) || !dir[0])
+				     argv[optind]) ||
+			 !dir[0])
 			hb_strlcpy(dir, "/", sizeof(dir));
 		outdir = dir;
 	}

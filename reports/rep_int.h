@@ -52,12 +52,12 @@ struct hb_rep_col {
 };
 
 struct hb_rep_cell {
-	const json_t *res;     /* NULL when this target has no such metric */
-	size_t n;              /* sample count */
-	double median, cv;     /* from the file (computed from samples only when absent) */
-	double ci_lo, ci_hi;   /* the median's CI from the file (NAN if absent) */
-	int has_ratio;         /* ratio to the same run's native target */
-	double ratio, lo, hi;  /* from "comparisons" when present, else bootstrapped here */
+	const json_t *res;    /* NULL when this target has no such metric */
+	size_t n;	      /* sample count */
+	double median, cv;    /* from the file (computed from samples only when absent) */
+	double ci_lo, ci_hi;  /* the median's CI from the file (NAN if absent) */
+	int has_ratio;	      /* ratio to the same run's native target */
+	double ratio, lo, hi; /* from "comparisons" when present, else bootstrapped here */
 	int ratio_from_file;
 };
 
@@ -72,27 +72,26 @@ struct hb_rep {
 	struct hb_report_opts opts;
 };
 
-int hb_rep_build(struct hb_rep *r, json_t *const *runs, size_t n,
-		 const struct hb_report_opts *o, struct hb_err *e);
+int hb_rep_build(struct hb_rep *r, json_t *const *runs, size_t n, const struct hb_report_opts *o,
+		 struct hb_err *e);
 void hb_rep_free(struct hb_rep *r);
-static inline const struct hb_rep_cell *hb_rep_cell(const struct hb_rep *r, size_t row,
-						    size_t col)
+static inline const struct hb_rep_cell *hb_rep_cell(const struct hb_rep *r, size_t row, size_t col)
 {
 	return &r->cells[row * r->ncols + col];
 }
 /* Row label "workload · metric". */
 void hb_rep_row_label(const struct hb_rep_row *row, char *buf, size_t len);
 
-#define HB_REP_MAX_PLOTS 8
+#define HB_REP_MAX_PLOTS 16
 struct hb_rep_plot {
-	char name[32];   /* file stem under plots/: NAME.png, NAME.svg, NAME.dat, NAME.gp */
+	char name[32]; /* file stem under plots/: NAME.png, NAME.svg, NAME.dat, NAME.gp */
 	char title[160];
-	int ok;          /* PNG and SVG were produced */
+	int ok; /* PNG and SVG were produced */
 };
 struct hb_rep_plots {
 	struct hb_rep_plot p[HB_REP_MAX_PLOTS];
 	size_t n;
-	char why[512];   /* set when plots are absent or some failed: shown in the report */
+	char why[512]; /* set when plots are absent or some failed: shown in the report */
 };
 /* Writes data + scripts into plotdir and runs gnuplot; HB_EUNSUPP when gnuplot is missing. */
 int hb_rep_plots(const struct hb_rep *r, const char *plotdir, struct hb_rep_plots *out,

@@ -11,7 +11,7 @@
 #include <jansson.h>
 #include "hb.h"
 
-#define HB_RESULTS_SCHEMA "hvbench/result/1"
+#define HB_RESULTS_SCHEMA    "hvbench/result/1"
 #define HB_RESULTS_MAX_BYTES ((size_t)64 << 20)
 
 /*
@@ -36,7 +36,7 @@ void hb_fmt_pct(double ratio, char *buf, size_t len);
 
 struct hb_report_opts {
 	double cv_warn; /* warn when a metric's CV exceeds this fraction (default 0.10) */
-	int no_plots;   /* skip gnuplot entirely (the plots section says so) */
+	int no_plots;	/* skip gnuplot entirely (the plots section says so) */
 };
 void hb_report_opts_init(struct hb_report_opts *o);
 

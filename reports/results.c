@@ -70,7 +70,7 @@ const json_t *hb_j_target(const json_t *root, const char *name)
 	const json_t *t = json_object_get(root, "targets"), *x;
 	size_t i;
 
-	json_array_foreach(t, i, x)
+	json_array_foreach (t, i, x)
 		if (!strcmp(hb_j_str(x, "name", ""), name))
 			return x;
 	return NULL;
@@ -81,7 +81,7 @@ const char *hb_j_native(const json_t *root)
 	const json_t *t = json_object_get(root, "targets"), *x;
 	size_t i;
 
-	json_array_foreach(t, i, x)
+	json_array_foreach (t, i, x)
 		if (!strcmp(hb_j_str(x, "kind", ""), "native"))
 			return hb_j_str(x, "name", NULL);
 	return hb_j_target(root, "native") ? "native" : NULL;
@@ -93,7 +93,7 @@ const json_t *hb_j_result(const json_t *root, const char *target, const char *wo
 	const json_t *r = json_object_get(root, "results"), *x;
 	size_t i;
 
-	json_array_foreach(r, i, x)
+	json_array_foreach (r, i, x)
 		if (!strcmp(hb_j_str(x, "target", ""), target) &&
 		    !strcmp(hb_j_str(x, "workload", ""), workload) &&
 		    !strcmp(hb_j_str(x, "metric", ""), metric))
@@ -107,7 +107,7 @@ const json_t *hb_j_comparison(const json_t *root, const char *target, const char
 	const json_t *r = json_object_get(root, "comparisons"), *x;
 	size_t i;
 
-	json_array_foreach(r, i, x)
+	json_array_foreach (r, i, x)
 		if (!strcmp(hb_j_str(x, "target", ""), target) &&
 		    !strcmp(hb_j_str(x, "baseline", ""), baseline) &&
 		    !strcmp(hb_j_str(x, "workload", ""), workload) &&
@@ -176,8 +176,9 @@ static int jt_ok(const json_t *v, enum jt t)
 	switch (t) {
 	case T_STR: return json_is_string(v);
 	case T_NUM: return json_is_number(v);
-	case T_INT: return json_is_integer(v) ||
-			   (json_is_real(v) && json_real_value(v) == floor(json_real_value(v)));
+	case T_INT:
+		return json_is_integer(v) ||
+		       (json_is_real(v) && json_real_value(v) == floor(json_real_value(v)));
 	case T_BOOL: return json_is_boolean(v);
 	case T_OBJ: return json_is_object(v);
 	case T_ARR: return json_is_array(v);
@@ -199,7 +200,8 @@ static int need(const json_t *o, const char *where, const char *key, enum jt t, 
 		return hb_err_set(e, HB_EINVAL, "%s: %s%s%s: missing", name, where, dot, key);
 	}
 	if (!jt_ok(v, t))
-		return hb_err_set(e, HB_EINVAL, "%s: %s%s%s: %s", name, where, dot, key, jt_name(t));
+		return hb_err_set(e, HB_EINVAL, "%s: %s%s%s: %s", name, where, dot, key,
+				  jt_name(t));
 	return 0;
 }
 
@@ -215,8 +217,8 @@ static int need_ci(const json_t *o, const char *where, const char *name, struct 
 				  where);
 	for (size_t i = 0; i < 2; i++)
 		if (!jt_ok(json_array_get(v, i), T_NUM_OR_NULL))
-			return hb_err_set(e, HB_EINVAL, "%s: %s.ci95[%zu]: not a number", name, where,
-					  i);
+			return hb_err_set(e, HB_EINVAL, "%s: %s.ci95[%zu]: not a number", name,
+					  where, i);
 	return 0;
 }
 
@@ -247,7 +249,7 @@ static int check_targets(const json_t *root, const char *name, struct hb_err *e)
 
 	if ((rc = need(root, "", "targets", T_ARR, 1, name, e)))
 		return rc;
-	json_array_foreach(a, i, t) {
+	json_array_foreach (a, i, t) {
 		const json_t *info;
 
 		snprintf(where, sizeof(where), "targets[%zu]", i);
@@ -258,9 +260,12 @@ static int check_targets(const json_t *root, const char *name, struct hb_err *e)
 		    (rc = need(t, where, "info", T_OBJ, 0, name, e)))
 			return rc;
 		for (size_t j = 0; j < i; j++)
-			if (!strcmp(hb_j_str(json_array_get(a, j), "name", ""), hb_j_str(t, "name", "")))
-				return hb_err_set(e, HB_EINVAL, "%s: %s.name: \"%s\" already used by targets[%zu]",
-						  name, where, hb_j_str(t, "name", ""), j);
+			if (!strcmp(hb_j_str(json_array_get(a, j), "name", ""),
+				    hb_j_str(t, "name", "")))
+				return hb_err_set(
+					e, HB_EINVAL,
+					"%s: %s.name: \"%s\" already used by targets[%zu]", name,
+					where, hb_j_str(t, "name", ""), j);
 		info = json_object_get(t, "info");
 		if (!info)
 			continue;
@@ -287,7 +292,7 @@ static int check_results(const json_t *root, const char *name, struct hb_err *e)
 
 	if ((rc = need(root, "", "results", T_ARR, 1, name, e)))
 		return rc;
-	json_array_foreach(a, i, r) {
+	json_array_foreach (a, i, r) {
 		const json_t *s, *x;
 		size_t j;
 
@@ -307,24 +312,25 @@ static int check_results(const json_t *root, const char *name, struct hb_err *e)
 		if ((rc = need_ci(r, where, name, e)))
 			return rc;
 		s = json_object_get(r, "samples");
-		json_array_foreach(s, j, x)
+		json_array_foreach (s, j, x)
 			if (!json_is_number(x))
-				return hb_err_set(e, HB_EINVAL, "%s: %s.samples[%zu]: not a number", name,
-						  where, j);
+				return hb_err_set(e, HB_EINVAL, "%s: %s.samples[%zu]: not a number",
+						  name, where, j);
 		x = json_object_get(r, "n");
 		if (x && (size_t)json_number_value(x) != json_array_size(s))
-			return hb_err_set(e, HB_EINVAL, "%s: %s.n: %g but samples holds %zu", name, where,
-					  json_number_value(x), json_array_size(s));
+			return hb_err_set(e, HB_EINVAL, "%s: %s.n: %g but samples holds %zu", name,
+					  where, json_number_value(x), json_array_size(s));
 		for (j = 0; j < i; j++) {
 			const json_t *o = json_array_get(a, j);
 
 			if (!strcmp(hb_j_str(o, "target", ""), hb_j_str(r, "target", "")) &&
 			    !strcmp(hb_j_str(o, "workload", ""), hb_j_str(r, "workload", "")) &&
 			    !strcmp(hb_j_str(o, "metric", ""), hb_j_str(r, "metric", "")))
-				return hb_err_set(e, HB_EINVAL,
-						  "%s: %s: duplicate of results[%zu] (%s / %s / %s)", name,
-						  where, j, hb_j_str(r, "target", ""),
-						  hb_j_str(r, "workload", ""), hb_j_str(r, "metric", ""));
+				return hb_err_set(
+					e, HB_EINVAL,
+					"%s: %s: duplicate of results[%zu] (%s / %s / %s)", name,
+					where, j, hb_j_str(r, "target", ""),
+					hb_j_str(r, "workload", ""), hb_j_str(r, "metric", ""));
 		}
 	}
 	return 0;
@@ -340,7 +346,7 @@ static int check_comparisons(const json_t *root, const char *name, struct hb_err
 
 	if ((rc = need(root, "", "comparisons", T_ARR, 0, name, e)) || !a)
 		return rc;
-	json_array_foreach(a, i, c) {
+	json_array_foreach (a, i, c) {
 		snprintf(where, sizeof(where), "comparisons[%zu]", i);
 		if (!json_is_object(c))
 			return hb_err_set(e, HB_EINVAL, "%s: %s: not an object", name, where);
@@ -365,7 +371,7 @@ static int check_failures(const json_t *root, const char *name, struct hb_err *e
 
 	if ((rc = need(root, "", "failures", T_ARR, 0, name, e)) || !a)
 		return rc;
-	json_array_foreach(a, i, f) {
+	json_array_foreach (a, i, f) {
 		snprintf(where, sizeof(where), "failures[%zu]", i);
 		if (!json_is_object(f))
 			return hb_err_set(e, HB_EINVAL, "%s: %s: not an object", name, where);
@@ -422,9 +428,12 @@ int hb_results_load(const char *path, json_t **out, struct hb_err *e)
 	int rc;
 
 	*out = NULL;
-	if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && (size_t)st.st_size > HB_RESULTS_MAX_BYTES)
-		return hb_err_set(e, HB_EINVAL, "%s: %lld bytes, larger than the %zu MiB a results "
-				  "file may have", path, (long long)st.st_size, HB_RESULTS_MAX_BYTES >> 20);
+	if (stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+	    (size_t)st.st_size > HB_RESULTS_MAX_BYTES)
+		return hb_err_set(e, HB_EINVAL,
+				  "%s: %lld bytes, larger than the %zu MiB a results "
+				  "file may have",
+				  path, (long long)st.st_size, HB_RESULTS_MAX_BYTES >> 20);
 	rc = hb_read_file(path, HB_RESULTS_MAX_BYTES, &buf, &len, e);
 	if (rc)
 		return rc;

@@ -5,7 +5,8 @@
 # netns or scratch file remains. (2) A guest that never says hello (its /init is `cat`): the
 # boot timeout fires, the error says so, QEMU is killed and reaped. (3) Ctrl-C (SIGINT) in the
 # middle of a VM workload: hvbench stops within seconds (not at the workload's end), exits 4
-# with an incomplete results.json, and leaves no QEMU. TCG only, to stay short.
+# with an incomplete results.json, and leaves no QEMU. (4) hvbench itself SIGKILLed while the
+# VM runs: the parent-death signal takes QEMU down too. TCG only, to stay short.
 set -u
 BUILD=${HB_BUILD:-build}
 BIN=${HB_BIN:-$BUILD/hvbench}
@@ -22,9 +23,10 @@ T=$(mktemp -d /tmp/hb-it-qemu-faults.XXXXXX)
 NAME="vm-kill$$"
 NAME2="vm-nohello$$"
 NAME3="vm-int$$"
+NAME4="vm-orphan$$"
 qemu_pids() { pgrep -f "hvbench-$1 "; }
 cleanup() {
-	for p in $(qemu_pids "$NAME") $(qemu_pids "$NAME2") $(qemu_pids "$NAME3"); do kill -KILL "$p"; done
+	for p in $(qemu_pids "$NAME") $(qemu_pids "$NAME2") $(qemu_pids "$NAME3") $(qemu_pids "$NAME4"); do kill -KILL "$p"; done
 	[ -n "${hv:-}" ] && kill -KILL "$hv" 2>/dev/null
 	rm -rf "$T"
 }
@@ -149,4 +151,28 @@ sleep 0.5
 [ -z "$(qemu_pids "$NAME3")" ] || fail "a QEMU of $NAME3 survived SIGINT"
 ip netns list 2>/dev/null | grep -q -- "-$NAME3" && fail "network namespace of $NAME3 left behind"
 echo "case 3 (SIGINT) ok (stopped in $secs s)"
+
+# ---- 4. hvbench SIGKILLed: no QEMU survives it
+sed "s/$NAME/$NAME4/g" "$T/kill.json" >"$T/orphan.json"
+"$BIN" run "$T/orphan.json" --build "$BUILD" -q --no-report -o "$T/orphan" 2>"$T/orphan.log" &
+hv=$!
+i=0
+until [ -n "$(qemu_pids "$NAME4")" ]; do
+	i=$((i + 1))
+	[ $i -gt 300 ] && { cat "$T/orphan.log"; fail "no QEMU of $NAME4 within 60 s"; }
+	sleep 0.2
+done
+sleep 2
+qpid=$(qemu_pids "$NAME4" | head -1)
+kill -KILL $hv
+wait $hv 2>/dev/null
+i=0
+while [ -d "/proc/$qpid" ] && [ "$(awk '/^State:/ {print $2}' "/proc/$qpid/status" 2>/dev/null)" != Z ]; do
+	i=$((i + 1))
+	[ $i -gt 50 ] && fail "QEMU $qpid survived the SIGKILL of hvbench"
+	sleep 0.1
+done
+ip netns del "hb-$hv-$NAME4" 2>/dev/null
+hv=""
+echo "case 4 (hvbench SIGKILLed) ok"
 exit 0

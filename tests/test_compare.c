@@ -218,7 +218,8 @@ static void test_malformed_exits_2(void **state)
 	struct run r = compare("results-base.json", "results-malformed.json", NULL);
 
 	assert_int_equal(r.rc, 2);
-	assert_non_null(strstr(r.err, "results-malformed.json: results[3].samples[1]: not a number"));
+	assert_non_null(
+		strstr(r.err, "results-malformed.json: results[3].samples[1]: not a number"));
 	assert_string_equal(r.out, "");
 	run_free(&r);
 	r = compare("results-base.json", "does-not-exist.json", NULL);
@@ -261,7 +262,8 @@ static void test_usage_errors(void **state)
 
 static void test_json_and_md(void **state)
 {
-	struct run r = compare("results-base.json", "results-regress.json", "--format", "json", NULL);
+	struct run r =
+		compare("results-base.json", "results-regress.json", "--format", "json", NULL);
 	json_error_t je;
 	json_t *j, *rows, *x;
 	size_t i, nreg = 0;
@@ -272,7 +274,7 @@ static void test_json_and_md(void **state)
 	assert_true(json_is_true(json_object_get(j, "regression")));
 	rows = json_object_get(j, "rows");
 	assert_int_equal(json_array_size(rows), 30);
-	json_array_foreach(rows, i, x) {
+	json_array_foreach (rows, i, x) {
 		if (strcmp(json_string_value(json_object_get(x, "status")), "regression"))
 			continue;
 		nreg++;
@@ -281,8 +283,8 @@ static void test_json_and_md(void **state)
 		/* medians of the fixture's samples, computed with Python's statistics.median */
 		assert_true(fabs(json_real_value(json_object_get(x, "baseline_median")) - 51974.0) <
 			    1e-6);
-		assert_true(fabs(json_real_value(json_object_get(x, "current_median")) - CUR_MEDIAN) <
-			    1e-6);
+		assert_true(fabs(json_real_value(json_object_get(x, "current_median")) -
+				 CUR_MEDIAN) < 1e-6);
 		assert_true(json_real_value(json_object_get(x, "p")) < 0.01);
 	}
 	assert_int_equal(nreg, 1);
@@ -351,7 +353,8 @@ int main(void)
 
 	find_fixtures();
 	if (!fixdir[0]) {
-		fprintf(stderr, "tests/fixtures/results-base.json not found (run from the tree root)\n");
+		fprintf(stderr,
+			"tests/fixtures/results-base.json not found (run from the tree root)\n");
 		return 1;
 	}
 	return cmocka_run_group_tests(tests, NULL, NULL);

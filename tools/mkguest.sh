@@ -46,10 +46,15 @@ if [ -z "$DEB" ]; then
 fi
 
 BINS="$GUEST_BIN $(command -v busybox) $(command -v fio) $(command -v iperf3)"
+# Every shared library (and the loader) the guest binaries use, at their real paths.
+LIBS=$(for b in $GUEST_BIN $(command -v fio) $(command -v iperf3); do
+	ldd "$b" | awk '/=>/ && $3 ~ /^\// {print $3} /^[ \t]*\/[^ ]*ld-linux/ {print $1}'
+done | sort -u)
 # shellcheck disable=SC2086
 HASH=$( {
 	basename "$DEB"
 	sha256sum $BINS "$0" "$INIT" | awk '{print $1}'
+	sha256sum $(for l in $LIBS; do readlink -f "$l"; done) | awk '{print $1}'
 	echo "$MODULES"
 } | sha256sum | awk '{print $1}')
 if [ -f "$G/stamp" ] && [ "$(cat "$G/stamp")" = "$HASH" ] && [ -f "$G/vmlinuz" ] &&
@@ -84,9 +89,7 @@ cp "$INIT" "$R/init"
 chmod 0755 "$R/init"
 
 # Shared libraries (and the loader) at their real paths.
-for b in "$GUEST_BIN" "$(command -v fio)" "$(command -v iperf3)"; do
-	ldd "$b" | awk '/=>/ && $3 ~ /^\// {print $3} /^[ \t]*\/[^ ]*ld-linux/ {print $1}'
-done | sort -u | while read -r lib; do
+for lib in $LIBS; do
 	mkdir -p "$R$(dirname "$lib")"
 	cp -L "$lib" "$R$lib"
 done
