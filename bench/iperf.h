@@ -46,7 +46,8 @@ struct hb_iperf_client {
  * Runs one client test in a forked child and returns its JSON text in *json (malloc'd, caller
  * frees). The child is killed when deadline (absolute hb_now(); <= 0: none) passes
  * (HB_ETIMEDOUT) or *stop is set (HB_EINTR). The JSON may carry an "error" key: parse it with
- * hb_iperf_parse.
+ * hb_iperf_parse. A "server is busy" answer (the server still closing its previous test) is
+ * retried every 0.25 s, up to 20 times, within the deadline.
  */
 int hb_iperf_client_run(const struct hb_iperf_client *c, double deadline,
 			volatile sig_atomic_t *stop, char **json, struct hb_err *e);

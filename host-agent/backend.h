@@ -21,6 +21,9 @@ struct hb_env {
 	const char *out_dir;         /* results directory (logs such as qemu serial consoles go here) */
 	volatile sig_atomic_t *stop; /* non-zero after SIGINT/SIGTERM/SIGHUP */
 	int verbose;
+	/* Findings shared between targets within one run, keyed by the backend that writes them
+	 * (e.g. "qemu.kvm_failed:<kernel>"); owned by the runner, never NULL during a run. */
+	json_t *memo;
 	/* Log line sink (stderr, progress-aware); never NULL. */
 	void (*log)(void *arg, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 	void *log_arg;

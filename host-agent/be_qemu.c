@@ -950,6 +950,15 @@ static int qemu_start(void *priv, const struct hb_target *t, const struct hb_env
 	int try_kvm = !strcmp(q->accel, "kvm") || (!strcmp(q->accel, "auto") && kvm_usable(why, sizeof(why)));
 	if (!strcmp(q->accel, "auto") && !try_kvm)
 		hb_snprintf(reason, sizeof(reason), "kvm unusable (%s); used tcg", why);
+	/* one failed KVM boot of this guest is enough per run: later targets go straight to TCG */
+	char memo_key[PATH_MAX + 32];
+	hb_snprintf(memo_key, sizeof(memo_key), "qemu.kvm_failed:%s", q->disk_image[0] ? q->disk_image : q->kernel);
+	const char *memo = env->memo ? json_string_value(json_object_get(env->memo, memo_key)) : NULL;
+	if (try_kvm && !strcmp(q->accel, "auto") && memo) {
+		try_kvm = 0;
+		hb_snprintf(reason, sizeof(reason), "%s (found by an earlier target of this run)", memo);
+		vlog(q, "KVM could not boot this guest earlier in this run: booting under TCG");
+	}
 	if (try_kvm) {
 		double to = !strcmp(q->accel, "kvm") ? (double)q->boot_timeout
 						      : (double)q->kvm_probe_timeout;
@@ -965,6 +974,8 @@ static int qemu_start(void *priv, const struct hb_target *t, const struct hb_env
 			hb_snprintf(reason, sizeof(reason), "kvm: %s%s%s; fell back to tcg", e->msg,
 				    note[0] ? " (after " : "", note[0] ? "-cpu host was refused: MSR)" : "");
 			vlog(q, "%s", reason);
+			if (env->memo)
+				json_object_set_new(env->memo, memo_key, json_string(reason));
 			hb_err_clear(e);
 			rc = 0;
 		} else {

@@ -565,6 +565,7 @@ int hb_run_profile(struct hb_profile *p, const struct hb_run_cfg *cfg, volatile 
 	r.env.out_dir = cfg->out_dir;
 	r.env.stop = stop;
 	r.env.verbose = cfg->verbose;
+	r.env.memo = json_object();
 	r.env.log = rlog;
 	r.env.log_arg = &r;
 
@@ -623,6 +624,7 @@ out_free:
 	free(r.ser);
 	json_decref(r.failures);
 	json_decref(r.host);
+	json_decref(r.env.memo);
 	if (r.probes)
 		hb_probeset_free(r.probes);
 	return rc;
