@@ -174,8 +174,8 @@ void hb_netns_cleanup_stale(void)
 			continue;
 		memcpy(num, p + 3, (size_t)(dash - (p + 3)));
 		num[dash - (p + 3)] = '\0';
-		/* Only our own pattern (hb-<pid>-s / hb-<pid>-c): other modules name theirs. */
-		if (hb_parse_long(num, 1, INT_MAX, &pid) || (strcmp(dash, "-s") && strcmp(dash, "-c")))
+		/* hvbench owns the "hb-<pid>-" prefix (net workload: -s/-c; qemu: -<target>). */
+		if (hb_parse_long(num, 1, INT_MAX, &pid))
 			continue;
 		if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
 			continue;
