@@ -17,15 +17,22 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "disksafe.h"
 #include "proto.h"
 
 struct native {
 	const struct hb_env *env;
-	const char *fio; /* borrowed from the target's options */
+	const char *fio;         /* borrowed from the target's options */
+	const char *disk_target; /* NULL: scratch files; borrowed */
 };
 
 static const struct hb_param native_opts[] = {
 	{ "fio", HB_P_STRING, 0, 4096, "fio", NULL, "fio binary used for disk workloads" },
+	{ "disk_target", HB_P_STRING, 0, 4096, "", NULL,
+	  "existing file or block device for disk workloads instead of a scratch file "
+	  "(needs allow_existing; mounted devices and ones holding a filesystem are refused)" },
+	{ "allow_existing", HB_P_BOOL, 0, 0, "false", NULL,
+	  "consent to disk workloads writing over disk_target" },
 };
 
 static int native_start(void *priv, const struct hb_target *t, const struct hb_env *env,
@@ -35,6 +42,16 @@ static int native_start(void *priv, const struct hb_target *t, const struct hb_e
 
 	n->env = env;
 	n->fio = json_string_value(json_object_get(t->opts, "fio"));
+	n->disk_target = json_string_value(json_object_get(t->opts, "disk_target"));
+	if (n->disk_target && !*n->disk_target)
+		n->disk_target = NULL;
+	if (n->disk_target) {
+		int rc = hb_disk_target_check(n->disk_target,
+					      json_is_true(json_object_get(t->opts, "allow_existing")), e);
+		if (rc)
+			return rc;
+		json_object_set_new(info, "disk_target", json_string(n->disk_target));
+	}
 	json_object_set_new(info, "emulation", json_false());
 	json_object_set_new(info, "scratch_dir", json_string(env->scratch_dir));
 	return 0;
@@ -50,7 +67,7 @@ static void worker_sig(int sig)
 
 /* The worker: waits for the go byte, runs, writes {"rc":..,"error":..,"sample":..}. */
 static int worker_main(const struct hb_run_req *req, const struct hb_env *env, const char *fio,
-		       int go_fd, int res_fd)
+		       const char *disk_target, int go_fd, int res_fd)
 {
 	struct hb_wl_ctx ctx = { 0 };
 	struct hb_sample s;
@@ -76,6 +93,7 @@ static int worker_main(const struct hb_run_req *req, const struct hb_env *env, c
 	ctx.timeout = req->timeout;
 	ctx.scratch_dir = env->scratch_dir;
 	ctx.fio_path = fio;
+	ctx.disk_path = disk_target;
 	ctx.stop = &worker_stop;
 	hb_sample_init(&s);
 	rc = req->wl->run(&ctx, req->params, &s, &err);
@@ -146,7 +164,7 @@ static int native_run(void *priv, const struct hb_run_req *req, const struct hb_
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		close(gop[1]);
 		close(resp[0]);
-		_exit(worker_main(req, n->env, n->fio, gop[0], resp[1]));
+		_exit(worker_main(req, n->env, n->fio, n->disk_target, gop[0], resp[1]));
 	}
 	setpgid(pid, pid);
 	close(gop[0]);

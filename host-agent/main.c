@@ -128,7 +128,16 @@ static int cmd_run(int argc, char **argv, int validate_only)
 		case 'n': cfg.no_report = 1; break;
 		case 'q': cfg.quiet = 1; break;
 		case 'v': cfg.verbose = 1; break;
-		case 'h': fputs(usage_run, stdout); return 0;
+		case 'h':
+			if (validate_only)
+				fputs("usage: hvbench validate PROFILE [--targets A,B] [--reps N] [--warmup N]\n"
+				      "                        [--duration S]\n\n"
+				      "Checks a profile (and the overrides) without running anything and prints\n"
+				      "the plan. Exit 0 when valid, 2 with the problem and its place otherwise.\n",
+				      stdout);
+			else
+				fputs(usage_run, stdout);
+			return 0;
 		default: fputs(usage_run, stderr); return HB_EXIT_USAGE;
 		}
 	}
