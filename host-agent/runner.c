@@ -606,13 +606,16 @@ int hb_run_profile(struct hb_profile *p, const struct hb_run_cfg *cfg, volatile 
 	if (!cfg->no_report && nok > 0 && strcmp(status, "unsaved")) {
 		json_t *res = build_results(&r, status);
 		struct hb_err re = { 0 };
-		if (hb_report_render(&res, 1, cfg->out_dir, &re))
+		int rrc = hb_report_render(&res, 1, cfg->out_dir, &re);
+		if (rrc)
 			rlog(&r, "report: %s", re.msg);
+		if (rrc == 0 || rrc == HB_EUNSUPP)
+			fprintf(stderr, "hvbench: report: %s/report.html (and report.md)\n", cfg->out_dir);
 		json_decref(res);
 	}
 	if (strcmp(status, "unsaved"))
 		fprintf(stderr, "hvbench: %s: %s (%zu failure%s)\n", status, r.results_path,
-		json_array_size(r.failures), json_array_size(r.failures) == 1 ? "" : "s");
+			json_array_size(r.failures), json_array_size(r.failures) == 1 ? "" : "s");
 	hb_rmtree(scratch);
 out_free:
 	for (t = 0; t < p->ntargets; t++) {

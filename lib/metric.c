@@ -67,7 +67,8 @@ json_t *hb_sample_to_json(const struct hb_sample *s)
 		json_array_append_new(arr, json_pack("{s:s, s:s, s:b, s:f}", "name", s->m[i].name,
 						     "unit", s->m[i].unit, "higher_is_better",
 						     s->m[i].higher_is_better, "value", s->m[i].value));
-	return json_pack("{s:o, s:O}", "metrics", arr, "info", s->info ? s->info : json_object());
+	return json_pack("{s:o, s:o}", "metrics", arr, "info",
+			 s->info ? json_incref(s->info) : json_object());
 }
 
 int hb_sample_from_json(const json_t *j, struct hb_sample *s, struct hb_err *e)

@@ -317,7 +317,7 @@ static int check_results(const json_t *root, const char *name, struct hb_err *e)
 				return hb_err_set(e, HB_EINVAL, "%s: %s.samples[%zu]: not a number",
 						  name, where, j);
 		x = json_object_get(r, "n");
-		if (x && (size_t)json_number_value(x) != json_array_size(s))
+		if (x && json_number_value(x) != (double)json_array_size(s))
 			return hb_err_set(e, HB_EINVAL, "%s: %s.n: %g but samples holds %zu", name,
 					  where, json_number_value(x), json_array_size(s));
 		for (j = 0; j < i; j++) {
