@@ -403,6 +403,77 @@ static void targets_table(struct doc *d, const struct hb_rep *r)
 	ht(d, "</tbody></table>\n");
 }
 
+/* Median of results[target, workload, metric] in one run, NAN when absent. */
+static double run_median(const json_t *run, const char *target, const char *workload,
+			 const char *metric)
+{
+	const json_t *x;
+	size_t i;
+
+	json_array_foreach (json_object_get(run, "results"), i, x)
+		if (!strcmp(hb_j_str(x, "target", ""), target) &&
+		    !strcmp(hb_j_str(x, "workload", ""), workload) &&
+		    !strcmp(hb_j_str(x, "metric", ""), metric))
+			return hb_j_num(x, "median");
+	return NAN;
+}
+
+/*
+ * Capacity: how many VMs of each measured size this host holds without overcommit. Memory
+ * bound: 90% of host RAM (10% left to the host) over configured RAM + measured VMM overhead;
+ * CPU bound: cores over vCPUs. The smaller wins. Shown only for targets with both figures.
+ */
+static void capacity(struct doc *d, const struct hb_rep *r)
+{
+	int any = 0;
+	char b1[64], b2[64], b3[64];
+
+	for (size_t j = 0; j < r->ncols; j++) {
+		const struct hb_rep_col *c = &r->cols[j];
+		const json_t *run = r->runs[c->run], *host = json_object_get(run, "host");
+		double mem = hb_j_num(c->info, "memory_mib"), vcpus = hb_j_num(c->info, "vcpus");
+		double over = run_median(run, c->target, "memory", "vmm_overhead");
+		double host_mib = hb_j_num(host, "memory_bytes") / 1048576.0;
+		double cores = hb_j_num(host, "cores");
+		double by_mem, by_cpu;
+
+		if (c->is_native || !(mem > 0) || !(vcpus > 0) || !isfinite(over) || !(host_mib > 0) ||
+		    !(cores > 0))
+			continue;
+		if (!any) {
+			md(d, "\n## Capacity (no overcommit)\n\nVMs of each measured size that fit on "
+			      "this host: memory-bound = 90%% of host RAM / (guest RAM + measured VMM "
+			      "overhead), CPU-bound = cores / vCPUs; the smaller decides. No KSM, "
+			      "ballooning or memory overcommit assumed.\n\n"
+			      "| target | guest RAM | VMM overhead | host RAM per VM | fit by memory | "
+			      "fit by CPU | fit |\n|---|---|---|---|---|---|---|\n");
+			ht(d, "<h2>Capacity (no overcommit)</h2>\n<p>VMs of each measured size that fit "
+			      "on this host: memory-bound = 90%% of host RAM / (guest RAM + measured VMM "
+			      "overhead), CPU-bound = cores / vCPUs; the smaller decides. No KSM, "
+			      "ballooning or memory overcommit assumed.</p>\n<table><thead><tr>"
+			      "<th>target</th><th>guest RAM</th><th>VMM overhead</th><th>host RAM per "
+			      "VM</th><th>fit by memory</th><th>fit by CPU</th><th>fit</th></tr>"
+			      "</thead><tbody>\n");
+			any = 1;
+		}
+		by_mem = floor(0.9 * host_mib / (mem + over));
+		by_cpu = floor(cores / vcpus);
+		hb_fmt_value(mem, b1, sizeof(b1));
+		hb_fmt_value(over, b2, sizeof(b2));
+		hb_fmt_value(mem + over, b3, sizeof(b3));
+		md(d, "| ");
+		ht(d, "<tr><td>");
+		both(d, c->target);
+		md(d, " | %s MiB | %s MiB | %s MiB | %.0f | %.0f | **%.0f** |\n", b1, b2, b3, by_mem,
+		   by_cpu, by_mem < by_cpu ? by_mem : by_cpu);
+		ht(d, "</td><td>%s MiB</td><td>%s MiB</td><td>%s MiB</td><td>%.0f</td><td>%.0f</td>"
+		      "<td><b>%.0f</b></td></tr>\n", b1, b2, b3, by_mem, by_cpu,
+		   by_mem < by_cpu ? by_mem : by_cpu);
+	}
+	if (any)
+		ht(d, "</tbody></table>\n");
+}
+
 static void profile_summary(struct doc *d, const struct hb_rep *r)
 {
 	md(d, "\n## Profile\n");
@@ -796,6 +867,7 @@ static int write_docs(const struct hb_rep *r, const char *outdir, const struct h
 	}
 	runs_table(&d, r);
 	targets_table(&d, r);
+	capacity(&d, r);
 	profile_summary(&d, r);
 	samples_table(&d, r);
 	failures(&d, r);
