@@ -74,7 +74,7 @@ const char *hb_nearest(const char *s, const char *const *cand, size_t n)
 	return bestd <= limit ? best : NULL;
 }
 
-static const char *json_type_name(const json_t *v)
+const char *hb_json_type_name(const json_t *v)
 {
 	switch (json_typeof(v)) {
 	case JSON_OBJECT: return "an object";
@@ -110,7 +110,7 @@ static int param_value(const struct hb_param *p, const json_t *v, const char *wh
 			d = json_number_value(v);
 		} else {
 			return hb_err_set(e, HB_EINVAL, "%s: \"%s\" must be a number, not %s", where,
-					  p->name, json_type_name(v));
+					  p->name, hb_json_type_name(v));
 		}
 		if (!isfinite(d) || (p->type == HB_P_INT && d != floor(d)))
 			return hb_err_set(e, HB_EINVAL, "%s: \"%s\" must be %s", where, p->name,
@@ -144,7 +144,7 @@ static int param_value(const struct hb_param *p, const json_t *v, const char *wh
 		}
 		if (!json_is_boolean(v))
 			return hb_err_set(e, HB_EINVAL, "%s: \"%s\" must be true or false, not %s",
-					  where, p->name, json_type_name(v));
+					  where, p->name, hb_json_type_name(v));
 		*out = json_boolean(json_is_true(v));
 		return 0;
 	case HB_P_ENUM: {
@@ -152,7 +152,7 @@ static int param_value(const struct hb_param *p, const json_t *v, const char *wh
 		size_t n = 0;
 		if (!s)
 			return hb_err_set(e, HB_EINVAL, "%s: \"%s\" must be a string, not %s", where,
-					  p->name, json_type_name(v));
+					  p->name, hb_json_type_name(v));
 		for (i = 0; p->choices && p->choices[i]; i++, n++)
 			if (!strcmp(p->choices[i], s)) {
 				*out = json_string(s);
@@ -174,7 +174,7 @@ static int param_value(const struct hb_param *p, const json_t *v, const char *wh
 		const char *s = txt ? txt : json_string_value(v);
 		if (!s)
 			return hb_err_set(e, HB_EINVAL, "%s: \"%s\" must be a string, not %s", where,
-					  p->name, json_type_name(v));
+					  p->name, hb_json_type_name(v));
 		if ((double)strlen(s) > p->max)
 			return hb_err_set(e, HB_EINVAL, "%s: \"%s\" is longer than %.0f characters",
 					  where, p->name, p->max);
@@ -196,7 +196,7 @@ int hb_params_validate(const struct hb_param *p, size_t n, const json_t *in, con
 	*out = NULL;
 	if (in && !json_is_object(in))
 		return hb_err_set(e, HB_EINVAL, "%s: must be an object, not %s", where,
-				  json_type_name(in));
+				  hb_json_type_name(in));
 	if (in) {
 		json_object_foreach ((json_t *)in, key, val) {
 			const char *names[64];

@@ -80,6 +80,9 @@ double hb_param_double(const json_t *params, const char *name);
 int hb_param_bool(const json_t *params, const char *name);
 const char *hb_param_str(const json_t *params, const char *name);
 
+/* "an object", "a string", ... for messages about a JSON value's type. */
+const char *hb_json_type_name(const json_t *v);
+
 /* Levenshtein-nearest of candidates[] (NULL-terminated or n entries) to s; NULL if none close. */
 const char *hb_nearest(const char *s, const char *const *candidates, size_t n);
 

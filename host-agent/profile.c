@@ -20,19 +20,6 @@ static const char *const target_keys[] = { "name", "kind", "options", NULL };
 static const char *const entry_keys[] = { "name", "workload", "params", "duration", "ramp",
 					  "timeout", NULL };
 
-static const char *type_name(const json_t *v)
-{
-	switch (json_typeof(v)) {
-	case JSON_OBJECT: return "an object";
-	case JSON_ARRAY: return "an array";
-	case JSON_STRING: return "a string";
-	case JSON_INTEGER: return "an integer";
-	case JSON_REAL: return "a number";
-	case JSON_TRUE: case JSON_FALSE: return "a boolean";
-	default: return "null";
-	}
-}
-
 static int check_keys(const json_t *obj, const char *const *keys, const char *where,
 		      struct hb_err *e)
 {
@@ -72,7 +59,7 @@ static int get_name(const json_t *obj, const char *key, const char *where, int r
 	}
 	if (!json_is_string(v))
 		return hb_err_set(e, HB_EINVAL, "%s: \"%s\" must be a string, not %s", where, key,
-				  type_name(v));
+				  hb_json_type_name(v));
 	s = json_string_value(v);
 	if (!*s || strlen(s) >= len)
 		return hb_err_set(e, HB_EINVAL, "%s: \"%s\" must be 1..%zu characters", where, key,
@@ -97,7 +84,7 @@ static int get_num(const json_t *obj, const char *key, const char *where, double
 		return 0; /* keep the default in *out */
 	if (!json_is_number(v))
 		return hb_err_set(e, HB_EINVAL, "%s: \"%s\" must be a number, not %s", where, key,
-				  type_name(v));
+				  hb_json_type_name(v));
 	d = json_number_value(v);
 	if (integer && d != floor(d))
 		return hb_err_set(e, HB_EINVAL, "%s: \"%s\" must be a whole number", where, key);
@@ -129,7 +116,7 @@ static int parse_targets(struct hb_profile *p, const json_t *arr, const char *pn
 		snprintf(where, sizeof(where), "%s: targets[%zu]", pname, i);
 		if (!json_is_object(t))
 			return hb_err_set(e, HB_EINVAL, "%s: must be an object, not %s", where,
-					  type_name(t));
+					  hb_json_type_name(t));
 		if ((rc = check_keys(t, target_keys, where, e)) ||
 		    (rc = get_name(t, "name", where, 1, tg->name, sizeof(tg->name), e)) ||
 		    (rc = get_name(t, "kind", where, 1, kind, sizeof(kind), e)))
@@ -181,7 +168,7 @@ static int parse_entries(struct hb_profile *p, const json_t *arr, const char *pn
 		snprintf(where, sizeof(where), "%s: workloads[%zu]", pname, i);
 		if (!json_is_object(w))
 			return hb_err_set(e, HB_EINVAL, "%s: must be an object, not %s", where,
-					  type_name(w));
+					  hb_json_type_name(w));
 		if ((rc = check_keys(w, entry_keys, where, e)) ||
 		    (rc = get_name(w, "workload", where, 1, wl, sizeof(wl), e)))
 			return rc;
@@ -280,7 +267,7 @@ int hb_profile_parse(const char *text, const char *name, struct hb_profile *p, s
 	probes = json_object_get(j, "probes");
 	if (probes && !json_is_object(probes)) {
 		rc = hb_err_set(e, HB_EINVAL, "%s: \"probes\" must be an object, not %s", name,
-				type_name(probes));
+				hb_json_type_name(probes));
 		goto fail;
 	}
 	if (probes && (rc = hb_probes_validate(probes, "probes", e))) {
