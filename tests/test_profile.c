@@ -162,11 +162,11 @@ static void overrides(void **state)
 
 static void shipped_profiles_are_valid(void **state)
 {
-	const char *files[] = { "configs/quick.json", "configs/nightly.json" };
+	const char *files[] = { "configs/quick.json", "configs/nightly.json", "configs/capacity.json" };
 	size_t i;
 
 	(void)state;
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		struct hb_profile p;
 		struct hb_err e = { 0 };
 		int rc = hb_profile_load(files[i], &p, &e);
