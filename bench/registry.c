@@ -82,14 +82,15 @@ const char *hb_json_type_name(const json_t *v)
 	case JSON_STRING: return "a string";
 	case JSON_INTEGER: return "an integer";
 	case JSON_REAL: return "a number";
-	case JSON_TRUE: case JSON_FALSE: return "a boolean";
+	case JSON_TRUE:
+	case JSON_FALSE: return "a boolean";
 	default: return "null";
 	}
 }
 
 /* Converts one value (JSON, or the default text when v is NULL) to its typed form. */
-static int param_value(const struct hb_param *p, const json_t *v, const char *where,
-		       json_t **out, struct hb_err *e)
+static int param_value(const struct hb_param *p, const json_t *v, const char *where, json_t **out,
+		       struct hb_err *e)
 {
 	const char *txt = NULL;
 	double d;
@@ -105,16 +106,18 @@ static int param_value(const struct hb_param *p, const json_t *v, const char *wh
 	case HB_P_DOUBLE:
 		if (txt) {
 			if (hb_parse_double(txt, -INFINITY, INFINITY, &d))
-				return hb_err_set(e, HB_EINVAL, "%s: bad default for %s", where, p->name);
+				return hb_err_set(e, HB_EINVAL, "%s: bad default for %s", where,
+						  p->name);
 		} else if (json_is_number(v)) {
 			d = json_number_value(v);
 		} else {
-			return hb_err_set(e, HB_EINVAL, "%s: \"%s\" must be a number, not %s", where,
-					  p->name, hb_json_type_name(v));
+			return hb_err_set(e, HB_EINVAL, "%s: \"%s\" must be a number, not %s",
+					  where, p->name, hb_json_type_name(v));
 		}
 		if (!isfinite(d) || (p->type == HB_P_INT && d != floor(d)))
 			return hb_err_set(e, HB_EINVAL, "%s: \"%s\" must be %s", where, p->name,
-					  p->type == HB_P_INT ? "a whole number" : "a finite number");
+					  p->type == HB_P_INT ? "a whole number"
+							      : "a finite number");
 		if (d < p->min || d > p->max)
 			return hb_err_set(e, HB_EINVAL, "%s: \"%s\" is %g, outside %g..%g", where,
 					  p->name, d, p->min, p->max);
@@ -127,13 +130,15 @@ static int param_value(const struct hb_param *p, const json_t *v, const char *wh
 		} else {
 			const char *s = txt ? txt : json_string_value(v);
 			if (!s || hb_parse_size(s, &sz))
-				return hb_err_set(e, HB_EINVAL,
-						  "%s: \"%s\" must be a size like 4k, 1M, 2G or a byte count",
-						  where, p->name);
+				return hb_err_set(
+					e, HB_EINVAL,
+					"%s: \"%s\" must be a size like 4k, 1M, 2G or a byte count",
+					where, p->name);
 		}
 		if ((double)sz < p->min || (double)sz > p->max)
-			return hb_err_set(e, HB_EINVAL, "%s: \"%s\" is %llu bytes, outside %.0f..%.0f",
-					  where, p->name, sz, p->min, p->max);
+			return hb_err_set(e, HB_EINVAL,
+					  "%s: \"%s\" is %llu bytes, outside %.0f..%.0f", where,
+					  p->name, sz, p->min, p->max);
 		*out = json_integer((json_int_t)sz);
 		return 0;
 	}
@@ -151,8 +156,8 @@ static int param_value(const struct hb_param *p, const json_t *v, const char *wh
 		const char *s = txt ? txt : json_string_value(v);
 		size_t n = 0;
 		if (!s)
-			return hb_err_set(e, HB_EINVAL, "%s: \"%s\" must be a string, not %s", where,
-					  p->name, hb_json_type_name(v));
+			return hb_err_set(e, HB_EINVAL, "%s: \"%s\" must be a string, not %s",
+					  where, p->name, hb_json_type_name(v));
 		for (i = 0; p->choices && p->choices[i]; i++, n++)
 			if (!strcmp(p->choices[i], s)) {
 				*out = json_string(s);
@@ -163,18 +168,20 @@ static int param_value(const struct hb_param *p, const json_t *v, const char *wh
 			const char *near = hb_nearest(s, p->choices, n);
 			for (i = 0; i < n; i++) {
 				size_t l = strlen(list);
-				snprintf(list + l, sizeof(list) - l, "%s%s", i ? ", " : "", p->choices[i]);
+				snprintf(list + l, sizeof(list) - l, "%s%s", i ? ", " : "",
+					 p->choices[i]);
 			}
-			return hb_err_set(e, HB_EINVAL, "%s: \"%s\" is \"%s\"; expected one of: %s%s%s%s",
-					  where, p->name, s, list, near ? " (did you mean \"" : "",
+			return hb_err_set(e, HB_EINVAL,
+					  "%s: \"%s\" is \"%s\"; expected one of: %s%s%s%s", where,
+					  p->name, s, list, near ? " (did you mean \"" : "",
 					  near ? near : "", near ? "\"?)" : "");
 		}
 	}
 	case HB_P_STRING: {
 		const char *s = txt ? txt : json_string_value(v);
 		if (!s)
-			return hb_err_set(e, HB_EINVAL, "%s: \"%s\" must be a string, not %s", where,
-					  p->name, hb_json_type_name(v));
+			return hb_err_set(e, HB_EINVAL, "%s: \"%s\" must be a string, not %s",
+					  where, p->name, hb_json_type_name(v));
 		if ((double)strlen(s) > p->max)
 			return hb_err_set(e, HB_EINVAL, "%s: \"%s\" is longer than %.0f characters",
 					  where, p->name, p->max);
@@ -218,7 +225,8 @@ int hb_params_validate(const struct hb_param *p, size_t n, const json_t *in, con
 	res = json_object();
 	for (i = 0; i < n; i++) {
 		json_t *v = NULL;
-		int rc = param_value(&p[i], in ? json_object_get(in, p[i].name) : NULL, where, &v, e);
+		int rc = param_value(&p[i], in ? json_object_get(in, p[i].name) : NULL, where, &v,
+				     e);
 		if (rc) {
 			json_decref(res);
 			return rc;

@@ -27,36 +27,39 @@ enum hb_ptype {
 struct hb_param {
 	const char *name;
 	enum hb_ptype type;
-	double min, max;            /* for INT, DOUBLE, SIZE */
-	const char *def;            /* default, as text ("4k", "1", "randread", "true") */
+	double min, max;	    /* for INT, DOUBLE, SIZE */
+	const char *def;	    /* default, as text ("4k", "1", "randread", "true") */
 	const char *const *choices; /* for ENUM */
 	const char *help;
 };
 
 /* What a run may use. Filled by the caller (native backend or guest agent), read-only here. */
 struct hb_wl_ctx {
-	double duration;             /* measured seconds (after ramp) */
-	double ramp;                 /* warm-up seconds inside the run, not measured */
-	double timeout;              /* hard limit for the whole run, seconds */
-	const char *scratch_dir;     /* private directory for scratch files (native) */
-	const char *disk_path;       /* if set: a scratch file/device the suite created (guest /dev/vda) */
-	const char *fio_path;        /* fio binary ("fio" when NULL) */
-	const char *server_addr;     /* net: iperf3 server address (NULL: the workload starts its own) */
-	int server_port;             /* net: iperf3 server port */
+	double duration;	 /* measured seconds (after ramp) */
+	double ramp;		 /* warm-up seconds inside the run, not measured */
+	double timeout;		 /* hard limit for the whole run, seconds */
+	const char *scratch_dir; /* private directory for scratch files (native) */
+	const char
+		*disk_path;   /* if set: a scratch file/device the suite created (guest /dev/vda) */
+	const char *fio_path; /* fio binary ("fio" when NULL) */
+	const char
+		*server_addr; /* net: iperf3 server address (NULL: the workload starts its own) */
+	int server_port;      /* net: iperf3 server port */
 	const char *netns_client;    /* net, native: netns to run the client in (NULL: current) */
 	const char *netns_server;    /* net, native: netns to run the server in (NULL: current) */
 	volatile sig_atomic_t *stop; /* set to non-zero on SIGINT/SIGTERM: abort soon, HB_EINTR */
 };
 
 struct hb_workload {
-	const char *name;          /* "disk", "net", "mem", "cpu" */
-	const char *kind;          /* result kind: "disk" | "net" | "mem" | "cpu" */
-	const char *help;          /* one line */
+	const char *name; /* "disk", "net", "mem", "cpu" */
+	const char *kind; /* result kind: "disk" | "net" | "mem" | "cpu" */
+	const char *help; /* one line */
 	const struct hb_param *params;
 	size_t nparams;
 	/* NULL or returns 0 when runnable here; otherwise HB_EUNSUPP with the reason in why. */
 	int (*supported)(char *why, size_t len);
-	/* One measured run. params: validated object with every parameter present (defaults filled). */
+	/* One measured run. params: validated object with every parameter present (defaults
+	 * filled). */
 	int (*run)(const struct hb_wl_ctx *ctx, const json_t *params, struct hb_sample *out,
 		   struct hb_err *e);
 };

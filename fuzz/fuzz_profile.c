@@ -12,8 +12,8 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct hb_profile p;
-	struct hb_overrides o = { NULL, 2, 0, 0.5 };
-	struct hb_err e = { 0 };
+	struct hb_overrides o = {NULL, 2, 0, 0.5};
+	struct hb_err e = {0};
 	char *text = malloc(size + 1);
 
 	if (!text)

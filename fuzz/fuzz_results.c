@@ -11,7 +11,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct hb_err e = { 0 };
+	struct hb_err e = {0};
 	json_error_t je;
 	json_t *j = json_loadb((const char *)data, size, JSON_REJECT_DUPLICATES, &je);
 	char buf[64];
@@ -22,7 +22,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		json_t *res = json_object_get(j, "results"), *x;
 		size_t i;
 		json_array_foreach (res, i, x) {
-			hb_fmt_value(json_number_value(json_object_get(x, "median")), buf, sizeof(buf));
+			hb_fmt_value(json_number_value(json_object_get(x, "median")), buf,
+				     sizeof(buf));
 			hb_fmt_pct(json_number_value(json_object_get(x, "cv")), buf, sizeof(buf));
 		}
 	} else if (!e.msg[0]) {

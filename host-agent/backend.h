@@ -16,9 +16,9 @@
 
 /* What the run as a whole provides to every backend. */
 struct hb_env {
-	const char *build_dir;       /* where `make guest` put the guest image (build/) */
-	const char *scratch_dir;     /* private (0700) directory for this run; removed at the end */
-	const char *out_dir;         /* results directory (logs such as qemu serial consoles go here) */
+	const char *build_dir;	 /* where `make guest` put the guest image (build/) */
+	const char *scratch_dir; /* private (0700) directory for this run; removed at the end */
+	const char *out_dir;	 /* results directory (logs such as qemu serial consoles go here) */
 	volatile sig_atomic_t *stop; /* non-zero after SIGINT/SIGTERM/SIGHUP */
 	int verbose;
 	/* Findings shared between targets within one run, keyed by the backend that writes them
@@ -36,20 +36,20 @@ struct hb_target {
 };
 
 struct hb_run_req {
-	const char *entry;             /* the profile's name for this workload entry ("disk-randread") */
+	const char *entry; /* the profile's name for this workload entry ("disk-randread") */
 	const struct hb_workload *wl;
-	const json_t *params;          /* validated, defaults filled */
+	const json_t *params; /* validated, defaults filled */
 	double duration, ramp, timeout;
 };
 
 /* What probes observe during one run. */
 struct hb_probe_target {
-	pid_t pid;          /* native: the worker process; VM: the VMM (QEMU) process */
+	pid_t pid; /* native: the worker process; VM: the VMM (QEMU) process */
 	int is_vm;
-	int ntids;          /* VM: vCPU thread ids from QMP (ntids may be 0) */
+	int ntids; /* VM: vCPU thread ids from QMP (ntids may be 0) */
 	pid_t tids[64];
 	const char *qmp_path; /* VM: QMP socket path (NULL for native) */
-	void *qmp;          /* VM: a struct hb_qmp * the probe may use for query-stats (or NULL) */
+	void *qmp; /* VM: a struct hb_qmp * the probe may use for query-stats (or NULL) */
 };
 
 /* Callbacks the backend makes around the measured part of a run. */

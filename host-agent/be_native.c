@@ -22,17 +22,17 @@
 
 struct native {
 	const struct hb_env *env;
-	const char *fio;         /* borrowed from the target's options */
+	const char *fio;	 /* borrowed from the target's options */
 	const char *disk_target; /* NULL: scratch files; borrowed */
 };
 
 static const struct hb_param native_opts[] = {
-	{ "fio", HB_P_STRING, 0, 4096, "fio", NULL, "fio binary used for disk workloads" },
-	{ "disk_target", HB_P_STRING, 0, 4096, "", NULL,
-	  "existing file or block device for disk workloads instead of a scratch file "
-	  "(needs allow_existing; mounted devices and ones holding a filesystem are refused)" },
-	{ "allow_existing", HB_P_BOOL, 0, 0, "false", NULL,
-	  "consent to disk workloads writing over disk_target" },
+	{"fio", HB_P_STRING, 0, 4096, "fio", NULL, "fio binary used for disk workloads"},
+	{"disk_target", HB_P_STRING, 0, 4096, "", NULL,
+	 "existing file or block device for disk workloads instead of a scratch file "
+	 "(needs allow_existing; mounted devices and ones holding a filesystem are refused)"},
+	{"allow_existing", HB_P_BOOL, 0, 0, "false", NULL,
+	 "consent to disk workloads writing over disk_target"},
 };
 
 static int native_start(void *priv, const struct hb_target *t, const struct hb_env *env,
@@ -46,8 +46,9 @@ static int native_start(void *priv, const struct hb_target *t, const struct hb_e
 	if (n->disk_target && !*n->disk_target)
 		n->disk_target = NULL;
 	if (n->disk_target) {
-		int rc = hb_disk_target_check(n->disk_target,
-					      json_is_true(json_object_get(t->opts, "allow_existing")), e);
+		int rc = hb_disk_target_check(
+			n->disk_target, json_is_true(json_object_get(t->opts, "allow_existing")),
+			e);
 		if (rc)
 			return rc;
 		json_object_set_new(info, "disk_target", json_string(n->disk_target));
@@ -69,10 +70,10 @@ static void worker_sig(int sig)
 static int worker_main(const struct hb_run_req *req, const struct hb_env *env, const char *fio,
 		       const char *disk_target, int go_fd, int res_fd)
 {
-	struct hb_wl_ctx ctx = { 0 };
+	struct hb_wl_ctx ctx = {0};
 	struct hb_sample s;
-	struct hb_err err = { 0 };
-	struct sigaction sa = { 0 };
+	struct hb_err err = {0};
+	struct sigaction sa = {0};
 	json_t *msg;
 	char *txt, c;
 	int rc;
@@ -143,7 +144,7 @@ static int native_run(void *priv, const struct hb_run_req *req, const struct hb_
 		      struct hb_sample *out, struct hb_err *e)
 {
 	struct native *n = priv;
-	int gop[2] = { -1, -1 }, resp[2] = { -1, -1 };
+	int gop[2] = {-1, -1}, resp[2] = {-1, -1};
 	char *buf = NULL;
 	size_t len = 0, cap = 0;
 	double deadline;
@@ -172,7 +173,7 @@ static int native_run(void *priv, const struct hb_run_req *req, const struct hb_
 	close(resp[1]);
 	resp[1] = -1;
 	if (hooks && hooks->on_start) {
-		struct hb_probe_target t = { 0 };
+		struct hb_probe_target t = {0};
 		t.pid = pid;
 		rc = hooks->on_start(hooks->arg, &t, e);
 		if (rc) {
@@ -188,7 +189,7 @@ static int native_run(void *priv, const struct hb_run_req *req, const struct hb_
 	}
 	deadline = hb_now() + req->timeout;
 	for (;;) {
-		struct pollfd pfd = { resp[0], POLLIN, 0 };
+		struct pollfd pfd = {resp[0], POLLIN, 0};
 		double left = deadline - hb_now();
 		int pr;
 		ssize_t r;
@@ -200,8 +201,9 @@ static int native_run(void *priv, const struct hb_run_req *req, const struct hb_
 		}
 		if (left <= 0) {
 			kill_worker(pid, 2);
-			rc = hb_err_set(e, HB_ETIMEDOUT, "%s did not finish within its timeout of %g s",
-					req->entry, req->timeout);
+			rc = hb_err_set(e, HB_ETIMEDOUT,
+					"%s did not finish within its timeout of %g s", req->entry,
+					req->timeout);
 			goto out;
 		}
 		pr = poll(&pfd, 1, left > 0.2 ? 200 : (int)(left * 1000) + 1);
@@ -240,10 +242,11 @@ static int native_run(void *priv, const struct hb_run_req *req, const struct hb_
 	kill(-pid, SIGKILL); /* anything the worker left behind in its group */
 	if (!buf || !len) {
 		if (WIFSIGNALED(status))
-			rc = hb_err_set(e, HB_ECHILD, "%s: worker killed by signal %d (%s)", req->entry,
-					WTERMSIG(status), strsignal(WTERMSIG(status)));
+			rc = hb_err_set(e, HB_ECHILD, "%s: worker killed by signal %d (%s)",
+					req->entry, WTERMSIG(status), strsignal(WTERMSIG(status)));
 		else
-			rc = hb_err_set(e, HB_ECHILD, "%s: worker exited with status %d and no result",
+			rc = hb_err_set(e, HB_ECHILD,
+					"%s: worker exited with status %d and no result",
 					req->entry, WEXITSTATUS(status));
 		goto out;
 	}

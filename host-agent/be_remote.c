@@ -36,14 +36,14 @@ struct remote {
 };
 
 static const struct hb_param remote_opts[] = {
-	{ "address", HB_P_STRING, 0, 255, NULL, NULL,
-	  "HOST:PORT of hvbench-guest --tcp (IPv6 as [ADDR]:PORT)" },
-	{ "token_file", HB_P_STRING, 0, 4096, NULL, NULL,
-	  "file holding the shared token the agent was started with" },
-	{ "iperf_bind", HB_P_STRING, 0, 63, "", NULL,
-	  "host address the guest reaches for network workloads (\"\": no network workloads)" },
-	{ "iperf_port", HB_P_INT, 1, 65535, "5201", NULL, "port of that iperf3 server" },
-	{ "connect_timeout", HB_P_INT, 1, 600, "20", NULL, "seconds to connect and get hello" },
+	{"address", HB_P_STRING, 0, 255, NULL, NULL,
+	 "HOST:PORT of hvbench-guest --tcp (IPv6 as [ADDR]:PORT)"},
+	{"token_file", HB_P_STRING, 0, 4096, NULL, NULL,
+	 "file holding the shared token the agent was started with"},
+	{"iperf_bind", HB_P_STRING, 0, 63, "", NULL,
+	 "host address the guest reaches for network workloads (\"\": no network workloads)"},
+	{"iperf_port", HB_P_INT, 1, 65535, "5201", NULL, "port of that iperf3 server"},
+	{"connect_timeout", HB_P_INT, 1, 600, "20", NULL, "seconds to connect and get hello"},
 };
 
 static int split_hostport(const char *s, char *host, size_t hl, char *port, size_t pl)
@@ -69,7 +69,7 @@ static int split_hostport(const char *s, char *host, size_t hl, char *port, size
 static int connect_to(const char *address, double timeout, int *out, struct hb_err *e)
 {
 	char host[256], port[16];
-	struct addrinfo hints = { 0 }, *res = NULL, *ai;
+	struct addrinfo hints = {0}, *res = NULL, *ai;
 	long pn;
 	int rc, fd = -1;
 	double end = hb_now() + timeout;
@@ -118,15 +118,16 @@ static int read_token(const char *path, char *buf, size_t len, struct hb_err *e)
 		txt[--n] = '\0';
 	if (n == 0 || n >= len) {
 		free(txt);
-		return hb_err_set(e, HB_EINVAL, "token file %s: empty or longer than %zu bytes", path,
-				  len - 1);
+		return hb_err_set(e, HB_EINVAL, "token file %s: empty or longer than %zu bytes",
+				  path, len - 1);
 	}
 	memcpy(buf, txt, n + 1);
 	memset(txt, 0, n);
 	free(txt);
 	if (stat(path, &st) == 0 && (st.st_mode & 0077))
 		return hb_err_set(e, HB_EINVAL,
-				  "token file %s is readable by group or others (chmod 600 it)", path);
+				  "token file %s is readable by group or others (chmod 600 it)",
+				  path);
 	return 0;
 }
 
@@ -183,12 +184,13 @@ static int remote_run(void *priv, const struct hb_run_req *req, const struct hb_
 		      struct hb_sample *out, struct hb_err *e)
 {
 	struct remote *r = priv;
-	struct hb_run_opts o = { req->duration, req->ramp, req->timeout, NULL, 0 };
-	struct hb_probe_target pt = { 0 };
+	struct hb_run_opts o = {req->duration, req->ramp, req->timeout, NULL, 0};
+	struct hb_probe_target pt = {0};
 	int rc;
 
 	if (r->dead)
-		return hb_err_set(e, HB_EIO, "%s: connection to the agent was lost earlier", r->name);
+		return hb_err_set(e, HB_EIO, "%s: connection to the agent was lost earlier",
+				  r->name);
 	if (!strcmp(req->wl->kind, "net")) {
 		if (!r->srv_up)
 			return hb_err_set(e, HB_EUNSUPP,
@@ -213,7 +215,7 @@ static int remote_run(void *priv, const struct hb_run_req *req, const struct hb_
 static void remote_stop(void *priv, json_t *info)
 {
 	struct remote *r = priv;
-	struct hb_err e = { 0 };
+	struct hb_err e = {0};
 
 	if (r->conn_ready) {
 		/* the remote VM keeps running: end the session only (no shutdown request) */

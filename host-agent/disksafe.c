@@ -25,20 +25,20 @@ struct sig {
 };
 
 static const struct sig sigs[] = {
-	{ "ext2/3/4 filesystem", 0x438, "\x53\xef", 2 },
-	{ "XFS filesystem", 0, "XFSB", 4 },
-	{ "Btrfs filesystem", 0x10040, "_BHRfS_M", 8 },
-	{ "swap space", 4086, "SWAPSPACE2", 10 },
-	{ "swap space", 4086, "SWAP-SPACE", 10 },
-	{ "LVM2 physical volume", 512 + 24, "LVM2 001", 8 },
-	{ "Linux md RAID member", 4096, "\xfc\x4e\x2b\xa9", 4 },
-	{ "Linux md RAID member", 0, "\xfc\x4e\x2b\xa9", 4 },
-	{ "LUKS encrypted volume", 0, "LUKS\xba\xbe", 6 },
-	{ "NTFS filesystem", 3, "NTFS    ", 8 },
-	{ "FAT filesystem", 0x36, "FAT", 3 },
-	{ "FAT32 filesystem", 0x52, "FAT32", 5 },
-	{ "ISO 9660 filesystem", 0x8001, "CD001", 5 },
-	{ "GPT partition table", 512, "EFI PART", 8 },
+	{"ext2/3/4 filesystem", 0x438, "\x53\xef", 2},
+	{"XFS filesystem", 0, "XFSB", 4},
+	{"Btrfs filesystem", 0x10040, "_BHRfS_M", 8},
+	{"swap space", 4086, "SWAPSPACE2", 10},
+	{"swap space", 4086, "SWAP-SPACE", 10},
+	{"LVM2 physical volume", 512 + 24, "LVM2 001", 8},
+	{"Linux md RAID member", 4096, "\xfc\x4e\x2b\xa9", 4},
+	{"Linux md RAID member", 0, "\xfc\x4e\x2b\xa9", 4},
+	{"LUKS encrypted volume", 0, "LUKS\xba\xbe", 6},
+	{"NTFS filesystem", 3, "NTFS    ", 8},
+	{"FAT filesystem", 0x36, "FAT", 3},
+	{"FAT32 filesystem", 0x52, "FAT32", 5},
+	{"ISO 9660 filesystem", 0x8001, "CD001", 5},
+	{"GPT partition table", 512, "EFI PART", 8},
 };
 
 const char *hb_disk_signature(int fd)
@@ -151,17 +151,20 @@ int hb_disk_target_check(const char *path, int allow_existing, struct hb_err *e)
 
 	if (lstat(path, &st)) {
 		if (errno == ENOENT)
-			return hb_err_set(e, HB_EINVAL,
-					  "disk_target %s does not exist (hvbench makes its own scratch "
-					  "files: leave disk_target empty for that)",
-					  path);
+			return hb_err_set(
+				e, HB_EINVAL,
+				"disk_target %s does not exist (hvbench makes its own scratch "
+				"files: leave disk_target empty for that)",
+				path);
 		return hb_err_errno(e, HB_EINVAL, "disk_target %s", path);
 	}
 	if (S_ISLNK(st.st_mode) && stat(path, &st))
 		return hb_err_errno(e, HB_EINVAL, "disk_target %s", path);
 	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
-		return hb_err_set(e, HB_EINVAL, "disk_target %s is neither a regular file nor a block "
-				  "device", path);
+		return hb_err_set(e, HB_EINVAL,
+				  "disk_target %s is neither a regular file nor a block "
+				  "device",
+				  path);
 	if (!allow_existing)
 		return hb_err_set(e, HB_EINVAL,
 				  "disk_target %s exists and disk workloads write over it; set "
@@ -175,7 +178,10 @@ int hb_disk_target_check(const char *path, int allow_existing, struct hb_err *e)
 	sig = hb_disk_signature(fd);
 	close(fd);
 	if (sig)
-		return hb_err_set(e, HB_EINVAL, "disk_target %s holds data (%s signature): refused (wipe it yourself "
-				  "if it really is scratch)", path, sig);
+		return hb_err_set(
+			e, HB_EINVAL,
+			"disk_target %s holds data (%s signature): refused (wipe it yourself "
+			"if it really is scratch)",
+			path, sig);
 	return 0;
 }

@@ -60,7 +60,8 @@ static const char usage_run[] =
 	"  -v, --verbose         more detail on stderr\n"
 	"  -h, --help            this text\n"
 	"\n"
-	"Ctrl-C stops after cleaning up: what was measured is written with status \"incomplete\".\n";
+	"Ctrl-C stops after cleaning up: what was measured is written with status "
+	"\"incomplete\".\n";
 
 static void install_signals(void)
 {
@@ -77,23 +78,23 @@ static void install_signals(void)
 static int cmd_run(int argc, char **argv, int validate_only)
 {
 	static const struct option lo[] = {
-		{ "output", required_argument, NULL, 'o' },
-		{ "targets", required_argument, NULL, 't' },
-		{ "reps", required_argument, NULL, 'r' },
-		{ "warmup", required_argument, NULL, 'w' },
-		{ "duration", required_argument, NULL, 'd' },
-		{ "build", required_argument, NULL, 'b' },
-		{ "scratch-dir", required_argument, NULL, 's' },
-		{ "no-report", no_argument, NULL, 'n' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		{"output", required_argument, NULL, 'o'},
+		{"targets", required_argument, NULL, 't'},
+		{"reps", required_argument, NULL, 'r'},
+		{"warmup", required_argument, NULL, 'w'},
+		{"duration", required_argument, NULL, 'd'},
+		{"build", required_argument, NULL, 'b'},
+		{"scratch-dir", required_argument, NULL, 's'},
+		{"no-report", no_argument, NULL, 'n'},
+		{"quiet", no_argument, NULL, 'q'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
 	};
-	struct hb_overrides ov = { NULL, 0, -1, 0 };
-	struct hb_run_cfg cfg = { NULL, "build", "/var/tmp", 0, 0, 0 };
+	struct hb_overrides ov = {NULL, 0, -1, 0};
+	struct hb_run_cfg cfg = {NULL, "build", "/var/tmp", 0, 0, 0};
 	struct hb_profile p;
-	struct hb_err e = { 0 };
+	struct hb_err e = {0};
 	char outbuf[1024];
 	int c, i, rc;
 	long l;
@@ -105,21 +106,30 @@ static int cmd_run(int argc, char **argv, int validate_only)
 		case 't': ov.targets = optarg; break;
 		case 'r':
 			if (hb_parse_long(optarg, 1, 1000, &l)) {
-				fprintf(stderr, "hvbench: --reps: \"%s\" is not a whole number in 1..1000\n", optarg);
+				fprintf(stderr,
+					"hvbench: --reps: \"%s\" is not a whole number in "
+					"1..1000\n",
+					optarg);
 				return HB_EXIT_USAGE;
 			}
 			ov.reps = (int)l;
 			break;
 		case 'w':
 			if (hb_parse_long(optarg, 0, 100, &l)) {
-				fprintf(stderr, "hvbench: --warmup: \"%s\" is not a whole number in 0..100\n", optarg);
+				fprintf(stderr,
+					"hvbench: --warmup: \"%s\" is not a whole number in "
+					"0..100\n",
+					optarg);
 				return HB_EXIT_USAGE;
 			}
 			ov.warmup = (int)l;
 			break;
 		case 'd':
 			if (hb_parse_double(optarg, 0.1, 3600, &ov.duration)) {
-				fprintf(stderr, "hvbench: --duration: \"%s\" is not a number of seconds in 0.1..3600\n", optarg);
+				fprintf(stderr,
+					"hvbench: --duration: \"%s\" is not a number of seconds in "
+					"0.1..3600\n",
+					optarg);
 				return HB_EXIT_USAGE;
 			}
 			break;
@@ -130,10 +140,13 @@ static int cmd_run(int argc, char **argv, int validate_only)
 		case 'v': cfg.verbose = 1; break;
 		case 'h':
 			if (validate_only)
-				fputs("usage: hvbench validate PROFILE [--targets A,B] [--reps N] [--warmup N]\n"
+				fputs("usage: hvbench validate PROFILE [--targets A,B] [--reps N] "
+				      "[--warmup N]\n"
 				      "                        [--duration S]\n\n"
-				      "Checks a profile (and the overrides) without running anything and prints\n"
-				      "the plan. Exit 0 when valid, 2 with the problem and its place otherwise.\n",
+				      "Checks a profile (and the overrides) without running "
+				      "anything and prints\n"
+				      "the plan. Exit 0 when valid, 2 with the problem and its "
+				      "place otherwise.\n",
 				      stdout);
 			else
 				fputs(usage_run, stdout);
@@ -152,7 +165,8 @@ static int cmd_run(int argc, char **argv, int validate_only)
 		return HB_EXIT_USAGE;
 	}
 	if (validate_only) {
-		printf("%s: valid profile \"%s\": %d target%s, %d workload%s, %d repetition%s + %d warm-up\n",
+		printf("%s: valid profile \"%s\": %d target%s, %d workload%s, %d repetition%s + %d "
+		       "warm-up\n",
 		       argv[optind], p.name, p.ntargets, p.ntargets == 1 ? "" : "s", p.nentries,
 		       p.nentries == 1 ? "" : "s", p.reps, p.reps == 1 ? "" : "s", p.warmup);
 		for (i = 0; i < p.ntargets; i++)
@@ -208,7 +222,8 @@ static int cmd_list(int argc, char **argv)
 	glob_t g;
 
 	if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
-		puts("usage: hvbench list\n\nShows workloads with their parameters, target kinds with "
+		puts("usage: hvbench list\n\nShows workloads with their parameters, target kinds "
+		     "with "
 		     "their options, and the profiles in configs/.");
 		return 0;
 	}
@@ -255,7 +270,8 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (!strcmp(cmd, "--version") || !strcmp(cmd, "version")) {
-		printf("hvbench %s (results schema hvbench/result/1, agent protocol %d)\n", HB_VERSION, 1);
+		printf("hvbench %s (results schema hvbench/result/1, agent protocol %d)\n",
+		       HB_VERSION, 1);
 		return 0;
 	}
 	if (!strcmp(cmd, "run"))

@@ -13,12 +13,12 @@
 
 #define PROFILE_MAX_BYTES (4 * 1024 * 1024)
 
-static const char *const top_keys[] = { "name", "description", "repetitions", "warmup",
-					"duration", "ramp", "timeout", "targets", "workloads",
-					"probes", NULL };
-static const char *const target_keys[] = { "name", "kind", "options", NULL };
-static const char *const entry_keys[] = { "name", "workload", "params", "duration", "ramp",
-					  "timeout", NULL };
+static const char *const top_keys[] = {"name",	    "description", "repetitions", "warmup",
+				       "duration",  "ramp",	   "timeout",	  "targets",
+				       "workloads", "probes",	   NULL};
+static const char *const target_keys[] = {"name", "kind", "options", NULL};
+static const char *const entry_keys[] = {"name", "workload", "params", "duration",
+					 "ramp", "timeout",  NULL};
 
 static int check_keys(const json_t *obj, const char *const *keys, const char *where,
 		      struct hb_err *e)
@@ -46,8 +46,8 @@ static int check_keys(const json_t *obj, const char *const *keys, const char *wh
 	return 0;
 }
 
-static int get_name(const json_t *obj, const char *key, const char *where, int required,
-		    char *out, size_t len, struct hb_err *e)
+static int get_name(const json_t *obj, const char *key, const char *where, int required, char *out,
+		    size_t len, struct hb_err *e)
 {
 	const json_t *v = json_object_get(obj, key);
 	const char *s, *c;
@@ -67,15 +67,16 @@ static int get_name(const json_t *obj, const char *key, const char *where, int r
 	for (c = s; *c; c++)
 		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
 		      (*c >= '0' && *c <= '9') || *c == '-' || *c == '_' || *c == '.'))
-			return hb_err_set(e, HB_EINVAL,
-					  "%s: \"%s\" is \"%s\": use letters, digits, '-', '_', '.'",
-					  where, key, s);
+			return hb_err_set(
+				e, HB_EINVAL,
+				"%s: \"%s\" is \"%s\": use letters, digits, '-', '_', '.'", where,
+				key, s);
 	hb_strlcpy(out, s, len);
 	return 0;
 }
 
-static int get_num(const json_t *obj, const char *key, const char *where, double min,
-		   double max, int integer, double *out, struct hb_err *e)
+static int get_num(const json_t *obj, const char *key, const char *where, double min, double max,
+		   int integer, double *out, struct hb_err *e)
 {
 	const json_t *v = json_object_get(obj, key);
 	double d;
@@ -134,8 +135,8 @@ static int parse_targets(struct hb_profile *p, const json_t *arr, const char *pn
 			for (k = 0; hb_backends[k] && k < 15; k++)
 				kinds[k] = hb_backends[k]->kind;
 			near = hb_nearest(kind, kinds, k);
-			return hb_err_set(e, HB_EINVAL, "%s: unknown kind \"%s\"%s%s%s", where, kind,
-					  near ? " (did you mean \"" : "", near ? near : "",
+			return hb_err_set(e, HB_EINVAL, "%s: unknown kind \"%s\"%s%s%s", where,
+					  kind, near ? " (did you mean \"" : "", near ? near : "",
 					  near ? "\"?)" : "");
 		}
 		opts = json_object_get(t, "options");
@@ -182,7 +183,8 @@ static int parse_entries(struct hb_profile *p, const json_t *arr, const char *pn
 		for (j = 0; j < (int)i; j++)
 			if (!strcmp(p->entries[j].name, en->name))
 				return hb_err_set(e, HB_EINVAL,
-						  "%s: duplicate workload name \"%s\" (give each entry a unique \"name\")",
+						  "%s: duplicate workload name \"%s\" (give each "
+						  "entry a unique \"name\")",
 						  where, en->name);
 		en->wl = hb_workload_find(wl);
 		if (!en->wl) {
@@ -192,8 +194,8 @@ static int parse_entries(struct hb_profile *p, const json_t *arr, const char *pn
 			for (k = 0; hb_workloads[k] && k < 31; k++)
 				names[k] = hb_workloads[k]->name;
 			near = hb_nearest(wl, names, k);
-			return hb_err_set(e, HB_EINVAL, "%s: unknown workload \"%s\"%s%s%s", where, wl,
-					  near ? " (did you mean \"" : "", near ? near : "",
+			return hb_err_set(e, HB_EINVAL, "%s: unknown workload \"%s\"%s%s%s", where,
+					  wl, near ? " (did you mean \"" : "", near ? near : "",
 					  near ? "\"?)" : "");
 		}
 		en->duration = duration;
@@ -207,7 +209,8 @@ static int parse_entries(struct hb_profile *p, const json_t *arr, const char *pn
 			return hb_err_set(e, HB_EINVAL,
 					  "%s: timeout %g s is shorter than ramp + duration (%g s)",
 					  where, en->timeout, en->ramp + en->duration);
-		snprintf(where, sizeof(where), "%s: workloads[%zu] (%s).params", pname, i, en->name);
+		snprintf(where, sizeof(where), "%s: workloads[%zu] (%s).params", pname, i,
+			 en->name);
 		rc = hb_params_validate(en->wl->params, en->wl->nparams,
 					json_object_get(w, "params"), where, &en->params, e);
 		if (rc)
@@ -239,7 +242,8 @@ int hb_profile_parse(const char *text, const char *name, struct hb_profile *p, s
 	if ((rc = check_keys(j, top_keys, name, e)) ||
 	    (rc = get_name(j, "name", name, 0, p->name, sizeof(p->name), e)))
 		goto fail;
-	if (json_object_get(j, "description") && !json_is_string(json_object_get(j, "description"))) {
+	if (json_object_get(j, "description") &&
+	    !json_is_string(json_object_get(j, "description"))) {
 		rc = hb_err_set(e, HB_EINVAL, "%s: \"description\" must be a string", name);
 		goto fail;
 	}
@@ -262,7 +266,8 @@ int hb_profile_parse(const char *text, const char *name, struct hb_profile *p, s
 		goto fail;
 	}
 	if ((rc = parse_targets(p, json_object_get(j, "targets"), name, e)) ||
-	    (rc = parse_entries(p, json_object_get(j, "workloads"), name, duration, ramp, timeout, e)))
+	    (rc = parse_entries(p, json_object_get(j, "workloads"), name, duration, ramp, timeout,
+				e)))
 		goto fail;
 	probes = json_object_get(j, "probes");
 	if (probes && !json_is_object(probes)) {
@@ -329,7 +334,7 @@ int hb_profile_apply(struct hb_profile *p, const struct hb_overrides *o, struct 
 	}
 	if (o->targets) {
 		struct hb_target keep[HB_MAX_TARGETS];
-		int n = 0, used[HB_MAX_TARGETS] = { 0 };
+		int n = 0, used[HB_MAX_TARGETS] = {0};
 		char buf[1024], *save = NULL, *tok;
 
 		if (hb_strlcpy(buf, o->targets, sizeof(buf)))
@@ -345,13 +350,15 @@ int hb_profile_apply(struct hb_profile *p, const struct hb_overrides *o, struct 
 				for (i = 0; i < p->ntargets; i++)
 					names[i] = p->targets[i].name;
 				near = hb_nearest(tok, names, (size_t)p->ntargets);
-				return hb_err_set(e, HB_EINVAL,
-						  "--targets: the profile has no target \"%s\"%s%s%s", tok,
-						  near ? " (did you mean \"" : "", near ? near : "",
-						  near ? "\"?)" : "");
+				return hb_err_set(
+					e, HB_EINVAL,
+					"--targets: the profile has no target \"%s\"%s%s%s", tok,
+					near ? " (did you mean \"" : "", near ? near : "",
+					near ? "\"?)" : "");
 			}
 			if (used[found])
-				return hb_err_set(e, HB_EINVAL, "--targets: \"%s\" given twice", tok);
+				return hb_err_set(e, HB_EINVAL, "--targets: \"%s\" given twice",
+						  tok);
 			used[found] = 1;
 			keep[n++] = p->targets[found];
 		}

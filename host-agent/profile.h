@@ -16,21 +16,21 @@
 #define HB_MAX_ENTRIES 64
 
 struct hb_entry {
-	char name[64];                /* unique entry name, e.g. "disk-randread" */
+	char name[64]; /* unique entry name, e.g. "disk-randread" */
 	const struct hb_workload *wl;
-	json_t *params;               /* validated, defaults filled; owned */
+	json_t *params; /* validated, defaults filled; owned */
 	double duration, ramp, timeout;
 };
 
 struct hb_profile {
 	char name[64];
 	char path[512];
-	json_t *json;                 /* the profile as loaded (recorded in results.json); owned */
+	json_t *json; /* the profile as loaded (recorded in results.json); owned */
 	int reps, warmup;
 	int ntargets, nentries;
 	struct hb_target targets[HB_MAX_TARGETS]; /* opts owned */
 	struct hb_entry entries[HB_MAX_ENTRIES];
-	const json_t *probes;         /* borrowed from json; NULL = defaults */
+	const json_t *probes; /* borrowed from json; NULL = defaults */
 };
 
 /* Parses text (name used in messages). On error *p is left empty (nothing to free). */
@@ -41,8 +41,8 @@ void hb_profile_free(struct hb_profile *p);
 /* Command-line overrides, applied after loading and validated the same way. */
 struct hb_overrides {
 	const char *targets; /* "a,b": keep only these targets, in this order */
-	int reps;            /* > 0 */
-	int warmup;          /* >= 0, or -1 */
+	int reps;	     /* > 0 */
+	int warmup;	     /* >= 0, or -1 */
 	double duration;     /* > 0 */
 };
 int hb_profile_apply(struct hb_profile *p, const struct hb_overrides *o, struct hb_err *e);

@@ -25,8 +25,8 @@
 #include "stats.h"
 
 struct series {
-	int target;            /* index into the profile's targets */
-	char workload[64];     /* entry name, or "boot" / "memory" */
+	int target;	   /* index into the profile's targets */
+	char workload[64]; /* entry name, or "boot" / "memory" */
 	char kind[16];
 	char metric[64];
 	char unit[24];
@@ -38,7 +38,7 @@ struct series {
 struct tstate {
 	void *priv;
 	json_t *info;
-	int up;        /* started successfully */
+	int up;	       /* started successfully */
 	int dead;      /* failed: not used again */
 	char why[512]; /* why dead */
 };
@@ -106,11 +106,11 @@ static void progress(struct runner *r, const char *target, const char *entry, in
 	fmt_dur(r->planned_left, eta, sizeof(eta));
 	fmt_dur(elapsed, el, sizeof(el));
 	if (warm)
-		fprintf(stderr, "\r\033[K[%s] %s warm-up %d | run %zu/%zu | %s elapsed, ETA %s", target,
-			entry, rep, r->done_runs + 1, r->total_runs, el, eta);
+		fprintf(stderr, "\r\033[K[%s] %s warm-up %d | run %zu/%zu | %s elapsed, ETA %s",
+			target, entry, rep, r->done_runs + 1, r->total_runs, el, eta);
 	else
-		fprintf(stderr, "\r\033[K[%s] %s rep %d/%d | run %zu/%zu | %s elapsed, ETA %s", target,
-			entry, rep, r->p->reps, r->done_runs + 1, r->total_runs, el, eta);
+		fprintf(stderr, "\r\033[K[%s] %s rep %d/%d | run %zu/%zu | %s elapsed, ETA %s",
+			target, entry, rep, r->p->reps, r->done_runs + 1, r->total_runs, el, eta);
 	fflush(stderr);
 	r->progress_shown = 1;
 }
@@ -123,7 +123,8 @@ static struct series *series_get(struct runner *r, int target, const char *workl
 
 	for (i = 0; i < r->nser; i++) {
 		s = &r->ser[i];
-		if (s->target == target && !strcmp(s->workload, workload) && !strcmp(s->metric, metric))
+		if (s->target == target && !strcmp(s->workload, workload) &&
+		    !strcmp(s->metric, metric))
 			return s;
 	}
 	if (r->nser == r->capser) {
@@ -163,8 +164,9 @@ static void series_add(struct series *s, double v)
 static void add_failure(struct runner *r, const char *target, const char *workload, int rep,
 			const char *msg)
 {
-	json_array_append_new(r->failures, json_pack("{s:s, s:s, s:i, s:s}", "target", target,
-						     "workload", workload, "rep", rep, "error", msg));
+	json_array_append_new(r->failures,
+			      json_pack("{s:s, s:s, s:i, s:s}", "target", target, "workload",
+					workload, "rep", rep, "error", msg));
 }
 
 static json_t *ci_array(double lo, double hi)
@@ -204,12 +206,14 @@ static json_t *build_results(struct runner *r, const char *status)
 		hb_summarize(s->v, s->n, &sm);
 		json_array_append_new(
 			results,
-			json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:o, s:I, s:f, s:f, s:f, s:f, s:o}",
-				  "target", r->p->targets[s->target].name, "workload", s->workload,
-				  "kind", s->kind, "metric", s->metric, "unit", s->unit,
-				  "higher_is_better", s->hib, "samples", samples, "n", (json_int_t)s->n,
-				  "median", sm.median, "mean", sm.mean, "stdev", sm.stdev, "cv",
-				  isfinite(sm.cv) ? sm.cv : 0.0, "ci95", ci_array(sm.ci_lo, sm.ci_hi)));
+			json_pack(
+				"{s:s, s:s, s:s, s:s, s:s, s:b, s:o, s:I, s:f, s:f, s:f, s:f, s:o}",
+				"target", r->p->targets[s->target].name, "workload", s->workload,
+				"kind", s->kind, "metric", s->metric, "unit", s->unit,
+				"higher_is_better", s->hib, "samples", samples, "n",
+				(json_int_t)s->n, "median", sm.median, "mean", sm.mean, "stdev",
+				sm.stdev, "cv", isfinite(sm.cv) ? sm.cv : 0.0, "ci95",
+				ci_array(sm.ci_lo, sm.ci_hi)));
 	}
 	cmps = json_array();
 	for (i = 0; base >= 0 && i < r->nser; i++) {
@@ -223,28 +227,28 @@ static json_t *build_results(struct runner *r, const char *status)
 				b = &r->ser[j];
 		if (!b || !b->n || hb_ratio_ci(s->v, s->n, b->v, b->n, &ratio, &lo, &hi))
 			continue;
-		json_array_append_new(
-			cmps, json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:f, s:o}", "target",
-					r->p->targets[s->target].name, "baseline",
-					r->p->targets[base].name, "workload", s->workload, "metric",
-					s->metric, "unit", s->unit, "higher_is_better", s->hib, "ratio",
-					ratio, "ci95", ci_array(lo, hi)));
+		json_array_append_new(cmps, json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:f, s:o}",
+						      "target", r->p->targets[s->target].name,
+						      "baseline", r->p->targets[base].name,
+						      "workload", s->workload, "metric", s->metric,
+						      "unit", s->unit, "higher_is_better", s->hib,
+						      "ratio", ratio, "ci95", ci_array(lo, hi)));
 	}
 	root = json_pack("{s:s, s:s, s:s, s:s, s:s, s:O, s:s, s:O, s:o, s:o, s:o, s:O}", "schema",
 			 "hvbench/result/1", "tool_version", HB_VERSION, "started_at",
 			 r->started_at, "finished_at", now, "status", status, "host", r->host,
 			 "profile_name", r->p->name, "profile", r->p->json, "targets", targets,
 			 "results", results, "comparisons", cmps, "failures", r->failures);
-	json_object_set_new(root, "settings",
-			    json_pack("{s:i, s:i}", "repetitions", r->p->reps, "warmup",
-				      r->p->warmup));
+	json_object_set_new(
+		root, "settings",
+		json_pack("{s:i, s:i}", "repetitions", r->p->reps, "warmup", r->p->warmup));
 	return root;
 }
 
 static int write_results(struct runner *r, const char *status)
 {
 	json_t *root = build_results(r, status);
-	struct hb_err e = { 0 };
+	struct hb_err e = {0};
 	char *txt = json_dumps(root, JSON_INDENT(1) | JSON_REAL_PRECISION(10));
 	int rc;
 
@@ -264,11 +268,12 @@ static void info_rows(struct runner *r, int t)
 	static const struct {
 		const char *path, *obj, *workload, *metric, *unit;
 	} rows[] = {
-		{ "time_to_ready_s", NULL, "boot", "time_to_ready", "s" },
-		{ "guest_kernel_boot_s", NULL, "boot", "guest_kernel_boot", "s" },
-		{ "vmm_overhead_mib", "memory_overhead", "memory", "vmm_overhead", "MiB" },
-		{ "memavailable_drop_mib", "memory_overhead", "memory", "memavailable_drop", "MiB" },
-		{ "guest_visible_loss_mib", "memory_overhead", "memory", "guest_visible_loss", "MiB" },
+		{"time_to_ready_s", NULL, "boot", "time_to_ready", "s"},
+		{"guest_kernel_boot_s", NULL, "boot", "guest_kernel_boot", "s"},
+		{"vmm_overhead_mib", "memory_overhead", "memory", "vmm_overhead", "MiB"},
+		{"memavailable_drop_mib", "memory_overhead", "memory", "memavailable_drop", "MiB"},
+		{"guest_visible_loss_mib", "memory_overhead", "memory", "guest_visible_loss",
+		 "MiB"},
 	};
 	size_t i;
 
@@ -278,8 +283,8 @@ static void info_rows(struct runner *r, int t)
 			o = json_object_get(o, rows[i].obj);
 		v = json_object_get(o, rows[i].path);
 		if (json_is_number(v))
-			series_add(series_get(r, t, rows[i].workload, rows[i].workload, rows[i].metric,
-					      rows[i].unit, 0),
+			series_add(series_get(r, t, rows[i].workload, rows[i].workload,
+					      rows[i].metric, rows[i].unit, 0),
 				   json_number_value(v));
 	}
 }
@@ -292,7 +297,7 @@ struct hookctx {
 static int hook_start(void *arg, const struct hb_probe_target *t, struct hb_err *e)
 {
 	struct hookctx *h = arg;
-	struct hb_err pe = { 0 }; /* a probe that cannot start is recorded by the set, never fatal */
+	struct hb_err pe = {0}; /* a probe that cannot start is recorded by the set, never fatal */
 
 	(void)e;
 	if (h->r->probes && hb_probeset_start(h->r->probes, t, &pe) == 0)
@@ -315,7 +320,7 @@ static int start_targets(struct runner *r)
 	for (t = 0; t < r->p->ntargets; t++) {
 		struct hb_target *tg = &r->p->targets[t];
 		struct tstate *ts = &r->ts[t];
-		struct hb_err e = { 0 };
+		struct hb_err e = {0};
 		char why[512] = "";
 		int rc = 0;
 
@@ -349,12 +354,16 @@ static int start_targets(struct runner *r)
 		ts->up = 1;
 		up++;
 		info_rows(r, t);
-		if (json_is_true(json_object_get(ts->info, "emulation")) && strcmp(tg->ops->kind, "native"))
-			rlog(r, "%s runs under emulation (%s): its figures test the measurement chain, "
-				"not hardware virtualization",
-			     tg->name, json_string_value(json_object_get(ts->info, "accel")) ?
-					       json_string_value(json_object_get(ts->info, "accel")) :
-					       "tcg");
+		if (json_is_true(json_object_get(ts->info, "emulation")) &&
+		    strcmp(tg->ops->kind, "native"))
+			rlog(r,
+			     "%s runs under emulation (%s): its figures test the measurement "
+			     "chain, "
+			     "not hardware virtualization",
+			     tg->name,
+			     json_string_value(json_object_get(ts->info, "accel"))
+				     ? json_string_value(json_object_get(ts->info, "accel"))
+				     : "tcg");
 	}
 	return up;
 }
@@ -381,11 +390,11 @@ static int run_one(struct runner *r, int t, const struct hb_entry *en, int rep)
 {
 	struct hb_target *tg = &r->p->targets[t];
 	struct tstate *ts = &r->ts[t];
-	struct hb_run_req req = { en->name, en->wl, en->params, en->duration, en->ramp, en->timeout };
-	struct hookctx hc = { r, 0 };
-	struct hb_run_hooks hooks = { hook_start, hook_stop, &hc };
+	struct hb_run_req req = {en->name, en->wl, en->params, en->duration, en->ramp, en->timeout};
+	struct hookctx hc = {r, 0};
+	struct hb_run_hooks hooks = {hook_start, hook_stop, &hc};
 	struct hb_sample s;
-	struct hb_err e = { 0 };
+	struct hb_err e = {0};
 	int rc, i;
 
 	hb_sample_init(&s);
@@ -417,8 +426,8 @@ static int run_one(struct runner *r, int t, const struct hb_entry *en, int rep)
 	}
 	if (rep >= 0)
 		for (i = 0; i < s.n; i++)
-			series_add(series_get(r, t, en->name, en->wl->kind, s.m[i].name, s.m[i].unit,
-					      s.m[i].higher_is_better),
+			series_add(series_get(r, t, en->name, en->wl->kind, s.m[i].name,
+					      s.m[i].unit, s.m[i].higher_is_better),
 				   s.m[i].value);
 	hb_sample_free(&s);
 	return 0;
@@ -510,17 +519,19 @@ json_t *hb_host_facts(void)
 		}
 		fclose(f);
 	}
-	virt = hyper ? "guest (cpuid hypervisor flag set: this host is itself a VM)" : "none detected";
+	virt = hyper ? "guest (cpuid hypervisor flag set: this host is itself a VM)"
+		     : "none detected";
 	return json_pack("{s:s, s:s, s:i, s:I, s:s, s:s, s:s, s:b}", "hostname", host, "cpu_model",
 			 model, "cores", (int)sysconf(_SC_NPROCESSORS_ONLN), "memory_bytes",
 			 (json_int_t)hb_meminfo("MemTotal"), "kernel", u.release, "arch", u.machine,
-			 "virtualization", virt, "kvm_device", access("/dev/kvm", R_OK | W_OK) == 0);
+			 "virtualization", virt, "kvm_device",
+			 access("/dev/kvm", R_OK | W_OK) == 0);
 }
 
 int hb_run_profile(struct hb_profile *p, const struct hb_run_cfg *cfg, volatile sig_atomic_t *stop)
 {
 	struct runner r;
-	struct hb_err e = { 0 };
+	struct hb_err e = {0};
 	char scratch[4096];
 	const char *status;
 	int rc = HB_EXIT_OK, t, i, up, nok = 0;
@@ -546,8 +557,8 @@ int hb_run_profile(struct hb_profile *p, const struct hb_run_cfg *cfg, volatile 
 		goto out_free;
 	}
 	if (hb_snprintf(r.results_path, sizeof(r.results_path), "%s/results.json", cfg->out_dir) ||
-	    hb_snprintf(scratch, sizeof(scratch), "%s/hvbench-scratch.%ld.XXXXXX", cfg->scratch_base,
-			(long)getpid())) {
+	    hb_snprintf(scratch, sizeof(scratch), "%s/hvbench-scratch.%ld.XXXXXX",
+			cfg->scratch_base, (long)getpid())) {
 		fprintf(stderr, "hvbench: output path too long\n");
 		rc = HB_EXIT_USAGE;
 		goto out_free;
@@ -581,7 +592,8 @@ int hb_run_profile(struct hb_profile *p, const struct hb_run_cfg *cfg, volatile 
 	stop_targets(&r);
 
 	for (k = 0; k < r.nser; k++)
-		if (r.ser[k].n && strcmp(r.ser[k].workload, "boot") && strcmp(r.ser[k].workload, "memory"))
+		if (r.ser[k].n && strcmp(r.ser[k].workload, "boot") &&
+		    strcmp(r.ser[k].workload, "memory"))
 			nok++;
 	if (*stop) {
 		status = "incomplete";
@@ -598,19 +610,21 @@ int hb_run_profile(struct hb_profile *p, const struct hb_run_cfg *cfg, volatile 
 	if (*stop)
 		rlog(&r, "interrupted: writing what was measured (status \"incomplete\")");
 	if (write_results(&r, status)) {
-		rlog(&r, "%s run, but results.json could not be written: %s holds the last good copy",
+		rlog(&r,
+		     "%s run, but results.json could not be written: %s holds the last good copy",
 		     status, r.results_path);
 		status = "unsaved";
 		rc = HB_EXIT_FAILED;
 	}
 	if (!cfg->no_report && nok > 0 && strcmp(status, "unsaved")) {
 		json_t *res = build_results(&r, status);
-		struct hb_err re = { 0 };
+		struct hb_err re = {0};
 		int rrc = hb_report_render(&res, 1, cfg->out_dir, &re);
 		if (rrc)
 			rlog(&r, "report: %s", re.msg);
 		if (rrc == 0 || rrc == HB_EUNSUPP)
-			fprintf(stderr, "hvbench: report: %s/report.html (and report.md)\n", cfg->out_dir);
+			fprintf(stderr, "hvbench: report: %s/report.html (and report.md)\n",
+				cfg->out_dir);
 		json_decref(res);
 	}
 	if (strcmp(status, "unsaved"))

@@ -13,11 +13,11 @@
 enum { HB_EXIT_OK = 0, HB_EXIT_USAGE = 2, HB_EXIT_FAILED = 3, HB_EXIT_INCOMPLETE = 4 };
 
 struct hb_run_cfg {
-	const char *out_dir;      /* results directory (created) */
-	const char *build_dir;    /* where the guest image lives */
+	const char *out_dir;	  /* results directory (created) */
+	const char *build_dir;	  /* where the guest image lives */
 	const char *scratch_base; /* parent of the private scratch directory */
-	int quiet;                /* no progress line */
-	int no_report;            /* skip report rendering */
+	int quiet;		  /* no progress line */
+	int no_report;		  /* skip report rendering */
 	int verbose;
 };
 

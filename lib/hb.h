@@ -15,14 +15,14 @@
 /* Status codes: every fallible function returns 0 or one of these (negative). */
 enum {
 	HB_OK = 0,
-	HB_EINVAL = -1,    /* bad argument, bad profile, bad parameter */
+	HB_EINVAL = -1, /* bad argument, bad profile, bad parameter */
 	HB_ENOMEM = -2,
-	HB_EIO = -3,       /* a system call or file operation failed */
+	HB_EIO = -3,	   /* a system call or file operation failed */
 	HB_ETIMEDOUT = -4, /* a wait ran out of time */
 	HB_EUNSUPP = -5,   /* not possible on this host (a skip, not a failure) */
-	HB_EPROTO = -6,    /* a peer (agent, fio, iperf, QMP) said something we cannot accept */
-	HB_EINTR = -7,     /* interrupted by SIGINT/SIGTERM/SIGHUP */
-	HB_ECHILD = -8,    /* a child process failed (exit status or signal) */
+	HB_EPROTO = -6,	   /* a peer (agent, fio, iperf, QMP) said something we cannot accept */
+	HB_EINTR = -7,	   /* interrupted by SIGINT/SIGTERM/SIGHUP */
+	HB_ECHILD = -8,	   /* a child process failed (exit status or signal) */
 };
 
 /* Returns a static, human name for a status code. */

@@ -64,9 +64,10 @@ json_t *hb_sample_to_json(const struct hb_sample *s)
 	int i;
 
 	for (i = 0; i < s->n; i++)
-		json_array_append_new(arr, json_pack("{s:s, s:s, s:b, s:f}", "name", s->m[i].name,
-						     "unit", s->m[i].unit, "higher_is_better",
-						     s->m[i].higher_is_better, "value", s->m[i].value));
+		json_array_append_new(arr,
+				      json_pack("{s:s, s:s, s:b, s:f}", "name", s->m[i].name,
+						"unit", s->m[i].unit, "higher_is_better",
+						s->m[i].higher_is_better, "value", s->m[i].value));
 	return json_pack("{s:o, s:o}", "metrics", arr, "info",
 			 s->info ? json_incref(s->info) : json_object());
 }
@@ -86,18 +87,21 @@ int hb_sample_from_json(const json_t *j, struct hb_sample *s, struct hb_err *e)
 		return hb_err_set(e, HB_EPROTO, "sample: more than %d metrics", HB_MAX_METRICS);
 	json_array_foreach (arr, i, m) {
 		const json_t *name = json_object_get(m, "name"), *unit = json_object_get(m, "unit");
-		const json_t *hib = json_object_get(m, "higher_is_better"), *val = json_object_get(m, "value");
+		const json_t *hib = json_object_get(m, "higher_is_better"),
+			     *val = json_object_get(m, "value");
 		if (!json_is_string(name) || !json_is_string(unit) || !json_is_boolean(hib) ||
 		    !json_is_number(val) || !isfinite(json_number_value(val))) {
 			hb_sample_free(s);
 			return hb_err_set(e, HB_EPROTO,
 					  "sample: metrics[%zu] needs string name, string unit, "
-					  "boolean higher_is_better and a finite number value", i);
+					  "boolean higher_is_better and a finite number value",
+					  i);
 		}
 		if (hb_sample_add(s, json_string_value(name), json_string_value(unit),
 				  json_is_true(hib), json_number_value(val))) {
 			hb_sample_free(s);
-			return hb_err_set(e, HB_EPROTO, "sample: metrics[%zu]: name or unit too long", i);
+			return hb_err_set(e, HB_EPROTO,
+					  "sample: metrics[%zu]: name or unit too long", i);
 		}
 	}
 	info = json_object_get(j, "info");

@@ -12,8 +12,8 @@
 #define HB_MAX_METRICS 64
 
 struct hb_metric {
-	char name[64];      /* e.g. "iops", "bw", "clat_p99", "throughput" */
-	char unit[24];      /* e.g. "IOPS", "MiB/s", "us", "Gbit/s", "ops/s" */
+	char name[64]; /* e.g. "iops", "bw", "clat_p99", "throughput" */
+	char unit[24]; /* e.g. "IOPS", "MiB/s", "us", "Gbit/s", "ops/s" */
 	int higher_is_better;
 	double value;
 };

@@ -23,7 +23,7 @@ static char dir[] = "/tmp/hb-disksafe.XXXXXX";
 /* A 128 KiB file of zeros with magic written at off (magic NULL: none). */
 static void make_file(const char *path, size_t off, const void *magic, size_t len)
 {
-	char zero[4096] = { 0 };
+	char zero[4096] = {0};
 	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600), i;
 
 	assert_true(fd >= 0);
@@ -36,7 +36,7 @@ static void make_file(const char *path, size_t off, const void *magic, size_t le
 
 static void expect(const char *path, int allow, int rc_want, const char *want)
 {
-	struct hb_err e = { 0 };
+	struct hb_err e = {0};
 	int rc = hb_disk_target_check(path, allow, &e);
 
 	if (rc != rc_want || (want && !strstr(e.msg, want)))
@@ -69,12 +69,12 @@ static void signatures_refused(void **state)
 		size_t len;
 		const char *name;
 	} cases[] = {
-		{ 0x438, "\x53\xef", 2, "ext2/3/4 filesystem" },
-		{ 0, "XFSB", 4, "XFS filesystem" },
-		{ 0x10040, "_BHRfS_M", 8, "Btrfs filesystem" },
-		{ 4086, "SWAPSPACE2", 10, "swap space" },
-		{ 0, "LUKS\xba\xbe", 6, "LUKS encrypted volume" },
-		{ 512, "EFI PART", 8, "GPT partition table" },
+		{0x438, "\x53\xef", 2, "ext2/3/4 filesystem"},
+		{0, "XFSB", 4, "XFS filesystem"},
+		{0x10040, "_BHRfS_M", 8, "Btrfs filesystem"},
+		{4086, "SWAPSPACE2", 10, "swap space"},
+		{0, "LUKS\xba\xbe", 6, "LUKS encrypted volume"},
+		{512, "EFI PART", 8, "GPT partition table"},
 	};
 	char p[256], want[128];
 	size_t i;

@@ -14,14 +14,15 @@
 static const char *ok_profile =
 	"{\"name\":\"t\",\"repetitions\":4,\"warmup\":0,\"duration\":1.5,\"ramp\":0.5,\n"
 	" \"targets\":[{\"name\":\"native\",\"kind\":\"native\"}],\n"
-	" \"workloads\":[{\"name\":\"d\",\"workload\":\"disk\",\"params\":{\"rw\":\"randwrite\",\"bs\":\"8k\"}},\n"
+	" \"workloads\":[{\"name\":\"d\",\"workload\":\"disk\",\"params\":{\"rw\":\"randwrite\","
+	"\"bs\":\"8k\"}},\n"
 	"               {\"workload\":\"cpu\",\"duration\":0.5}]}";
 
 /* Parses text and expects failure whose message contains want. */
 static void expect_error(const char *text, const char *want)
 {
 	struct hb_profile p;
-	struct hb_err e = { 0 };
+	struct hb_err e = {0};
 	int rc = hb_profile_parse(text, "p.json", &p, &e);
 
 	if (rc == 0 || !strstr(e.msg, want))
@@ -35,7 +36,7 @@ static void expect_error(const char *text, const char *want)
 static void valid_profile_loads(void **state)
 {
 	struct hb_profile p;
-	struct hb_err e = { 0 };
+	struct hb_err e = {0};
 
 	(void)state;
 	assert_int_equal(hb_profile_parse(ok_profile, "p.json", &p, &e), 0);
@@ -73,9 +74,11 @@ static void unknown_keys_suggest(void **state)
 	expect_error("{\"targets\":[{\"name\":\"n\",\"kind\":\"native\",\"optoins\":{}}],"
 		     "\"workloads\":[{\"workload\":\"cpu\"}]}",
 		     "targets[0]: unknown key \"optoins\" (did you mean \"options\"?)");
-	expect_error("{\"targets\":[{\"name\":\"n\",\"kind\":\"nativ\"}],\"workloads\":[{\"workload\":\"cpu\"}]}",
+	expect_error("{\"targets\":[{\"name\":\"n\",\"kind\":\"nativ\"}],\"workloads\":[{"
+		     "\"workload\":\"cpu\"}]}",
 		     "unknown kind \"nativ\" (did you mean \"native\"?)");
-	expect_error("{\"targets\":[{\"name\":\"n\",\"kind\":\"native\"}],\"workloads\":[{\"workload\":\"dsk\"}]}",
+	expect_error("{\"targets\":[{\"name\":\"n\",\"kind\":\"native\"}],\"workloads\":[{"
+		     "\"workload\":\"dsk\"}]}",
 		     "workloads[0] (dsk): unknown workload \"dsk\" (did you mean \"disk\"?)");
 	expect_error("{\"targets\":[{\"name\":\"n\",\"kind\":\"native\"}],"
 		     "\"workloads\":[{\"workload\":\"disk\",\"params\":{\"rww\":\"read\"}}]}",
@@ -91,11 +94,13 @@ static void wrong_types(void **state)
 	expect_error("{\"repetitions\":\"3\",\"targets\":[],\"workloads\":[]}",
 		     "\"repetitions\" must be a number, not a string");
 	expect_error("{\"targets\":{},\"workloads\":[]}", "\"targets\" must be an array");
-	expect_error("{\"targets\":[3],\"workloads\":[]}", "targets[0]: must be an object, not an integer");
+	expect_error("{\"targets\":[3],\"workloads\":[]}",
+		     "targets[0]: must be an object, not an integer");
 	expect_error("{\"targets\":[{\"name\":\"n\",\"kind\":\"native\"}],"
 		     "\"workloads\":[{\"workload\":\"disk\",\"params\":{\"iodepth\":\"deep\"}}]}",
 		     "\"iodepth\" must be a number, not a string");
-	expect_error("{\"targets\":[{\"name\":\"n\",\"kind\":\"native\"}],\"workloads\":[{\"workload\":\"cpu\"}],"
+	expect_error("{\"targets\":[{\"name\":\"n\",\"kind\":\"native\"}],\"workloads\":[{"
+		     "\"workload\":\"cpu\"}],"
 		     "\"probes\":[]}",
 		     "\"probes\" must be an object, not an array");
 }
@@ -119,15 +124,18 @@ static void structural_errors(void **state)
 {
 	(void)state;
 	expect_error("{\"workloads\":[{\"workload\":\"cpu\"}]}", "\"targets\" is required");
-	expect_error("{\"targets\":[{\"name\":\"n\",\"kind\":\"native\"}]}", "\"workloads\" is required");
+	expect_error("{\"targets\":[{\"name\":\"n\",\"kind\":\"native\"}]}",
+		     "\"workloads\" is required");
 	expect_error("{\"targets\":[],\"workloads\":[]}", "\"targets\" needs 1..16 entries");
-	expect_error("{\"targets\":[{\"name\":\"n\",\"kind\":\"native\"},{\"name\":\"n\",\"kind\":\"native\"}],"
+	expect_error("{\"targets\":[{\"name\":\"n\",\"kind\":\"native\"},{\"name\":\"n\",\"kind\":"
+		     "\"native\"}],"
 		     "\"workloads\":[{\"workload\":\"cpu\"}]}",
 		     "duplicate target name \"n\"");
 	expect_error("{\"targets\":[{\"name\":\"n\",\"kind\":\"native\"}],"
 		     "\"workloads\":[{\"workload\":\"cpu\"},{\"workload\":\"cpu\"}]}",
 		     "duplicate workload name \"cpu\"");
-	expect_error("{\"targets\":[{\"name\":\"a b\",\"kind\":\"native\"}],\"workloads\":[{\"workload\":\"cpu\"}]}",
+	expect_error("{\"targets\":[{\"name\":\"a "
+		     "b\",\"kind\":\"native\"}],\"workloads\":[{\"workload\":\"cpu\"}]}",
 		     "\"name\" is \"a b\": use letters");
 	expect_error("{\"targets\":[{\"kind\":\"native\"}],\"workloads\":[{\"workload\":\"cpu\"}]}",
 		     "targets[0]: \"name\" is required");
@@ -138,10 +146,11 @@ static void structural_errors(void **state)
 static void overrides(void **state)
 {
 	struct hb_profile p;
-	struct hb_err e = { 0 };
-	struct hb_overrides o = { "native", 7, 2, 3.0 };
-	const char *two = "{\"targets\":[{\"name\":\"native\",\"kind\":\"native\"},"
-			  "{\"name\":\"other\",\"kind\":\"native\"}],\"workloads\":[{\"workload\":\"cpu\"}]}";
+	struct hb_err e = {0};
+	struct hb_overrides o = {"native", 7, 2, 3.0};
+	const char *two =
+		"{\"targets\":[{\"name\":\"native\",\"kind\":\"native\"},"
+		"{\"name\":\"other\",\"kind\":\"native\"}],\"workloads\":[{\"workload\":\"cpu\"}]}";
 
 	(void)state;
 	assert_int_equal(hb_profile_parse(two, "p.json", &p, &e), 0);
@@ -156,19 +165,21 @@ static void overrides(void **state)
 	assert_int_equal(hb_profile_parse(two, "p.json", &p, &e), 0);
 	o.targets = "nativ";
 	assert_int_equal(hb_profile_apply(&p, &o, &e), HB_EINVAL);
-	assert_string_equal(e.msg, "--targets: the profile has no target \"nativ\" (did you mean \"native\"?)");
+	assert_string_equal(
+		e.msg, "--targets: the profile has no target \"nativ\" (did you mean \"native\"?)");
 	hb_profile_free(&p);
 }
 
 static void shipped_profiles_are_valid(void **state)
 {
-	const char *files[] = { "configs/quick.json", "configs/nightly.json", "configs/capacity.json" };
+	const char *files[] = {"configs/quick.json", "configs/nightly.json",
+			       "configs/capacity.json"};
 	size_t i;
 
 	(void)state;
 	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		struct hb_profile p;
-		struct hb_err e = { 0 };
+		struct hb_err e = {0};
 		int rc = hb_profile_load(files[i], &p, &e);
 		if (rc)
 			print_error("%s: %s\n", files[i], e.msg);
