@@ -148,12 +148,13 @@ static int native_run(void *priv, const struct hb_run_req *req, const struct hb_
 	char *buf = NULL;
 	size_t len = 0, cap = 0;
 	double deadline;
-	pid_t pid;
+	pid_t pid, parent;
 	int rc = 0, started = 0, status;
 	if (pipe2(gop, O_CLOEXEC) || pipe2(resp, O_CLOEXEC)) {
 		rc = hb_err_errno(e, HB_EIO, "native: pipe");
 		goto out;
 	}
+	parent = getpid();
 	pid = fork();
 	if (pid < 0) {
 		rc = hb_err_errno(e, HB_EIO, "native: fork");
@@ -163,6 +164,8 @@ static int native_run(void *priv, const struct hb_run_req *req, const struct hb_
 		/* The worker: its own process group so a timeout kills fio/iperf children too. */
 		setpgid(0, 0);
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(1); /* the parent died before the death signal was armed */
 		close(gop[1]);
 		close(resp[0]);
 		_exit(worker_main(req, n->env, n->fio, n->disk_target, gop[0], resp[1]));
@@ -256,7 +259,8 @@ static int native_run(void *priv, const struct hb_run_req *req, const struct hb_
 		json_t *j = json_loads(buf, 0, &je);
 		json_t *jrc = json_object_get(j, "rc");
 		if (!j || !json_is_integer(jrc)) {
-			rc = hb_err_set(e, HB_EPROTO, "native: malformed worker reply");
+			rc = hb_err_set(e, HB_EPROTO, "%s: malformed worker reply%s%s", req->entry,
+					j ? "" : ": ", j ? "" : je.text);
 		} else if (json_integer_value(jrc) != 0) {
 			rc = hb_err_set(e, (int)json_integer_value(jrc), "%s",
 					json_string_value(json_object_get(j, "error")));

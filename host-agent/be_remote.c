@@ -9,6 +9,7 @@
 #include "backend.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
 #include <stdio.h>
@@ -66,13 +67,52 @@ static int split_hostport(const char *s, char *host, size_t hl, char *port, size
 	return hb_strlcpy(port, colon + 1, pl);
 }
 
-static int connect_to(const char *address, double timeout, int *out, struct hb_err *e)
+/* One non-blocking connect attempt bounded by end: 0 with *fd, or -1 (errno set). */
+static int try_connect(const struct addrinfo *ai, double end, volatile sig_atomic_t *stop, int *out)
+{
+	int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
+			ai->ai_protocol);
+	int err = 0;
+	socklen_t elen = sizeof(err);
+
+	if (fd < 0)
+		return -1;
+	if (connect(fd, ai->ai_addr, ai->ai_addrlen) && errno != EINPROGRESS)
+		goto fail;
+	for (;;) {
+		struct pollfd p = { fd, POLLOUT, 0 };
+		double left = end - hb_now();
+		int r;
+		if ((stop && *stop) || left <= 0) {
+			errno = (stop && *stop) ? EINTR : ETIMEDOUT;
+			goto fail;
+		}
+		r = poll(&p, 1, left > 0.2 ? 200 : (int)(left * 1000) + 1);
+		if (r < 0 && errno != EINTR)
+			goto fail;
+		if (r > 0)
+			break;
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) || err) {
+		errno = err ? err : errno;
+		goto fail;
+	}
+	*out = fd;
+	return 0;
+fail:
+	err = errno;
+	close(fd);
+	errno = err;
+	return -1;
+}
+
+static int connect_to(const char *address, double end, volatile sig_atomic_t *stop, int *out,
+		      struct hb_err *e)
 {
 	char host[256], port[16];
-	struct addrinfo hints = {0}, *res = NULL, *ai;
+	struct addrinfo hints = { 0 }, *res = NULL, *ai;
 	long pn;
-	int rc, fd = -1;
-	double end = hb_now() + timeout;
+	int rc;
 
 	if (split_hostport(address, host, sizeof(host), port, sizeof(port)) ||
 	    hb_parse_long(port, 1, 65535, &pn))
@@ -82,26 +122,21 @@ static int connect_to(const char *address, double timeout, int *out, struct hb_e
 	rc = getaddrinfo(host, port, &hints, &res);
 	if (rc)
 		return hb_err_set(e, HB_EINVAL, "cannot resolve %s: %s", host, gai_strerror(rc));
+	/* retry until the deadline: the VM may still be booting its agent */
 	for (;;) {
-		for (ai = res; ai; ai = ai->ai_next) {
-			fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
-			if (fd < 0)
-				continue;
-			if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
-				goto done;
-			close(fd);
-			fd = -1;
-		}
-		if (hb_now() >= end)
+		for (ai = res; ai; ai = ai->ai_next)
+			if (try_connect(ai, end, stop, out) == 0) {
+				freeaddrinfo(res);
+				return 0;
+			}
+		if ((stop && *stop) || hb_now() >= end)
 			break;
 		hb_sleep(0.5, NULL);
 	}
 	freeaddrinfo(res);
-	return hb_err_errno(e, HB_ETIMEDOUT, "cannot connect to %s within %g s", address, timeout);
-done:
-	freeaddrinfo(res);
-	*out = fd;
-	return 0;
+	if (stop && *stop)
+		return hb_err_set(e, HB_EINTR, "interrupted while connecting to %s", address);
+	return hb_err_errno(e, HB_ETIMEDOUT, "cannot connect to %s before connect_timeout", address);
 }
 
 static int read_token(const char *path, char *buf, size_t len, struct hb_err *e)
@@ -151,17 +186,25 @@ static int remote_start(void *priv, const struct hb_target *t, const struct hb_e
 	rc = read_token(token_file, token, sizeof(token), e);
 	if (rc)
 		return rc;
-	rc = connect_to(address, timeout, &r->fd, e);
+	rc = connect_to(address, t0 + timeout, env->stop, &r->fd, e);
 	if (rc)
 		goto out;
+	{
+		/* the socket was non-blocking for the bounded connect; the protocol polls itself */
+		int fl = fcntl(r->fd, F_GETFL);
+		if (fl >= 0)
+			fcntl(r->fd, F_SETFL, fl & ~O_NONBLOCK);
+	}
 	hb_conn_init(&r->conn, r->fd, r->fd);
 	r->conn.stop = env->stop;
 	r->conn_ready = 1;
-	rc = hb_agent_hello(&r->conn, token, timeout, &hello, e);
+	rc = hb_agent_hello(&r->conn, token, t0 + timeout - hb_now() > 1 ? t0 + timeout - hb_now() : 1,
+			    &hello, e);
 	if (rc)
 		goto out;
 	json_object_set_new(info, "address", json_string(address));
-	json_object_set_new(info, "time_to_ready_s", json_real(hb_now() - t0));
+	/* not a boot time (the VM was already running): connect + hello */
+	json_object_set_new(info, "connect_s", json_real(hb_now() - t0));
 	json_object_set(info, "guest", json_object_get(hello, "facts"));
 	json_object_set_new(info, "emulation", json_false());
 	json_object_set_new(info, "accel", json_string("unknown (remote hypervisor)"));

@@ -154,6 +154,10 @@ static int cmd_run(int argc, char **argv, int validate_only)
 		default: fputs(usage_run, stderr); return HB_EXIT_USAGE;
 		}
 	}
+	if ((cfg.out_dir && !*cfg.out_dir) || !*cfg.scratch_base || !*cfg.build_dir) {
+		fprintf(stderr, "hvbench: -o, --scratch-dir and --build need a non-empty path\n");
+		return HB_EXIT_USAGE;
+	}
 	if (optind != argc - 1) {
 		fprintf(stderr, "hvbench: %s needs exactly one PROFILE\n%s", argv[0], usage_run);
 		return HB_EXIT_USAGE;

@@ -205,6 +205,8 @@ static int parse_entries(struct hb_profile *p, const json_t *arr, const char *pn
 		    (rc = get_num(w, "ramp", where, 0, 600, 0, &en->ramp, e)) ||
 		    (rc = get_num(w, "timeout", where, 1, 7200, 0, &en->timeout, e)))
 			return rc;
+		if (en->timeout == 0)
+			en->timeout = 3 * (en->duration + en->ramp) + 60;
 		if (en->timeout < en->duration + en->ramp)
 			return hb_err_set(e, HB_EINVAL,
 					  "%s: timeout %g s is shorter than ramp + duration (%g s)",
@@ -252,7 +254,7 @@ int hb_profile_parse(const char *text, const char *name, struct hb_profile *p, s
 	    (rc = get_num(j, "duration", name, 0.1, 3600, 0, &duration, e)) ||
 	    (rc = get_num(j, "ramp", name, 0, 600, 0, &ramp, e)))
 		goto fail;
-	timeout = 3 * (duration + ramp) + 60;
+	timeout = 0; /* not given: each entry's default is 3 * (its duration + ramp) + 60 */
 	if ((rc = get_num(j, "timeout", name, 1, 7200, 0, &timeout, e)))
 		goto fail;
 	p->reps = (int)reps;

@@ -52,6 +52,8 @@ struct runner {
 	struct series *ser;
 	size_t nser, capser;
 	json_t *failures;
+	json_t *skipped; /* workloads a target cannot run here (HB_EUNSUPP): not failures */
+	unsigned char skip[HB_MAX_TARGETS][HB_MAX_ENTRIES];
 	json_t *host;
 	char started_at[40];
 	char results_path[4096];
@@ -169,9 +171,11 @@ static void add_failure(struct runner *r, const char *target, const char *worklo
 					workload, "rep", rep, "error", msg));
 }
 
+/* [lo, hi]; a bound that is not finite (e.g. a resampled baseline median of 0) is null. */
 static json_t *ci_array(double lo, double hi)
 {
-	return json_pack("[f, f]", lo, hi);
+	return json_pack("[o, o]", isfinite(lo) ? json_real(lo) : json_null(),
+			 isfinite(hi) ? json_real(hi) : json_null());
 }
 
 static json_t *build_results(struct runner *r, const char *status)
@@ -198,9 +202,10 @@ static json_t *build_results(struct runner *r, const char *status)
 	for (i = 0; i < r->nser; i++) {
 		struct series *s = &r->ser[i];
 		struct hb_summary sm;
-		json_t *samples = json_array();
+		json_t *samples;
 		if (!s->n)
 			continue;
+		samples = json_array();
 		for (j = 0; j < s->n; j++)
 			json_array_append_new(samples, json_real(s->v[j]));
 		hb_summarize(s->v, s->n, &sm);
@@ -239,6 +244,7 @@ static json_t *build_results(struct runner *r, const char *status)
 			 r->started_at, "finished_at", now, "status", status, "host", r->host,
 			 "profile_name", r->p->name, "profile", r->p->json, "targets", targets,
 			 "results", results, "comparisons", cmps, "failures", r->failures);
+	json_object_set(root, "skipped", r->skipped);
 	json_object_set_new(
 		root, "settings",
 		json_pack("{s:i, s:i}", "repetitions", r->p->reps, "warmup", r->p->warmup));
@@ -253,8 +259,10 @@ static int write_results(struct runner *r, const char *status)
 	int rc;
 
 	json_decref(root);
-	if (!txt)
+	if (!txt) {
+		rlog(r, "cannot write results: out of memory while encoding JSON");
 		return HB_ENOMEM;
+	}
 	rc = hb_write_atomic(r->results_path, txt, strlen(txt), 0644, &e);
 	free(txt);
 	if (rc)
@@ -317,7 +325,7 @@ static int start_targets(struct runner *r)
 {
 	int t, up = 0;
 
-	for (t = 0; t < r->p->ntargets; t++) {
+	for (t = 0; t < r->p->ntargets && !*r->stop; t++) {
 		struct hb_target *tg = &r->p->targets[t];
 		struct tstate *ts = &r->ts[t];
 		struct hb_err e = {0};
@@ -386,7 +394,7 @@ static double run_cost(const struct hb_entry *en)
 }
 
 /* One run of entry en on target t; rep < 0 for warm-ups. Returns 0, or the error code. */
-static int run_one(struct runner *r, int t, const struct hb_entry *en, int rep)
+static int run_one(struct runner *r, int t, int ei, const struct hb_entry *en, int rep)
 {
 	struct hb_target *tg = &r->p->targets[t];
 	struct tstate *ts = &r->ts[t];
@@ -401,6 +409,18 @@ static int run_one(struct runner *r, int t, const struct hb_entry *en, int rep)
 	rc = tg->ops->run(ts->priv, &req, &hooks, &s, &e);
 	if (hc.started)
 		hb_probeset_read(r->probes, &s, en->ramp + en->duration);
+	if (rc == HB_EUNSUPP) {
+		/* cannot run here (e.g. a net workload on a remote target without iperf_bind):
+		 * said once, recorded as skipped, not tried again, not a failure */
+		if (!e.msg[0])
+			hb_err_set(&e, rc, "%s", hb_strerror(rc));
+		rlog(r, "[%s] %s skipped: %s", tg->name, en->name, e.msg);
+		json_array_append_new(r->skipped, json_pack("{s:s, s:s, s:s}", "target", tg->name,
+							    "workload", en->name, "reason", e.msg));
+		r->skip[t][ei] = 1;
+		hb_sample_free(&s);
+		return rc;
+	}
 	if (rc) {
 		if (!e.msg[0])
 			hb_err_set(&e, rc, "%s", hb_strerror(rc));
@@ -444,12 +464,12 @@ static void run_all(struct runner *r)
 				/* rotate who goes first each repetition */
 				int t = (k + (rep + r->p->warmup)) % r->p->ntargets;
 				double t1;
-				if (r->ts[t].dead || !r->ts[t].up)
+				if (r->ts[t].dead || !r->ts[t].up || r->skip[t][ei])
 					continue;
 				progress(r, r->p->targets[t].name, en->name,
 					 rep < 0 ? rep + r->p->warmup + 1 : rep + 1, rep < 0);
 				t1 = hb_now();
-				run_one(r, t, en, rep < 0 ? rep : rep);
+				run_one(r, t, ei, en, rep);
 				r->done_runs++;
 				r->planned_left -= run_cost(en);
 				if (r->planned_left < 0)
@@ -480,6 +500,7 @@ static void cleanup_stale_scratch(const char *base)
 		return;
 	while ((de = readdir(d))) {
 		char path[4096], *end;
+		struct stat st;
 		long pid;
 		if (strncmp(de->d_name, "hvbench-scratch.", 16))
 			continue;
@@ -488,8 +509,14 @@ static void cleanup_stale_scratch(const char *base)
 			continue;
 		if (kill((pid_t)pid, 0) == 0 || errno == EPERM)
 			continue;
-		if (!hb_snprintf(path, sizeof(path), "%s/%s", base, de->d_name))
-			hb_rmtree(path);
+		if (hb_snprintf(path, sizeof(path), "%s/%s", base, de->d_name))
+			continue;
+		/* only what a run of ours made: a real 0700 directory owned by us (the base may be
+		 * world-writable /var/tmp, where anybody can plant a look-alike name) */
+		if (lstat(path, &st) || !S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
+		    (st.st_mode & 0777) != 0700)
+			continue;
+		hb_rmtree(path);
 	}
 	closedir(d);
 }
@@ -543,6 +570,7 @@ int hb_run_profile(struct hb_profile *p, const struct hb_run_cfg *cfg, volatile 
 	r.stop = stop;
 	r.tty = !cfg->quiet && isatty(2);
 	r.failures = json_array();
+	r.skipped = json_array();
 	r.host = hb_host_facts();
 	hb_utc_now(r.started_at, sizeof(r.started_at));
 
@@ -584,7 +612,12 @@ int hb_run_profile(struct hb_profile *p, const struct hb_run_cfg *cfg, volatile 
 		r.planned_left += run_cost(&p->entries[i]) * (p->reps + p->warmup) * p->ntargets;
 	r.total_runs = (size_t)p->nentries * (size_t)(p->reps + p->warmup) * (size_t)p->ntargets;
 	r.t0 = hb_now();
-	write_results(&r, "incomplete");
+	if (write_results(&r, "incomplete")) {
+		/* no place to put results: do not measure for hours into the void */
+		rc = HB_EXIT_FAILED;
+		hb_rmtree(scratch);
+		goto out_free;
+	}
 
 	up = start_targets(&r);
 	if (up > 0 && !*stop)
@@ -640,6 +673,7 @@ out_free:
 		free(r.ser[k].v);
 	free(r.ser);
 	json_decref(r.failures);
+	json_decref(r.skipped);
 	json_decref(r.host);
 	json_decref(r.env.memo);
 	if (r.probes)

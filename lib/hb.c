@@ -40,6 +40,30 @@ void hb_err_clear(struct hb_err *e)
 	e->msg[0] = '\0';
 }
 
+void hb_utf8_sanitize(char *s)
+{
+	unsigned char *p = (unsigned char *)s;
+
+	while (*p) {
+		size_t need, k;
+		if (*p < 0x80) {
+			p++;
+			continue;
+		}
+		need = (*p & 0xe0) == 0xc0 ? 2 : (*p & 0xf0) == 0xe0 ? 3 : (*p & 0xf8) == 0xf0 ? 4 : 0;
+		for (k = 1; need && k < need; k++)
+			if ((p[k] & 0xc0) != 0x80)
+				need = 0;
+		if (need == 2 && *p < 0xc2)
+			need = 0; /* overlong */
+		if (!need) {
+			*p++ = '?';
+			continue;
+		}
+		p += need;
+	}
+}
+
 static int err_vset(struct hb_err *e, int code, int with_errno, const char *fmt, va_list ap)
 {
 	int saved = errno;
@@ -52,6 +76,9 @@ static int err_vset(struct hb_err *e, int code, int with_errno, const char *fmt,
 		size_t l = strlen(e->msg);
 		snprintf(e->msg + l, sizeof(e->msg) - l, ": %s", strerror(saved));
 	}
+	/* messages end up in JSON: a cut multi-byte character or a child's stray bytes must
+	 * not make the whole failure record unencodable */
+	hb_utf8_sanitize(e->msg);
 	errno = saved;
 	return code;
 }
@@ -87,6 +114,7 @@ void hb_err_prefix(struct hb_err *e, const char *fmt, ...)
 	vsnprintf(pre, sizeof(pre), fmt, ap);
 	va_end(ap);
 	snprintf(tmp, sizeof(tmp), "%s: %s", pre, e->msg);
+	hb_utf8_sanitize(tmp);
 	memcpy(e->msg, tmp, sizeof(tmp));
 }
 
@@ -145,6 +173,7 @@ int hb_strlcpy(char *dst, const char *src, size_t len)
 	if (l >= len) {
 		memcpy(dst, src, len - 1);
 		dst[len - 1] = '\0';
+		hb_utf8_sanitize(dst); /* a character cut in half becomes '?' */
 		return HB_EINVAL;
 	}
 	memcpy(dst, src, l + 1);
@@ -234,7 +263,7 @@ int hb_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
 
 	if (hb_snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path))
 		return hb_err_set(e, HB_EINVAL, "%s: path too long", path);
-	fd = mkstemp(tmp);
+	fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0)
 		return hb_err_errno(e, HB_EIO, "cannot create temporary file for %s", path);
 	while (len > 0) {
@@ -319,6 +348,8 @@ int hb_mkdirs(const char *path, mode_t mode, struct hb_err *e)
 	char buf[PATH_MAX];
 	char *p;
 
+	if (!*path)
+		return hb_err_set(e, HB_EINVAL, "empty directory name");
 	if (hb_strlcpy(buf, path, sizeof(buf)))
 		return hb_err_set(e, HB_EINVAL, "%s: path too long", path);
 	for (p = buf + 1; *p; p++) {
@@ -334,28 +365,54 @@ int hb_mkdirs(const char *path, mode_t mode, struct hb_err *e)
 	return 0;
 }
 
+/* Removes everything below the directory dfd (never following symlinks); 0 or HB_EIO. */
+static int rmtree_at(int dfd, int depth)
+{
+	DIR *d = fdopendir(dfd);
+	struct dirent *de;
+	int rc = 0;
+
+	if (!d) {
+		close(dfd);
+		return HB_EIO;
+	}
+	while ((de = readdir(d))) {
+		struct stat st;
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW)) {
+			rc = HB_EIO;
+			continue;
+		}
+		if (S_ISDIR(st.st_mode) && depth < 64) {
+			int sub = openat(dirfd(d), de->d_name,
+					 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (sub < 0 || rmtree_at(sub, depth + 1) ||
+			    unlinkat(dirfd(d), de->d_name, AT_REMOVEDIR))
+				rc = HB_EIO;
+		} else if (unlinkat(dirfd(d), de->d_name, 0)) {
+			rc = HB_EIO;
+		}
+	}
+	closedir(d);
+	return rc;
+}
+
 int hb_rmtree(const char *path)
 {
 	struct stat st;
-	DIR *d;
-	struct dirent *de;
-	int rc = 0;
+	int fd, rc;
 
 	if (lstat(path, &st))
 		return errno == ENOENT ? 0 : HB_EIO;
 	if (!S_ISDIR(st.st_mode))
 		return unlink(path) ? HB_EIO : 0;
-	d = opendir(path);
-	if (!d)
+	/* descend through file descriptors opened with O_NOFOLLOW, so a directory swapped for a
+	 * symlink while we work cannot redirect the removal elsewhere */
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
 		return HB_EIO;
-	while ((de = readdir(d))) {
-		char sub[PATH_MAX];
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		if (hb_snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name) || hb_rmtree(sub))
-			rc = HB_EIO;
-	}
-	closedir(d);
+	rc = rmtree_at(fd, 0);
 	if (rmdir(path))
 		rc = HB_EIO;
 	return rc;

@@ -56,7 +56,9 @@ void hb_sleep(double s, volatile int *stop);
 
 /* snprintf that reports truncation: returns 0, or HB_EINVAL when the output did not fit. */
 int hb_snprintf(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-/* Bounded copy, always NUL-terminates; returns HB_EINVAL on truncation. */
+/* Replaces every byte that is not part of a valid UTF-8 sequence with '?', in place. */
+void hb_utf8_sanitize(char *s);
+/* Bounded copy, always NUL-terminates (a cut character becomes '?'); HB_EINVAL on truncation. */
 int hb_strlcpy(char *dst, const char *src, size_t len);
 
 /* Checked parsing: whole string must be a number within [min, max]. */

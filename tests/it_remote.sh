@@ -49,5 +49,24 @@ cat "$T/log2"
 [ $rc -eq 3 ] || fail "wrong token should fail the run (exit 3), got $rc"
 grep -q "authentication failed" "$T/log2" || fail "no 'authentication failed' in the error"
 grep -q "wrong-token" "$T/log2" "$T/r2/results.json" && fail "the token was echoed"
+# a workload the target cannot run (net without iperf_bind) is skipped once, not failed
+python3 - "$T/p.json" "$T/p3.json" <<'PY'
+import json, sys
+p = json.load(open(sys.argv[1]))
+for t in p["targets"]:
+    t.get("options", {}).pop("iperf_bind", None)
+json.dump(p, open(sys.argv[2], "w"))
+PY
+$BIN run "$T/p3.json" -q --no-report --targets far -o "$T/r3" 2>"$T/log3"; rc=$?
+cat "$T/log3"
+[ $rc -eq 0 ] || fail "a skipped workload should not fail the run (exit $rc)"
+[ "$(grep -c 'net skipped: ' "$T/log3")" -eq 1 ] || fail "the skip should be said exactly once"
+python3 - "$T/r3/results.json" <<'PY' || exit 1
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["status"] == "complete" and r["failures"] == [], (r["status"], r["failures"])
+assert [(x["target"], x["workload"]) for x in r["skipped"]] == [("far", "net")], r["skipped"]
+assert "iperf_bind" in r["skipped"][0]["reason"]
+PY
 echo "remote integration ok"
 exit 0

@@ -53,8 +53,9 @@ static void valid_profile_loads(void **state)
 	assert_true(p.entries[0].duration == 1.5);
 	assert_true(p.entries[1].duration == 0.5);
 	assert_true(p.entries[0].ramp == 0.5);
-	/* default timeout: 3 * (duration + ramp) + 60 */
+	/* default timeout, per entry: 3 * (its duration + ramp) + 60 */
 	assert_true(p.entries[0].timeout == 66.0);
+	assert_true(p.entries[1].timeout == 63.0); /* duration 0.5 of its own + ramp 0.5 */
 	hb_profile_free(&p);
 }
 
