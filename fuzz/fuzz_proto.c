@@ -102,13 +102,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (act == HB_ACT_RUN) {
 			check(reply == NULL, "run has no reply yet");
 			check(req.wl && json_is_object(req.params), "run is validated");
-			check(req.duration > 0 && req.duration <= HB_AGENT_MAX_DURATION, "duration");
+			check(req.duration > 0 && req.duration <= HB_AGENT_MAX_DURATION,
+			      "duration");
 			check(req.ramp >= 0 && req.ramp <= HB_AGENT_MAX_RAMP, "ramp");
 			check(req.timeout >= req.duration + req.ramp &&
-			      req.timeout <= HB_AGENT_MAX_TIMEOUT, "timeout");
+				      req.timeout <= HB_AGENT_MAX_TIMEOUT,
+			      "timeout");
 			check(req.id >= 0 && req.id <= HB_AGENT_MAX_ID, "id");
-			check(!req.server_addr[0] || (hb_agent_check_addr(req.server_addr) == 0 &&
-						      req.server_port >= 1 && req.server_port <= 65535),
+			check(!req.server_addr[0] ||
+				      (hb_agent_check_addr(req.server_addr) == 0 &&
+				       req.server_port >= 1 && req.server_port <= 65535),
 			      "server");
 			hb_agent_req_free(&req);
 			continue;

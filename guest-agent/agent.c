@@ -218,19 +218,6 @@ void hb_agent_req_free(struct hb_agent_req *req)
 	memset(req, 0, sizeof(*req));
 }
 
-static const char *jtype(const json_t *v)
-{
-	switch (json_typeof(v)) {
-	case JSON_OBJECT: return "an object";
-	case JSON_ARRAY: return "an array";
-	case JSON_STRING: return "a string";
-	case JSON_INTEGER: return "an integer";
-	case JSON_REAL: return "a number";
-	case JSON_TRUE: case JSON_FALSE: return "a boolean";
-	default: return "null";
-	}
-}
-
 /* A bounded number field: absent -> def (or an error when def is NAN). */
 static int num_field(const json_t *msg, const char *key, double def, double lo, int lo_open,
 		     double hi, double *out, struct hb_err *e)
@@ -246,7 +233,7 @@ static int num_field(const json_t *msg, const char *key, double def, double lo, 
 	}
 	if (!json_is_number(v))
 		return hb_err_set(e, HB_EINVAL, "run: \"%s\" must be a number, not %s", key,
-				  jtype(v));
+				  hb_json_type_name(v));
 	d = json_number_value(v);
 	if (!isfinite(d) || d > hi || (lo_open ? d <= lo : d < lo))
 		return hb_err_set(e, HB_EINVAL, "run: \"%s\" is %g, outside %s%g..%g", key, d,
@@ -262,12 +249,12 @@ static int decode_server(const json_t *srv, struct hb_agent_req *req, struct hb_
 
 	if (!json_is_object(srv))
 		return hb_err_set(e, HB_EINVAL, "run: \"server\" must be an object, not %s",
-				  jtype(srv));
+				  hb_json_type_name(srv));
 	json_object_foreach ((json_t *)srv, key, v) {
 		if (strcmp(key, "addr") && strcmp(key, "port"))
-			return hb_err_set(e, HB_EINVAL,
-					  "run: server: unknown key \"%.64s\" (expected addr, port)",
-					  key);
+			return hb_err_set(
+				e, HB_EINVAL,
+				"run: server: unknown key \"%.64s\" (expected addr, port)", key);
 	}
 	addr = json_object_get(srv, "addr");
 	port = json_object_get(srv, "port");
@@ -284,8 +271,8 @@ static int decode_server(const json_t *srv, struct hb_agent_req *req, struct hb_
 
 int hb_agent_decode_run(const json_t *msg, struct hb_agent_req *req, struct hb_err *e)
 {
-	static const char *const keys[] = {"op",   "id",      "workload", "params",
-					   "duration", "ramp", "timeout",  "server", NULL};
+	static const char *const keys[] = {"op",   "id",      "workload", "params", "duration",
+					   "ramp", "timeout", "server",	  NULL};
 	const json_t *wl, *params, *srv;
 	const char *key, *name;
 	json_t *v;
@@ -308,7 +295,7 @@ int hb_agent_decode_run(const json_t *msg, struct hb_agent_req *req, struct hb_e
 	wl = json_object_get(msg, "workload");
 	if (!json_is_string(wl))
 		return hb_err_set(e, HB_EINVAL, "run: \"workload\" must be a string, not %s",
-				  wl ? jtype(wl) : "missing");
+				  wl ? hb_json_type_name(wl) : "missing");
 	name = json_string_value(wl);
 	req->wl = hb_workload_find(name);
 	if (!req->wl) {
@@ -390,8 +377,8 @@ static json_t *hello_reply(struct hb_agent *a)
 		json_array_append_new(names, json_string(hb_workloads[i]->name));
 	return json_pack("{s:s, s:i, s:s, s:s, s:o, s:O, s:O, s:{s:i, s:f, s:f, s:f}}", "op",
 			 "hello", "proto", HB_PROTO_VERSION, "agent", HB_AGENT_NAME, "version",
-			 HB_VERSION, "workloads", names, "capabilities", a->caps, "facts",
-			 a->facts, "limits", "max_message", HB_PROTO_MAX, "max_duration",
+			 HB_VERSION, "workloads", names, "capabilities", a->caps, "facts", a->facts,
+			 "limits", "max_message", HB_PROTO_MAX, "max_duration",
 			 HB_AGENT_MAX_DURATION, "max_ramp", HB_AGENT_MAX_RAMP, "max_timeout",
 			 HB_AGENT_MAX_TIMEOUT);
 }
@@ -403,7 +390,8 @@ static enum hb_agent_action handle_hello(struct hb_agent *a, const json_t *msg, 
 
 	if (a->cfg.token) {
 		/* authentication first: nothing else is revealed to an unauthenticated peer */
-		if (!json_is_string(tok) || !hb_agent_token_ok(json_string_value(tok), a->cfg.token)) {
+		if (!json_is_string(tok) ||
+		    !hb_agent_token_ok(json_string_value(tok), a->cfg.token)) {
 			*reply = error_reply(a, -1, HB_EINVAL, "hello: authentication failed");
 			return HB_ACT_CLOSE;
 		}
@@ -450,7 +438,7 @@ static int take_id(struct hb_agent *a, const json_t *msg, const char *op, long l
 		return hb_err_set(e, HB_EINVAL, "%s: \"id\" is required", op);
 	if (!json_is_integer(id))
 		return hb_err_set(e, HB_EINVAL, "%s: \"id\" must be an integer, not %s", op,
-				  jtype(id));
+				  hb_json_type_name(id));
 	v = (long long)json_integer_value(id);
 	if (v < 0 || v > HB_AGENT_MAX_ID)
 		return hb_err_set(e, HB_EINVAL, "%s: \"id\" must be in 0..%lld", op,
@@ -513,7 +501,8 @@ enum hb_agent_action hb_agent_handle(struct hb_agent *a, int rc, const json_t *m
 	}
 	{
 		char m[128];
-		hb_snprintf(m, sizeof(m), "unknown op \"%.40s\" (expected hello, run, shutdown)", op);
+		hb_snprintf(m, sizeof(m), "unknown op \"%.40s\" (expected hello, run, shutdown)",
+			    op);
 		*reply = error_reply(a, msg_id(msg), HB_EPROTO, m);
 	}
 	return HB_ACT_REPLY;
@@ -526,7 +515,7 @@ static void child_run(const struct hb_workload *wl, const json_t *params,
 		      const struct hb_wl_ctx *ctx, int fd, pid_t parent, const int *close_fds,
 		      size_t nclose)
 {
-	static const int fatal[] = {SIGHUP, SIGINT,  SIGTERM, SIGQUIT, SIGSEGV,
+	static const int fatal[] = {SIGHUP, SIGINT, SIGTERM, SIGQUIT, SIGSEGV,
 				    SIGBUS, SIGILL, SIGFPE,  SIGABRT};
 	struct hb_sample s;
 	struct hb_err e = {0};
@@ -662,7 +651,8 @@ int hb_agent_exec(const struct hb_workload *wl, const json_t *params, const stru
 				}
 				nb = realloc(buf, cap ? cap * 2 : 65536);
 				if (!nb) {
-					rc = hb_err_set(e, HB_ENOMEM, "%s: out of memory", wl->name);
+					rc = hb_err_set(e, HB_ENOMEM, "%s: out of memory",
+							wl->name);
 					break;
 				}
 				buf = nb;
@@ -816,7 +806,8 @@ int hb_agent_serve(struct hb_agent *a, int rfd, int wfd, struct hb_err *e)
 		}
 		if (rc == HB_ETIMEDOUT) {
 			json_decref(msg);
-			rc = hb_err_set(e, HB_ETIMEDOUT, "no hello within %g s", a->cfg.hello_timeout);
+			rc = hb_err_set(e, HB_ETIMEDOUT, "no hello within %g s",
+					a->cfg.hello_timeout);
 			break;
 		}
 		act = hb_agent_handle(a, rc, msg, re.msg, &reply, &req);

@@ -33,39 +33,39 @@
 #include "proto.h"
 #include "workload.h"
 
-#define HB_AGENT_NAME "hvbench-guest"
+#define HB_AGENT_NAME	      "hvbench-guest"
 #define HB_AGENT_MAX_DURATION 3600.0
-#define HB_AGENT_MAX_RAMP 600.0
-#define HB_AGENT_MAX_TIMEOUT 7200.0
-#define HB_AGENT_MAX_ID 9007199254740991LL /* 2^53 - 1: exact in any JSON reader */
+#define HB_AGENT_MAX_RAMP     600.0
+#define HB_AGENT_MAX_TIMEOUT  7200.0
+#define HB_AGENT_MAX_ID	      9007199254740991LL /* 2^53 - 1: exact in any JSON reader */
 
 struct hb_agent_cfg {
-	const char *disk_path;   /* scratch device/file for disk workloads; NULL: a scratch file */
+	const char *disk_path;	 /* scratch device/file for disk workloads; NULL: a scratch file */
 	const char *scratch_dir; /* parent of the agent's private temp dir; NULL: /tmp */
-	const char *token;       /* NULL: no token; else hello must carry it (constant-time check) */
-	const char *fio_path;    /* NULL: "fio" from PATH */
-	double hello_timeout;    /* > 0: a session without hello within this many seconds ends */
+	const char *token;    /* NULL: no token; else hello must carry it (constant-time check) */
+	const char *fio_path; /* NULL: "fio" from PATH */
+	double hello_timeout; /* > 0: a session without hello within this many seconds ends */
 	volatile sig_atomic_t *stop; /* NULL or set by the signal handler: stop serving soon */
-	int quiet;               /* no diagnostics on stderr */
+	int quiet;		     /* no diagnostics on stderr */
 };
 
 struct hb_agent {
 	struct hb_agent_cfg cfg;
 	char scratch[PATH_MAX]; /* private 0700 directory; removed by hb_agent_free */
-	json_t *facts;          /* captured by hb_agent_init (agent start); owned */
-	json_t *caps;           /* workload capabilities; owned */
+	json_t *facts;		/* captured by hb_agent_init (agent start); owned */
+	json_t *caps;		/* workload capabilities; owned */
 	/* session state (reset per connection) */
 	int hello_done;
 	long long last_id; /* highest id used in this session, -1: none */
-	int shutdown;      /* a shutdown request was acknowledged */
+	int shutdown;	   /* a shutdown request was acknowledged */
 };
 
 /* What hb_agent_handle decided. */
 enum hb_agent_action {
-	HB_ACT_REPLY,    /* send *reply, keep serving */
-	HB_ACT_RUN,      /* run *req (validated), then reply */
+	HB_ACT_REPLY,	 /* send *reply, keep serving */
+	HB_ACT_RUN,	 /* run *req (validated), then reply */
 	HB_ACT_SHUTDOWN, /* send *reply, then stop serving (shutdown acknowledged) */
-	HB_ACT_CLOSE,    /* send *reply, then close this connection (authentication failed) */
+	HB_ACT_CLOSE,	 /* send *reply, then close this connection (authentication failed) */
 };
 
 /* A decoded, validated run request. */

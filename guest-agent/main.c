@@ -39,12 +39,14 @@ static void usage(FILE *f)
 	      "  --stdio               serve on stdin/stdout (tests, pipes)\n"
 	      "  --virtio-serial NAME  serve on the virtio-serial port named NAME\n"
 	      "  --wait S              seconds to wait for the port to appear (default 60)\n"
-	      "  --tcp ADDR:PORT       listen on ADDR:PORT, one host at a time ([::1]:5000 for IPv6)\n"
+	      "  --tcp ADDR:PORT       listen on ADDR:PORT, one host at a time ([::1]:5000 for "
+	      "IPv6)\n"
 	      "  --token-file FILE     shared token the host's hello must carry (required unless\n"
 	      "                        ADDR is a loopback address)\n"
 	      "  --disk PATH           scratch file or device for disk workloads (default: a file\n"
 	      "                        in a private directory under --scratch-dir)\n"
-	      "  --scratch-dir DIR     parent of the agent's private temp directory (default /tmp)\n"
+	      "  --scratch-dir DIR     parent of the agent's private temp directory (default "
+	      "/tmp)\n"
 	      "  --fio PATH            fio binary (default: fio from PATH)\n"
 	      "  --poweroff            sync and power the machine off on exit (guest init)\n"
 	      "  --quiet               errors only on stderr\n"
@@ -64,10 +66,10 @@ static void diag(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-#define info(...) \
-	do { \
-		if (!g_quiet) \
-			diag(__VA_ARGS__); \
+#define info(...)                                                                                  \
+	do {                                                                                       \
+		if (!g_quiet)                                                                      \
+			diag(__VA_ARGS__);                                                         \
 	} while (0)
 
 /* Finds /dev/<port> for the virtio-serial port called name, waiting up to wait seconds. */
@@ -94,7 +96,8 @@ static int open_virtio_port(const char *name, double wait, struct hb_err *e)
 			if (fgets(got, sizeof(got), f))
 				got[strcspn(got, "\r\n")] = '\0';
 			fclose(f);
-			if (strcmp(got, name) || hb_snprintf(dev, sizeof(dev), "/dev/%s", de->d_name))
+			if (strcmp(got, name) ||
+			    hb_snprintf(dev, sizeof(dev), "/dev/%s", de->d_name))
 				continue;
 			closedir(d);
 			{
@@ -222,11 +225,15 @@ static int serve_tcp(struct hb_agent *a, const char *spec, struct hb_err *e)
 	int one = 1, lfd, rc = 0;
 
 	if (parse_endpoint(spec, &ss, &sl))
-		return hb_err_set(e, HB_EINVAL, "--tcp %s: expected ADDR:PORT with a numeric "
-				  "IPv4 address or [IPv6]", spec);
+		return hb_err_set(e, HB_EINVAL,
+				  "--tcp %s: expected ADDR:PORT with a numeric "
+				  "IPv4 address or [IPv6]",
+				  spec);
 	if (!a->cfg.token && !is_loopback(&ss))
-		return hb_err_set(e, HB_EINVAL, "--tcp %s: refusing to listen on a non-loopback "
-				  "address without --token-file", spec);
+		return hb_err_set(e, HB_EINVAL,
+				  "--tcp %s: refusing to listen on a non-loopback "
+				  "address without --token-file",
+				  spec);
 	lfd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (lfd < 0)
 		return hb_err_errno(e, HB_EIO, "socket");
@@ -304,12 +311,18 @@ static int serve_virtio(struct hb_agent *a, const char *name, double wait, struc
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"stdio", no_argument, NULL, 's'},         {"virtio-serial", required_argument, NULL, 'v'},
-		{"wait", required_argument, NULL, 'w'},    {"tcp", required_argument, NULL, 't'},
-		{"token-file", required_argument, NULL, 'k'}, {"disk", required_argument, NULL, 'd'},
-		{"scratch-dir", required_argument, NULL, 'S'}, {"fio", required_argument, NULL, 'f'},
-		{"poweroff", no_argument, NULL, 'p'},      {"quiet", no_argument, NULL, 'q'},
-		{"help", no_argument, NULL, 'h'},          {"version", no_argument, NULL, 'V'},
+		{"stdio", no_argument, NULL, 's'},
+		{"virtio-serial", required_argument, NULL, 'v'},
+		{"wait", required_argument, NULL, 'w'},
+		{"tcp", required_argument, NULL, 't'},
+		{"token-file", required_argument, NULL, 'k'},
+		{"disk", required_argument, NULL, 'd'},
+		{"scratch-dir", required_argument, NULL, 'S'},
+		{"fio", required_argument, NULL, 'f'},
+		{"poweroff", no_argument, NULL, 'p'},
+		{"quiet", no_argument, NULL, 'q'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
 	struct hb_agent_cfg cfg = {0};
@@ -337,9 +350,14 @@ int main(int argc, char **argv)
 		case 'S': cfg.scratch_dir = optarg; break;
 		case 'f': cfg.fio_path = optarg; break;
 		case 'p': poweroff = 1; break;
-		case 'q': cfg.quiet = 1; g_quiet = 1; break;
+		case 'q':
+			cfg.quiet = 1;
+			g_quiet = 1;
+			break;
 		case 'h': usage(stdout); return 0;
-		case 'V': printf("hvbench-guest %s (protocol %d)\n", HB_VERSION, HB_PROTO_VERSION); return 0;
+		case 'V':
+			printf("hvbench-guest %s (protocol %d)\n", HB_VERSION, HB_PROTO_VERSION);
+			return 0;
 		default: usage(stderr); return 2;
 		}
 	}
@@ -356,7 +374,8 @@ int main(int argc, char **argv)
 	if (cfg.disk_path) {
 		struct stat st;
 		if (stat(cfg.disk_path, &st) || !(S_ISREG(st.st_mode) || S_ISBLK(st.st_mode))) {
-			diag("--disk %s: not an existing regular file or block device", cfg.disk_path);
+			diag("--disk %s: not an existing regular file or block device",
+			     cfg.disk_path);
 			return 2;
 		}
 	}

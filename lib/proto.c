@@ -16,8 +16,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define CONN_MIN_CAP 4096
-#define CONN_MAX_CAP ((size_t)HB_PROTO_MAX + 2) /* room to see that a line is over the limit */
+#define CONN_MIN_CAP	 4096
+#define CONN_MAX_CAP	 ((size_t)HB_PROTO_MAX + 2) /* room to see that a line is over the limit */
 #define DEFAULT_WTIMEOUT 60.0
 
 void hb_conn_init(struct hb_conn *c, int rfd, int wfd)
@@ -49,9 +49,9 @@ static const struct {
 	int code;
 	const char *name;
 } code_names[] = {
-	{HB_EINVAL, "EINVAL"},     {HB_ENOMEM, "ENOMEM"},   {HB_EIO, "EIO"},
+	{HB_EINVAL, "EINVAL"},	     {HB_ENOMEM, "ENOMEM"},   {HB_EIO, "EIO"},
 	{HB_ETIMEDOUT, "ETIMEDOUT"}, {HB_EUNSUPP, "EUNSUPP"}, {HB_EPROTO, "EPROTO"},
-	{HB_EINTR, "EINTR"},       {HB_ECHILD, "ECHILD"},
+	{HB_EINTR, "EINTR"},	     {HB_ECHILD, "ECHILD"},
 };
 
 const char *hb_proto_code_name(int code)
@@ -88,8 +88,8 @@ json_t *hb_proto_error(long long id, int code, const char *message)
 
 	/* control characters never reach a log; bytes of a truncated UTF-8 sequence neither */
 	for (i = 0; message && message[i] && i + 1 < sizeof(clean); i++)
-		clean[i] = ((unsigned char)message[i] < 0x20 || message[i] == 0x7f) ? '?'
-										     : message[i];
+		clean[i] =
+			((unsigned char)message[i] < 0x20 || message[i] == 0x7f) ? '?' : message[i];
 	clean[i] = '\0';
 	v = json_string(clean);
 	if (!v) {
@@ -112,7 +112,7 @@ static int wait_fd(struct hb_conn *c, int fd, short events, double deadline, str
 		if (deadline >= 0) {
 			/* an expired deadline still polls once: data already there is taken */
 			double left = deadline - hb_now();
-			ms = left <= 0 ? 0
+			ms = left <= 0			       ? 0
 			     : left > (double)(INT_MAX / 1000) ? INT_MAX
 							       : (int)(left * 1000.0) + 1;
 		}
@@ -144,8 +144,9 @@ int hb_conn_send(struct hb_conn *c, const json_t *msg, struct hb_err *e)
 		return hb_err_set(e, HB_EINVAL, "send: message cannot be encoded as JSON");
 	len = strlen(txt);
 	if (len > HB_PROTO_MAX) {
-		rc = hb_err_set(e, HB_EINVAL, "send: message of %zu bytes is over the %d byte limit",
-				len, HB_PROTO_MAX);
+		rc = hb_err_set(e, HB_EINVAL,
+				"send: message of %zu bytes is over the %d byte limit", len,
+				HB_PROTO_MAX);
 		goto out;
 	}
 	txt[len++] = '\n'; /* json_dumps leaves the NUL: that byte becomes the newline */
@@ -320,12 +321,12 @@ int hb_conn_recv(struct hb_conn *c, double timeout, json_t **msg, struct hb_err 
 			c->scan = 0;
 			if (c->discarding) {
 				c->discarding = 0;
-				return hb_err_set(e, HB_EPROTO,
-						  "message over %d bytes discarded", HB_PROTO_MAX);
+				return hb_err_set(e, HB_EPROTO, "message over %d bytes discarded",
+						  HB_PROTO_MAX);
 			}
 			if (n > HB_PROTO_MAX)
-				return hb_err_set(e, HB_EPROTO,
-						  "message over %d bytes discarded", HB_PROTO_MAX);
+				return hb_err_set(e, HB_EPROTO, "message over %d bytes discarded",
+						  HB_PROTO_MAX);
 			if (n && start[n - 1] == '\r')
 				n--;
 			if (n == 0)
@@ -342,14 +343,16 @@ int hb_conn_recv(struct hb_conn *c, double timeout, json_t **msg, struct hb_err 
 		if (c->eof) {
 			if (c->discarding) {
 				c->discarding = 0;
-				return hb_err_set(e, HB_EPROTO,
-						  "message over %d bytes discarded", HB_PROTO_MAX);
+				return hb_err_set(e, HB_EPROTO, "message over %d bytes discarded",
+						  HB_PROTO_MAX);
 			}
 			if (avail) {
 				c->off = c->len = c->scan = 0;
-				return hb_err_set(e, HB_EPROTO,
-						  "truncated message (%zu bytes without newline) at end "
-						  "of stream", avail);
+				return hb_err_set(
+					e, HB_EPROTO,
+					"truncated message (%zu bytes without newline) at end "
+					"of stream",
+					avail);
 			}
 			return hb_err_set(e, HB_EIO, "connection closed by peer");
 		}
@@ -422,8 +425,8 @@ int hb_agent_hello(struct hb_conn *c, const char *token, double timeout, json_t 
 		double left = deadline - hb_now();
 
 		if (left <= 0)
-			return hb_err_set(e, HB_ETIMEDOUT, "agent did not answer hello within %.3g s",
-					  timeout);
+			return hb_err_set(e, HB_ETIMEDOUT,
+					  "agent did not answer hello within %.3g s", timeout);
 		rc = hb_conn_recv(c, left, &m, e);
 		if (rc == HB_ETIMEDOUT) {
 			json_decref(m);
@@ -474,8 +477,8 @@ static int wait_reply(struct hb_conn *c, long long id, double deadline, double b
 		double left = deadline - hb_now();
 
 		if (left <= 0)
-			return hb_err_set(e, HB_ETIMEDOUT, "agent: no reply to %s within %.0f s", what,
-					  budget);
+			return hb_err_set(e, HB_ETIMEDOUT, "agent: no reply to %s within %.0f s",
+					  what, budget);
 		rc = hb_conn_recv(c, left, &m, e);
 		if (rc == HB_ETIMEDOUT) {
 			json_decref(m);

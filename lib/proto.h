@@ -32,24 +32,25 @@
 #include "metric.h"
 
 #define HB_PROTO_VERSION 1
-#define HB_PROTO_MAX (1024 * 1024)
+#define HB_PROTO_MAX	 (1024 * 1024)
 
 /* A buffered, bounded line reader/writer on a pair of fds (may be the same fd). */
 struct hb_conn {
 	int rfd, wfd;
-	char *buf;       /* owned; freed by hb_conn_free */
+	char *buf; /* owned; freed by hb_conn_free */
 	size_t len, cap;
-	int discarding;  /* inside an oversized line: drop bytes up to the next newline */
+	int discarding; /* inside an oversized line: drop bytes up to the next newline */
 	int eof;
-	size_t off;      /* start of the unread data in buf */
-	size_t scan;     /* bytes after off already known to hold no newline */
-	int wsock;       /* wfd is a socket: send() with MSG_NOSIGNAL | MSG_DONTWAIT */
+	size_t off;	 /* start of the unread data in buf */
+	size_t scan;	 /* bytes after off already known to hold no newline */
+	int wsock;	 /* wfd is a socket: send() with MSG_NOSIGNAL | MSG_DONTWAIT */
 	double wtimeout; /* seconds a send may wait for the peer to drain (default 60) */
-	volatile sig_atomic_t *stop; /* NULL, or: a wait interrupted while *stop is set -> HB_EINTR */
+	volatile sig_atomic_t
+		*stop; /* NULL, or: a wait interrupted while *stop is set -> HB_EINTR */
 	/* Memory source (tests, fuzzing): with rfd < 0 bytes come from src; EOF when exhausted. */
 	const unsigned char *src;
 	size_t srclen;
-	size_t rchunk;   /* 0, or the most bytes one read may take (exercises split reads) */
+	size_t rchunk; /* 0, or the most bytes one read may take (exercises split reads) */
 };
 
 void hb_conn_init(struct hb_conn *c, int rfd, int wfd);
@@ -81,7 +82,8 @@ struct hb_run_opts {
 	int server_port;
 };
 
-/* Host side: sends hello (token may be NULL) and waits for the agent's hello; *hello is a new ref. */
+/* Host side: sends hello (token may be NULL) and waits for the agent's hello; *hello is a new ref.
+ */
 int hb_agent_hello(struct hb_conn *c, const char *token, double timeout, json_t **hello,
 		   struct hb_err *e);
 /*

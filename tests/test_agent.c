@@ -147,7 +147,8 @@ static void expect_error(struct agent_proc *ap, const char *line, const char *co
 	if (id >= 0 && (!json_is_integer(rid) || json_integer_value(rid) != id))
 		fail_msg("request %.200s: error should echo id %lld", line, id);
 	if (needle && (!msg || !strstr(msg, needle)))
-		fail_msg("request %.200s: message \"%s\" lacks \"%s\"", line, msg ? msg : "", needle);
+		fail_msg("request %.200s: message \"%s\" lacks \"%s\"", line, msg ? msg : "",
+			 needle);
 	json_decref(r);
 }
 
@@ -203,9 +204,9 @@ static void test_hello_fields(void **state)
 	}
 	assert_int_equal(found_bs, hb_workload_find("disk")->nparams ? 1 : 0);
 	assert_true(json_is_boolean(json_object_get(json_object_get(caps, "cpu"), "supported")));
-	assert_int_equal(json_integer_value(json_object_get(json_object_get(h, "limits"),
-							    "max_message")),
-			 HB_PROTO_MAX);
+	assert_int_equal(
+		json_integer_value(json_object_get(json_object_get(h, "limits"), "max_message")),
+		HB_PROTO_MAX);
 
 	facts = json_object_get(h, "facts");
 	assert_int_equal(uname(&u), 0);
@@ -363,8 +364,8 @@ static void test_bad_inputs(void **state)
 		 "\"duration\" is required"},
 		{"{\"op\":\"run\",\"id\":24,\"workload\":\"cpu\",\"duration\":0}", "EINVAL", 24,
 		 "outside"},
-		{"{\"op\":\"run\",\"id\":25,\"workload\":\"cpu\",\"duration\":3600.5}", "EINVAL", 25,
-		 "outside"},
+		{"{\"op\":\"run\",\"id\":25,\"workload\":\"cpu\",\"duration\":3600.5}", "EINVAL",
+		 25, "outside"},
 		{"{\"op\":\"run\",\"id\":26,\"workload\":\"cpu\",\"duration\":\"1\"}", "EINVAL", 26,
 		 "must be a number"},
 		{"{\"op\":\"run\",\"id\":27,\"workload\":\"cpu\",\"duration\":1e308}", "EINVAL", 27,
@@ -379,7 +380,8 @@ static void test_bad_inputs(void **state)
 		 "EINVAL", 31, "shorter than ramp + duration"},
 		{"{\"op\":\"run\",\"id\":32,\"workload\":\"cpu\",\"duration\":1,\"timeout\":null}",
 		 "EINVAL", 32, "must be a number"},
-		{"{\"op\":\"run\",\"id\":33,\"workload\":\"cpu\",\"duration\":1,\"command\":\"sh\"}",
+		{"{\"op\":\"run\",\"id\":33,\"workload\":\"cpu\",\"duration\":1,\"command\":"
+		 "\"sh\"}",
 		 "EINVAL", 33, "unknown key \"command\""},
 		{"{\"op\":\"run\",\"id\":34,\"workload\":\"cpu\",\"duration\":1,\"params\":[1]}",
 		 "EINVAL", 34, "must be an object"},
@@ -405,7 +407,8 @@ static void test_bad_inputs(void **state)
 		{"{\"op\":\"run\",\"id\":45,\"workload\":\"net\",\"duration\":1,"
 		 "\"server\":{\"addr\":\"::1\",\"port\":5201,\"cmd\":\"x\"}}",
 		 "EINVAL", 45, "unknown key \"cmd\""},
-		{"{\"op\":\"run\",\"id\":46,\"workload\":\"net\",\"duration\":1,\"server\":\"::1\"}",
+		{"{\"op\":\"run\",\"id\":46,\"workload\":\"net\",\"duration\":1,\"server\":\"::"
+		 "1\"}",
 		 "EINVAL", 46, "must be an object"},
 		/* duplicate and lower ids (46 was the last one used) */
 		{"{\"op\":\"run\",\"id\":46,\"workload\":\"cpu\",\"duration\":1}", "EINVAL", 46,
@@ -668,8 +671,8 @@ static int wl_hang_run(const struct hb_wl_ctx *ctx, const json_t *params, struct
 static const struct hb_param test_params[] = {
 	{"n", HB_P_INT, 0, 10, "3", NULL, "a number"},
 };
-static const struct hb_workload wl_ok = {.name = "t-ok", .kind = "cpu", .run = wl_ok_run,
-					 .params = test_params, .nparams = 1};
+static const struct hb_workload wl_ok = {
+	.name = "t-ok", .kind = "cpu", .run = wl_ok_run, .params = test_params, .nparams = 1};
 static const struct hb_workload wl_fail = {.name = "t-fail", .kind = "cpu", .run = wl_fail_run};
 static const struct hb_workload wl_crash = {.name = "t-crash", .kind = "cpu", .run = wl_crash_run};
 static const struct hb_workload wl_hang = {.name = "t-hang", .kind = "cpu", .run = wl_hang_run};
@@ -786,8 +789,8 @@ static void *set_stop(void *arg)
 
 static void test_exec_stop(void **state)
 {
-	struct hb_wl_ctx ctx = {.duration = 1, .timeout = 30, .scratch_dir = g_tmp,
-				.stop = &g_stop_flag};
+	struct hb_wl_ctx ctx = {
+		.duration = 1, .timeout = 30, .scratch_dir = g_tmp, .stop = &g_stop_flag};
 	struct hb_sample s;
 	struct hb_err e = {0};
 	pthread_t th;
@@ -844,8 +847,8 @@ static void test_binary_stdio(void **state)
 		fail_msg("hello: %s", e.msg);
 	assert_string_equal(json_string_value(json_object_get(h, "agent")), "hvbench-guest");
 	json_decref(h);
-	expect_error(&ap, "{\"op\":\"run\",\"id\":1,\"workload\":\"nope\",\"duration\":1}", "EINVAL",
-		     1, "unknown workload");
+	expect_error(&ap, "{\"op\":\"run\",\"id\":1,\"workload\":\"nope\",\"duration\":1}",
+		     "EINVAL", 1, "unknown workload");
 	assert_int_equal(hb_agent_shutdown(&ap.c, 2, 10, &e), 0);
 	assert_int_equal(stop_agent(&ap), 0);
 }
@@ -971,7 +974,8 @@ static void test_binary_options(void **state)
 		assert_non_null(strstr(err, "--disk /nonexistent/disk"));
 	}
 	{
-		const char *a[] = {bin, "--virtio-serial", "org.hvbench.none", "--wait", "0.2", NULL};
+		const char *a[] = {bin, "--virtio-serial", "org.hvbench.none", "--wait", "0.2",
+				   NULL};
 		assert_int_equal(run_bin(a, err, sizeof(err)), 1);
 		assert_non_null(strstr(err, "no virtio-serial port named \"org.hvbench.none\""));
 	}

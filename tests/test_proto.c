@@ -21,7 +21,7 @@
 #include "proto.h"
 
 struct pair {
-	int host, agent; /* socketpair ends */
+	int host, agent;  /* socketpair ends */
 	struct hb_conn c; /* on the host end */
 };
 
@@ -313,9 +313,9 @@ static void test_bad_json(void **state)
 {
 	struct pair *p = *state;
 
-	expect_bad(p, "{\"op\":\"\xff\xfe\"}", "malformed JSON", -1);    /* invalid UTF-8 */
+	expect_bad(p, "{\"op\":\"\xff\xfe\"}", "malformed JSON", -1); /* invalid UTF-8 */
 	expect_bad(p, "not json", "malformed JSON", -1);
-	expect_bad(p, "{\"op\":\"run\"", "malformed JSON", -1);          /* truncated */
+	expect_bad(p, "{\"op\":\"run\"", "malformed JSON", -1); /* truncated */
 	expect_bad(p, "{\"op\":\"a\"} trailing", "malformed JSON", -1);
 	expect_bad(p, "{\"op\":\"a\",\"op\":\"b\"}", "malformed JSON", -1); /* duplicate key */
 	expect_bad(p, "{\"op\":\"a\",\"x\":NaN}", "malformed JSON", -1);
@@ -439,7 +439,7 @@ static void test_send_timeout(void **state)
 
 static void test_codes(void **state)
 {
-	const int codes[] = {HB_EINVAL, HB_ENOMEM, HB_EIO, HB_ETIMEDOUT,
+	const int codes[] = {HB_EINVAL,	 HB_ENOMEM, HB_EIO,   HB_ETIMEDOUT,
 			     HB_EUNSUPP, HB_EPROTO, HB_EINTR, HB_ECHILD};
 	size_t i;
 	json_t *err;
@@ -488,8 +488,9 @@ static void test_hello_version_mismatch(void **state)
 	assert_string_equal(e.msg, "agent speaks protocol 2, host speaks 1");
 	/* an agent that refuses our version says so with its own proto */
 	hb_err_clear(&e);
-	puts_(p->agent, "{\"op\":\"error\",\"code\":\"EPROTO\",\"message\":\"host speaks protocol 1, "
-			"agent speaks 3\",\"proto\":3}\n");
+	puts_(p->agent,
+	      "{\"op\":\"error\",\"code\":\"EPROTO\",\"message\":\"host speaks protocol 1, "
+	      "agent speaks 3\",\"proto\":3}\n");
 	assert_int_equal(hb_agent_hello(&p->c, NULL, 2, &hello, &e), HB_EPROTO);
 	assert_string_equal(e.msg, "agent speaks protocol 3, host speaks 1");
 }
@@ -501,7 +502,8 @@ static void test_hello_refused_timeout_garbage(void **state)
 	json_t *hello = NULL;
 	double t0;
 
-	puts_(p->agent, "{\"op\":\"error\",\"code\":\"EINVAL\",\"message\":\"authentication failed\"}\n");
+	puts_(p->agent,
+	      "{\"op\":\"error\",\"code\":\"EINVAL\",\"message\":\"authentication failed\"}\n");
 	assert_int_equal(hb_agent_hello(&p->c, "wrong", 2, &hello, &e), HB_EINVAL);
 	assert_string_equal(e.msg, "agent: hello refused: authentication failed");
 	assert_null(strstr(e.msg, "wrong"));
@@ -520,8 +522,11 @@ static void test_run_skips_stale_and_decodes(void **state)
 	struct pair *p = *state;
 	struct hb_err e = {0};
 	struct hb_sample s;
-	struct hb_run_opts o = {.duration = 1, .ramp = 0.5, .timeout = 5,
-				.server_addr = "198.18.0.1", .server_port = 5201};
+	struct hb_run_opts o = {.duration = 1,
+				.ramp = 0.5,
+				.timeout = 5,
+				.server_addr = "198.18.0.1",
+				.server_port = 5201};
 	json_t *params = json_pack("{s:s}", "bs", "4k"), *req;
 	const struct hb_metric *m;
 
@@ -547,10 +552,11 @@ static void test_run_skips_stale_and_decodes(void **state)
 	assert_true(json_number_value(json_object_get(req, "duration")) == 1.0);
 	assert_true(json_number_value(json_object_get(req, "ramp")) == 0.5);
 	assert_true(json_number_value(json_object_get(req, "timeout")) == 5.0);
-	assert_string_equal(json_string_value(json_object_get(json_object_get(req, "server"), "addr")),
-			    "198.18.0.1");
-	assert_int_equal(json_integer_value(json_object_get(json_object_get(req, "server"), "port")),
-			 5201);
+	assert_string_equal(
+		json_string_value(json_object_get(json_object_get(req, "server"), "addr")),
+		"198.18.0.1");
+	assert_int_equal(
+		json_integer_value(json_object_get(json_object_get(req, "server"), "port")), 5201);
 	json_decref(req);
 	json_decref(params);
 }
@@ -578,7 +584,8 @@ static void test_run_bad_replies(void **state)
 	struct hb_run_opts o = {.duration = 1, .timeout = 5};
 
 	/* a result whose sample is invalid */
-	puts_(p->agent, "{\"op\":\"result\",\"id\":1,\"sample\":{\"metrics\":[{\"name\":\"x\"}]}}\n");
+	puts_(p->agent,
+	      "{\"op\":\"result\",\"id\":1,\"sample\":{\"metrics\":[{\"name\":\"x\"}]}}\n");
 	assert_int_equal(hb_agent_run(&p->c, 1, "cpu", NULL, &o, &s, &e), HB_EPROTO);
 	assert_non_null(strstr(e.msg, "metrics[0]"));
 	/* garbage */
@@ -625,7 +632,8 @@ int main(void)
 		cmocka_unit_test(test_byte_by_byte_source),
 		cmocka_unit_test_setup_teardown(test_eof, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_timeout, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_zero_timeout_takes_waiting_data, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_zero_timeout_takes_waiting_data, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_bad_json, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_error_text_hides_input, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_send_roundtrip_and_limits, setup, teardown),
@@ -635,7 +643,8 @@ int main(void)
 		cmocka_unit_test(test_codes),
 		cmocka_unit_test_setup_teardown(test_hello_ok_and_request, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hello_version_mismatch, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_hello_refused_timeout_garbage, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hello_refused_timeout_garbage, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_run_skips_stale_and_decodes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_run_error_reply, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_run_bad_replies, setup, teardown),
