@@ -1,5 +1,5 @@
 /*
- * fuzz_results.c — libFuzzer harness for the result-file loader that `hvbench report` and
+ * fuzz_resultfile.c — libFuzzer harness for the result-file loader that `hvbench report` and
  * `hvbench compare` trust: arbitrary bytes parsed as JSON and validated against
  * hvbench/result/1. A refusal must carry a message; an accepted document is rendered to
  * Markdown numbers through the same formatting code the reports use.
