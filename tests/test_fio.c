@@ -17,40 +17,7 @@
 #include "fio.h"
 #include "hb.h"
 #include "metric.h"
-
-static char *load_fixture(const char *name)
-{
-	char path[512], *buf = NULL;
-	struct hb_err e;
-	const char *dirs[] = {"tests/fixtures", "../tests/fixtures", "../../tests/fixtures"};
-	size_t i;
-
-	hb_err_clear(&e);
-	for (i = 0; i < HB_ARRAY_SIZE(dirs); i++) {
-		snprintf(path, sizeof(path), "%s/%s", dirs[i], name);
-		if (!hb_read_file(path, 1 << 20, &buf, NULL, &e))
-			return buf;
-	}
-	fail_msg("fixture %s not found (run from the source root)", name);
-	return NULL;
-}
-
-#define check_metric(s, n, u, hib, v) check_metric_((s), (n), (u), (hib), (v), __LINE__)
-static void check_metric_(const struct hb_sample *s, const char *name, const char *unit, int hib,
-			  double want, int line)
-{
-	const struct hb_metric *m = hb_sample_get(s, name);
-
-	if (!m)
-		fail_msg("line %d: metric %s missing", line, name);
-	if (strcmp(m->unit, unit))
-		fail_msg("line %d: %s unit \"%s\", expected \"%s\"", line, name, m->unit, unit);
-	if (m->higher_is_better != hib)
-		fail_msg("line %d: %s higher_is_better %d, expected %d", line, name,
-			 m->higher_is_better, hib);
-	if (m->value != want)
-		fail_msg("line %d: %s = %.17g, expected %.17g", line, name, m->value, want);
-}
+#include "testlib.h"
 
 static const char *info_str(const struct hb_sample *s, const char *key)
 {
