@@ -121,11 +121,18 @@ static int run(const struct hb_wl_ctx *ctx, const json_t *p, struct hb_sample *o
 	return 0;
 }
 
+static const struct hb_metric_def metrics[] = {
+	{"ops", "ops/s", 1, HB_AREA_CPU, HB_ROLE_HEADLINE, HB_CMP_RATIO,
+	 "integer/floating-point operations per second over all threads"},
+};
+
 const struct hb_workload hb_wl_cpu = {
 	.name = "cpu",
 	.kind = "cpu",
 	.help = "integer + floating-point compute kernel (operations per second)",
 	.params = params,
 	.nparams = HB_ARRAY_SIZE(params),
+	.metrics = metrics,
+	.nmetrics = HB_ARRAY_SIZE(metrics),
 	.run = run,
 };

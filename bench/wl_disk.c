@@ -243,12 +243,40 @@ out:
 	return rc;
 }
 
+static const struct hb_metric_def metrics[] = {
+	{"iops", "IOPS", 1, HB_AREA_STORAGE, HB_ROLE_HEADLINE, HB_CMP_RATIO,
+	 "I/O operations per second (fio, read + write)"},
+	{"bw", "MiB/s", 1, HB_AREA_STORAGE, HB_ROLE_HEADLINE, HB_CMP_RATIO,
+	 "bandwidth (fio, read + write)"},
+	{"clat_p50", "us", 0, HB_AREA_LATENCY, HB_ROLE_DETAIL, HB_CMP_DELTA,
+	 "median completion latency"},
+	{"clat_p99", "us", 0, HB_AREA_LATENCY, HB_ROLE_DETAIL, HB_CMP_DELTA,
+	 "99th percentile completion latency"},
+	{"clat_p999", "us", 0, HB_AREA_LATENCY, HB_ROLE_DIAGNOSTIC, HB_CMP_DELTA,
+	 "99.9th percentile completion latency"},
+	{"fio_usr_cpu", "%", 0, HB_AREA_DIAG, HB_ROLE_DIAGNOSTIC, HB_CMP_NONE,
+	 "fio's user CPU (of its own clock: host and guest differ in meaning)"},
+	{"fio_sys_cpu", "%", 0, HB_AREA_DIAG, HB_ROLE_DIAGNOSTIC, HB_CMP_NONE,
+	 "fio's system CPU (of its own clock: host and guest differ in meaning)"},
+};
+
+/* Queue depth 1 answers with latency, large blocks with bandwidth, small ones with IOPS. */
+static const char *headline(const json_t *p)
+{
+	if (hb_param_int(p, "iodepth") == 1 && hb_param_int(p, "numjobs") == 1)
+		return "clat_p50";
+	return hb_param_int(p, "bs") >= 65536 ? "bw" : "iops";
+}
+
 const struct hb_workload hb_wl_disk = {
 	.name = "disk",
 	.kind = "disk",
 	.help = "storage I/O with fio (IOPS, MiB/s, completion latency percentiles)",
 	.params = params,
 	.nparams = HB_ARRAY_SIZE(params),
+	.metrics = metrics,
+	.nmetrics = HB_ARRAY_SIZE(metrics),
+	.headline = headline,
 	.supported = supported,
 	.run = run,
 };

@@ -215,11 +215,22 @@ out:
 	return rc;
 }
 
+static const struct hb_metric_def metrics[] = {
+	{"copy_bw", "GiB/s", 1, HB_AREA_MEMORY, HB_ROLE_HEADLINE, HB_CMP_RATIO,
+	 "memory copy bandwidth (STREAM-style copy)"},
+	{"triad_bw", "GiB/s", 1, HB_AREA_MEMORY, HB_ROLE_DETAIL, HB_CMP_RATIO,
+	 "memory triad bandwidth (STREAM-style triad)"},
+	{"latency", "ns", 0, HB_AREA_MEMORY, HB_ROLE_DETAIL, HB_CMP_DELTA,
+	 "dependent-load (pointer chase) latency"},
+};
+
 const struct hb_workload hb_wl_mem = {
 	.name = "mem",
 	.kind = "mem",
 	.help = "memory bandwidth (copy, triad; GiB/s) and load latency (ns, pointer chase)",
 	.params = params,
 	.nparams = HB_ARRAY_SIZE(params),
+	.metrics = metrics,
+	.nmetrics = HB_ARRAY_SIZE(metrics),
 	.run = run,
 };

@@ -161,11 +161,24 @@ out:
 	return rc;
 }
 
+static const struct hb_metric_def metrics[] = {
+	{"throughput", "Gbit/s", 1, HB_AREA_NETWORK, HB_ROLE_HEADLINE, HB_CMP_RATIO,
+	 "TCP goodput (libiperf, receiver side)"},
+	{"retransmits", "count", 0, HB_AREA_DIAG, HB_ROLE_DIAGNOSTIC, HB_CMP_NONE,
+	 "TCP retransmissions by the sender"},
+	{"sender_cpu", "%", 0, HB_AREA_DIAG, HB_ROLE_DIAGNOSTIC, HB_CMP_NONE,
+	 "iperf sender CPU (of its own clock)"},
+	{"receiver_cpu", "%", 0, HB_AREA_DIAG, HB_ROLE_DIAGNOSTIC, HB_CMP_NONE,
+	 "iperf receiver CPU (of its own clock)"},
+};
+
 const struct hb_workload hb_wl_net = {
 	.name = "net",
 	.kind = "net",
 	.help = "TCP throughput with libiperf (Gbit/s, retransmits, CPU of each side)",
 	.params = params,
 	.nparams = HB_ARRAY_SIZE(params),
+	.metrics = metrics,
+	.nmetrics = HB_ARRAY_SIZE(metrics),
 	.run = run,
 };

@@ -56,6 +56,12 @@ struct hb_workload {
 	const char *help; /* one line */
 	const struct hb_param *params;
 	size_t nparams;
+	/* Every metric the workload reports, with unit, direction, area, role and comparison. */
+	const struct hb_metric_def *metrics;
+	size_t nmetrics;
+	/* NULL, or the name of the one headline metric for these (validated) params, e.g. "bw"
+	 * for a 1M sequential disk job and "iops" for a 4k random one. */
+	const char *(*headline)(const json_t *params);
 	/* NULL or returns 0 when runnable here; otherwise HB_EUNSUPP with the reason in why. */
 	int (*supported)(char *why, size_t len);
 	/* One measured run. params: validated object with every parameter present (defaults

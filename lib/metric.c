@@ -7,6 +7,99 @@
 #include <math.h>
 #include <string.h>
 
+static const char *const area_names[HB_AREA_COUNT] = {
+	"storage", "network", "memory", "cpu", "latency", "boot", "overhead", "cost", "diagnostic",
+};
+static const char *const role_names[HB_ROLE_COUNT] = {"headline", "detail", "diagnostic"};
+static const char *const cmp_names[HB_CMP_COUNT] = {"ratio", "delta", "none"};
+
+const char *hb_area_str(enum hb_area a)
+{
+	return (unsigned)a < HB_AREA_COUNT ? area_names[a] : NULL;
+}
+
+const char *hb_role_str(enum hb_role r)
+{
+	return (unsigned)r < HB_ROLE_COUNT ? role_names[r] : NULL;
+}
+
+const char *hb_cmp_str(enum hb_cmp c)
+{
+	return (unsigned)c < HB_CMP_COUNT ? cmp_names[c] : NULL;
+}
+
+static int parse_name(const char *s, const char *const *names, int n)
+{
+	int i;
+
+	for (i = 0; s && i < n; i++)
+		if (!strcmp(s, names[i]))
+			return i;
+	return -1;
+}
+
+int hb_area_parse(const char *s)
+{
+	return parse_name(s, area_names, HB_AREA_COUNT);
+}
+
+int hb_role_parse(const char *s)
+{
+	return parse_name(s, role_names, HB_ROLE_COUNT);
+}
+
+int hb_cmp_parse(const char *s)
+{
+	return parse_name(s, cmp_names, HB_CMP_COUNT);
+}
+
+const struct hb_metric_def *hb_metric_def_find(const struct hb_metric_def *defs, size_t n,
+					       const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		size_t len = strlen(defs[i].name);
+		if (len && defs[i].name[len - 1] == '*') {
+			if (!strncmp(defs[i].name, name, len - 1))
+				return &defs[i];
+		} else if (!strcmp(defs[i].name, name)) {
+			return &defs[i];
+		}
+	}
+	return NULL;
+}
+
+static void metric_unannotated(struct hb_metric *m)
+{
+	m->area = HB_AREA_DIAG;
+	m->role = HB_ROLE_DIAGNOSTIC;
+	m->cmp = HB_CMP_NONE;
+}
+
+void hb_sample_annotate(struct hb_sample *s, const struct hb_metric_def *defs, size_t n,
+			const char *headline)
+{
+	int i;
+
+	for (i = 0; i < s->n; i++) {
+		struct hb_metric *m = &s->m[i];
+		const struct hb_metric_def *d = hb_metric_def_find(defs, n, m->name);
+		if (!d)
+			continue;
+		m->area = d->area;
+		m->role = d->role;
+		m->cmp = d->cmp;
+		m->higher_is_better = d->higher_is_better;
+		if (d->unit && *d->unit)
+			hb_strlcpy(m->unit, d->unit, sizeof(m->unit));
+		if (headline && !strcmp(m->name, headline))
+			m->role = HB_ROLE_HEADLINE;
+		else if (headline && m->role == HB_ROLE_HEADLINE)
+			m->role = HB_ROLE_DETAIL;
+	}
+}
+
 void hb_sample_init(struct hb_sample *s)
 {
 	memset(s, 0, sizeof(*s));
@@ -33,6 +126,7 @@ int hb_sample_add(struct hb_sample *s, const char *name, const char *unit, int h
 		if (s->n >= HB_MAX_METRICS)
 			return HB_EINVAL;
 		m = &s->m[s->n++];
+		metric_unannotated(m);
 	}
 	hb_strlcpy(m->name, name, sizeof(m->name));
 	hb_strlcpy(m->unit, unit, sizeof(m->unit));

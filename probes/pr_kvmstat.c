@@ -492,11 +492,18 @@ static json_t *kvm_describe(const json_t *opts)
 	return json_pack("{s:o, s:b}", "notes", notes, "binary_stats", bs);
 }
 
+static const struct hb_metric_def kvm_metrics[] = {
+	{"kvmstat.*", "", 0, HB_AREA_DIAG, HB_ROLE_DIAGNOSTIC, HB_CMP_NONE,
+	 "KVM exit statistics of the VM (no native counterpart)"},
+};
+
 const struct hb_probe_ops hb_pr_kvmstat = {
 	.name = "kvmstat",
 	.help = "KVM exit statistics of a VM over the run (QMP query-stats, provider kvm)",
 	.opts = kvm_opts,
 	.nopts = HB_ARRAY_SIZE(kvm_opts),
+	.metrics = kvm_metrics,
+	.nmetrics = HB_ARRAY_SIZE(kvm_metrics),
 	.priv_size = sizeof(struct kvm_priv),
 	.supported = kvm_supported,
 	.open = kvm_open,

@@ -583,11 +583,18 @@ static json_t *pfm_describe(const json_t *opts)
 	return json_pack("{s:o, s:o}", "events", evs, "notes", notes);
 }
 
+static const struct hb_metric_def pfm_metrics[] = {
+	{"pfm.*", "", 0, HB_AREA_DIAG, HB_ROLE_DIAGNOSTIC, HB_CMP_NONE,
+	 "perf counters of the native worker or of the QEMU threads (different processes)"},
+};
+
 const struct hb_probe_ops hb_pr_pfm = {
 	.name = "pfm",
 	.help = "libpfm4 + perf_event_open counters of the worker (native) or every QEMU thread (VM)",
 	.opts = pfm_opts,
 	.nopts = HB_ARRAY_SIZE(pfm_opts),
+	.metrics = pfm_metrics,
+	.nmetrics = HB_ARRAY_SIZE(pfm_metrics),
 	.priv_size = sizeof(struct pfm_priv),
 	.supported = pfm_supported,
 	.open = pfm_open,

@@ -327,11 +327,24 @@ static void proc_close(void *priv)
 	}
 }
 
+static const struct hb_metric_def proc_metrics[] = {
+	{"proc.cpu_s", "s", 0, HB_AREA_COST, HB_ROLE_DIAGNOSTIC, HB_CMP_DELTA,
+	 "host CPU seconds of the native worker or the whole VMM over the probe window"},
+	{"proc.user_s", "s", 0, HB_AREA_DIAG, HB_ROLE_DIAGNOSTIC, HB_CMP_NONE,
+	 "user CPU seconds (native worker vs VMM: different processes)"},
+	{"proc.sys_s", "s", 0, HB_AREA_DIAG, HB_ROLE_DIAGNOSTIC, HB_CMP_NONE,
+	 "system CPU seconds (native worker vs VMM: different processes)"},
+	{"proc.*", "", 0, HB_AREA_DIAG, HB_ROLE_DIAGNOSTIC, HB_CMP_NONE,
+	 "RSS/PSS of the native worker or the VMM, host MemAvailable change"},
+};
+
 const struct hb_probe_ops hb_pr_proc = {
 	.name = "proc",
 	.help = "CPU time, RSS/PSS (sampled) of the VMM or native worker; host MemAvailable",
 	.opts = proc_opts,
 	.nopts = HB_ARRAY_SIZE(proc_opts),
+	.metrics = proc_metrics,
+	.nmetrics = HB_ARRAY_SIZE(proc_metrics),
 	.priv_size = sizeof(struct proc_priv),
 	.supported = proc_supported,
 	.open = proc_open,

@@ -19,6 +19,9 @@ struct hb_probe_ops {
 	const char *help;
 	const struct hb_param *opts;
 	size_t nopts;
+	/* Every metric the probe reports ("proc.cpu_s", or "pfm.*" for a family). */
+	const struct hb_metric_def *metrics;
+	size_t nmetrics;
 	size_t priv_size;
 	/* 0 when usable on this host, else HB_EUNSUPP with the reason in why. */
 	int (*supported)(char *why, size_t len);

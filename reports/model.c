@@ -19,35 +19,35 @@ const char *hb_area_name(int area)
 		"Network throughput",
 		"Memory bandwidth / latency",
 		"CPU",
+		"Latency and noise",
 		"Boot",
 		"Host memory overhead per VM",
-		"CPU tax",
-		"Probes",
-		"Other",
+		"Host CPU cost",
+		"Diagnostics",
 	};
 
-	return area >= 0 && area < HB_AREA_COUNT ? names[area] : "Other";
+	return area >= 0 && area < HB_AREA_COUNT ? names[area] : "Diagnostics";
 }
 
 static int area_of(const char *kind, const char *metric)
 {
 	if (!strncmp(metric, "tax.", 4))
-		return HB_AREA_TAX;
+		return HB_AREA_COST;
 	if (strchr(metric, '.'))
-		return HB_AREA_PROBE;
+		return HB_AREA_DIAG;
 	if (!strcmp(kind, "disk"))
-		return HB_AREA_DISK;
+		return HB_AREA_STORAGE;
 	if (!strcmp(kind, "net"))
-		return HB_AREA_NET;
+		return HB_AREA_NETWORK;
 	if (!strcmp(kind, "mem"))
-		return HB_AREA_MEM;
+		return HB_AREA_MEMORY;
 	if (!strcmp(kind, "cpu"))
 		return HB_AREA_CPU;
 	if (!strcmp(kind, "boot"))
 		return HB_AREA_BOOT;
 	if (!strcmp(kind, "memory"))
 		return HB_AREA_OVERHEAD;
-	return HB_AREA_OTHER;
+	return HB_AREA_DIAG;
 }
 
 void hb_rep_row_label(const struct hb_rep_row *row, char *buf, size_t len)

@@ -582,7 +582,7 @@ static int plot_trend(const struct hb_rep *r, const char *plotdir, struct hb_rep
 {
 	int first = 0;
 
-	for (int a = HB_AREA_DISK; a <= HB_AREA_OVERHEAD; a++) {
+	for (int a = HB_AREA_STORAGE; a <= HB_AREA_OVERHEAD; a++) {
 		int rc = plot_trend_area(r, plotdir, out, a, e);
 
 		if (rc && !first)

@@ -9,6 +9,7 @@
 #include <jansson.h>
 #include "hb.h"
 #include "report.h"
+#include "metric.h"
 
 /* Accessors: never fail; defaults/NAN when absent or of another type. Strings are borrowed. */
 const char *hb_j_str(const json_t *o, const char *key, const char *def);
@@ -25,18 +26,7 @@ const json_t *hb_j_result(const json_t *root, const char *target, const char *wo
 const json_t *hb_j_comparison(const json_t *root, const char *target, const char *baseline,
 			      const char *workload, const char *metric);
 
-enum hb_area {
-	HB_AREA_DISK,
-	HB_AREA_NET,
-	HB_AREA_MEM,
-	HB_AREA_CPU,
-	HB_AREA_BOOT,
-	HB_AREA_OVERHEAD,
-	HB_AREA_TAX,
-	HB_AREA_PROBE,
-	HB_AREA_OTHER,
-	HB_AREA_COUNT
-};
+/* Section title of an area ("Storage I/O"). */
 const char *hb_area_name(int area);
 
 struct hb_rep_row {
