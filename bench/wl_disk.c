@@ -84,8 +84,8 @@ static int target_size(const char *path, unsigned long long *size, struct hb_err
 		return 0;
 	}
 	if (!S_ISBLK(st.st_mode))
-		return hb_err_set(e, HB_EINVAL, "disk: %s is neither a regular file nor a block device",
-				  path);
+		return hb_err_set(e, HB_EINVAL,
+				  "disk: %s is neither a regular file nor a block device", path);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return hb_err_errno(e, HB_EIO, "disk: cannot open %s", path);
@@ -173,11 +173,13 @@ static int run(const struct hb_wl_ctx *ctx, const json_t *p, struct hb_sample *o
 		/* Claim the name: never touch a file someone else owns. fio sizes it. */
 		fd = open(scratch, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 		if (fd < 0)
-			return hb_err_errno(e, HB_EIO, "disk: cannot create scratch file %s", scratch);
+			return hb_err_errno(e, HB_EIO, "disk: cannot create scratch file %s",
+					    scratch);
 		close(fd);
 		j.filename = scratch;
 	} else {
-		return hb_err_set(e, HB_EINVAL, "disk: neither a disk path nor a scratch directory given");
+		return hb_err_set(e, HB_EINVAL,
+				  "disk: neither a disk path nor a scratch directory given");
 	}
 
 	rc = hb_fio_job_text(&j, job, sizeof(job), e);
@@ -194,11 +196,12 @@ static int run(const struct hb_wl_ctx *ctx, const json_t *p, struct hb_sample *o
 	ferr = r.err ? r.err : "";
 	fout = r.out ? r.out : "";
 	if (rc == HB_ETIMEDOUT) {
-		hb_err_set(e, rc,
-			   "disk: fio did not finish within the %.1f s timeout (runtime %.1f s + ramp "
-			   "%.1f s + file layout), killed it%s%s",
-			   ctx->timeout, j.runtime, j.ramp, ferr[0] ? "; fio stderr: " : "",
-			   hb_tail(ferr, 300));
+		hb_err_set(
+			e, rc,
+			"disk: fio did not finish within the %.1f s timeout (runtime %.1f s + ramp "
+			"%.1f s + file layout), killed it%s%s",
+			ctx->timeout, j.runtime, j.ramp, ferr[0] ? "; fio stderr: " : "",
+			hb_tail(ferr, 300));
 		goto out;
 	}
 	if (rc == HB_EINTR) {
@@ -218,9 +221,10 @@ static int run(const struct hb_wl_ctx *ctx, const json_t *p, struct hb_sample *o
 		hb_fio_parse(fout, &tmp, &perr);
 		hb_sample_free(&tmp);
 		hb_child_status_str(r.status, st, sizeof(st));
-		rc = hb_err_set(e, HB_ECHILD, "disk: fio failed (%s) on %s%s%s%s%s%s%s", st, j.filename,
-				perr.msg[0] ? ": " : "", perr.msg, pre[0] ? "; fio said: " : "", pre,
-				ferr[0] ? "; stderr: " : "", hb_tail(ferr, 300));
+		rc = hb_err_set(e, HB_ECHILD, "disk: fio failed (%s) on %s%s%s%s%s%s%s", st,
+				j.filename, perr.msg[0] ? ": " : "", perr.msg,
+				pre[0] ? "; fio said: " : "", pre, ferr[0] ? "; stderr: " : "",
+				hb_tail(ferr, 300));
 		goto out;
 	}
 	hb_err_clear(&cerr);
@@ -230,6 +234,8 @@ static int run(const struct hb_wl_ctx *ctx, const json_t *p, struct hb_sample *o
 			   hb_tail(ferr, 300));
 		goto out;
 	}
+	if (out->measured_s > 0)
+		out->active_s = out->measured_s + j.ramp;
 	hb_sample_info(out, "fio_path", json_string(fio));
 	hb_sample_info(out, "path", json_string(j.filename));
 	hb_sample_info(out, "target", json_string(scratch[0] ? "scratch-file" : "device"));

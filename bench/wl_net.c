@@ -18,9 +18,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define NET_SERVER_ADDR "198.18.0.1"
-#define NET_CLIENT_CIDR "198.18.0.2/30"
-#define NET_SERVER_CIDR "198.18.0.1/30"
+#define NET_SERVER_ADDR	 "198.18.0.1"
+#define NET_CLIENT_CIDR	 "198.18.0.2/30"
+#define NET_SERVER_CIDR	 "198.18.0.1/30"
 #define NET_DEFAULT_PORT 5201
 
 static const char *const directions[] = {"send", "recv", NULL};
@@ -64,7 +64,8 @@ static int run(const struct hb_wl_ctx *ctx, const json_t *p, struct hb_sample *o
 	int rc = 0, made_s = 0, made_c = 0, ok = 0;
 
 	memset(&cl, 0, sizeof(cl));
-	cl.reverse = !strcmp(hb_param_str(p, "direction") ? hb_param_str(p, "direction") : "", "recv");
+	cl.reverse =
+		!strcmp(hb_param_str(p, "direction") ? hb_param_str(p, "direction") : "", "recv");
 	cl.streams = (int)hb_param_int(p, "streams");
 	cl.rate = (unsigned long long)hb_param_int(p, "bitrate");
 	if (ctx->duration <= 0 || cl.streams < 1)
@@ -73,6 +74,10 @@ static int run(const struct hb_wl_ctx *ctx, const json_t *p, struct hb_sample *o
 	cl.duration = (int)ceil(ctx->duration - 1e-9);
 	cl.omit = ctx->ramp > 0 ? (int)lround(ctx->ramp) : 0;
 	cl.port = ctx->server_port > 0 ? ctx->server_port : NET_DEFAULT_PORT;
+	/* What libiperf will really run, whatever was planned: rates cover cl.duration, the
+	 * probes see cl.omit + cl.duration of traffic. */
+	out->measured_s = cl.duration;
+	out->active_s = cl.duration + cl.omit;
 
 	if (ctx->server_addr && *ctx->server_addr) {
 		cl.addr = ctx->server_addr;

@@ -274,7 +274,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (!strcmp(cmd, "--version") || !strcmp(cmd, "version")) {
-		printf("hvbench %s (results schema hvbench/result/1, agent protocol %d)\n",
+		printf("hvbench %s (results schema " HB_RESULTS_SCHEMA ", agent protocol %d)\n",
 		       HB_VERSION, 1);
 		return 0;
 	}

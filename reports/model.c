@@ -29,27 +29,6 @@ const char *hb_area_name(int area)
 	return area >= 0 && area < HB_AREA_COUNT ? names[area] : "Diagnostics";
 }
 
-static int area_of(const char *kind, const char *metric)
-{
-	if (!strncmp(metric, "tax.", 4))
-		return HB_AREA_COST;
-	if (strchr(metric, '.'))
-		return HB_AREA_DIAG;
-	if (!strcmp(kind, "disk"))
-		return HB_AREA_STORAGE;
-	if (!strcmp(kind, "net"))
-		return HB_AREA_NETWORK;
-	if (!strcmp(kind, "mem"))
-		return HB_AREA_MEMORY;
-	if (!strcmp(kind, "cpu"))
-		return HB_AREA_CPU;
-	if (!strcmp(kind, "boot"))
-		return HB_AREA_BOOT;
-	if (!strcmp(kind, "memory"))
-		return HB_AREA_OVERHEAD;
-	return HB_AREA_DIAG;
-}
-
 void hb_rep_row_label(const struct hb_rep_row *row, char *buf, size_t len)
 {
 	snprintf(buf, len, "%s \xc2\xb7 %s", row->workload, row->metric);
@@ -91,7 +70,16 @@ static int add_rows(struct hb_rep *r, const json_t *root, size_t *cap)
 		r->rows[r->nrows].kind = hb_j_str(x, "kind", "");
 		r->rows[r->nrows].unit = hb_j_str(x, "unit", "");
 		r->rows[r->nrows].higher_is_better = hb_j_bool(x, "higher_is_better", 1);
-		r->rows[r->nrows].area = area_of(r->rows[r->nrows].kind, m);
+		r->rows[r->nrows].area = hb_area_parse(hb_j_str(x, "area", ""));
+		r->rows[r->nrows].role = hb_role_parse(hb_j_str(x, "role", ""));
+		r->rows[r->nrows].cmp = hb_cmp_parse(hb_j_str(x, "comparison", ""));
+		/* loaded documents are validated /2 (or upgraded): these never fail; be safe */
+		if (r->rows[r->nrows].area < 0 || r->rows[r->nrows].role == (enum hb_role) - 1 ||
+		    r->rows[r->nrows].cmp == (enum hb_cmp) - 1) {
+			r->rows[r->nrows].area = HB_AREA_DIAG;
+			r->rows[r->nrows].role = HB_ROLE_DIAGNOSTIC;
+			r->rows[r->nrows].cmp = HB_CMP_NONE;
+		}
 		r->nrows++;
 	}
 	return 0;
@@ -112,17 +100,42 @@ static void sort_rows(struct hb_rep *r)
 	}
 }
 
+/* A comparison object (see hb_comparison_json) into the cell. */
+static void cmp_cell(struct hb_rep_cell *c, const json_t *cmp)
+{
+	const json_t *ci = json_object_get(cmp, "ci95");
+	const char *kind = hb_j_str(cmp, "comparison", "ratio");
+
+	if (!strcmp(kind, "ratio") && isfinite(hb_j_num(cmp, "ratio"))) {
+		const json_t *oci = json_object_get(cmp, "oriented_ci95");
+		c->has_ratio = 1;
+		c->ratio = hb_j_num(cmp, "ratio");
+		c->lo = hb_j_idx(ci, 0);
+		c->hi = hb_j_idx(ci, 1);
+		c->oriented = hb_j_num(cmp, "oriented");
+		c->olo = hb_j_idx(oci, 0);
+		c->ohi = hb_j_idx(oci, 1);
+	} else if (!strcmp(kind, "delta") && isfinite(hb_j_num(cmp, "delta"))) {
+		c->has_delta = 1;
+		c->delta = hb_j_num(cmp, "delta");
+		c->dlo = hb_j_idx(ci, 0);
+		c->dhi = hb_j_idx(ci, 1);
+	}
+}
+
 static void fill_cell(const struct hb_rep *r, size_t row, size_t col, struct hb_rep_cell *c)
 {
 	const struct hb_rep_row *rw = &r->rows[row];
 	const struct hb_rep_col *cl = &r->cols[col];
 	const json_t *root = r->runs[cl->run], *ci, *cmp;
 	const char *native = hb_j_native(root);
+	json_t *own = NULL;
 	double *s = NULL, *bs = NULL;
 	size_t nb;
 
 	memset(c, 0, sizeof(*c));
 	c->median = c->cv = c->ci_lo = c->ci_hi = c->ratio = c->lo = c->hi = NAN;
+	c->oriented = c->olo = c->ohi = c->delta = c->dlo = c->dhi = NAN;
 	c->res = hb_j_result(root, cl->target, rw->workload, rw->metric);
 	if (!c->res)
 		return;
@@ -140,22 +153,19 @@ static void fill_cell(const struct hb_rep *r, size_t row, size_t col, struct hb_
 	ci = json_object_get(c->res, "ci95");
 	c->ci_lo = hb_j_idx(ci, 0);
 	c->ci_hi = hb_j_idx(ci, 1);
-	if (cl->is_native || !native)
+	if (cl->is_native || !native || rw->cmp == HB_CMP_NONE)
 		goto out;
 	cmp = hb_j_comparison(root, cl->target, native, rw->workload, rw->metric);
-	if (cmp && isfinite(hb_j_num(cmp, "ratio"))) {
-		const json_t *cci = json_object_get(cmp, "ci95");
-
-		c->has_ratio = 1;
+	if (cmp) {
 		c->ratio_from_file = 1;
-		c->ratio = hb_j_num(cmp, "ratio");
-		c->lo = hb_j_idx(cci, 0);
-		c->hi = hb_j_idx(cci, 1);
+		cmp_cell(c, cmp);
 		goto out;
 	}
 	nb = hb_j_samples(hb_j_result(root, native, rw->workload, rw->metric), &bs);
-	if (nb > 0 && c->n > 0 && !hb_ratio_ci(s, c->n, bs, nb, &c->ratio, &c->lo, &c->hi))
-		c->has_ratio = 1;
+	own = hb_comparison_json(rw->cmp, rw->higher_is_better, s, c->n, bs, nb);
+	if (own)
+		cmp_cell(c, own);
+	json_decref(own);
 out:
 	free(s);
 	free(bs);

@@ -32,6 +32,8 @@ const char *hb_area_name(int area);
 struct hb_rep_row {
 	const char *workload, *metric, *kind, *unit; /* borrowed from the first run holding it */
 	int area, higher_is_better;
+	enum hb_role role; /* the metric model, from the file (upgraded on load for /1 files) */
+	enum hb_cmp cmp;
 };
 
 struct hb_rep_col {
@@ -46,8 +48,11 @@ struct hb_rep_cell {
 	size_t n;	      /* sample count */
 	double median, cv;    /* from the file (computed from samples only when absent) */
 	double ci_lo, ci_hi;  /* the median's CI from the file (NAN if absent) */
-	int has_ratio;	      /* ratio to the same run's native target */
-	double ratio, lo, hi; /* from "comparisons" when present, else bootstrapped here */
+	int has_ratio;	      /* comparison "ratio" with the same run's native target */
+	double ratio, lo, hi; /* raw VM/native, from "comparisons" when present, else computed */
+	double oriented, olo, ohi; /* > 1 better */
+	int has_delta;		   /* comparison "delta": VM - native in the metric's unit */
+	double delta, dlo, dhi;
 	int ratio_from_file;
 };
 
