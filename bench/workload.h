@@ -14,6 +14,7 @@
 #include <jansson.h>
 #include "hb.h"
 #include "metric.h"
+#include "timing.h"
 
 enum hb_ptype {
 	HB_P_INT,    /* integer within [min, max] */
@@ -69,6 +70,14 @@ struct hb_workload {
 	int (*run)(const struct hb_wl_ctx *ctx, const json_t *params, struct hb_sample *out,
 		   struct hb_err *e);
 };
+
+/* Sets ctx's duration, ramp and timeout from t. */
+static inline void hb_wl_ctx_timing(struct hb_wl_ctx *ctx, const struct hb_timing *t)
+{
+	ctx->duration = t->duration;
+	ctx->ramp = t->ramp;
+	ctx->timeout = t->timeout;
+}
 
 /* The registry (NULL-terminated), generated from bench/workloads.def. */
 extern const struct hb_workload *const hb_workloads[];

@@ -89,9 +89,7 @@ static int worker_main(const struct hb_run_req *req, const struct hb_env *env, c
 	while (r < 0 && errno == EINTR);
 	if (r != 1)
 		return 1; /* parent went away or aborted */
-	ctx.duration = req->duration;
-	ctx.ramp = req->ramp;
-	ctx.timeout = req->timeout;
+	hb_wl_ctx_timing(&ctx, &req->t);
 	ctx.scratch_dir = env->scratch_dir;
 	ctx.fio_path = fio;
 	ctx.disk_path = disk_target;
@@ -190,7 +188,7 @@ static int native_run(void *priv, const struct hb_run_req *req, const struct hb_
 		kill_worker(pid, 1);
 		goto out;
 	}
-	deadline = hb_now() + req->timeout;
+	deadline = hb_now() + req->t.timeout;
 	for (;;) {
 		struct pollfd pfd = {resp[0], POLLIN, 0};
 		double left = deadline - hb_now();
@@ -206,7 +204,7 @@ static int native_run(void *priv, const struct hb_run_req *req, const struct hb_
 			kill_worker(pid, 2);
 			rc = hb_err_set(e, HB_ETIMEDOUT,
 					"%s did not finish within its timeout of %g s", req->entry,
-					req->timeout);
+					req->t.timeout);
 			goto out;
 		}
 		pr = poll(&pfd, 1, left > 0.2 ? 200 : (int)(left * 1000) + 1);

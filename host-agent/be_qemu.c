@@ -1217,9 +1217,7 @@ static int qemu_run(void *priv, const struct hb_run_req *req, const struct hb_ru
 	memcpy(pt.tids, q->tids, sizeof(pt.tids));
 	pt.qmp_path = q->qmp_path;
 	pt.qmp = q->qmp;
-	ro.duration = req->duration;
-	ro.ramp = req->ramp;
-	ro.timeout = req->timeout;
+	ro.t = req->t;
 	if (!strcmp(req->wl->kind, "net")) {
 		if (!q->server_port)
 			return hb_err_set(e, HB_EUNSUPP, "%s: no network path to an iperf3 server",
@@ -1251,7 +1249,7 @@ static int qemu_run(void *priv, const struct hb_run_req *req, const struct hb_ru
 	if (rc) {
 		hb_sample_free(out);
 		hb_sample_init(out);
-		return classify_failure(q, req, rc, hb_now() - t0, req->timeout + 10.0, &ae, e);
+		return classify_failure(q, req, rc, hb_now() - t0, req->t.timeout + HB_TIMING_REPLY_SLACK, &ae, e);
 	}
 	return 0;
 }

@@ -80,7 +80,7 @@ static int try_connect(const struct addrinfo *ai, double end, volatile sig_atomi
 	if (connect(fd, ai->ai_addr, ai->ai_addrlen) && errno != EINPROGRESS)
 		goto fail;
 	for (;;) {
-		struct pollfd p = { fd, POLLOUT, 0 };
+		struct pollfd p = {fd, POLLOUT, 0};
 		double left = end - hb_now();
 		int r;
 		if ((stop && *stop) || left <= 0) {
@@ -110,7 +110,7 @@ static int connect_to(const char *address, double end, volatile sig_atomic_t *st
 		      struct hb_err *e)
 {
 	char host[256], port[16];
-	struct addrinfo hints = { 0 }, *res = NULL, *ai;
+	struct addrinfo hints = {0}, *res = NULL, *ai;
 	long pn;
 	int rc;
 
@@ -136,7 +136,8 @@ static int connect_to(const char *address, double end, volatile sig_atomic_t *st
 	freeaddrinfo(res);
 	if (stop && *stop)
 		return hb_err_set(e, HB_EINTR, "interrupted while connecting to %s", address);
-	return hb_err_errno(e, HB_ETIMEDOUT, "cannot connect to %s before connect_timeout", address);
+	return hb_err_errno(e, HB_ETIMEDOUT, "cannot connect to %s before connect_timeout",
+			    address);
 }
 
 static int read_token(const char *path, char *buf, size_t len, struct hb_err *e)
@@ -198,8 +199,8 @@ static int remote_start(void *priv, const struct hb_target *t, const struct hb_e
 	hb_conn_init(&r->conn, r->fd, r->fd);
 	r->conn.stop = env->stop;
 	r->conn_ready = 1;
-	rc = hb_agent_hello(&r->conn, token, t0 + timeout - hb_now() > 1 ? t0 + timeout - hb_now() : 1,
-			    &hello, e);
+	rc = hb_agent_hello(&r->conn, token,
+			    t0 + timeout - hb_now() > 1 ? t0 + timeout - hb_now() : 1, &hello, e);
 	if (rc)
 		goto out;
 	json_object_set_new(info, "address", json_string(address));
@@ -227,7 +228,7 @@ static int remote_run(void *priv, const struct hb_run_req *req, const struct hb_
 		      struct hb_sample *out, struct hb_err *e)
 {
 	struct remote *r = priv;
-	struct hb_run_opts o = {req->duration, req->ramp, req->timeout, NULL, 0};
+	struct hb_run_opts o = {req->t, NULL, 0};
 	struct hb_probe_target pt = {0};
 	int rc;
 

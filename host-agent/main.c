@@ -177,8 +177,8 @@ static int cmd_run(int argc, char **argv, int validate_only)
 			printf("  target %-16s %s\n", p.targets[i].name, p.targets[i].ops->kind);
 		for (i = 0; i < p.nentries; i++)
 			printf("  workload %-24s %-5s %gs + %gs ramp (timeout %gs)\n",
-			       p.entries[i].name, p.entries[i].wl->name, p.entries[i].duration,
-			       p.entries[i].ramp, p.entries[i].timeout);
+			       p.entries[i].name, p.entries[i].wl->name, p.entries[i].t.duration,
+			       p.entries[i].t.ramp, p.entries[i].t.timeout);
 		hb_profile_free(&p);
 		return 0;
 	}

@@ -391,7 +391,7 @@ static void stop_targets(struct runner *r)
 
 static double run_cost(const struct hb_entry *en)
 {
-	return en->duration + en->ramp + 1.0;
+	return en->t.duration + en->t.ramp + 1.0;
 }
 
 /* One run of entry en on target t; rep < 0 for warm-ups. Returns 0, or the error code. */
@@ -399,7 +399,7 @@ static int run_one(struct runner *r, int t, int ei, const struct hb_entry *en, i
 {
 	struct hb_target *tg = &r->p->targets[t];
 	struct tstate *ts = &r->ts[t];
-	struct hb_run_req req = {en->name, en->wl, en->params, en->duration, en->ramp, en->timeout};
+	struct hb_run_req req = {en->name, en->wl, en->params, en->t};
 	struct hookctx hc = {r, 0};
 	struct hb_run_hooks hooks = {hook_start, hook_stop, &hc};
 	struct hb_sample s;
@@ -409,7 +409,7 @@ static int run_one(struct runner *r, int t, int ei, const struct hb_entry *en, i
 	hb_sample_init(&s);
 	rc = tg->ops->run(ts->priv, &req, &hooks, &s, &e);
 	if (hc.started)
-		hb_probeset_read(r->probes, &s, en->ramp + en->duration);
+		hb_probeset_read(r->probes, &s, en->t.ramp + en->t.duration);
 	if (rc == HB_EUNSUPP) {
 		/* cannot run here (e.g. a net workload on a remote target without iperf_bind):
 		 * said once, recorded as skipped, not tried again, not a failure */

@@ -262,7 +262,7 @@ static void test_cpu_run(void **state)
 	struct agent_proc ap;
 	struct hb_err e = {0};
 	struct hb_sample s;
-	struct hb_run_opts o = {.duration = 0.3, .ramp = 0, .timeout = 30};
+	struct hb_run_opts o = {.t = {.duration = 0.3, .ramp = 0, .timeout = 30}};
 	const struct hb_metric *m;
 	json_t *h = NULL;
 
@@ -290,7 +290,7 @@ static void test_mem_run(void **state)
 	struct agent_proc ap;
 	struct hb_err e = {0};
 	struct hb_sample s;
-	struct hb_run_opts o = {.duration = 0.3, .timeout = 60};
+	struct hb_run_opts o = {.t = {.duration = 0.3, .timeout = 60}};
 	json_t *h = NULL, *params = json_pack("{s:s, s:s}", "size", "4M", "chase_size", "64k");
 	const char *metrics[] = {"copy_bw", "triad_bw", "latency"};
 	size_t i;
