@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "disksafe.h"
 #include "hb.h"
 #include "probe.h"
 #include "profile.h"
@@ -169,12 +170,35 @@ static int cmd_run(int argc, char **argv, int validate_only)
 		return HB_EXIT_USAGE;
 	}
 	if (validate_only) {
+		char real[HB_MAX_TARGETS][4096];
+		for (i = 0; i < p.ntargets; i++) {
+			const char *dt = json_string_value(
+				json_object_get(p.targets[i].opts, "disk_target"));
+			real[i][0] = '\0';
+			/* the check `run` makes, on the file fio would open */
+			if (dt && *dt &&
+			    hb_disk_target_resolve(dt,
+						   json_is_true(json_object_get(p.targets[i].opts,
+										"allow_existing")),
+						   real[i], sizeof(real[i]), &e)) {
+				fprintf(stderr, "hvbench: %s: target %s: %s\n", argv[optind],
+					p.targets[i].name, e.msg);
+				hb_profile_free(&p);
+				return HB_EXIT_USAGE;
+			}
+		}
 		printf("%s: valid profile \"%s\": %d target%s, %d workload%s, %d repetition%s + %d "
 		       "warm-up\n",
 		       argv[optind], p.name, p.ntargets, p.ntargets == 1 ? "" : "s", p.nentries,
 		       p.nentries == 1 ? "" : "s", p.reps, p.reps == 1 ? "" : "s", p.warmup);
-		for (i = 0; i < p.ntargets; i++)
+		for (i = 0; i < p.ntargets; i++) {
 			printf("  target %-16s %s\n", p.targets[i].name, p.targets[i].ops->kind);
+			if (real[i][0])
+				printf("    disk_target %s (fio opens %s)\n",
+				       json_string_value(
+					       json_object_get(p.targets[i].opts, "disk_target")),
+				       real[i]);
+		}
 		for (i = 0; i < p.nentries; i++)
 			printf("  workload %-24s %-5s %gs + %gs ramp (timeout %gs)\n",
 			       p.entries[i].name, p.entries[i].wl->name, p.entries[i].duration,
