@@ -658,6 +658,8 @@ int hb_run_profile(struct hb_profile *p, const struct hb_run_cfg *cfg, volatile 
 		if (rrc == 0 || rrc == HB_EUNSUPP)
 			fprintf(stderr, "hvbench: report: %s/report.html (and report.md)\n",
 				cfg->out_dir);
+		else if (rc == HB_EXIT_OK)
+			rc = HB_EXIT_FAILED; /* a report that could not be written is a failure */
 		json_decref(res);
 	}
 	if (strcmp(status, "unsaved"))
