@@ -57,6 +57,7 @@ static const char usage_run[] =
 	"      --build DIR       build directory holding the guest image (default build)\n"
 	"      --scratch-dir D   where scratch files and disks are created (default /var/tmp)\n"
 	"      --no-report       write results.json only\n"
+	"      --force           replace the results of an earlier run in the -o directory\n"
 	"  -q, --quiet           no progress line\n"
 	"  -v, --verbose         more detail on stderr\n"
 	"  -h, --help            this text\n"
@@ -87,13 +88,14 @@ static int cmd_run(int argc, char **argv, int validate_only)
 		{"build", required_argument, NULL, 'b'},
 		{"scratch-dir", required_argument, NULL, 's'},
 		{"no-report", no_argument, NULL, 'n'},
+		{"force", no_argument, NULL, 'f'},
 		{"quiet", no_argument, NULL, 'q'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	struct hb_overrides ov = {NULL, 0, -1, 0};
-	struct hb_run_cfg cfg = {NULL, "build", "/var/tmp", 0, 0, 0};
+	struct hb_run_cfg cfg = {.build_dir = "build", .scratch_base = "/var/tmp"};
 	struct hb_profile p;
 	struct hb_err e = {0};
 	char outbuf[1024];
@@ -137,6 +139,7 @@ static int cmd_run(int argc, char **argv, int validate_only)
 		case 'b': cfg.build_dir = optarg; break;
 		case 's': cfg.scratch_base = optarg; break;
 		case 'n': cfg.no_report = 1; break;
+		case 'f': cfg.force = 1; break;
 		case 'q': cfg.quiet = 1; break;
 		case 'v': cfg.verbose = 1; break;
 		case 'h':
