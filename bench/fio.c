@@ -5,14 +5,48 @@
  */
 #include "fio.h"
 
+#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+
+int hb_fio_filename_check(const char *name, struct hb_err *e)
+{
+	size_t len = name ? strlen(name) : 0;
+	const char *bad;
+
+	if (!len)
+		return hb_err_set(e, HB_EINVAL, "fio: empty file name");
+	/* fio trims blanks at both ends of a value: " /dev/x" would open "/dev/x" */
+	if (isspace((unsigned char)name[0]) || isspace((unsigned char)name[len - 1]))
+		return hb_err_set(e, HB_EINVAL,
+				  "fio: file name \"%s\" starts or ends with a blank, which fio "
+				  "strips (it would "
+				  "open another file): refused",
+				  name);
+	/* '$' expands ${VAR} and $keywords, ':' separates files, '\\' escapes ':' */
+	bad = strpbrk(name, "$:\\");
+	if (bad)
+		return hb_err_set(e, HB_EINVAL,
+				  "fio: file name \"%s\" contains '%c', which fio reinterprets in "
+				  "a file name (it "
+				  "would open another file): refused",
+				  name, *bad);
+	for (const char *c = name; *c; c++)
+		if (iscntrl((unsigned char)*c))
+			return hb_err_set(e, HB_EINVAL,
+					  "fio: file name \"%s\" contains a control character: "
+					  "refused",
+					  name);
+	return 0;
+}
 
 int hb_fio_job_text(const struct hb_fio_job *j, char *buf, size_t len, struct hb_err *e)
 {
 	char mix[32] = "";
 
+	if (hb_fio_filename_check(j->filename, e))
+		return HB_EINVAL;
 	if (!strcmp(j->rw, "randrw") || !strcmp(j->rw, "rw"))
 		snprintf(mix, sizeof(mix), "rwmixread=%d\n", j->rwmixread);
 	/* Times in milliseconds: fio accepts the "ms" suffix and we allow sub-second runs. */
@@ -40,8 +74,6 @@ int hb_fio_job_text(const struct hb_fio_job *j, char *buf, size_t len, struct hb
 			j->no_create ? "allow_file_create=0\n" : "", j->filename, j->size, j->rw,
 			mix, j->bs, j->iodepth, j->numjobs))
 		return hb_err_set(e, HB_EINVAL, "fio: job file does not fit in %zu bytes", len);
-	if (strchr(j->filename, '\n') || strchr(j->filename, ':'))
-		return hb_err_set(e, HB_EINVAL, "fio: unusable file name \"%s\"", j->filename);
 	return 0;
 }
 

@@ -1,7 +1,8 @@
 /*
  * wl_disk.c — the disk workload: one fio job (generated from the parameter table, fed to fio on
  * stdin), run as a child with a hard deadline, its JSON parsed by bench/fio.c. fio does all the
- * I/O. The target is the file or device the suite created (ctx->disk_path, used as is) or a
+ * I/O. The target is the file or device the suite created (ctx->disk_path, resolved once with
+ * realpath and that name given to fio; names fio would reinterpret are refused) or a
  * scratch file created here inside ctx->scratch_dir and deleted on every path.
  */
 #include "workload.h"
@@ -119,7 +120,7 @@ static int run(const struct hb_wl_ctx *ctx, const json_t *p, struct hb_sample *o
 	       struct hb_err *e)
 {
 	const char *fio = ctx->fio_path ? ctx->fio_path : "fio";
-	char scratch[PATH_MAX] = "", job[4096], pre[512], st[64];
+	char scratch[PATH_MAX] = "", target[PATH_MAX], job[4096], pre[512], st[64];
 	char *argv[] = {(char *)fio, "--output-format=json+", "--eta=never", "-", NULL};
 	struct hb_fio_job j;
 	struct hb_child c;
@@ -152,7 +153,10 @@ static int run(const struct hb_wl_ctx *ctx, const json_t *p, struct hb_sample *o
 
 	if (ctx->disk_path && *ctx->disk_path) {
 		unsigned long long have;
-		rc = target_size(ctx->disk_path, &have, e);
+		/* resolve once: fio gets the very file that was sized and checked */
+		if (!realpath(ctx->disk_path, target))
+			return hb_err_errno(e, HB_EIO, "disk: %s", ctx->disk_path);
+		rc = target_size(target, &have, e);
 		if (rc)
 			return rc;
 		/* fio would re-create (unlink!) a file smaller than size= */
@@ -161,7 +165,7 @@ static int run(const struct hb_wl_ctx *ctx, const json_t *p, struct hb_sample *o
 					  "disk: %s has %llu bytes, less than the job's size %llu; "
 					  "lower \"size\" or give a larger disk",
 					  ctx->disk_path, have, j.size);
-		j.filename = ctx->disk_path;
+		j.filename = target;
 		j.no_create = 1;
 	} else if (ctx->scratch_dir && *ctx->scratch_dir) {
 		struct timespec ts;

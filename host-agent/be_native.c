@@ -23,7 +23,8 @@
 struct native {
 	const struct hb_env *env;
 	const char *fio;	 /* borrowed from the target's options */
-	const char *disk_target; /* NULL: scratch files; borrowed */
+	const char *disk_target; /* NULL: scratch files; else points to resolved */
+	char resolved[4096];	 /* disk_target as checked: absolute, no symlinks (fio opens it) */
 };
 
 static const struct hb_param native_opts[] = {
@@ -46,12 +47,14 @@ static int native_start(void *priv, const struct hb_target *t, const struct hb_e
 	if (n->disk_target && !*n->disk_target)
 		n->disk_target = NULL;
 	if (n->disk_target) {
-		int rc = hb_disk_target_check(
+		int rc = hb_disk_target_resolve(
 			n->disk_target, json_is_true(json_object_get(t->opts, "allow_existing")),
-			e);
+			n->resolved, sizeof(n->resolved), e);
 		if (rc)
 			return rc;
 		json_object_set_new(info, "disk_target", json_string(n->disk_target));
+		json_object_set_new(info, "disk_target_resolved", json_string(n->resolved));
+		n->disk_target = n->resolved;
 	}
 	json_object_set_new(info, "emulation", json_false());
 	json_object_set_new(info, "scratch_dir", json_string(env->scratch_dir));

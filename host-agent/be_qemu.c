@@ -34,6 +34,7 @@
 #include "iperf.h"
 #include "netenv.h"
 #include "proto.h"
+#include "qemuopt.h"
 #include "qmp.h"
 #include "vmmem.h"
 
@@ -47,6 +48,7 @@
 #define QEMU_AGENT_PORT "org.hvbench.agent"
 #define QEMU_IPERF_PORT 5201
 #define QMP_TIMEOUT 5.0
+#define QEMU_CONSOLE_FD 3 /* the console log's fd in QEMU (path=/proc/self/fd/3) */
 
 static const char *const machines[] = { "q35", "microvm", "pc", NULL };
 static const char *const accels[] = { "auto", "kvm", "tcg", NULL };
@@ -102,6 +104,7 @@ struct qemu {
 	char dir[PATH_MAX], qmp_path[108], agent_path[108], disk_path[PATH_MAX];
 	char console_path[PATH_MAX], log_path[PATH_MAX];
 	int disk_made, dir_made;
+	int console_fd, console_open; /* the console log, created by us; QEMU gets the fd */
 	/* network */
 	char netns[64];
 	int netns_made;
@@ -337,12 +340,14 @@ static const char *dev(const struct qemu *q, const char *base, char *buf, size_t
 static int build_argv(struct qemu *q, const char *accel, const char *cpu, struct argv *v,
 		      json_t *devices, struct hb_err *e)
 {
-	char d[64];
+	char d[64], x[2 * PATH_MAX];
 	const char *disk_dev = "/dev/vda";
 
+	/* every option value made from a path or a name: ',' doubled (x), else it ends the value */
+#define QESC(s) (hb_qemu_opt_escape((s), x, sizeof(x)) ? (v->overflow = 1, "") : x)
 	arg(v, "%s", q->qemu_bin);
 	arg(v, "-name");
-	arg(v, "hvbench-%s", q->name);
+	arg(v, "hvbench-%s", QESC(q->name));
 	arg(v, "-nodefaults");
 	arg(v, "-no-user-config");
 	arg(v, "-display");
@@ -362,18 +367,19 @@ static int build_argv(struct qemu *q, const char *accel, const char *cpu, struct
 	arg(v, "memory-backend-memfd,id=hbram,size=%ldM,share=on", q->memory_mib);
 	/* QMP and the agent channel */
 	arg(v, "-qmp");
-	arg(v, "unix:%s,server=on,wait=off", q->qmp_path);
+	arg(v, "unix:%s,server=on,wait=off", QESC(q->qmp_path));
 	arg(v, "-chardev");
-	arg(v, "socket,id=hbagent,path=%s,server=on,wait=off", q->agent_path);
+	arg(v, "socket,id=hbagent,path=%s,server=on,wait=off", QESC(q->agent_path));
 	arg(v, "-device");
 	arg(v, "%s", dev(q, "virtio-serial", d, sizeof(d)));
 	arg(v, "-device");
 	arg(v, "virtserialport,chardev=hbagent,name=%s", QEMU_AGENT_PORT);
 	json_array_append_new(devices, json_sprintf("%s + virtserialport %s (agent)", d,
 						    QEMU_AGENT_PORT));
-	/* serial console to the results directory (appended: a KVM probe's log is kept) */
+	/* serial console to the results directory (appended: a KVM probe's log is kept); the
+	 * file is ours (created O_EXCL|O_NOFOLLOW), QEMU opens it through the fd it inherits */
 	arg(v, "-chardev");
-	arg(v, "file,id=hbcon,path=%s,append=on", q->console_path);
+	arg(v, "file,id=hbcon,path=/proc/self/fd/%d,append=on", QEMU_CONSOLE_FD);
 	arg(v, "-serial");
 	arg(v, "chardev:hbcon");
 	json_array_append_new(devices, json_string("serial console (log file)"));
@@ -381,7 +387,7 @@ static int build_argv(struct qemu *q, const char *accel, const char *cpu, struct
 	if (q->disk_image[0]) {
 		const char *dot = strrchr(q->disk_image, '.');
 		arg(v, "-drive");
-		arg(v, "file=%s,if=none,id=hbboot,format=%s,snapshot=on", q->disk_image,
+		arg(v, "file=%s,if=none,id=hbboot,format=%s,snapshot=on", QESC(q->disk_image),
 		    dot && !strcmp(dot, ".qcow2") ? "qcow2" : "raw");
 		arg(v, "-device");
 		arg(v, "%s,drive=hbboot,bootindex=0", dev(q, "virtio-blk", d, sizeof(d)));
@@ -397,7 +403,7 @@ static int build_argv(struct qemu *q, const char *accel, const char *cpu, struct
 	}
 	/* scratch disk */
 	arg(v, "-drive");
-	arg(v, "file=%s,if=none,id=hbdisk,format=raw,cache=%s,aio=%s", q->disk_path, q->disk_cache,
+	arg(v, "file=%s,if=none,id=hbdisk,format=raw,cache=%s,aio=%s", QESC(q->disk_path), q->disk_cache,
 	    q->disk_aio);
 	if (!strcmp(q->disk_bus, "virtio-scsi")) {
 		arg(v, "-device");
@@ -464,6 +470,7 @@ static int build_argv(struct qemu *q, const char *accel, const char *cpu, struct
 		free(copy);
 		json_array_append_new(devices, json_sprintf("extra: %s", q->extra));
 	}
+#undef QESC
 	if (v->overflow)
 		return hb_err_set(e, HB_EINVAL, "QEMU command line too long (extra_args?)");
 	/* the recorded command line */
@@ -521,7 +528,13 @@ static int spawn(struct qemu *q, struct argv *v, struct hb_err *e)
 		sigset_t none;
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
-		close_range(3, ~0U, 0);
+		if (q->console_open) {
+			if (q->console_fd == QEMU_CONSOLE_FD)
+				fcntl(QEMU_CONSOLE_FD, F_SETFD, 0);
+			else if (dup2(q->console_fd, QEMU_CONSOLE_FD) < 0)
+				_exit(126);
+		}
+		close_range(q->console_open ? QEMU_CONSOLE_FD + 1 : 3, ~0U, 0);
 		execvp(v->a[0], v->a);
 		dprintf(2, "hvbench: exec %s: %s\n", v->a[0], strerror(errno));
 		_exit(127);
@@ -872,7 +885,13 @@ static int make_files(struct qemu *q, struct hb_err *e)
 	hb_snprintf(q->log_path, sizeof(q->log_path), "%s/qemu-stderr.log", q->dir);
 	if (hb_snprintf(q->console_path, sizeof(q->console_path), "%s/%s-console.log", out, q->name))
 		return hb_err_set(e, HB_EINVAL, "console log path too long");
+	/* a fresh file of ours: never follow or reuse what is at that name (a planted symlink) */
 	unlink(q->console_path);
+	q->console_fd = open(q->console_path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+			     0644);
+	if (q->console_fd < 0)
+		return hb_err_errno(e, HB_EIO, "cannot create console log %s", q->console_path);
+	q->console_open = 1;
 	fd = open(q->disk_path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return hb_err_errno(e, HB_EIO, "cannot create scratch disk %s", q->disk_path);
@@ -1293,6 +1312,9 @@ static void qemu_stop(void *priv, json_t *info)
 		hb_rmtree(q->dir);
 	}
 	q->disk_made = q->dir_made = 0;
+	if (q->console_open)
+		close(q->console_fd);
+	q->console_open = 0;
 }
 
 const struct hb_backend_ops hb_be_qemu = {

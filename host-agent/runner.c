@@ -15,6 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -555,13 +557,55 @@ json_t *hb_host_facts(void)
 			 access("/dev/kvm", R_OK | W_OK) == 0);
 }
 
+/*
+ * Claims out_dir for this run: an exclusive flock on out_dir/.hvbench.lock, held until the
+ * process exits (the fd is close-on-exec; forked workers hold it no longer than we do). Refuses
+ * a directory another run is writing, and one holding an earlier run's results unless force.
+ * Returns the lock fd, or -1 after printing why.
+ */
+static int lock_out_dir(const char *dir, int force)
+{
+	char path[4096];
+	struct stat st;
+	int fd;
+
+	if (hb_snprintf(path, sizeof(path), "%s/.hvbench.lock", dir)) {
+		fprintf(stderr, "hvbench: output path too long\n");
+		return -1;
+	}
+	fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		fprintf(stderr, "hvbench: cannot create the lock file %s: %s\n", path,
+			strerror(errno));
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB)) {
+		fprintf(stderr,
+			"hvbench: %s is in use by another hvbench run (locked: %s); choose "
+			"another -o directory\n",
+			dir, errno == EWOULDBLOCK ? "busy" : strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (hb_snprintf(path, sizeof(path), "%s/results.json", dir) == 0 && !force &&
+	    lstat(path, &st) == 0) {
+		fprintf(stderr,
+			"hvbench: %s already holds the results of another run (%s); choose "
+			"another -o directory, or --force to replace them\n",
+			dir, path);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 int hb_run_profile(struct hb_profile *p, const struct hb_run_cfg *cfg, volatile sig_atomic_t *stop)
 {
 	struct runner r;
 	struct hb_err e = {0};
 	char scratch[4096];
 	const char *status;
-	int rc = HB_EXIT_OK, t, i, up, nok = 0;
+	int rc = HB_EXIT_OK, t, i, up, nok = 0, lockfd = -1;
 	size_t k;
 
 	memset(&r, 0, sizeof(r));
@@ -582,6 +626,11 @@ int hb_run_profile(struct hb_profile *p, const struct hb_run_cfg *cfg, volatile 
 	if (hb_mkdirs(cfg->out_dir, 0755, &e)) {
 		fprintf(stderr, "hvbench: %s\n", e.msg);
 		rc = HB_EXIT_FAILED;
+		goto out_free;
+	}
+	lockfd = lock_out_dir(cfg->out_dir, cfg->force);
+	if (lockfd < 0) {
+		rc = HB_EXIT_USAGE;
 		goto out_free;
 	}
 	if (hb_snprintf(r.results_path, sizeof(r.results_path), "%s/results.json", cfg->out_dir) ||
@@ -658,6 +707,8 @@ int hb_run_profile(struct hb_profile *p, const struct hb_run_cfg *cfg, volatile 
 		if (rrc == 0 || rrc == HB_EUNSUPP)
 			fprintf(stderr, "hvbench: report: %s/report.html (and report.md)\n",
 				cfg->out_dir);
+		else if (rc == HB_EXIT_OK)
+			rc = HB_EXIT_FAILED; /* a report that could not be written is a failure */
 		json_decref(res);
 	}
 	if (strcmp(status, "unsaved"))
@@ -678,5 +729,7 @@ out_free:
 	json_decref(r.env.memo);
 	if (r.probes)
 		hb_probeset_free(r.probes);
+	if (lockfd >= 0)
+		close(lockfd);
 	return rc;
 }

@@ -957,8 +957,10 @@ int hb_report_render_opts(json_t *const *results, size_t n, const char *outdir,
 	free(sorted);
 	if (rc)
 		return rc;
+	/* gnuplot absent is a known limitation; a plot that failed (gnuplot error, disk full)
+	 * is a failure the caller must not hide */
 	if (prc)
-		return hb_err_set(e, HB_EUNSUPP,
+		return hb_err_set(e, prc == HB_EUNSUPP ? HB_EUNSUPP : HB_ECHILD,
 				  "%s (report.md and report.html were written without them)",
 				  pe.msg);
 	return 0;
@@ -1063,7 +1065,7 @@ int hb_report_main(int argc, char **argv, FILE *out, FILE *err)
 		outdir = dir;
 	}
 	c = hb_report_render_opts(runs, nruns, outdir, &o, &e);
-	if (c == HB_EUNSUPP) {
+	if (c == HB_EUNSUPP || c == HB_ECHILD) {
 		fprintf(err, "hvbench report: %s\n", e.msg);
 		fprintf(out, "%s/report.md\n%s/report.html\n", outdir, outdir);
 		rc = 1;

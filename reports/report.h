@@ -67,9 +67,10 @@ void hb_report_opts_init(struct hb_report_opts *o);
 /*
  * Renders results[0..n) (n >= 1, each a validated results document; several = a comparison
  * across runs, ordered by started_at) into outdir: report.md, report.html, plots/. Every file is
- * written atomically. Returns 0; HB_EUNSUPP when gnuplot is missing or a plot failed (report.md
- * and report.html are still written and say why the plots are absent; e says it too); another
- * negative code when nothing could be written. The runner calls this with outdir = its results
+ * written atomically (plots: in a fresh directory, moved into plots/ once complete). Returns 0;
+ * HB_EUNSUPP when gnuplot is missing, HB_ECHILD when a plot failed (gnuplot error, disk full):
+ * in both cases report.md and report.html are still written and say why the plots are absent
+ * (e says it too); another negative code when the report could not be written. The runner calls this with outdir = its results
  * directory.
  */
 int hb_report_render(json_t *const *results, size_t n, const char *outdir, struct hb_err *e);
