@@ -122,3 +122,43 @@ double hb_micro_cost(const double *t_op, const double *t_empty, size_t n, uint64
 	free(d);
 	return c > 0 ? c : 0;
 }
+
+void hb_clocksource(char *buf, size_t len)
+{
+	char *txt = NULL;
+
+	hb_strlcpy(buf, "unknown", len);
+	if (!hb_read_file("/sys/devices/system/clocksource/clocksource0/current_clocksource", 256,
+			  &txt, NULL, NULL)) {
+		txt[strcspn(txt, "\n")] = '\0';
+		if (*txt)
+			hb_strlcpy(buf, txt, len);
+	}
+	free(txt);
+}
+
+int hb_clocksource_vdso(const char *name)
+{
+	/* The clocksources with a vDSO clock mode (x86 TSC and paravirtual clocks, arm64). */
+	static const char *const vdso[] = {"tsc", "kvm-clock", "hyperv_clocksource_tsc_page",
+					   "arch_sys_counter", NULL};
+	size_t i;
+
+	for (i = 0; vdso[i]; i++)
+		if (!strcmp(name, vdso[i]))
+			return 1;
+	return 0;
+}
+
+long long hb_steal_ticks(int cpu)
+{
+	char *txt = NULL;
+	unsigned long long t;
+	long long r = -1;
+
+	if (!hb_read_file("/proc/stat", 1 << 20, &txt, NULL, NULL) &&
+	    !hb_proc_stat_steal(txt, cpu, &t))
+		r = (long long)t;
+	free(txt);
+	return r;
+}

@@ -3,7 +3,8 @@
  * their clocks, sockets and CPU instructions so unit tests can feed it controlled inputs: the
  * noise loop runs on any clock function (a fake one with known gaps in tests), the request/
  * response figures come from a histogram and per-flow counts, the micro cost is a loop-overhead
- * subtraction over timed batches, and /proc/stat's steal column is parsed from text.
+ * subtraction over timed batches, and /proc/stat's steal column is parsed from text. Two
+ * small readers of kernel facts (the clocksource, a CPU's steal ticks) sit at the end.
  */
 #ifndef HB_LATMATH_H
 #define HB_LATMATH_H
@@ -68,5 +69,14 @@ int hb_rr_metrics(const struct hb_hist *rtt, const uint64_t *count, const double
  * iters is 0.
  */
 double hb_micro_cost(const double *t_op, const double *t_empty, size_t n, uint64_t iters);
+
+/* ---- kernel facts ---- */
+
+/* The clocksource behind CLOCK_MONOTONIC ("tsc", "kvm-clock", ...; "unknown") into buf. */
+void hb_clocksource(char *buf, size_t len);
+/* 1 when that clocksource is read in user space by the vDSO, 0 when clock_gettime traps. */
+int hb_clocksource_vdso(const char *name);
+/* Steal ticks (USER_HZ) of cpu (< 0: all CPUs) from /proc/stat; -1 when unreadable. */
+long long hb_steal_ticks(int cpu);
 
 #endif
