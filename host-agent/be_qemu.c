@@ -36,6 +36,7 @@
 #include "proto.h"
 #include "qemuopt.h"
 #include "qmp.h"
+#include "rrpeer.h"
 #include "vmmem.h"
 
 #define QEMU_MAX_ARGS 160
@@ -109,6 +110,7 @@ struct qemu {
 	char netns[64];
 	int netns_made;
 	struct hb_iperf_server iperf;
+	struct hb_rrpeer rr; /* netrr's echo server, next to the iperf3 server */
 	const char *net_mode; /* "tap" | "user" | "none" */
 	char server_addr[64];
 	int server_port;
@@ -805,6 +807,8 @@ static int setup_network(struct qemu *q, json_t *info, struct hb_err *e)
 				hb_strlcpy(q->server_addr, QEMU_HOST_IP, sizeof(q->server_addr));
 				q->server_port = QEMU_IPERF_PORT;
 				json_object_set_new(info, "netns", json_string(q->netns));
+				if (hb_rrpeer_start(&q->rr, q->netns, QEMU_HOST_IP, 0, &ne))
+					json_object_set_new(info, "rr_error", json_string(ne.msg));
 				return 0;
 			}
 			hb_iperf_server_stop(&q->iperf);
@@ -831,6 +835,8 @@ static int setup_network(struct qemu *q, json_t *info, struct hb_err *e)
 		return 0; /* net workloads will fail with a clear error; others still run */
 	}
 	hb_strlcpy(q->server_addr, QEMU_USER_HOST_IP, sizeof(q->server_addr));
+	if (hb_rrpeer_start(&q->rr, NULL, "127.0.0.1", 0, &ne))
+		json_object_set_new(info, "rr_error", json_string(ne.msg));
 	return 0;
 }
 
@@ -1238,11 +1244,12 @@ static int qemu_run(void *priv, const struct hb_run_req *req, const struct hb_ru
 	pt.qmp = q->qmp;
 	ro.t = req->t;
 	if (!strcmp(req->wl->kind, "net")) {
-		if (!q->server_port)
-			return hb_err_set(e, HB_EUNSUPP, "%s: no network path to an iperf3 server",
-					  q->name);
+		int echo = req->wl->peer == HB_PEER_ECHO;
+		if (!(echo ? q->rr.port : q->server_port))
+			return hb_err_set(e, HB_EUNSUPP, "%s: no network path to %s", q->name,
+					  echo ? "an echo server" : "an iperf3 server");
 		ro.server_addr = q->server_addr;
-		ro.server_port = q->server_port;
+		ro.server_port = echo ? q->rr.port : q->server_port;
 	}
 	if (hooks && hooks->on_start) {
 		rc = hooks->on_start(hooks->arg, &pt, e);
@@ -1300,6 +1307,7 @@ static void qemu_stop(void *priv, json_t *info)
 		json_object_set_new(info, "qemu_exit", json_string(st));
 	}
 	hb_iperf_server_stop(&q->iperf);
+	hb_rrpeer_stop(&q->rr);
 	if (q->netns_made) {
 		hb_netns_destroy(q->netns);
 		q->netns_made = 0;
