@@ -37,34 +37,11 @@ static const struct hb_param params[] = {
 	{"rwmixread", HB_P_INT, 0, 100, "50", NULL, "percent reads for randrw"},
 };
 
-/* Finds an executable named name in PATH (or takes it as is when it has a '/'). */
-static int find_exe(const char *name, char *buf, size_t len)
-{
-	const char *path = getenv("PATH");
-	const char *p;
-
-	if (strchr(name, '/'))
-		return access(name, X_OK) == 0 && !hb_strlcpy(buf, name, len) ? 0 : -1;
-	if (!path || !*path)
-		path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-	for (p = path; *p;) {
-		const char *end = strchr(p, ':');
-		size_t l = end ? (size_t)(end - p) : strlen(p);
-		if (l > 0 && !hb_snprintf(buf, len, "%.*s/%s", (int)l, p, name) &&
-		    access(buf, X_OK) == 0)
-			return 0;
-		p += l;
-		if (*p == ':')
-			p++;
-	}
-	return -1;
-}
-
 static int supported(char *why, size_t len)
 {
 	char exe[PATH_MAX];
 
-	if (find_exe("fio", exe, sizeof(exe))) {
+	if (hb_find_exe("fio", exe, sizeof(exe))) {
 		snprintf(why, len, "fio not found in PATH");
 		return HB_EUNSUPP;
 	}
@@ -84,8 +61,8 @@ static int target_size(const char *path, unsigned long long *size, struct hb_err
 		return 0;
 	}
 	if (!S_ISBLK(st.st_mode))
-		return hb_err_set(e, HB_EINVAL, "disk: %s is neither a regular file nor a block device",
-				  path);
+		return hb_err_set(e, HB_EINVAL,
+				  "disk: %s is neither a regular file nor a block device", path);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return hb_err_errno(e, HB_EIO, "disk: cannot open %s", path);
@@ -173,11 +150,13 @@ static int run(const struct hb_wl_ctx *ctx, const json_t *p, struct hb_sample *o
 		/* Claim the name: never touch a file someone else owns. fio sizes it. */
 		fd = open(scratch, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 		if (fd < 0)
-			return hb_err_errno(e, HB_EIO, "disk: cannot create scratch file %s", scratch);
+			return hb_err_errno(e, HB_EIO, "disk: cannot create scratch file %s",
+					    scratch);
 		close(fd);
 		j.filename = scratch;
 	} else {
-		return hb_err_set(e, HB_EINVAL, "disk: neither a disk path nor a scratch directory given");
+		return hb_err_set(e, HB_EINVAL,
+				  "disk: neither a disk path nor a scratch directory given");
 	}
 
 	rc = hb_fio_job_text(&j, job, sizeof(job), e);
@@ -194,11 +173,12 @@ static int run(const struct hb_wl_ctx *ctx, const json_t *p, struct hb_sample *o
 	ferr = r.err ? r.err : "";
 	fout = r.out ? r.out : "";
 	if (rc == HB_ETIMEDOUT) {
-		hb_err_set(e, rc,
-			   "disk: fio did not finish within the %.1f s timeout (runtime %.1f s + ramp "
-			   "%.1f s + file layout), killed it%s%s",
-			   ctx->timeout, j.runtime, j.ramp, ferr[0] ? "; fio stderr: " : "",
-			   hb_tail(ferr, 300));
+		hb_err_set(
+			e, rc,
+			"disk: fio did not finish within the %.1f s timeout (runtime %.1f s + ramp "
+			"%.1f s + file layout), killed it%s%s",
+			ctx->timeout, j.runtime, j.ramp, ferr[0] ? "; fio stderr: " : "",
+			hb_tail(ferr, 300));
 		goto out;
 	}
 	if (rc == HB_EINTR) {
@@ -217,10 +197,11 @@ static int run(const struct hb_wl_ctx *ctx, const json_t *p, struct hb_sample *o
 		hb_err_clear(&perr);
 		hb_fio_parse(fout, &tmp, &perr);
 		hb_sample_free(&tmp);
-		hb_child_status_str(r.status, st, sizeof(st));
-		rc = hb_err_set(e, HB_ECHILD, "disk: fio failed (%s) on %s%s%s%s%s%s%s", st, j.filename,
-				perr.msg[0] ? ": " : "", perr.msg, pre[0] ? "; fio said: " : "", pre,
-				ferr[0] ? "; stderr: " : "", hb_tail(ferr, 300));
+		hb_status_str(r.status, st, sizeof(st));
+		rc = hb_err_set(e, HB_ECHILD, "disk: fio failed (%s) on %s%s%s%s%s%s%s", st,
+				j.filename, perr.msg[0] ? ": " : "", perr.msg,
+				pre[0] ? "; fio said: " : "", pre, ferr[0] ? "; stderr: " : "",
+				hb_tail(ferr, 300));
 		goto out;
 	}
 	hb_err_clear(&cerr);

@@ -18,9 +18,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define NET_SERVER_ADDR "198.18.0.1"
-#define NET_CLIENT_CIDR "198.18.0.2/30"
-#define NET_SERVER_CIDR "198.18.0.1/30"
+#define NET_SERVER_ADDR	 "198.18.0.1"
+#define NET_CLIENT_CIDR	 "198.18.0.2/30"
+#define NET_SERVER_CIDR	 "198.18.0.1/30"
 #define NET_DEFAULT_PORT 5201
 
 static const char *const directions[] = {"send", "recv", NULL};
@@ -64,7 +64,8 @@ static int run(const struct hb_wl_ctx *ctx, const json_t *p, struct hb_sample *o
 	int rc = 0, made_s = 0, made_c = 0, ok = 0;
 
 	memset(&cl, 0, sizeof(cl));
-	cl.reverse = !strcmp(hb_param_str(p, "direction") ? hb_param_str(p, "direction") : "", "recv");
+	cl.reverse =
+		!strcmp(hb_param_str(p, "direction") ? hb_param_str(p, "direction") : "", "recv");
 	cl.streams = (int)hb_param_int(p, "streams");
 	cl.rate = (unsigned long long)hb_param_int(p, "bitrate");
 	if (ctx->duration <= 0 || cl.streams < 1)
@@ -175,6 +176,7 @@ static const struct hb_metric_def metrics[] = {
 const struct hb_workload hb_wl_net = {
 	.name = "net",
 	.kind = "net",
+	.flags = HB_WL_NEEDS_NET_PEER,
 	.help = "TCP throughput with libiperf (Gbit/s, retransmits, CPU of each side)",
 	.params = params,
 	.nparams = HB_ARRAY_SIZE(params),

@@ -50,10 +50,24 @@ struct hb_wl_ctx {
 	volatile sig_atomic_t *stop; /* set to non-zero on SIGINT/SIGTERM: abort soon, HB_EINTR */
 };
 
+/* What a workload needs; backends and the agent ask these flags, never the workload's name. */
+enum {
+	HB_WL_NEEDS_NET_PEER = 1 << 0, /* talks to a server at the host end (iperf3 and the like) */
+};
+
+/*
+ * Results rows about a target itself rather than a workload run (boot times, memory overhead)
+ * carry these workload names; a profile entry may not use them (hb_entry_name_reserved).
+ */
+#define HB_ROWS_BOOT   "boot"
+#define HB_ROWS_MEMORY "memory"
+int hb_entry_name_reserved(const char *name);
+
 struct hb_workload {
 	const char *name; /* "disk", "net", "mem", "cpu" */
 	const char *kind; /* result kind: "disk" | "net" | "mem" | "cpu" */
 	const char *help; /* one line */
+	unsigned flags;	  /* HB_WL_* */
 	const struct hb_param *params;
 	size_t nparams;
 	/* Every metric the workload reports, with unit, direction, area, role and comparison. */
@@ -91,8 +105,5 @@ const char *hb_param_str(const json_t *params, const char *name);
 
 /* "an object", "a string", ... for messages about a JSON value's type. */
 const char *hb_json_type_name(const json_t *v);
-
-/* Levenshtein-nearest of candidates[] (NULL-terminated or n entries) to s; NULL if none close. */
-const char *hb_nearest(const char *s, const char *const *candidates, size_t n);
 
 #endif

@@ -328,7 +328,7 @@ int hb_agent_decode_run(const json_t *msg, struct hb_agent_req *req, struct hb_e
 				  req->timeout, req->duration + req->ramp);
 	srv = json_object_get(msg, "server");
 	if (srv && !json_is_null(srv)) {
-		if (strcmp(req->wl->kind ? req->wl->kind : req->wl->name, "net"))
+		if (!(req->wl->flags & HB_WL_NEEDS_NET_PEER))
 			return hb_err_set(e, HB_EINVAL,
 					  "run: \"server\" is only valid for net workloads");
 		rc = decode_server(srv, req, e);

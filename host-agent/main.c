@@ -168,7 +168,22 @@ static int cmd_run(int argc, char **argv, int validate_only)
 			hb_profile_free(&p);
 		return HB_EXIT_USAGE;
 	}
+	{
+		struct hb_check_env ce = {cfg.build_dir, cfg.scratch_base, cfg.out_dir};
+		struct hb_diag d;
+		hb_diag_init(&d);
+		hb_profile_check(&p, &ce, &d);
+		hb_diag_print(&d, validate_only ? "hvbench validate" : "hvbench run", stderr);
+		if (d.nerr) {
+			fprintf(stderr, "hvbench %s: %s: %d problem%s; nothing was started\n",
+				validate_only ? "validate" : "run", argv[optind], d.nerr,
+				d.nerr == 1 ? "" : "s");
+			hb_profile_free(&p);
+			return HB_EXIT_USAGE;
+		}
+	}
 	if (validate_only) {
+		char est[32];
 		printf("%s: valid profile \"%s\": %d target%s, %d workload%s, %d repetition%s + %d "
 		       "warm-up\n",
 		       argv[optind], p.name, p.ntargets, p.ntargets == 1 ? "" : "s", p.nentries,
@@ -179,6 +194,8 @@ static int cmd_run(int argc, char **argv, int validate_only)
 			printf("  workload %-24s %-5s %gs + %gs ramp (timeout %gs)\n",
 			       p.entries[i].name, p.entries[i].wl->name, p.entries[i].duration,
 			       p.entries[i].ramp, p.entries[i].timeout);
+		hb_fmt_duration(hb_profile_estimate(&p), est, sizeof(est));
+		printf("estimated wall time: about %s\n", est);
 		hb_profile_free(&p);
 		return 0;
 	}
