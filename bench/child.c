@@ -56,7 +56,8 @@ int hb_child_spawn(struct hb_child *c, char *const argv[], const char *in, struc
 	c->pid = 0;
 	c->out_fd = c->err_fd = -1;
 	if (inlen > 60 * 1024)
-		return hb_err_set(e, HB_EINVAL, "%s: input of %zu bytes is too large", argv[0], inlen);
+		return hb_err_set(e, HB_EINVAL, "%s: input of %zu bytes is too large", argv[0],
+				  inlen);
 	if (pipe2(out, O_CLOEXEC) || pipe2(err, O_CLOEXEC) || (in && pipe2(inp, O_CLOEXEC))) {
 		hb_err_errno(e, HB_EIO, "%s: cannot create pipes", argv[0]);
 		goto fail;
@@ -281,16 +282,6 @@ const char *hb_tail(const char *s, size_t max)
 	return p;
 }
 
-void hb_child_status_str(int status, char *buf, size_t len)
-{
-	if (WIFEXITED(status))
-		snprintf(buf, len, "exit status %d", WEXITSTATUS(status));
-	else if (WIFSIGNALED(status))
-		snprintf(buf, len, "killed by signal %d", WTERMSIG(status));
-	else
-		snprintf(buf, len, "status 0x%x", status);
-}
-
 /* Appends n bytes to a growing buffer; returns -1 on allocation failure. */
 static int buf_add(char **b, size_t *len, size_t *cap, const char *data, size_t n)
 {
@@ -335,7 +326,8 @@ int hb_child_wait(struct hb_child *c, const char *what, double deadline,
 			double left = deadline - hb_now();
 			if (left <= 0) {
 				rc = hb_err_set(e, HB_ETIMEDOUT,
-						"%s did not finish before its deadline, killed", what);
+						"%s did not finish before its deadline, killed",
+						what);
 				goto kill;
 			}
 			if (left < 0.1)
@@ -345,7 +337,8 @@ int hb_child_wait(struct hb_child *c, const char *what, double deadline,
 			memset(&si, 0, sizeof(si));
 			if (waitid(P_PID, (id_t)c->pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 &&
 			    si.si_pid == c->pid) {
-				/* Leader gone: kill stragglers of its group while the id is still ours. */
+				/* Leader gone: kill stragglers of its group while the id is still
+				 * ours. */
 				exited = 1;
 				kill(-c->pid, SIGKILL);
 			}
@@ -376,8 +369,9 @@ int hb_child_wait(struct hb_child *c, const char *what, double deadline,
 			}
 			if (is_out) {
 				if (r->outlen + (size_t)n > max_out) {
-					rc = hb_err_set(e, HB_EPROTO, "%s: more than %zu bytes of output",
-							what, max_out);
+					rc = hb_err_set(e, HB_EPROTO,
+							"%s: more than %zu bytes of output", what,
+							max_out);
 					goto kill;
 				}
 				if (buf_add(&r->out, &r->outlen, &ocap, chunk, (size_t)n)) {
@@ -390,7 +384,8 @@ int hb_child_wait(struct hb_child *c, const char *what, double deadline,
 					goto kill;
 				}
 				if (r->errlen > 2 * ERR_KEEP) {
-					memmove(r->err, r->err + r->errlen - ERR_KEEP, ERR_KEEP + 1);
+					memmove(r->err, r->err + r->errlen - ERR_KEEP,
+						ERR_KEEP + 1);
 					r->errlen = ERR_KEEP;
 				}
 			}
@@ -433,7 +428,7 @@ int hb_child_run(char *const argv[], const char *in, double timeout, volatile si
 	rc = hb_child_wait(&c, argv[0], timeout > 0 ? hb_now() + timeout : 0, stop, 16 << 20, &tmp,
 			   e);
 	if (!rc && !(WIFEXITED(tmp.status) && WEXITSTATUS(tmp.status) == 0)) {
-		hb_child_status_str(tmp.status, st, sizeof(st));
+		hb_status_str(tmp.status, st, sizeof(st));
 		rc = hb_err_set(e, HB_ECHILD, "%s failed (%s): %s", argv[0], st,
 				tmp.err && tmp.err[0] ? hb_tail(tmp.err, 400) : "(no message)");
 	}

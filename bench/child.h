@@ -65,7 +65,4 @@ const char *hb_tail(const char *s, size_t max);
 int hb_child_run(char *const argv[], const char *in, double timeout, volatile sig_atomic_t *stop,
 		 struct hb_child_out *r, struct hb_err *e);
 
-/* Describes a waitpid status ("exit status 1", "killed by signal 9") into buf. */
-void hb_child_status_str(int status, char *buf, size_t len);
-
 #endif

@@ -97,8 +97,8 @@ static int listen_inodes(pid_t pid, int port, unsigned long *ino, int n)
 			unsigned long inode;
 			char *colon;
 			/* sl local rem st tx:rx tr:when retrnsmt uid timeout inode */
-			if (sscanf(line, " %*s %127s %127s %7s %*s %*s %*s %*s %*s %lu", local, remote,
-				   st, &inode) != 4)
+			if (sscanf(line, " %*s %127s %127s %7s %*s %*s %*s %*s %*s %lu", local,
+				   remote, st, &inode) != 4)
 				continue;
 			colon = strrchr(local, ':');
 			if (!colon || strcmp(st, "0A") || strtol(colon + 1, NULL, 16) != port)
@@ -286,7 +286,8 @@ int hb_iperf_client_run(const struct hb_iperf_client *c, double deadline,
 	*json = NULL;
 	if (!c->addr || !*c->addr || c->port <= 0 || c->port > 65535 || c->streams < 1 ||
 	    c->duration < 1)
-		return hb_err_set(e, HB_EINVAL, "iperf3 client: bad address, port, streams or duration");
+		return hb_err_set(e, HB_EINVAL,
+				  "iperf3 client: bad address, port, streams or duration");
 again:
 	hb_err_clear(&ce);
 	rc = hb_child_fork(&ch, client_fn, (void *)c, &ce);
@@ -302,9 +303,10 @@ again:
 		goto again;
 	}
 	if (rc == HB_ETIMEDOUT) {
-		rc = hb_err_set(e, rc,
-				"iperf3 client to %s:%d did not finish before the deadline, killed it",
-				c->addr, c->port);
+		rc = hb_err_set(
+			e, rc,
+			"iperf3 client to %s:%d did not finish before the deadline, killed it",
+			c->addr, c->port);
 		goto out;
 	}
 	if (rc) {
@@ -313,7 +315,7 @@ again:
 	}
 	if (!r.out || !r.out[0]) {
 		char st[64];
-		hb_child_status_str(r.status, st, sizeof(st));
+		hb_status_str(r.status, st, sizeof(st));
 		rc = hb_err_set(e, HB_ECHILD, "iperf3 client to %s:%d gave no result (%s)%s%s",
 				c->addr, c->port, st, r.err && r.err[0] ? ": " : "",
 				r.err ? hb_tail(r.err, 300) : "");
@@ -363,7 +365,8 @@ int hb_iperf_parse(const char *json, struct hb_sample *out, struct hb_err *e)
 	err = json_object_get(root, "error");
 	if (err) {
 		rc = hb_err_set(e, HB_EIO, "iperf3: %s",
-				json_is_string(err) ? json_string_value(err) : "error (no message)");
+				json_is_string(err) ? json_string_value(err)
+						    : "error (no message)");
 		goto out;
 	}
 	end = json_object_get(root, "end");
@@ -373,8 +376,9 @@ int hb_iperf_parse(const char *json, struct hb_sample *out, struct hb_err *e)
 	sent = json_object_get(end, "sum_sent");
 	cpu = json_object_get(end, "cpu_utilization_percent");
 	if (!json_is_object(ts) || get_num(recv, "bits_per_second", &bps)) {
-		rc = hb_err_set(e, HB_EPROTO,
-				"iperf3: JSON lacks start.test_start or end.sum_received.bits_per_second");
+		rc = hb_err_set(
+			e, HB_EPROTO,
+			"iperf3: JSON lacks start.test_start or end.sum_received.bits_per_second");
 		goto out;
 	}
 	if (get_num(cpu, "host_total", &host) || get_num(cpu, "remote_total", &remote)) {
@@ -392,8 +396,8 @@ int hb_iperf_parse(const char *json, struct hb_sample *out, struct hb_err *e)
 	hb_sample_add(out, "sender_cpu", "%", 0, reverse ? remote : host);
 	hb_sample_add(out, "receiver_cpu", "%", 0, reverse ? host : remote);
 	ver = json_object_get(start, "version");
-	hb_sample_info(out, "iperf_version", json_string(json_is_string(ver) ? json_string_value(ver)
-									     : "unknown"));
+	hb_sample_info(out, "iperf_version",
+		       json_string(json_is_string(ver) ? json_string_value(ver) : "unknown"));
 	hb_sample_info(out, "direction", json_string(reverse ? "recv" : "send"));
 	hb_sample_info(out, "streams", json_integer((json_int_t)streams));
 	hb_sample_info(out, "sender_gbps", json_real(sbps / 1e9));

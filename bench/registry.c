@@ -31,47 +31,9 @@ const struct hb_workload *hb_workload_find(const char *name)
 	return NULL;
 }
 
-static size_t lev(const char *a, const char *b)
+int hb_entry_name_reserved(const char *name)
 {
-	size_t la = strlen(a), lb = strlen(b), i, j;
-	size_t row[65];
-
-	if (la > 64 || lb > 64)
-		return 99;
-	for (j = 0; j <= lb; j++)
-		row[j] = j;
-	for (i = 1; i <= la; i++) {
-		size_t prev = row[0], tmp;
-		row[0] = i;
-		for (j = 1; j <= lb; j++) {
-			size_t best = prev + (a[i - 1] != b[j - 1]);
-			tmp = row[j];
-			if (row[j] + 1 < best)
-				best = row[j] + 1;
-			if (row[j - 1] + 1 < best)
-				best = row[j - 1] + 1;
-			prev = tmp;
-			row[j] = best;
-		}
-	}
-	return row[lb];
-}
-
-const char *hb_nearest(const char *s, const char *const *cand, size_t n)
-{
-	const char *best = NULL;
-	size_t bestd = 99, i, limit = strlen(s) / 2 + 1;
-
-	for (i = 0; i < n && cand[i]; i++) {
-		size_t d = lev(s, cand[i]);
-		if (d < bestd) {
-			bestd = d;
-			best = cand[i];
-		}
-	}
-	if (limit > 3)
-		limit = 3;
-	return bestd <= limit ? best : NULL;
+	return !strcmp(name, HB_ROWS_BOOT) || !strcmp(name, HB_ROWS_MEMORY);
 }
 
 const char *hb_json_type_name(const json_t *v)

@@ -38,34 +38,11 @@ static const struct hb_param params[] = {
 	{"rwmixread", HB_P_INT, 0, 100, "50", NULL, "percent reads for randrw"},
 };
 
-/* Finds an executable named name in PATH (or takes it as is when it has a '/'). */
-static int find_exe(const char *name, char *buf, size_t len)
-{
-	const char *path = getenv("PATH");
-	const char *p;
-
-	if (strchr(name, '/'))
-		return access(name, X_OK) == 0 && !hb_strlcpy(buf, name, len) ? 0 : -1;
-	if (!path || !*path)
-		path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-	for (p = path; *p;) {
-		const char *end = strchr(p, ':');
-		size_t l = end ? (size_t)(end - p) : strlen(p);
-		if (l > 0 && !hb_snprintf(buf, len, "%.*s/%s", (int)l, p, name) &&
-		    access(buf, X_OK) == 0)
-			return 0;
-		p += l;
-		if (*p == ':')
-			p++;
-	}
-	return -1;
-}
-
 static int supported(char *why, size_t len)
 {
 	char exe[PATH_MAX];
 
-	if (find_exe("fio", exe, sizeof(exe))) {
+	if (hb_find_exe("fio", exe, sizeof(exe))) {
 		snprintf(why, len, "fio not found in PATH");
 		return HB_EUNSUPP;
 	}
@@ -224,7 +201,7 @@ static int run(const struct hb_wl_ctx *ctx, const json_t *p, struct hb_sample *o
 		hb_err_clear(&perr);
 		hb_fio_parse(fout, &tmp, &perr);
 		hb_sample_free(&tmp);
-		hb_child_status_str(r.status, st, sizeof(st));
+		hb_status_str(r.status, st, sizeof(st));
 		rc = hb_err_set(e, HB_ECHILD, "disk: fio failed (%s) on %s%s%s%s%s%s%s", st,
 				j.filename, perr.msg[0] ? ": " : "", perr.msg,
 				pre[0] ? "; fio said: " : "", pre, ferr[0] ? "; stderr: " : "",

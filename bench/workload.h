@@ -51,8 +51,10 @@ struct hb_wl_ctx {
 };
 
 /*
- * The host-side server a run of the workload needs (kind "net"): whoever provides the network
- * path of a target starts it and passes its address in ctx->server_addr/server_port.
+ * The host-side server a run of the workload needs: whoever provides the network path of a
+ * target (host-agent/tg_netpeer.c for VMs, the workload itself natively) starts it and passes
+ * its address in ctx->server_addr/server_port. Backends and the agent ask this, never the
+ * workload's name.
  */
 enum hb_peer {
 	HB_PEER_NONE,
@@ -60,10 +62,18 @@ enum hb_peer {
 	HB_PEER_ECHO,  /* a TCP/UDP echo server (hb_rrpeer_start) */
 };
 
+/*
+ * Results rows about a target itself rather than a workload run (boot times, memory overhead)
+ * carry these workload names; a profile entry may not use them (hb_entry_name_reserved).
+ */
+#define HB_ROWS_BOOT   "boot"
+#define HB_ROWS_MEMORY "memory"
+int hb_entry_name_reserved(const char *name);
+
 struct hb_workload {
-	const char *name;  /* "disk", "net", "mem", "cpu" */
+	const char *name;  /* "disk", "net", "mem", "cpu", ... */
 	const char *kind;  /* result kind: "disk" | "net" | "mem" | "cpu" | "latency" */
-	enum hb_peer peer; /* the server its VM runs need on the host side */
+	enum hb_peer peer; /* the server its runs need at the host end */
 	const char *help;  /* one line */
 	const struct hb_param *params;
 	size_t nparams;
@@ -110,8 +120,5 @@ const char *hb_param_str(const json_t *params, const char *name);
 
 /* "an object", "a string", ... for messages about a JSON value's type. */
 const char *hb_json_type_name(const json_t *v);
-
-/* Levenshtein-nearest of candidates[] (NULL-terminated or n entries) to s; NULL if none close. */
-const char *hb_nearest(const char *s, const char *const *candidates, size_t n);
 
 #endif

@@ -320,7 +320,7 @@ int hb_agent_decode_run(const json_t *msg, struct hb_agent_req *req, struct hb_e
 		return rc;
 	srv = json_object_get(msg, "server");
 	if (srv && !json_is_null(srv)) {
-		if (strcmp(req->wl->kind ? req->wl->kind : req->wl->name, "net"))
+		if (!(req->wl->peer != HB_PEER_NONE))
 			return hb_err_set(e, HB_EINVAL,
 					  "run: \"server\" is only valid for net workloads");
 		rc = decode_server(srv, req, e);

@@ -10,10 +10,27 @@
 #include <signal.h>
 #include <sys/types.h>
 #include <jansson.h>
+#include "diag.h"
+#include "facts.h"
 #include "hb.h"
 #include "metric.h"
+#include "probe.h"
 #include "workload.h"
 #include "timing.h"
+
+/* What a backend can do; the core asks these flags, never the kind's name. */
+enum {
+	HB_BE_BASELINE = 1 << 0,  /* the reference every other target is compared with */
+	HB_BE_VM = 1 << 1,	  /* a virtual machine: it can die or hang, emulation matters */
+	HB_BE_HOST_VIEW = 1 << 2, /* the host sees the target's processes (VMM/worker probes) */
+};
+
+/* Where a run would put things, for static checks of paths (validate knows no run yet). */
+struct hb_check_env {
+	const char *build_dir;	  /* guest image directory (build/) */
+	const char *scratch_base; /* parent of the run's scratch directory */
+	const char *out_dir;	  /* results directory; NULL: not chosen yet */
+};
 
 /* What the run as a whole provides to every backend. */
 struct hb_env {
@@ -22,9 +39,9 @@ struct hb_env {
 	const char *out_dir;	 /* results directory (logs such as qemu serial consoles go here) */
 	volatile sig_atomic_t *stop; /* non-zero after SIGINT/SIGTERM/SIGHUP */
 	int verbose;
-	/* Findings shared between targets within one run, keyed by the backend that writes them
-	 * (e.g. "qemu.kvm_failed:<kernel>"); owned by the runner, never NULL during a run. */
-	json_t *memo;
+	/* Findings shared between targets within one run; owned by the runner, never NULL
+	 * during a run. */
+	struct hb_run_memo *memo;
 	/* Log line sink (stderr, progress-aware); never NULL. */
 	void (*log)(void *arg, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 	void *log_arg;
@@ -43,38 +60,27 @@ struct hb_run_req {
 	struct hb_timing t;
 };
 
-/* What probes observe during one run. */
-struct hb_probe_target {
-	pid_t pid; /* native: the worker process; VM: the VMM (QEMU) process */
-	int is_vm;
-	int ntids; /* VM: vCPU thread ids from QMP (ntids may be 0) */
-	pid_t tids[64];
-	const char *qmp_path; /* VM: QMP socket path (NULL for native) */
-	void *qmp; /* VM: a struct hb_qmp * the probe may use for query-stats (or NULL) */
-};
-
-/* Callbacks the backend makes around the measured part of a run. */
-struct hb_run_hooks {
-	/* Called right before the workload starts (native: worker forked and held; VM: before
-	 * the request is sent). A non-zero return aborts the run with that code. */
-	int (*on_start)(void *arg, const struct hb_probe_target *t, struct hb_err *e);
-	/* Called right after the workload finished or failed. */
-	void (*on_stop)(void *arg);
-	void *arg;
-};
-
 struct hb_backend_ops {
 	const char *kind; /* "native" | "qemu" | "remote" */
 	const char *help;
+	unsigned flags; /* HB_BE_* */
 	const struct hb_param *opts;
 	size_t nopts;
 	size_t priv_size;
 	int (*supported)(char *why, size_t len);
-	/* Brings the target up (boot the VM, connect the agent). info: an object the backend fills
-	 * with what results.json records about the target (accel used and why, boot times, memory
-	 * overhead, devices). On failure the core calls stop(). */
-	int (*start)(void *priv, const struct hb_target *t, const struct hb_env *env, json_t *info,
-		     struct hb_err *e);
+	/*
+	 * Optional: every static problem of the validated options opts that start() would refuse,
+	 * added to d (all of them; messages start with where, e.g. "vm1: "), and the static facts
+	 * (machine, vcpus, memory_mib) into facts. Runs at validate time and before a run starts;
+	 * touches nothing.
+	 */
+	void (*check)(const json_t *opts, const char *name, const struct hb_check_env *env,
+		      struct hb_target_facts *facts, const char *where, struct hb_diag *d);
+	/* Brings the target up (boot the VM, connect the agent). facts: what it is (typed);
+	 * info: backend-specific extras results.json records (devices, command line, pids). On
+	 * failure the core calls stop(). */
+	int (*start)(void *priv, const struct hb_target *t, const struct hb_env *env,
+		     struct hb_target_facts *facts, json_t *info, struct hb_err *e);
 	/* One measured run of a workload. */
 	int (*run)(void *priv, const struct hb_run_req *req, const struct hb_run_hooks *hooks,
 		   struct hb_sample *out, struct hb_err *e);

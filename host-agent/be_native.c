@@ -36,8 +36,21 @@ static const struct hb_param native_opts[] = {
 	 "consent to disk workloads writing over disk_target"},
 };
 
+static void native_check(const json_t *opts, const char *name, const struct hb_check_env *env,
+			 struct hb_target_facts *facts, const char *where, struct hb_diag *d)
+{
+	const char *target = hb_param_str(opts, "disk_target");
+	struct hb_err e = {0};
+
+	(void)name;
+	(void)env;
+	if (target && *target &&
+	    hb_disk_target_check(target, hb_param_bool(opts, "allow_existing"), &e))
+		hb_diag_error(d, "%s%s", where, e.msg);
+}
+
 static int native_start(void *priv, const struct hb_target *t, const struct hb_env *env,
-			json_t *info, struct hb_err *e)
+			struct hb_target_facts *facts, json_t *info, struct hb_err *e)
 {
 	struct native *n = priv;
 
@@ -56,7 +69,7 @@ static int native_start(void *priv, const struct hb_target *t, const struct hb_e
 		json_object_set_new(info, "disk_target_resolved", json_string(n->resolved));
 		n->disk_target = n->resolved;
 	}
-	json_object_set_new(info, "emulation", json_false());
+	facts->emulation = 0;
 	json_object_set_new(info, "scratch_dir", json_string(env->scratch_dir));
 	return 0;
 }
@@ -294,9 +307,11 @@ static void native_stop(void *priv, json_t *info)
 const struct hb_backend_ops hb_be_native = {
 	.kind = "native",
 	.help = "the host itself: the baseline every VM is compared with",
+	.flags = HB_BE_BASELINE | HB_BE_HOST_VIEW,
 	.opts = native_opts,
 	.nopts = HB_ARRAY_SIZE(native_opts),
 	.priv_size = sizeof(struct native),
+	.check = native_check,
 	.start = native_start,
 	.run = native_run,
 	.stop = native_stop,

@@ -19,23 +19,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "iperf.h"
-#include "rrpeer.h"
-#include "proto.h"
+#include "tg_agent.h"
+#include "tg_netpeer.h"
 
 struct remote {
 	const struct hb_env *env;
 	char name[64];
-	int fd;
-	struct hb_conn conn;
-	int conn_ready;
-	int next_id;
+	struct hb_tg_agent agent;
 	int dead;
-	struct hb_iperf_server srv;
-	int srv_up;
-	char iperf_addr[64];
-	int iperf_port;
-	struct hb_rrpeer rr; /* netrr's echo server on iperf_bind, port iperf_port + 1 */
+	struct hb_netpeer peer;
 };
 
 static const struct hb_param remote_opts[] = {
@@ -171,61 +163,56 @@ static int read_token(const char *path, char *buf, size_t len, struct hb_err *e)
 }
 
 static int remote_start(void *priv, const struct hb_target *t, const struct hb_env *env,
-			json_t *info, struct hb_err *e)
+			struct hb_target_facts *facts, json_t *info, struct hb_err *e)
 {
 	struct remote *r = priv;
-	const char *address = json_string_value(json_object_get(t->opts, "address"));
-	const char *token_file = json_string_value(json_object_get(t->opts, "token_file"));
-	const char *bind = json_string_value(json_object_get(t->opts, "iperf_bind"));
-	double timeout = (double)json_integer_value(json_object_get(t->opts, "connect_timeout"));
+	const char *address = hb_param_str(t->opts, "address");
+	const char *token_file = hb_param_str(t->opts, "token_file");
+	struct hb_netpeer_cfg pc = {
+		.mode = "bind",
+		.tag = t->name,
+		.bind_addr = hb_param_str(t->opts, "iperf_bind"),
+		.base_port = (int)hb_param_int(t->opts, "iperf_port"),
+		.none_why = "network workloads need the target option iperf_bind",
+	};
+	double timeout = (double)hb_param_int(t->opts, "connect_timeout");
 	char token[4096];
 	json_t *hello = NULL;
 	double t0 = hb_now();
-	int rc;
+	int rc, fd = -1;
 
 	r->env = env;
-	r->fd = -1;
-	r->next_id = 1;
+	hb_tg_agent_init(&r->agent, env->stop);
 	hb_strlcpy(r->name, t->name, sizeof(r->name));
 	rc = read_token(token_file, token, sizeof(token), e);
 	if (rc)
 		return rc;
-	rc = connect_to(address, t0 + timeout, env->stop, &r->fd, e);
+	rc = connect_to(address, t0 + timeout, env->stop, &fd, e);
 	if (rc)
-		goto out;
+		goto out; /* connect_to closed what it opened */
 	{
 		/* the socket was non-blocking for the bounded connect; the protocol polls itself */
-		int fl = fcntl(r->fd, F_GETFL);
+		int fl = fcntl(fd, F_GETFL);
 		if (fl >= 0)
-			fcntl(r->fd, F_SETFL, fl & ~O_NONBLOCK);
+			fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
 	}
-	hb_conn_init(&r->conn, r->fd, r->fd);
-	r->conn.stop = env->stop;
-	r->conn_ready = 1;
-	rc = hb_agent_hello(&r->conn, token,
-			    t0 + timeout - hb_now() > 1 ? t0 + timeout - hb_now() : 1, &hello, e);
+	hb_tg_agent_attach(&r->agent, fd);
+	rc = hb_tg_agent_hello(&r->agent, token,
+			       t0 + timeout - hb_now() > 1 ? t0 + timeout - hb_now() : 1, NULL,
+			       NULL, &hello, e);
 	if (rc)
 		goto out;
 	json_object_set_new(info, "address", json_string(address));
 	/* not a boot time (the VM was already running): connect + hello */
 	json_object_set_new(info, "connect_s", json_real(hb_now() - t0));
-	json_object_set(info, "guest", json_object_get(hello, "facts"));
-	json_object_set_new(info, "emulation", json_false());
-	json_object_set_new(info, "accel", json_string("unknown (remote hypervisor)"));
-	if (bind && *bind) {
-		r->iperf_port = (int)json_integer_value(json_object_get(t->opts, "iperf_port"));
-		rc = hb_iperf_server_start(&r->srv, NULL, bind, r->iperf_port, e);
-		if (rc)
-			goto out;
-		r->srv_up = 1;
-		hb_strlcpy(r->iperf_addr, bind, sizeof(r->iperf_addr));
-		json_object_set_new(info, "net_mode", json_string("remote"));
-		{
-			struct hb_err re = {0};
-			if (hb_rrpeer_start(&r->rr, NULL, bind, r->iperf_port + 1, &re))
-				json_object_set_new(info, "rr_error", json_string(re.msg));
-		}
-	}
+	hb_facts_from_hello(facts, hello, 0);
+	facts->emulation = 0;
+	hb_strlcpy(facts->accel, "unknown (remote hypervisor)", sizeof(facts->accel));
+	rc = hb_netpeer_open(&r->peer, &pc, info, e);
+	if (rc)
+		goto out;
+	if (r->peer.port)
+		hb_strlcpy(facts->net_mode, "remote", sizeof(facts->net_mode));
 out:
 	memset(token, 0, sizeof(token));
 	json_decref(hello);
@@ -236,30 +223,19 @@ static int remote_run(void *priv, const struct hb_run_req *req, const struct hb_
 		      struct hb_sample *out, struct hb_err *e)
 {
 	struct remote *r = priv;
-	struct hb_run_opts o = {req->t, NULL, 0};
 	struct hb_probe_target pt = {0};
+	struct hb_tg_run_result res;
 	int rc;
 
 	if (r->dead)
 		return hb_err_set(e, HB_EIO, "%s: connection to the agent was lost earlier",
 				  r->name);
-	if (!strcmp(req->wl->kind, "net")) {
-		if (!r->srv_up)
-			return hb_err_set(e, HB_EUNSUPP,
-					  "%s: network workloads need the target option iperf_bind",
-					  r->name);
-		if (req->wl->peer == HB_PEER_ECHO && !r->rr.port)
-			return hb_err_set(e, HB_EUNSUPP, "%s: no echo server on %s:%d", r->name,
-					  r->iperf_addr, r->iperf_port + 1);
-		o.server_addr = r->iperf_addr;
-		o.server_port = req->wl->peer == HB_PEER_ECHO ? r->rr.port : r->iperf_port;
-	}
-	pt.is_vm = 1;
-	if (hooks && hooks->on_start && (rc = hooks->on_start(hooks->arg, &pt, e)))
+	pt.is_vm = 1; /* the VMM is on another host: no pid for the probes */
+	rc = hb_tg_agent_run(&r->agent, r->name, req, hooks, &pt, &r->peer, out, &res, e);
+	if (res.interrupted) {
+		r->dead = 1;
 		return rc;
-	rc = hb_agent_run(&r->conn, r->next_id++, req->wl->name, req->params, &o, out, e);
-	if (hooks && hooks->on_stop)
-		hooks->on_stop(hooks->arg);
+	}
 	if (rc == HB_EIO || rc == HB_ETIMEDOUT) {
 		r->dead = 1;
 		rc = HB_EIO;
@@ -270,27 +246,17 @@ static int remote_run(void *priv, const struct hb_run_req *req, const struct hb_
 static void remote_stop(void *priv, json_t *info)
 {
 	struct remote *r = priv;
-	struct hb_err e = {0};
 
-	if (r->conn_ready) {
-		/* the remote VM keeps running: end the session only (no shutdown request) */
-		hb_conn_free(&r->conn);
-		r->conn_ready = 0;
-	}
-	(void)e;
-	if (r->fd >= 0)
-		close(r->fd);
-	r->fd = -1;
-	if (r->srv_up)
-		hb_iperf_server_stop(&r->srv);
-	hb_rrpeer_stop(&r->rr);
-	r->srv_up = 0;
+	/* the remote VM keeps running: end the session only (no shutdown request) */
+	hb_tg_agent_close(&r->agent);
+	hb_netpeer_close(&r->peer);
 	(void)info;
 }
 
 const struct hb_backend_ops hb_be_remote = {
 	.kind = "remote",
 	.help = "a VM on any hypervisor running hvbench-guest --tcp (token required)",
+	.flags = HB_BE_VM,
 	.opts = remote_opts,
 	.nopts = HB_ARRAY_SIZE(remote_opts),
 	.priv_size = sizeof(struct remote),

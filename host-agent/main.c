@@ -172,6 +172,20 @@ static int cmd_run(int argc, char **argv, int validate_only)
 			hb_profile_free(&p);
 		return HB_EXIT_USAGE;
 	}
+	{
+		struct hb_check_env ce = {cfg.build_dir, cfg.scratch_base, cfg.out_dir};
+		struct hb_diag d;
+		hb_diag_init(&d);
+		hb_profile_check(&p, &ce, &d);
+		hb_diag_print(&d, validate_only ? "hvbench validate" : "hvbench run", stderr);
+		if (d.nerr) {
+			fprintf(stderr, "hvbench %s: %s: %d problem%s; nothing was started\n",
+				validate_only ? "validate" : "run", argv[optind], d.nerr,
+				d.nerr == 1 ? "" : "s");
+			hb_profile_free(&p);
+			return HB_EXIT_USAGE;
+		}
+	}
 	if (validate_only) {
 		char real[HB_MAX_TARGETS][4096];
 		for (i = 0; i < p.ntargets; i++) {
@@ -190,6 +204,7 @@ static int cmd_run(int argc, char **argv, int validate_only)
 				return HB_EXIT_USAGE;
 			}
 		}
+		char est[32];
 		printf("%s: valid profile \"%s\": %d target%s, %d workload%s, %d repetition%s + %d "
 		       "warm-up\n",
 		       argv[optind], p.name, p.ntargets, p.ntargets == 1 ? "" : "s", p.nentries,
@@ -206,6 +221,8 @@ static int cmd_run(int argc, char **argv, int validate_only)
 			printf("  workload %-24s %-5s %gs + %gs ramp (timeout %gs)\n",
 			       p.entries[i].name, p.entries[i].wl->name, p.entries[i].t.duration,
 			       p.entries[i].t.ramp, p.entries[i].t.timeout);
+		hb_fmt_duration(hb_profile_estimate(&p), est, sizeof(est));
+		printf("estimated wall time: about %s\n", est);
 		hb_profile_free(&p);
 		return 0;
 	}

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #define PROFILE_MAX_BYTES (4 * 1024 * 1024)
 
@@ -177,7 +178,7 @@ static int parse_entries(struct hb_profile *p, const json_t *arr, const char *pn
 		if ((rc = get_name(w, "name", where, 0, en->name, sizeof(en->name), e)))
 			return rc;
 		snprintf(where, sizeof(where), "%s: workloads[%zu] (%s)", pname, i, en->name);
-		if (!strcmp(en->name, "boot") || !strcmp(en->name, "memory"))
+		if (hb_entry_name_reserved(en->name))
 			return hb_err_set(e, HB_EINVAL, "%s: the name \"%s\" is reserved", where,
 					  en->name);
 		for (j = 0; j < (int)i; j++)
@@ -363,4 +364,69 @@ int hb_profile_apply(struct hb_profile *p, const struct hb_overrides *o, struct 
 		p->ntargets = n;
 	}
 	return 0;
+}
+
+/* ---- static checks and the estimate ---- */
+
+#define VM_START_ESTIMATE_S 30.0 /* boot (TCG ~5-15 s) and scratch disk fill, per VM target */
+
+void hb_profile_check(const struct hb_profile *p, const struct hb_check_env *env, struct hb_diag *d)
+{
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	long long host_ram = hb_meminfo("MemTotal");
+	double host_mib = host_ram > 0 ? (double)host_ram / 1048576.0 : 0, vm_mib = 0;
+	int baseline = 0, i;
+
+	for (i = 0; i < p->ntargets; i++) {
+		const struct hb_target *t = &p->targets[i];
+		struct hb_target_facts f;
+		char where[128];
+
+		hb_facts_init(&f);
+		hb_snprintf(where, sizeof(where), "targets[%d] (%s): ", i, t->name);
+		if (t->ops->check)
+			t->ops->check(t->opts, t->name, env, &f, where, d);
+		if (t->ops->flags & HB_BE_BASELINE)
+			baseline = 1;
+		if ((t->ops->flags & HB_BE_HOST_VIEW) && (t->ops->flags & HB_BE_VM)) {
+			if (cores > 0 && f.vcpus > cores)
+				hb_diag_warn(
+					d,
+					"%s%d vCPUs on a host with %ld cores: vCPUs share cores "
+					"and the figures measure contention",
+					where, f.vcpus, cores);
+			if (host_mib > 0 && f.memory_mib > host_mib)
+				hb_diag_warn(d, "%s%ld MiB of guest RAM on a host with %.0f MiB",
+					     where, f.memory_mib, host_mib);
+			vm_mib += (double)f.memory_mib;
+		}
+		hb_facts_free(&f);
+	}
+	if (host_mib > 0 && vm_mib > host_mib)
+		hb_diag_warn(d,
+			     "the VM targets run side by side with %.0f MiB of guest RAM together, "
+			     "more than the host's %.0f MiB",
+			     vm_mib, host_mib);
+	if (!baseline)
+		hb_diag_warn(d, "no baseline target (kind native): nothing to compare the VM "
+				"figures with, so no ratios");
+	hb_probes_check(p->probes, d);
+}
+
+double hb_entry_cost(const struct hb_entry *en)
+{
+	return en->t.duration + en->t.ramp + 1.0;
+}
+
+double hb_profile_estimate(const struct hb_profile *p)
+{
+	double s = 0;
+	int i;
+
+	for (i = 0; i < p->nentries; i++)
+		s += hb_entry_cost(&p->entries[i]) * (p->reps + p->warmup) * p->ntargets;
+	for (i = 0; i < p->ntargets; i++)
+		if (p->targets[i].ops->flags & HB_BE_VM)
+			s += VM_START_ESTIMATE_S;
+	return s;
 }

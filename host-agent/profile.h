@@ -48,4 +48,18 @@ struct hb_overrides {
 };
 int hb_profile_apply(struct hb_profile *p, const struct hb_overrides *o, struct hb_err *e);
 
+/*
+ * Every static check a run would meet, without starting anything: each target's backend check
+ * (problems start with "targets[i] (NAME): "), the probes' checks, and cross-checks against
+ * this host: a VM with more vCPUs than the host has cores or more RAM than the host has, VMs
+ * whose RAM together exceeds it, and no baseline target to compare with (warnings). All
+ * problems are collected in d; a run is refused when d->nerr > 0.
+ */
+void hb_profile_check(const struct hb_profile *p, const struct hb_check_env *env,
+		      struct hb_diag *d);
+/* Planned seconds of one run of en (its ramp and duration plus a second of overhead). */
+double hb_entry_cost(const struct hb_entry *en);
+/* Estimated wall time of the whole profile in seconds: every run plus VM start-ups. */
+double hb_profile_estimate(const struct hb_profile *p);
+
 #endif

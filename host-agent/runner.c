@@ -28,7 +28,7 @@
 
 struct series {
 	int target;	   /* index into the profile's targets */
-	char workload[64]; /* entry name, or "boot" / "memory" */
+	char workload[64]; /* entry name, or HB_ROWS_BOOT / HB_ROWS_MEMORY */
 	char kind[16];
 	char metric[64];
 	char unit[24];
@@ -42,6 +42,7 @@ struct series {
 
 struct tstate {
 	void *priv;
+	struct hb_target_facts facts;
 	json_t *info;
 	int up;	       /* started successfully */
 	int dead;      /* failed: not used again */
@@ -53,6 +54,7 @@ struct runner {
 	const struct hb_run_cfg *cfg;
 	volatile sig_atomic_t *stop;
 	struct hb_env env;
+	struct hb_run_memo memo;
 	struct tstate ts[HB_MAX_TARGETS];
 	struct series *ser;
 	size_t nser, capser;
@@ -91,18 +93,6 @@ static void rlog(void *arg, const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-static void fmt_dur(double s, char *buf, size_t len)
-{
-	long t = (long)(s + 0.5);
-
-	if (t >= 3600)
-		snprintf(buf, len, "%ldh%02ldm", t / 3600, (t % 3600) / 60);
-	else if (t >= 60)
-		snprintf(buf, len, "%ldm%02lds", t / 60, t % 60);
-	else
-		snprintf(buf, len, "%lds", t);
-}
-
 static void progress(struct runner *r, const char *target, const char *entry, int rep, int warm)
 {
 	char eta[32], el[32];
@@ -110,8 +100,8 @@ static void progress(struct runner *r, const char *target, const char *entry, in
 
 	if (!r->tty)
 		return;
-	fmt_dur(r->planned_left, eta, sizeof(eta));
-	fmt_dur(elapsed, el, sizeof(el));
+	hb_fmt_duration(r->planned_left, eta, sizeof(eta));
+	hb_fmt_duration(elapsed, el, sizeof(el));
 	if (warm)
 		fprintf(stderr, "\r\033[K[%s] %s warm-up %d | run %zu/%zu | %s elapsed, ETA %s",
 			target, entry, rep, r->done_runs + 1, r->total_runs, el, eta);
@@ -204,7 +194,7 @@ static json_t *build_results(struct runner *r, const char *status)
 		if (r->ts[t].dead)
 			json_object_set_new(jt, "error", json_string(r->ts[t].why));
 		json_array_append_new(targets, jt);
-		if (base < 0 && !strcmp(r->p->targets[t].ops->kind, "native") && !r->ts[t].dead)
+		if (base < 0 && (r->p->targets[t].ops->flags & HB_BE_BASELINE) && !r->ts[t].dead)
 			base = t;
 	}
 	results = json_array();
@@ -269,12 +259,11 @@ static void info_rows(struct runner *r, int t)
 	static const struct {
 		const char *path, *obj, *workload, *metric;
 	} rows[] = {
-		{"time_to_ready_s", NULL, HB_TARGET_BOOT, "time_to_ready"},
-		{"guest_kernel_boot_s", NULL, HB_TARGET_BOOT, "guest_kernel_boot"},
-		{"vmm_overhead_mib", "memory_overhead", HB_TARGET_MEMORY, "vmm_overhead"},
-		{"memavailable_drop_mib", "memory_overhead", HB_TARGET_MEMORY, "memavailable_drop"},
-		{"guest_visible_loss_mib", "memory_overhead", HB_TARGET_MEMORY,
-		 "guest_visible_loss"},
+		{"time_to_ready_s", NULL, HB_ROWS_BOOT, "time_to_ready"},
+		{"guest_kernel_boot_s", NULL, HB_ROWS_BOOT, "guest_kernel_boot"},
+		{"vmm_overhead_mib", "memory_overhead", HB_ROWS_MEMORY, "vmm_overhead"},
+		{"memavailable_drop_mib", "memory_overhead", HB_ROWS_MEMORY, "memavailable_drop"},
+		{"guest_visible_loss_mib", "memory_overhead", HB_ROWS_MEMORY, "guest_visible_loss"},
 	};
 	size_t i;
 
@@ -336,6 +325,7 @@ static int start_targets(struct runner *r)
 		int rc = 0;
 
 		ts->info = json_object();
+		hb_facts_init(&ts->facts);
 		ts->priv = calloc(1, tg->ops->priv_size ? tg->ops->priv_size : 1);
 		if (!ts->priv) {
 			rc = hb_err_set(&e, HB_ENOMEM, "out of memory");
@@ -348,7 +338,8 @@ static int start_targets(struct runner *r)
 					tg->ops->kind);
 				r->progress_shown = 1;
 			}
-			rc = tg->ops->start(ts->priv, tg, &r->env, ts->info, &e);
+			rc = tg->ops->start(ts->priv, tg, &r->env, &ts->facts, ts->info, &e);
+			hb_facts_to_info(&ts->facts, ts->info);
 		}
 		if (rc) {
 			if (!e.msg[0])
@@ -365,16 +356,11 @@ static int start_targets(struct runner *r)
 		ts->up = 1;
 		up++;
 		info_rows(r, t);
-		if (json_is_true(json_object_get(ts->info, "emulation")) &&
-		    strcmp(tg->ops->kind, "native"))
+		if (ts->facts.emulation == 1 && (tg->ops->flags & HB_BE_VM))
 			rlog(r,
 			     "%s runs under emulation (%s): its figures test the measurement "
-			     "chain, "
-			     "not hardware virtualization",
-			     tg->name,
-			     json_string_value(json_object_get(ts->info, "accel"))
-				     ? json_string_value(json_object_get(ts->info, "accel"))
-				     : "tcg");
+			     "chain, not hardware virtualization",
+			     tg->name, ts->facts.accel[0] ? ts->facts.accel : "tcg");
 	}
 	return up;
 }
@@ -389,11 +375,6 @@ static void stop_targets(struct runner *r)
 			r->p->targets[t].ops->stop(ts->priv, ts->info);
 		ts->up = 0;
 	}
-}
-
-static double run_cost(const struct hb_entry *en)
-{
-	return en->t.duration + en->t.ramp + 1.0;
 }
 
 /* One run of entry en on target t; rep < 0 for warm-ups. Returns 0, or the error code. */
@@ -433,7 +414,7 @@ static int run_one(struct runner *r, int t, int ei, const struct hb_entry *en, i
 			add_failure(r, tg->name, en->name, rep < 0 ? rep : rep + 1, e.msg);
 		}
 		/* A VM that died or an agent that stopped answering is not used again. */
-		if (strcmp(tg->ops->kind, "native") && (rc == HB_ECHILD || rc == HB_EIO)) {
+		if ((tg->ops->flags & HB_BE_VM) && (rc == HB_ECHILD || rc == HB_EIO)) {
 			ts->dead = 1;
 			hb_strlcpy(ts->why, e.msg, sizeof(ts->why));
 			rlog(r, "[%s] target lost; its remaining runs are skipped", tg->name);
@@ -473,12 +454,12 @@ static void run_all(struct runner *r)
 				t1 = hb_now();
 				run_one(r, t, ei, en, rep);
 				r->done_runs++;
-				r->planned_left -= run_cost(en);
+				r->planned_left -= hb_entry_cost(en);
 				if (r->planned_left < 0)
 					r->planned_left = 0;
 				/* learn the real cost: scale the rest by how this run compared */
 				if (r->done_runs > 0) {
-					double ratio = (hb_now() - t1) / run_cost(en);
+					double ratio = (hb_now() - t1) / hb_entry_cost(en);
 					if (ratio > 0.2 && ratio < 20)
 						r->planned_left *= 0.8 + 0.2 * ratio;
 				}
@@ -653,12 +634,13 @@ int hb_run_profile(struct hb_profile *p, const struct hb_run_cfg *cfg, volatile 
 	r.env.out_dir = cfg->out_dir;
 	r.env.stop = stop;
 	r.env.verbose = cfg->verbose;
-	r.env.memo = json_object();
+	r.env.memo = &r.memo;
 	r.env.log = rlog;
 	r.env.log_arg = &r;
 
 	for (i = 0; i < p->nentries; i++)
-		r.planned_left += run_cost(&p->entries[i]) * (p->reps + p->warmup) * p->ntargets;
+		r.planned_left +=
+			hb_entry_cost(&p->entries[i]) * (p->reps + p->warmup) * p->ntargets;
 	r.total_runs = (size_t)p->nentries * (size_t)(p->reps + p->warmup) * (size_t)p->ntargets;
 	r.t0 = hb_now();
 	if (write_results(&r, "incomplete")) {
@@ -674,8 +656,7 @@ int hb_run_profile(struct hb_profile *p, const struct hb_run_cfg *cfg, volatile 
 	stop_targets(&r);
 
 	for (k = 0; k < r.nser; k++)
-		if (r.ser[k].n && strcmp(r.ser[k].workload, "boot") &&
-		    strcmp(r.ser[k].workload, "memory"))
+		if (r.ser[k].n && !hb_entry_name_reserved(r.ser[k].workload))
 			nok++;
 	if (*stop) {
 		status = "incomplete";
@@ -718,6 +699,7 @@ int hb_run_profile(struct hb_profile *p, const struct hb_run_cfg *cfg, volatile 
 out_free:
 	for (t = 0; t < p->ntargets; t++) {
 		free(r.ts[t].priv);
+		hb_facts_free(&r.ts[t].facts);
 		json_decref(r.ts[t].info);
 	}
 	for (k = 0; k < r.nser; k++)
@@ -726,7 +708,6 @@ out_free:
 	json_decref(r.failures);
 	json_decref(r.skipped);
 	json_decref(r.host);
-	json_decref(r.env.memo);
 	if (r.probes)
 		hb_probeset_free(r.probes);
 	if (lockfd >= 0)

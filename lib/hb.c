@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -50,7 +51,10 @@ void hb_utf8_sanitize(char *s)
 			p++;
 			continue;
 		}
-		need = (*p & 0xe0) == 0xc0 ? 2 : (*p & 0xf0) == 0xe0 ? 3 : (*p & 0xf8) == 0xf0 ? 4 : 0;
+		need = (*p & 0xe0) == 0xc0   ? 2
+		       : (*p & 0xf0) == 0xe0 ? 3
+		       : (*p & 0xf8) == 0xf0 ? 4
+					     : 0;
 		for (k = 1; need && k < need; k++)
 			if ((p[k] & 0xc0) != 0x80)
 				need = 0;
@@ -438,4 +442,107 @@ long long hb_meminfo(const char *key)
 	}
 	fclose(f);
 	return v;
+}
+
+int hb_find_exe(const char *name, char *buf, size_t len)
+{
+	const char *path = getenv("PATH");
+	const char *p;
+
+	if (strchr(name, '/'))
+		return access(name, X_OK) == 0 && !hb_strlcpy(buf, name, len) ? 0 : -1;
+	if (!path || !*path)
+		path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+	for (p = path; *p;) {
+		const char *end = strchr(p, ':');
+		size_t l = end ? (size_t)(end - p) : strlen(p);
+		if (l > 0 && !hb_snprintf(buf, len, "%.*s/%s", (int)l, p, name) &&
+		    access(buf, X_OK) == 0)
+			return 0;
+		p += l;
+		if (*p == ':')
+			p++;
+	}
+	return -1;
+}
+
+int hb_in_path(const char *name)
+{
+	char buf[4096];
+
+	return hb_find_exe(name, buf, sizeof(buf)) == 0;
+}
+
+void hb_status_str(int status, char *buf, size_t len)
+{
+	if (WIFEXITED(status))
+		snprintf(buf, len, "exit status %d", WEXITSTATUS(status));
+	else if (WIFSIGNALED(status))
+		snprintf(buf, len, "killed by signal %d", WTERMSIG(status));
+	else
+		snprintf(buf, len, "status 0x%x", status);
+}
+
+static size_t lev(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), i, j;
+	size_t row[65];
+
+	if (la > 64 || lb > 64)
+		return 99;
+	for (j = 0; j <= lb; j++)
+		row[j] = j;
+	for (i = 1; i <= la; i++) {
+		size_t prev = row[0], tmp;
+		row[0] = i;
+		for (j = 1; j <= lb; j++) {
+			size_t best = prev + (a[i - 1] != b[j - 1]);
+			tmp = row[j];
+			if (row[j] + 1 < best)
+				best = row[j] + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			prev = tmp;
+			row[j] = best;
+		}
+	}
+	return row[lb];
+}
+
+const char *hb_nearest(const char *s, const char *const *cand, size_t n)
+{
+	const char *best = NULL;
+	size_t bestd = 99, i, limit = strlen(s) / 2 + 1;
+
+	for (i = 0; i < n && cand[i]; i++) {
+		size_t d = lev(s, cand[i]);
+		if (d < bestd) {
+			bestd = d;
+			best = cand[i];
+		}
+	}
+	if (limit > 3)
+		limit = 3;
+	return bestd <= limit ? best : NULL;
+}
+
+const char *hb_suggest(char *buf, size_t len, const char *s, const char *const *cand, size_t n)
+{
+	const char *near = hb_nearest(s, cand, n);
+
+	if (!near || hb_snprintf(buf, len, " (did you mean \"%s\"?)", near))
+		buf[0] = '\0';
+	return buf;
+}
+
+void hb_fmt_duration(double s, char *buf, size_t len)
+{
+	long t = (long)(s + 0.5);
+
+	if (t >= 3600)
+		snprintf(buf, len, "%ldh%02ldm", t / 3600, (t % 3600) / 60);
+	else if (t >= 60)
+		snprintf(buf, len, "%ldm%02lds", t / 60, t % 60);
+	else
+		snprintf(buf, len, "%lds", t);
 }

@@ -51,6 +51,8 @@ void hb_err_prefix(struct hb_err *e, const char *fmt, ...) __attribute__((format
 double hb_now(void);
 /* Wall-clock time as an RFC 3339 UTC string into buf (at least 32 bytes). */
 void hb_utc_now(char *buf, size_t len);
+/* A duration for people: "45s", "12m05s", "2h03m". */
+void hb_fmt_duration(double s, char *buf, size_t len);
 /* Sleeps for s seconds (restarts on EINTR unless *stop becomes non-zero; stop may be NULL). */
 void hb_sleep(double s, volatile int *stop);
 
@@ -81,6 +83,27 @@ int hb_rmtree(const char *path);
 
 /* Reads one "Key:  value kB" line from /proc/meminfo, in bytes; -1 on failure. */
 long long hb_meminfo(const char *key);
+
+/*
+ * The one PATH lookup: name with a '/' is taken as is; otherwise each PATH directory is tried
+ * (PATH unset or empty: /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin). 0 with
+ * the executable's path in buf, or -1 when there is none.
+ */
+int hb_find_exe(const char *name, char *buf, size_t len);
+/* 1 when hb_find_exe finds name. */
+int hb_in_path(const char *name);
+
+/* The one wording of a waitpid status: "exit status 1", "killed by signal 9". */
+void hb_status_str(int status, char *buf, size_t len);
+
+/* Levenshtein-nearest of candidates[] (NULL-terminated or n entries) to s; NULL if none close. */
+const char *hb_nearest(const char *s, const char *const *candidates, size_t n);
+/*
+ * The "did you mean" tail of a message about an unknown name: " (did you mean \"NEAR\"?)" in
+ * buf when a candidate is close, else "". Returns buf.
+ */
+const char *hb_suggest(char *buf, size_t len, const char *s, const char *const *candidates,
+		       size_t n);
 
 #define HB_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 

@@ -408,6 +408,12 @@ static int check_version(const json_t *m, struct hb_err *e)
 int hb_agent_hello(struct hb_conn *c, const char *token, double timeout, json_t **hello,
 		   struct hb_err *e)
 {
+	return hb_agent_hello_wait(c, token, timeout, NULL, NULL, hello, e);
+}
+
+int hb_agent_hello_wait(struct hb_conn *c, const char *token, double timeout,
+			hb_hello_check_fn check, void *arg, json_t **hello, struct hb_err *e)
+{
 	double deadline = hb_now() + (timeout >= 0 ? timeout : 1e9);
 	json_t *req, *m = NULL;
 	int rc;
@@ -421,21 +427,27 @@ int hb_agent_hello(struct hb_conn *c, const char *token, double timeout, json_t 
 	if (rc)
 		return rc;
 	for (;;) {
+		struct hb_err le = {0}, ce = {0};
 		const char *op;
 		double left = deadline - hb_now();
 
 		if (left <= 0)
 			return hb_err_set(e, HB_ETIMEDOUT,
 					  "agent did not answer hello within %.3g s", timeout);
-		rc = hb_conn_recv(c, left, &m, e);
+		rc = hb_conn_recv(c, check && left > 0.25 ? 0.25 : left, &m, &le);
 		if (rc == HB_ETIMEDOUT) {
 			json_decref(m);
+			m = NULL;
+			if (check && (rc = check(arg, 0, &ce)))
+				return hb_err_set(e, rc, "%s", ce.msg);
 			continue;
 		}
 		if (rc) {
+			int crc;
 			json_decref(m);
-			hb_err_prefix(e, "agent hello");
-			return rc;
+			if (check && rc == HB_EIO && (crc = check(arg, 1, &ce)))
+				return hb_err_set(e, crc, "%s", ce.msg);
+			return hb_err_set(e, rc, "agent hello: %s", le.msg);
 		}
 		op = json_string_value(json_object_get(m, "op"));
 		if (!strcmp(op, "hello")) {
@@ -457,6 +469,7 @@ int hb_agent_hello(struct hb_conn *c, const char *token, double timeout, json_t 
 			return rc;
 		}
 		json_decref(m); /* a stale reply from an earlier conversation */
+		m = NULL;
 	}
 }
 

@@ -88,6 +88,15 @@ struct hb_run_opts {
 int hb_agent_hello(struct hb_conn *c, const char *token, double timeout, json_t **hello,
 		   struct hb_err *e);
 /*
+ * Called while hb_agent_hello_wait waits: every 0.25 s (closed = 0) and once when the channel
+ * closes (closed = 1). 0 keeps waiting; an HB_E* code (message in e) ends the wait with it,
+ * e.g. "QEMU exited (killed by signal 9)" or an interruption.
+ */
+typedef int (*hb_hello_check_fn)(void *arg, int closed, struct hb_err *e);
+/* hb_agent_hello that asks check (may be NULL) whether waiting still makes sense. */
+int hb_agent_hello_wait(struct hb_conn *c, const char *token, double timeout,
+			hb_hello_check_fn check, void *arg, json_t **hello, struct hb_err *e);
+/*
  * Host side: one run request; waits opts->timeout + 10 s for the reply. Ids must strictly
  * increase within one connection (the agent refuses a reused or lower id). Replies carrying
  * another id (stale, e.g. from a request that timed out earlier) are skipped.

@@ -21,7 +21,7 @@ static const struct hb_metric_def derived_metrics[] = {
 	 "instructions per cycle of the measured processes"},
 };
 
-/* Measured once per boot by a VM backend (results rows of workload HB_TARGET_BOOT/MEMORY). */
+/* Measured once per boot by a VM backend (results rows of workload HB_ROWS_BOOT/MEMORY). */
 static const struct hb_metric_def boot_metrics[] = {
 	{"time_to_ready", "s", 0, HB_AREA_BOOT, HB_ROLE_HEADLINE, HB_CMP_NONE,
 	 "VMM exec to the guest agent's hello"},
@@ -42,8 +42,8 @@ static const struct {
 	const struct hb_metric_def *defs;
 	size_t n;
 } target_tables[] = {
-	{HB_TARGET_BOOT, boot_metrics, HB_ARRAY_SIZE(boot_metrics)},
-	{HB_TARGET_MEMORY, memory_metrics, HB_ARRAY_SIZE(memory_metrics)},
+	{HB_ROWS_BOOT, boot_metrics, HB_ARRAY_SIZE(boot_metrics)},
+	{HB_ROWS_MEMORY, memory_metrics, HB_ARRAY_SIZE(memory_metrics)},
 };
 
 const struct hb_metric_def *hb_target_metric_def(const char *workload, const char *metric)

@@ -22,35 +22,34 @@
 #include <unistd.h>
 #include <perfmon/pfmlib_perf_event.h>
 
-#define MAX_EV 16
+#define MAX_EV	    16
 #define MAX_THREADS 512
 
-static const char DEFAULT_EVENTS[] =
-	"cycles,instructions,perf::CACHE-MISSES,perf::BRANCH-MISSES";
-static const char *const SOFT_EVENTS[] = { "perf::TASK-CLOCK", "perf::CONTEXT-SWITCHES",
-					   "perf::PAGE-FAULTS" };
+static const char DEFAULT_EVENTS[] = "cycles,instructions,perf::CACHE-MISSES,perf::BRANCH-MISSES";
+static const char *const SOFT_EVENTS[] = {"perf::TASK-CLOCK", "perf::CONTEXT-SWITCHES",
+					  "perf::PAGE-FAULTS"};
 
 static const struct hb_param pfm_opts[] = {
-	{ "events", HB_P_STRING, 0, 2000, DEFAULT_EVENTS, NULL,
-	  "libpfm4 event names (a list or comma-separated), e.g. cycles, instructions, "
-	  "perf::CACHE-MISSES, or PMU-specific names" },
-	{ "software", HB_P_BOOL, 0, 0, "true", NULL,
-	  "also count perf::TASK-CLOCK, perf::CONTEXT-SWITCHES, perf::PAGE-FAULTS (they work "
-	  "without a hardware PMU)" },
-	{ "kernel", HB_P_BOOL, 0, 0, "true", NULL, "count kernel mode too (not only user mode)" },
+	{"events", HB_P_STRING, 0, 2000, DEFAULT_EVENTS, NULL,
+	 "libpfm4 event names (a list or comma-separated), e.g. cycles, instructions, "
+	 "perf::CACHE-MISSES, or PMU-specific names"},
+	{"software", HB_P_BOOL, 0, 0, "true", NULL,
+	 "also count perf::TASK-CLOCK, perf::CONTEXT-SWITCHES, perf::PAGE-FAULTS (they work "
+	 "without a hardware PMU)"},
+	{"kernel", HB_P_BOOL, 0, 0, "true", NULL, "count kernel mode too (not only user mode)"},
 };
 
 struct ev {
 	char name[128]; /* as given */
-	char key[48];   /* metric name part: "cycles", "task_clock_s" */
+	char key[48];	/* metric name part: "cycles", "task_clock_s" */
 	const char *unit;
 	double scale; /* raw count -> reported value */
 	struct perf_event_attr attr;
 	int ok;
 	char why[256];
-	double val[3]; /* total, vcpu, other (scaled) */
+	double val[3];	  /* total, vcpu, other (scaled) */
 	double max_ratio; /* largest enabled/running over its counters */
-	int never_ran;    /* counters enabled but never scheduled (count unknown) */
+	int never_ran;	  /* counters enabled but never scheduled (count unknown) */
 };
 
 struct cnt {
@@ -99,10 +98,16 @@ static void name_event(struct ev *v)
 	v->unit = "count";
 	v->scale = 1;
 	if (a->type == PERF_TYPE_HARDWARE) {
-		static const char *const hw[] = { "cycles", "instructions", "cache_references",
-						  "cache_misses", "branches", "branch_misses",
-						  "bus_cycles", "stalled_cycles_frontend",
-						  "stalled_cycles_backend", "ref_cycles" };
+		static const char *const hw[] = {"cycles",
+						 "instructions",
+						 "cache_references",
+						 "cache_misses",
+						 "branches",
+						 "branch_misses",
+						 "bus_cycles",
+						 "stalled_cycles_frontend",
+						 "stalled_cycles_backend",
+						 "ref_cycles"};
 		if (a->config < HB_ARRAY_SIZE(hw)) {
 			hb_strlcpy(v->key, hw[a->config], sizeof(v->key));
 			return;
@@ -129,8 +134,7 @@ static void name_event(struct ev *v)
 		case PERF_COUNT_SW_CPU_MIGRATIONS:
 			hb_strlcpy(v->key, "cpu_migrations", sizeof(v->key));
 			return;
-		default:
-			break;
+		default: break;
 		}
 	}
 	if (!strncasecmp(s, "perf::", 6))
@@ -185,9 +189,10 @@ static void open_reason(struct ev *v, int err)
 			    "perf_event_open: %s — no hardware PMU (virtualized host?)",
 			    hb_errno_name(err));
 	else if (err == EACCES || err == EPERM)
-		hb_snprintf(v->why, sizeof(v->why),
-			    "perf_event_open: %s — not permitted (perf_event_paranoid; run as root)",
-			    hb_errno_name(err));
+		hb_snprintf(
+			v->why, sizeof(v->why),
+			"perf_event_open: %s — not permitted (perf_event_paranoid; run as root)",
+			hb_errno_name(err));
 	else
 		hb_snprintf(v->why, sizeof(v->why), "perf_event_open: %s — %s", hb_errno_name(err),
 			    strerror(err));
@@ -242,8 +247,10 @@ static int build_events(struct pfm_priv *p, const json_t *opts, struct hb_err *e
 		int k;
 		for (k = 0; k < j; k++)
 			if (p->ev[j].ok && p->ev[k].ok && !strcmp(p->ev[j].key, p->ev[k].key))
-				return hb_err_set(e, HB_EINVAL, "pfm: events \"%s\" and \"%s\" both map to "
-						  "pfm.%s", p->ev[k].name, p->ev[j].name, p->ev[j].key);
+				return hb_err_set(e, HB_EINVAL,
+						  "pfm: events \"%s\" and \"%s\" both map to "
+						  "pfm.%s",
+						  p->ev[k].name, p->ev[j].name, p->ev[j].key);
 	}
 	return 0;
 }
@@ -389,7 +396,8 @@ static int pfm_open(void *priv, const json_t *opts, const struct hb_probe_target
 		v->attr.inherit = 1;
 		for (k = 0; k < p->nthreads; k++) {
 			int fd = perf_open(&v->attr, p->threads[k]);
-			if (fd < 0 && (errno == EACCES || errno == EPERM) && !v->attr.exclude_kernel) {
+			if (fd < 0 && (errno == EACCES || errno == EPERM) &&
+			    !v->attr.exclude_kernel) {
 				/* Kernel counting forbidden: count user mode only, and say so. */
 				v->attr.exclude_kernel = 1;
 				v->attr.exclude_hv = 1;
@@ -412,7 +420,8 @@ static int pfm_open(void *priv, const json_t *opts, const struct hb_probe_target
 			opened++;
 		}
 		if (v->ok && !opened) {
-			hb_snprintf(v->why, sizeof(v->why), "perf_event_open: no thread left to count");
+			hb_snprintf(v->why, sizeof(v->why),
+				    "perf_event_open: no thread left to count");
 			v->ok = 0;
 		}
 		nok += v->ok;
@@ -508,14 +517,15 @@ static int pfm_read(void *priv, struct hb_sample *out, struct hb_err *e)
 	}
 	json_object_set_new(info, "events", evinfo);
 	json_object_set_new(info, "unavailable", unavail);
-	json_object_set_new(info, "mode", json_string(p->is_vm ? "per-thread (every QEMU thread)" :
-								  "worker pid, inherit=1"));
+	json_object_set_new(
+		info, "mode",
+		json_string(p->is_vm ? "per-thread (every QEMU thread)" : "worker pid, inherit=1"));
 	json_object_set_new(info, "exclude_guest", json_false());
 	json_object_set_new(info, "user_only", json_boolean(p->user_only));
 	if (p->is_vm) {
 		pid_t now[MAX_THREADS];
 		int n = 0, k, j, fresh = 0;
-		struct hb_err ie = { 0 };
+		struct hb_err ie = {0};
 
 		json_object_set_new(info, "threads", json_integer(p->nthreads));
 		json_object_set_new(info, "vcpu_threads", json_integer(p->nvcpu_found));
@@ -534,7 +544,8 @@ static int pfm_read(void *priv, struct hb_sample *out, struct hb_err *e)
 					known |= now[k] == p->threads[j];
 				fresh += !known;
 			}
-			json_object_set_new(info, "threads_created_during_run", json_integer(fresh));
+			json_object_set_new(info, "threads_created_during_run",
+					    json_integer(fresh));
 		}
 	}
 	if (nunavail)
@@ -547,7 +558,7 @@ static int pfm_read(void *priv, struct hb_sample *out, struct hb_err *e)
 static json_t *pfm_describe(const json_t *opts)
 {
 	struct pfm_priv *p = calloc(1, sizeof(*p));
-	struct hb_err e = { 0 };
+	struct hb_err e = {0};
 	json_t *evs = json_array(), *notes = json_array();
 	char why[256];
 	int i;
@@ -572,15 +583,40 @@ static json_t *pfm_describe(const json_t *opts)
 				close(fd);
 			}
 		}
-		json_array_append_new(evs, json_pack("{s:s, s:s, s:b, s:s?}", "event", v->name,
-						     "metric", v->key[0] ? v->key : "-",
-						     "available", ok, "reason", ok ? NULL : v->why));
+		json_array_append_new(evs,
+				      json_pack("{s:s, s:s, s:b, s:s?}", "event", v->name, "metric",
+						v->key[0] ? v->key : "-", "available", ok, "reason",
+						ok ? NULL : v->why));
 	}
 	json_array_append_new(notes, json_string("VM targets: one counter per QEMU thread; vCPU "
 						 "threads reported as pfm.vcpu.*, the rest as "
 						 "pfm.vmm_other.*; guest mode counted"));
 	free(p);
 	return json_pack("{s:o, s:o}", "events", evs, "notes", notes);
+}
+
+/* validate: every event named in the options must be one libpfm4 can encode. */
+static void pfm_check(const json_t *opts, const char *where, struct hb_diag *d)
+{
+	struct pfm_priv *p = calloc(1, sizeof(*p));
+	struct hb_err e = {0};
+	char why[256];
+
+	if (!p) {
+		hb_diag_error(d, "%sout of memory", where);
+		return;
+	}
+	if (pfm_init(why, sizeof(why))) {
+		hb_diag_warn(d, "%sevents not checked: %s", where, why);
+	} else if (build_events(p, opts, &e)) {
+		hb_diag_error(d, "%s%s", where, e.msg);
+	} else {
+		for (int i = 0; i < p->nev; i++)
+			if (!p->ev[i].ok)
+				hb_diag_error(d, "%sevent \"%s\" cannot be encoded (%s)", where,
+					      p->ev[i].name, p->ev[i].why);
+	}
+	free(p);
 }
 
 static const struct hb_metric_def pfm_metrics[] = {
@@ -590,7 +626,8 @@ static const struct hb_metric_def pfm_metrics[] = {
 
 const struct hb_probe_ops hb_pr_pfm = {
 	.name = "pfm",
-	.help = "libpfm4 + perf_event_open counters of the worker (native) or every QEMU thread (VM)",
+	.help = "libpfm4 + perf_event_open counters of the worker (native) or every QEMU thread "
+		"(VM)",
 	.opts = pfm_opts,
 	.nopts = HB_ARRAY_SIZE(pfm_opts),
 	.metrics = pfm_metrics,
@@ -603,4 +640,5 @@ const struct hb_probe_ops hb_pr_pfm = {
 	.read = pfm_read,
 	.close = pfm_close,
 	.describe = pfm_describe,
+	.check = pfm_check,
 };

@@ -234,6 +234,25 @@ int hb_probes_validate(const json_t *cfg, const char *where, struct hb_err *e)
 	return walk_cfg(cfg, where ? where : "probes", NULL, e);
 }
 
+void hb_probes_check(const json_t *cfg, struct hb_diag *d)
+{
+	struct hb_probe_set *ps = NULL;
+	struct hb_err e = {0};
+
+	if (hb_probeset_new(cfg, &ps, &e)) {
+		hb_diag_error(d, "%s", e.msg);
+		return;
+	}
+	for (size_t i = 0; i < ps->n; i++) {
+		char where[64];
+		if (!ps->s[i].ops->check)
+			continue;
+		hb_snprintf(where, sizeof(where), "probes.%s: ", ps->s[i].ops->name);
+		ps->s[i].ops->check(ps->s[i].opts, where, d);
+	}
+	hb_probeset_free(ps);
+}
+
 int hb_probeset_new(const json_t *cfg, struct hb_probe_set **out, struct hb_err *e)
 {
 	struct hb_probe_set *ps;

@@ -9,10 +9,31 @@
 #define HB_PROBE_H
 
 #include <jansson.h>
+#include "diag.h"
 #include "hb.h"
 #include "metric.h"
 #include "workload.h"
-#include "backend.h"
+
+/* What probes observe during one run (filled by the backend that runs it). */
+struct hb_probe_target {
+	pid_t pid; /* native: the worker process; VM: the VMM (QEMU) process; 0: not visible */
+	int is_vm;
+	int ntids; /* VM: vCPU thread ids from QMP (ntids may be 0) */
+	pid_t tids[64];
+	const char *qmp_path; /* VM: QMP socket path (NULL for native) */
+	void *qmp; /* VM: a struct hb_qmp * (lib/qmp.h) the probe may use for query-stats, or NULL
+		    */
+};
+
+/* Callbacks a backend makes around the measured part of a run (the runner attaches probes). */
+struct hb_run_hooks {
+	/* Called right before the workload starts (native: worker forked and held; VM: before
+	 * the request is sent). A non-zero return aborts the run with that code. */
+	int (*on_start)(void *arg, const struct hb_probe_target *t, struct hb_err *e);
+	/* Called right after the workload finished or failed. */
+	void (*on_stop)(void *arg);
+	void *arg;
+};
 
 struct hb_probe_ops {
 	const char *name; /* "pfm", "proc", "kvmstat" */
@@ -36,6 +57,9 @@ struct hb_probe_ops {
 	int (*read)(void *priv, struct hb_sample *out, struct hb_err *e);
 	/* Releases everything open() acquired; called once after every successful open. */
 	void (*close)(void *priv);
+	/* Optional: static problems of opts (validated) a run would meet, added to d with where
+	 * in front (e.g. a counter event libpfm4 cannot encode). Touches nothing. */
+	void (*check)(const json_t *opts, const char *where, struct hb_diag *d);
 	/* Optional: what `hvbench probes` shows beyond supported(), e.g. each event and whether
 	 * it can be opened here. New reference (an object) or NULL. */
 	json_t *(*describe)(const json_t *opts);
@@ -46,14 +70,10 @@ const struct hb_probe_ops *hb_probe_find(const char *name);
 
 /* ---- the metric catalogue (metrics.c) ---- */
 
-/* Workload names of the results rows that hold per-boot target facts. */
-#define HB_TARGET_BOOT	 "boot"
-#define HB_TARGET_MEMORY "memory"
-
 /*
  * The declaration of any metric: a probe's ("proc.cpu_s", "pfm.*"), a derived figure's
  * ("tax.cpu_s_per_gib"), a workload's (kind = workload name) or a target fact's (kind =
- * HB_TARGET_BOOT / HB_TARGET_MEMORY). NULL when nothing declares it (then it is a diagnostic
+ * HB_ROWS_BOOT / HB_ROWS_MEMORY). NULL when nothing declares it (then it is a diagnostic
  * with no comparison).
  */
 const struct hb_metric_def *hb_metric_lookup(const char *kind, const char *metric);
@@ -84,6 +104,8 @@ struct hb_probe_set; /* opaque; freed by hb_probeset_free */
  * that suggest the nearest name. where: prefix for messages ("profile: probes").
  */
 int hb_probes_validate(const json_t *cfg, const char *where, struct hb_err *e);
+/* Runs every enabled probe's static check on cfg (validated as above) into d. */
+void hb_probes_check(const json_t *cfg, struct hb_diag *d);
 /* Builds a set from cfg (as above). *out is freed with hb_probeset_free. */
 int hb_probeset_new(const json_t *cfg, struct hb_probe_set **out, struct hb_err *e);
 /*

@@ -7,7 +7,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "profile.h"
 
@@ -190,6 +192,123 @@ static void shipped_profiles_are_valid(void **state)
 	}
 }
 
+/* Parses text (must be valid) and runs the static checks with scratch base and out dir. */
+static void check_profile(const char *text, const char *scratch, const char *out, struct hb_diag *d)
+{
+	struct hb_profile p;
+	struct hb_err e = {0};
+	struct hb_check_env env = {"build", scratch, out};
+
+	if (hb_profile_parse(text, "p.json", &p, &e))
+		fail_msg("profile did not parse: %s", e.msg);
+	hb_diag_init(d);
+	hb_profile_check(&p, &env, d);
+	hb_profile_free(&p);
+}
+
+static int has(const struct hb_diag *d, int warning, const char *msg)
+{
+	for (int i = 0; i < d->n; i++)
+		if (d->it[i].warning == warning && !strcmp(d->it[i].msg, msg))
+			return 1;
+	for (int i = 0; i < d->n; i++)
+		print_error("  %s: %s\n", d->it[i].warning ? "warning" : "error", d->it[i].msg);
+	print_error("missing %s: %s\n", warning ? "warning" : "error", msg);
+	return 0;
+}
+
+static void checks_name_every_qemu_problem(void **state)
+{
+	struct hb_diag d;
+
+	(void)state;
+	check_profile("{\"targets\":[{\"name\":\"n\",\"kind\":\"native\"},"
+		      "{\"name\":\"vm\",\"kind\":\"qemu\",\"options\":{\"machine\":\"microvm\","
+		      "\"full_featured\":true,\"disk_image\":\"/nonexistent/a,b:c.img\","
+		      "\"initrd\":\"/nonexistent/initrd\",\"disk_aio\":\"native\","
+		      "\"disk_cache\":\"writeback\"}},"
+		      "{\"name\":\"small\",\"kind\":\"qemu\",\"options\":{\"memory\":256}}],"
+		      "\"workloads\":[{\"workload\":\"cpu\"}]}",
+		      "/var/tmp", "results/x", &d);
+	assert_true(has(&d, 0,
+			"targets[1] (vm): initrd /nonexistent/initrd: No such file or directory"));
+	assert_true(has(&d, 0,
+			"targets[1] (vm): disk_image /nonexistent/a,b:c.img: No such file or "
+			"directory"));
+	assert_true(
+		has(&d, 0, "targets[1] (vm): give either disk_image or kernel+initrd, not both"));
+	assert_true(has(&d, 0,
+			"targets[1] (vm): machine microvm cannot boot disk_image (needs kernel)"));
+	assert_true(has(&d, 0, "targets[1] (vm): full_featured needs a PCI machine (q35 or pc)"));
+	assert_true(has(&d, 0, "targets[1] (vm): initrd given without kernel"));
+	assert_true(has(&d, 0,
+			"targets[1] (vm): disk_aio=native needs disk_cache none or directsync "
+			"(O_DIRECT)"));
+	assert_true(
+		has(&d, 0,
+		    "targets[1] (vm): disk_image \"/nonexistent/a,b:c.img\" contains ':', which "
+		    "QEMU may take for a protocol prefix"));
+	assert_true(has(&d, 0,
+			"targets[2] (small): memory 256 MiB is too small for the embedded guest "
+			"(its initramfs unpacks to ~90 MiB); use at least 320"));
+	assert_int_equal(d.nerr, 9); /* a ',' is no problem: every value is escaped (",,") */
+	assert_int_equal(d.nwarn, 0);
+}
+
+static void checks_paths_and_cross_checks(void **state)
+{
+	struct hb_diag d;
+
+	(void)state;
+	/* a ':' in the scratch base reaches the drive's file= (a protocol prefix to QEMU); a ','
+	 * in the results directory is escaped and is no problem */
+	check_profile("{\"targets\":[{\"name\":\"vm\",\"kind\":\"qemu\",\"options\":{"
+		      "\"vcpus\":64,\"memory\":262144}}],\"workloads\":[{\"workload\":\"cpu\"}]}",
+		      "/tmp/s:1", "/tmp/o,1", &d);
+	assert_int_equal(d.nerr, 1);
+	assert_non_null(strstr(d.it[0].msg, "targets[0] (vm): scratch disk \"/tmp/s:1/"));
+	assert_non_null(
+		strstr(d.it[0].msg, "contains ':', which QEMU may take for a protocol prefix"));
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 64) {
+		char want[200];
+		snprintf(want, sizeof(want),
+			 "targets[0] (vm): 64 vCPUs on a host with %ld cores: vCPUs share cores "
+			 "and the figures measure contention",
+			 sysconf(_SC_NPROCESSORS_ONLN));
+		assert_true(has(&d, 1, want));
+	}
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 64 && hb_meminfo("MemTotal") < (262144LL << 20))
+		assert_int_equal(d.nwarn,
+				 4); /* vCPUs, RAM of the VM, RAM of all VMs, no baseline */
+	assert_true(has(&d, 1,
+			"no baseline target (kind native): nothing to compare the VM figures "
+			"with, so no ratios"));
+	/* native with a disk_target it must not write: disksafe's refusal is a check error */
+	check_profile("{\"targets\":[{\"name\":\"n\",\"kind\":\"native\",\"options\":{"
+		      "\"disk_target\":\"/nonexistent/dev\"}}],\"workloads\":[{\"workload\":"
+		      "\"cpu\"}],\"probes\":{\"pfm\":{\"events\":[\"cycles\",\"no_such_event\"]}}}",
+		      "/var/tmp", NULL, &d);
+	assert_int_equal(d.nwarn, 0);
+	assert_non_null(strstr(d.it[0].msg, "targets[0] (n): "));
+	assert_non_null(strstr(d.it[0].msg, "/nonexistent/dev"));
+	assert_true(has(&d, 0,
+			"probes.pfm: event \"no_such_event\" cannot be encoded (libpfm4: event "
+			"not found)"));
+	assert_int_equal(d.nerr, 2);
+}
+
+static void estimate_counts_every_run(void **state)
+{
+	struct hb_profile p;
+	struct hb_err e = {0};
+
+	(void)state;
+	assert_int_equal(hb_profile_parse(ok_profile, "p.json", &p, &e), 0);
+	/* 4 reps + 0 warm-up on 1 target: (1.5 + 0.5 + 1) * 4 + (0.5 + 0.5 + 1) * 4 */
+	assert_true(hb_profile_estimate(&p) == 20.0);
+	hb_profile_free(&p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -201,6 +320,9 @@ int main(void)
 		cmocka_unit_test(structural_errors),
 		cmocka_unit_test(overrides),
 		cmocka_unit_test(shipped_profiles_are_valid),
+		cmocka_unit_test(checks_name_every_qemu_problem),
+		cmocka_unit_test(checks_paths_and_cross_checks),
+		cmocka_unit_test(estimate_counts_every_run),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -62,6 +62,8 @@ static void argv_escaped(void **state)
 	int n = 0;
 	volatile sig_atomic_t stop = 0;
 	struct hb_env env = {0};
+	static struct hb_run_memo memo;
+	struct hb_target_facts facts = {0};
 	struct hb_target t = {0};
 	struct hb_err e = {0};
 	json_t *in, *info = json_object();
@@ -109,12 +111,12 @@ static void argv_escaped(void **state)
 	env.scratch_dir = scratch;
 	env.out_dir = out;
 	env.stop = &stop;
-	env.memo = json_object();
+	env.memo = &memo;
 	env.log = elog;
 	priv = calloc(1, be->priv_size);
 	assert_non_null(priv);
 	/* the stand-in exits at once: the start fails, having run it with the real argv */
-	assert_int_not_equal(be->start(priv, &t, &env, info, &e), 0);
+	assert_int_not_equal(be->start(priv, &t, &env, &facts, info, &e), 0);
 	be->stop(priv, info);
 	free(priv);
 
@@ -155,7 +157,6 @@ static void argv_escaped(void **state)
 	free(text);
 	json_decref(t.opts);
 	json_decref(info);
-	json_decref(env.memo);
 	hb_rmtree(base);
 }
 

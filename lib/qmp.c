@@ -273,8 +273,8 @@ int hb_qmp_connect(const char *path, double timeout, struct hb_qmp **out, struct
 			goto out;
 		}
 		if (hb_now() >= deadline) {
-			rc = hb_err_set(e, HB_ETIMEDOUT, "qmp: %s did not accept within %.1f s", path,
-					timeout);
+			rc = hb_err_set(e, HB_ETIMEDOUT, "qmp: %s did not accept within %.1f s",
+					path, timeout);
 			goto out;
 		}
 		hb_sleep(0.02, NULL);

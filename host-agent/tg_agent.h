@@ -1,0 +1,60 @@
+/*
+ * tg_agent.h — the host's session with hvbench-guest inside a VM, whatever carries it
+ * (virtio-serial socket of a local QEMU, TCP to a remote VM, a future libvirt channel): hello
+ * with an optional token and a liveness check of the VM while waiting, one run request at a
+ * time with the probes attached around it, a stop watcher that cuts the channel at Ctrl-C so an
+ * interrupted run ends at once, and a polite shutdown. Backends keep only the transport (how
+ * the fd is made) and what a failure means for their VM.
+ */
+#ifndef HB_TG_AGENT_H
+#define HB_TG_AGENT_H
+
+#include <signal.h>
+#include <jansson.h>
+#include "backend.h"
+#include "hb.h"
+#include "proto.h"
+#include "tg_netpeer.h"
+
+struct hb_tg_agent {
+	struct hb_conn conn;
+	int fd;	     /* owned; -1 when closed */
+	int open;    /* conn initialised on fd */
+	int next_id; /* next request id (ids increase within a session) */
+	volatile sig_atomic_t *stop;
+};
+
+/* Zeroes the session (fd -1); stop: the run's stop flag (may be NULL). */
+void hb_tg_agent_init(struct hb_tg_agent *a, volatile sig_atomic_t *stop);
+/* Takes ownership of a connected fd (blocking mode) and starts a session on it. */
+void hb_tg_agent_attach(struct hb_tg_agent *a, int fd);
+/*
+ * hello (token may be NULL) within timeout seconds; check (may be NULL) is asked every 0.25 s
+ * and when the channel closes whether the VM is still there (see hb_hello_check_fn).
+ * *hello: the agent's hello, a new reference.
+ */
+int hb_tg_agent_hello(struct hb_tg_agent *a, const char *token, double timeout,
+		      hb_hello_check_fn check, void *arg, json_t **hello, struct hb_err *e);
+
+/* What one run through the agent produced beyond the sample. */
+struct hb_tg_run_result {
+	int interrupted; /* the stop watcher cut the channel: the session is unusable */
+	double elapsed;	 /* seconds from the request to its end */
+	double budget;	 /* the reply budget the protocol allowed (timeout + 10 s) */
+};
+
+/*
+ * One measured run: a workload that needs a network peer gets peer's address (HB_EUNSUPP
+ * naming target and peer->why_none when there is none), then hooks->on_start(pt), the request,
+ * hooks->on_stop. On failure the agent's message is in e (no target prefix) and out is empty.
+ */
+int hb_tg_agent_run(struct hb_tg_agent *a, const char *target, const struct hb_run_req *req,
+		    const struct hb_run_hooks *hooks, const struct hb_probe_target *pt,
+		    const struct hb_netpeer *peer, struct hb_sample *out,
+		    struct hb_tg_run_result *res, struct hb_err *e);
+/* Asks the agent to power the guest off; waits up to timeout for the acknowledgement. */
+int hb_tg_agent_shutdown(struct hb_tg_agent *a, double timeout, struct hb_err *e);
+/* Ends the session and closes the fd; safe to repeat. */
+void hb_tg_agent_close(struct hb_tg_agent *a);
+
+#endif

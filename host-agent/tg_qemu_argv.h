@@ -1,0 +1,68 @@
+/*
+ * tg_qemu_argv.h — the QEMU command line of an hvbench guest, built from a plain description
+ * of the VM (no process, no file is touched): machine, memfd-backed RAM, QMP and the agent's
+ * virtio-serial port, the boot source, the raw scratch disk, the network device, the devices of
+ * a "full-featured" VM and the user's extra arguments. The same description drives the static
+ * checks `hvbench validate` runs (hb_qemu_check), so a profile QEMU would refuse is refused
+ * before anything starts.
+ */
+#ifndef HB_TG_QEMU_ARGV_H
+#define HB_TG_QEMU_ARGV_H
+
+#include <jansson.h>
+#include "hb.h"
+#include "diag.h"
+
+#define HB_QEMU_MAX_ARGS     160
+#define HB_QEMU_TAP	     "hbtap0"
+#define HB_QEMU_HOST_IP	     "198.18.1.1"
+#define HB_QEMU_HOST_CIDR    "198.18.1.1/24"
+#define HB_QEMU_GUEST_CIDR   "198.18.1.2/24"
+#define HB_QEMU_USER_HOST_IP "10.0.2.2"
+#define HB_QEMU_USER_CIDR    "10.0.2.15/24"
+#define HB_QEMU_AGENT_PORT   "org.hvbench.agent"
+/* The embedded guest's initramfs unpacks to ~90 MiB into a tmpfs capped at half of RAM. */
+#define HB_QEMU_MIN_MEMORY_MIB 320
+
+/* What the VM is; every string non-NULL ("" when unset). Borrowed. */
+struct hb_qemu_vm {
+	const char *bin, *name, *machine;
+	long vcpus, memory_mib;
+	const char *kernel, *initrd, *disk_image, *append, *extra;
+	const char *disk_path, *disk_bus, *disk_cache, *disk_aio;
+	unsigned long long disk_size;
+	const char *net_mode; /* "tap" | "user" | "none" */
+	int full;	      /* full_featured */
+	const char *qmp_path, *agent_path, *console_path;
+	int console_fd; /* > 0: QEMU inherits the console log at this fd (path not opened) */
+};
+
+struct hb_argv {
+	char *a[HB_QEMU_MAX_ARGS + 1]; /* NULL-terminated; owned */
+	int n;
+	int overflow;
+};
+
+/*
+ * Builds argv for accel ("kvm"|"tcg") and cpu ("host", "max", ...). devices (an array) gets a
+ * human line per device; cmdline (may be NULL) the command line joined with blanks. Free v with
+ * hb_argv_free, also on failure.
+ */
+int hb_qemu_argv(const struct hb_qemu_vm *vm, const char *accel, const char *cpu, struct hb_argv *v,
+		 json_t *devices, char *cmdline, size_t cmdlen, struct hb_err *e);
+void hb_argv_free(struct hb_argv *v);
+
+/* 1 for the virtio-mmio machine (no PCI). */
+int hb_qemu_is_microvm(const struct hb_qemu_vm *vm);
+
+/*
+ * Every static problem of the description, as errors in d (all of them, not the first):
+ * microvm with disk_image or full_featured, disk_image with kernel/initrd, initrd without
+ * kernel, aio=native without O_DIRECT caching, memory below HB_QEMU_MIN_MEMORY_MIB for the
+ * embedded guest (kernel and disk_image unset), a ':' in a drive file's path (QEMU may take it
+ * for a protocol prefix; ',' is escaped as ",," in every value), and kernel/initrd/disk_image that are not regular files. where is put before
+ * each message as is ("vm1: ", or "").
+ */
+void hb_qemu_check(const struct hb_qemu_vm *vm, const char *where, struct hb_diag *d);
+
+#endif
