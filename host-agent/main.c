@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "hb.h"
+#include "history.h"
 #include "probe.h"
 #include "profile.h"
 #include "report.h"
@@ -37,6 +38,8 @@ static const char usage_main[] =
 	"  validate PROFILE   check a profile and print what it would run\n"
 	"  report RESULTS...  render report.md, report.html and plots from result files\n"
 	"  compare BASE CUR   regression gate between two result files\n"
+	"  history ...        the run history store: list, show, import, export, prune\n"
+	"  export ...         results as csv, openmetrics, influx or json\n"
 	"  list               workloads with their parameters, target kinds, profiles\n"
 	"  probes             host-side probes and whether they work on this host\n"
 	"\n"
@@ -56,6 +59,11 @@ static const char usage_run[] =
 	"      --build DIR       build directory holding the guest image (default build)\n"
 	"      --scratch-dir D   where scratch files and disks are created (default /var/tmp)\n"
 	"      --no-report       write results.json only\n"
+	"      --label KEY=VALUE label the run (repeatable): results.json, history, exports\n"
+	"      --db STORE        history store to record the run in (SQLite file or\n"
+	"                        postgresql://...; default $HVBENCH_DB, else\n"
+	"                        $XDG_DATA_HOME/hvbench/history.db)\n"
+	"      --no-history      do not record the run in the history store\n"
 	"  -q, --quiet           no progress line\n"
 	"  -v, --verbose         more detail on stderr\n"
 	"  -h, --help            this text\n"
@@ -86,13 +94,16 @@ static int cmd_run(int argc, char **argv, int validate_only)
 		{"build", required_argument, NULL, 'b'},
 		{"scratch-dir", required_argument, NULL, 's'},
 		{"no-report", no_argument, NULL, 'n'},
+		{"label", required_argument, NULL, 'L'},
+		{"db", required_argument, NULL, 'D'},
+		{"no-history", no_argument, NULL, 'N'},
 		{"quiet", no_argument, NULL, 'q'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	struct hb_overrides ov = {NULL, 0, -1, 0};
-	struct hb_run_cfg cfg = {NULL, "build", "/var/tmp", 0, 0, 0};
+	struct hb_run_cfg cfg = {NULL, "build", "/var/tmp", 0, 0, 0, NULL, NULL, 0};
 	struct hb_profile p;
 	struct hb_err e = {0};
 	char outbuf[1024];
@@ -136,6 +147,17 @@ static int cmd_run(int argc, char **argv, int validate_only)
 		case 'b': cfg.build_dir = optarg; break;
 		case 's': cfg.scratch_base = optarg; break;
 		case 'n': cfg.no_report = 1; break;
+		case 'L':
+			if (!cfg.labels)
+				cfg.labels = json_object();
+			if (hb_label_add(cfg.labels, optarg, &e)) {
+				fprintf(stderr, "hvbench: --label: %s\n", e.msg);
+				json_decref(cfg.labels);
+				return HB_EXIT_USAGE;
+			}
+			break;
+		case 'D': cfg.db = optarg; break;
+		case 'N': cfg.no_history = 1; break;
 		case 'q': cfg.quiet = 1; break;
 		case 'v': cfg.verbose = 1; break;
 		case 'h':
@@ -194,6 +216,7 @@ static int cmd_run(int argc, char **argv, int validate_only)
 	install_signals();
 	rc = hb_run_profile(&p, &cfg, &g_stop);
 	hb_profile_free(&p);
+	json_decref(cfg.labels);
 	return rc;
 }
 
@@ -290,6 +313,10 @@ int main(int argc, char **argv)
 		return hb_cmd_compare(argc - 1, argv + 1);
 	if (!strcmp(cmd, "probes"))
 		return hb_cmd_probes(argc - 1, argv + 1);
+	if (!strcmp(cmd, "history"))
+		return hb_cmd_history(argc - 1, argv + 1);
+	if (!strcmp(cmd, "export"))
+		return hb_cmd_export(argc - 1, argv + 1);
 	fprintf(stderr, "hvbench: unknown command \"%s\"\n%s", cmd, usage_main);
 	return HB_EXIT_USAGE;
 }

@@ -19,6 +19,9 @@ struct hb_run_cfg {
 	int quiet;		  /* no progress line */
 	int no_report;		  /* skip report rendering */
 	int verbose;
+	json_t *labels; /* run labels for results.json (borrowed; NULL = none) */
+	const char *db; /* history store (NULL = the default) */
+	int no_history; /* do not record the run in the history store */
 };
 
 /* Runs p; returns an HB_EXIT_* code. Messages go to stderr. */
