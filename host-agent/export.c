@@ -401,7 +401,7 @@ static void lp_field(FILE *f, int *first, const char *k, double v)
 {
 	if (!isfinite(v))
 		return;
-	fprintf(f, "%s%s=%.17g", *first ? " " : ",", k, v);
+	fprintf(f, "%s%s=%.15g", *first ? " " : ",", k, v);
 	*first = 0;
 }
 
