@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "datapath.h"
 #include "hb.h"
 #include "history.h"
 #include "probe.h"
@@ -56,7 +57,9 @@ static const char usage_run[] =
 	"      --reps N          measured repetitions per workload and target (1..1000)\n"
 	"      --warmup N        discarded warm-up runs before them (0..100)\n"
 	"      --duration S      measured seconds of every workload run (overrides the profile)\n"
-	"      --build DIR       build directory holding the guest image (default build)\n"
+	"      --build DIR       directory holding guest/ (the guest image; default: the\n"
+	"                        first with one of $HVBENCH_BUILD, ./build, the binary's\n"
+	"                        directory, ~/.cache/hvbench, /var/lib/hvbench)\n"
 	"      --scratch-dir D   where scratch files and disks are created (default /var/tmp)\n"
 	"      --no-report       write results.json only\n"
 	"      --label KEY=VALUE label the run (repeatable): results.json, history, exports\n"
@@ -103,7 +106,8 @@ static int cmd_run(int argc, char **argv, int validate_only)
 		{NULL, 0, NULL, 0},
 	};
 	struct hb_overrides ov = {NULL, 0, -1, 0};
-	struct hb_run_cfg cfg = {NULL, "build", "/var/tmp", 0, 0, 0, NULL, NULL, 0};
+	struct hb_run_cfg cfg = {NULL, NULL, "/var/tmp", 0, 0, 0, NULL, NULL, 0};
+	char profile_path[HB_DATA_PATH_MAX], build_dir[HB_DATA_PATH_MAX];
 	struct hb_profile p;
 	struct hb_err e = {0};
 	char outbuf[1024];
@@ -176,7 +180,8 @@ static int cmd_run(int argc, char **argv, int validate_only)
 		default: fputs(usage_run, stderr); return HB_EXIT_USAGE;
 		}
 	}
-	if ((cfg.out_dir && !*cfg.out_dir) || !*cfg.scratch_base || !*cfg.build_dir) {
+	if ((cfg.out_dir && !*cfg.out_dir) || !*cfg.scratch_base ||
+	    (cfg.build_dir && !*cfg.build_dir)) {
 		fprintf(stderr, "hvbench: -o, --scratch-dir and --build need a non-empty path\n");
 		return HB_EXIT_USAGE;
 	}
@@ -184,7 +189,18 @@ static int cmd_run(int argc, char **argv, int validate_only)
 		fprintf(stderr, "hvbench: %s needs exactly one PROFILE\n%s", argv[0], usage_run);
 		return HB_EXIT_USAGE;
 	}
-	if (hb_profile_load(argv[optind], &p, &e) || hb_profile_apply(&p, &ov, &e)) {
+	/* installed, the profiles and the guest image live outside any source tree */
+	if (hb_data_path(HB_DATA_PROFILE, argv[optind], profile_path, sizeof(profile_path), &e)) {
+		fprintf(stderr, "hvbench: %s\n", e.msg);
+		return HB_EXIT_USAGE;
+	}
+	if (!cfg.build_dir) {
+		struct hb_err ge = {0};
+
+		hb_data_path(HB_DATA_GUEST, NULL, build_dir, sizeof(build_dir), &ge);
+		cfg.build_dir = build_dir[0] ? build_dir : "build";
+	}
+	if (hb_profile_load(profile_path, &p, &e) || hb_profile_apply(&p, &ov, &e)) {
 		fprintf(stderr, "hvbench: %s\n", e.msg);
 		if (p.json)
 			hb_profile_free(&p);
@@ -272,13 +288,22 @@ static int cmd_list(int argc, char **argv)
 		       why[0] ? why : "", why[0] ? "]" : "");
 		print_params(b->opts, b->nopts);
 	}
-	puts("profiles (configs/):");
-	if (glob("configs/*.json", 0, NULL, &g) == 0) {
-		for (i = 0; i < g.gl_pathc; i++)
-			printf("  %s\n", g.gl_pathv[i]);
-		globfree(&g);
-	} else {
-		puts("  (none found in ./configs: run from the hvbench source tree)");
+	puts("profiles (run them by name or path):");
+	{
+		char dirs[HB_DATA_MAX_DIRS][HB_DATA_PATH_MAX], pat[HB_DATA_PATH_MAX + 8];
+		int nd = hb_data_dirs(HB_DATA_PROFILE, dirs, HB_DATA_MAX_DIRS), found = 0;
+
+		for (int d = 0; d < nd; d++) {
+			if (hb_snprintf(pat, sizeof(pat), "%s/*.json", dirs[d]) ||
+			    glob(pat, 0, NULL, &g))
+				continue;
+			for (i = 0; i < g.gl_pathc; i++)
+				printf("  %s\n", g.gl_pathv[i]);
+			found += (int)g.gl_pathc;
+			globfree(&g);
+		}
+		if (!found)
+			puts("  (none in the profile search path: see hvbench(1), FILES)");
 	}
 	return 0;
 }
