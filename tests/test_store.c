@@ -48,8 +48,6 @@ static void fresh(char *spec, size_t len)
 			 getenv("HB_TEST_PG_HOST"), getenv("HB_TEST_PG_USER"));
 		c = PQconnectdb(url);
 		assert_int_equal(PQstatus(c), CONNECTION_OK);
-		snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS hbt_%d", dbno);
-		PQclear(PQexec(c, sql));
 		snprintf(sql, sizeof(sql), "CREATE DATABASE hbt_%d", dbno);
 		r = PQexec(c, sql);
 		if (PQresultStatus(r) != PGRES_COMMAND_OK)
