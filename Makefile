@@ -26,7 +26,7 @@ ALL_CFLAGS = $(WARN) $(CFLAGS) $(SAN)
 # Keep test objects (make would delete them as intermediates and relink every time).
 .SECONDARY:
 
-.PHONY: all deps test asan demo guest bench fuzz clean format install uninstall deb
+.PHONY: all deps test asan demo guest bench fuzz clean format install uninstall deb bundle
 all: $(BUILD)/hvbench $(BUILD)/hvbench-guest
 
 $(BUILD)/obj/%.o: %.c
@@ -129,6 +129,14 @@ deb: all
 	sed -e 's/@VERSION@/$(HB_VER)/' -e 's/@ARCH@/$(DEB_ARCH)/' \
 		-e "s/@SIZE@/$$(du -sk $(BUILD)/deb | cut -f1)/" tools/deb-control >$(BUILD)/deb/DEBIAN/control
 	dpkg-deb --root-owner-group --build $(BUILD)/deb $(DEB)
+
+# The installed tree (PREFIX=/usr) as a tarball to unpack anywhere: what the Ansible role ships.
+BUNDLE   = $(BUILD)/hvbench-$(HB_VER)-$(DEB_ARCH).tar.gz
+bundle: all
+	rm -rf $(BUILD)/bundle
+	$(MAKE) --no-print-directory install DESTDIR=$(CURDIR)/$(BUILD)/bundle PREFIX=/usr
+	tar -C $(BUILD)/bundle -czf $(BUNDLE) usr
+	@echo "bundle: $(BUNDLE)"
 
 clean:
 	rm -rf build build-*
