@@ -230,6 +230,16 @@ static void om_label(FILE *f, int *first, const char *k, const char *v)
 	om_value(f, v);
 }
 
+/* A run label's name in an export: as given, or label_KEY when it collides with a built-in. */
+static void label_name(const char *k, char *buf, size_t len)
+{
+	int clash = 0;
+
+	for (size_t i = 0; i < HB_ARRAY_SIZE(om_builtin); i++)
+		clash |= !strcmp(k, om_builtin[i]);
+	snprintf(buf, len, "%s%s", clash ? "label_" : "", k);
+}
+
 static void om_run_labels(FILE *f, int *first, const json_t *d)
 {
 	const json_t *labels = json_object_get(d, "labels"), *v;
@@ -239,11 +249,8 @@ static void om_run_labels(FILE *f, int *first, const json_t *d)
 	om_label(f, first, "profile", js(d, "profile_name"));
 	json_object_foreach ((json_t *)labels, k, v) {
 		char name[80];
-		int clash = 0;
 
-		for (size_t i = 0; i < HB_ARRAY_SIZE(om_builtin); i++)
-			clash |= !strcmp(k, om_builtin[i]);
-		snprintf(name, sizeof(name), "%s%s", clash ? "label_" : "", k);
+		label_name(k, name, sizeof(name));
 		om_label(f, first, name, json_string_value(v));
 	}
 }
@@ -430,11 +437,8 @@ static int w_influx(FILE *f, json_t *const *docs, size_t n)
 			lp_tag(f, "role", js(r, "role"));
 			json_object_foreach ((json_t *)labels, k, v) {
 				char name[80];
-				int clash = 0;
 
-				for (size_t b = 0; b < HB_ARRAY_SIZE(om_builtin); b++)
-					clash |= !strcmp(k, om_builtin[b]);
-				snprintf(name, sizeof(name), "%s%s", clash ? "label_" : "", k);
+				label_name(k, name, sizeof(name));
 				lp_tag(f, name, json_string_value(v));
 			}
 			lp_field(f, &first, "median", jnum(r, "median"));
@@ -474,6 +478,15 @@ int hb_export_write(FILE *f, enum hb_export_fmt fmt, json_t *const *docs, const 
 	}
 	}
 	return hb_err_set(e, HB_EINVAL, "unknown export format");
+}
+
+int hb_write_output(const char *path, const char *buf, size_t len, struct hb_err *e)
+{
+	if (path)
+		return hb_write_atomic(path, buf, len, 0644, e);
+	if (fwrite(buf, 1, len, stdout) != len || fflush(stdout))
+		return hb_err_errno(e, HB_EIO, "cannot write to stdout");
+	return 0;
 }
 
 static const char usage[] =
@@ -650,14 +663,8 @@ int hb_cmd_export(int argc, char **argv)
 	}
 	fclose(mf);
 	mf = NULL;
-	if (out) {
-		if (hb_write_atomic(out, buf, blen, 0644, &e)) {
-			fprintf(stderr, P "%s\n", e.msg);
-			rc = HB_EXIT_FAILED;
-			goto out;
-		}
-	} else if (fwrite(buf, 1, blen, stdout) != blen || fflush(stdout)) {
-		fprintf(stderr, P "cannot write to stdout\n");
+	if (hb_write_output(out, buf, blen, &e)) {
+		fprintf(stderr, P "%s\n", e.msg);
 		rc = HB_EXIT_FAILED;
 		goto out;
 	}

@@ -226,14 +226,10 @@ static int h_export(struct hb_store *s, long long id, const char *out)
 		fprintf(stderr, P "out of memory\n");
 		return HB_EXIT_FAILED;
 	}
-	if (out) {
-		if (hb_write_atomic(out, txt, strlen(txt), 0644, &e)) {
-			fprintf(stderr, P "%s\n", e.msg);
-			rc = HB_EXIT_FAILED;
-		}
-	} else {
-		fputs(txt, stdout);
-		putchar('\n');
+	if (hb_write_output(out, txt, strlen(txt), &e) ||
+	    (!out && hb_write_output(NULL, "\n", 1, &e))) {
+		fprintf(stderr, P "%s\n", e.msg);
+		rc = HB_EXIT_FAILED;
 	}
 	free(txt);
 	return rc;

@@ -35,4 +35,7 @@ int hb_export_format(const char *name, enum hb_export_fmt *fmt);
 int hb_export_write(FILE *f, enum hb_export_fmt fmt, json_t *const *docs, const long long *ids,
 		    size_t n, struct hb_err *e);
 
+/* Writes buf to path atomically, or to stdout when path is NULL. */
+int hb_write_output(const char *path, const char *buf, size_t len, struct hb_err *e);
+
 #endif
