@@ -9,8 +9,10 @@ CC       ?= gcc
 SAN      ?=
 CFLAGS   ?= -O2 -g
 WARN     := -std=c11 -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes -Wno-unused-parameter -Wno-format-truncation
-CPPFLAGS += -D_GNU_SOURCE -Ilib -Ibench -Iprobes -Ireports -Ihost-agent -Iguest-agent
+CPPFLAGS += -D_GNU_SOURCE -Ilib -Ibench -Iprobes -Ireports -Ihost-agent -Iguest-agent -I/usr/include/postgresql
 LDLIBS   := -ljansson -liperf -lpfm -lm -lpthread
+# the history store (host side only: the guest agent never links them)
+HOST_LIBS := -lsqlite3 -lpq
 
 CORE_SRC  := $(wildcard lib/*.c bench/*.c) $(filter-out guest-agent/main.c,$(wildcard guest-agent/*.c))
 HOST_SRC  := $(wildcard probes/*.c reports/*.c) $(filter-out host-agent/main.c,$(wildcard host-agent/*.c))
@@ -24,7 +26,7 @@ ALL_CFLAGS = $(WARN) $(CFLAGS) $(SAN)
 # Keep test objects (make would delete them as intermediates and relink every time).
 .SECONDARY:
 
-.PHONY: all deps test asan demo guest bench fuzz clean format
+.PHONY: all deps test asan demo guest bench fuzz clean format install uninstall deb bundle
 all: $(BUILD)/hvbench $(BUILD)/hvbench-guest
 
 $(BUILD)/obj/%.o: %.c
@@ -39,7 +41,7 @@ $(BUILD)/libhbhost.a: $(HOST_OBJ)
 
 $(BUILD)/hvbench: $(BUILD)/obj/host-agent/main.o $(BUILD)/libhbhost.a $(BUILD)/libhbcore.a
 	@echo "  LINK    $@"
-	@$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
+	@$(CC) $(ALL_CFLAGS) -o $@ $^ $(HOST_LIBS) $(LDLIBS)
 $(BUILD)/hvbench-guest: $(BUILD)/obj/guest-agent/main.o $(BUILD)/libhbcore.a
 	@echo "  LINK    $@"
 	@$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
@@ -47,7 +49,7 @@ $(BUILD)/hvbench-guest: $(BUILD)/obj/guest-agent/main.o $(BUILD)/libhbcore.a
 $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(BUILD)/libhbhost.a $(BUILD)/libhbcore.a
 	@mkdir -p $(dir $@)
 	@echo "  LINK    $@"
-	@$(CC) $(ALL_CFLAGS) -o $@ $^ -lcmocka $(LDLIBS)
+	@$(CC) $(ALL_CFLAGS) -o $@ $^ -lcmocka $(HOST_LIBS) $(LDLIBS)
 
 # Installs missing Debian packages (apt-get; needs root when something is missing).
 deps: $(BUILD)/.deps
@@ -89,8 +91,52 @@ $(BUILD)/fuzz/libhbhost.a: $(HOST_SRC:%.c=$(BUILD)/fuzz/obj/%.o)
 	@rm -f $@; ar rcs $@ $^
 $(BUILD)/fuzz/%: fuzz/%.c $(FUZZ_LIBS)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(HOST_LIBS) $(LDLIBS)
 -include $(shell find $(BUILD)/fuzz/obj -name '*.d' 2>/dev/null)
+
+# Install like a Debian tool (docs/install.md): `make install PREFIX=/usr/local DESTDIR=...`.
+# The binary finds its profiles and guest image relative to itself (PREFIX/share/hvbench), so
+# any PREFIX or DESTDIR works without rebuilding. `make deb` packages the same tree.
+PREFIX  ?= /usr/local
+DESTDIR ?=
+I_BIN    = $(DESTDIR)$(PREFIX)/bin
+I_SHARE  = $(DESTDIR)$(PREFIX)/share/hvbench
+I_LIB    = $(DESTDIR)$(PREFIX)/lib/hvbench
+I_DOC    = $(DESTDIR)$(PREFIX)/share/doc/hvbench
+I_MAN    = $(DESTDIR)$(PREFIX)/share/man/man1
+I_BASH   = $(DESTDIR)$(PREFIX)/share/bash-completion/completions
+install: all
+	install -d $(I_BIN) $(I_SHARE)/profiles $(I_LIB) $(I_DOC) $(I_MAN) $(I_BASH)
+	install -m 0755 $(BUILD)/hvbench $(BUILD)/hvbench-guest tools/hvbench-mkguest $(I_BIN)/
+	install -m 0644 configs/*.json $(I_SHARE)/profiles/
+	install -m 0755 tools/mkguest.sh tools/guest-init $(I_LIB)/
+	install -m 0644 README.md docs/*.md docs/results.schema.json $(I_DOC)/
+	gzip -9n <docs/hvbench.1 >$(I_MAN)/hvbench.1.gz
+	install -m 0644 tools/hvbench.bash-completion $(I_BASH)/hvbench
+	rm -rf $(I_SHARE)/deploy && cp -R deploy $(I_SHARE)/deploy
+uninstall:
+	rm -f $(I_BIN)/hvbench $(I_BIN)/hvbench-guest $(I_BIN)/hvbench-mkguest \
+		$(I_MAN)/hvbench.1.gz $(I_BASH)/hvbench
+	rm -rf $(I_SHARE) $(I_LIB) $(I_DOC)
+
+HB_VER   = $(shell sed -n 's/^\#define HB_VERSION "\(.*\)"/\1/p' lib/hb.h)
+DEB_ARCH = $(shell dpkg --print-architecture)
+DEB      = $(BUILD)/hvbench_$(HB_VER)_$(DEB_ARCH).deb
+deb: all
+	rm -rf $(BUILD)/deb
+	$(MAKE) --no-print-directory install DESTDIR=$(CURDIR)/$(BUILD)/deb PREFIX=/usr
+	install -d $(BUILD)/deb/DEBIAN
+	sed -e 's/@VERSION@/$(HB_VER)/' -e 's/@ARCH@/$(DEB_ARCH)/' \
+		-e "s/@SIZE@/$$(du -sk $(BUILD)/deb | cut -f1)/" tools/deb-control >$(BUILD)/deb/DEBIAN/control
+	dpkg-deb --root-owner-group --build $(BUILD)/deb $(DEB)
+
+# The installed tree (PREFIX=/usr) as a tarball to unpack anywhere: what the Ansible role ships.
+BUNDLE   = $(BUILD)/hvbench-$(HB_VER)-$(DEB_ARCH).tar.gz
+bundle: all
+	rm -rf $(BUILD)/bundle
+	$(MAKE) --no-print-directory install DESTDIR=$(CURDIR)/$(BUILD)/bundle PREFIX=/usr
+	tar -C $(BUILD)/bundle -czf $(BUNDLE) usr
+	@echo "bundle: $(BUNDLE)"
 
 clean:
 	rm -rf build build-*

@@ -13,7 +13,9 @@
 #include <unistd.h>
 
 #include "disksafe.h"
+#include "datapath.h"
 #include "hb.h"
+#include "history.h"
 #include "probe.h"
 #include "profile.h"
 #include "report.h"
@@ -38,6 +40,8 @@ static const char usage_main[] =
 	"  validate PROFILE   check a profile and print what it would run\n"
 	"  report RESULTS...  render report.md, report.html and plots from result files\n"
 	"  compare BASE CUR   regression gate between two result files\n"
+	"  history ...        the run history store: list, show, import, export, prune\n"
+	"  export ...         results as csv, openmetrics, influx or json\n"
 	"  list               workloads with their parameters, target kinds, profiles\n"
 	"  probes             host-side probes and whether they work on this host\n"
 	"\n"
@@ -54,10 +58,17 @@ static const char usage_run[] =
 	"      --reps N          measured repetitions per workload and target (1..1000)\n"
 	"      --warmup N        discarded warm-up runs before them (0..100)\n"
 	"      --duration S      measured seconds of every workload run (overrides the profile)\n"
-	"      --build DIR       build directory holding the guest image (default build)\n"
+	"      --build DIR       directory holding guest/ (the guest image; default: the\n"
+	"                        first with one of $HVBENCH_BUILD, ./build, the binary's\n"
+	"                        directory, ~/.cache/hvbench, /var/lib/hvbench)\n"
 	"      --scratch-dir D   where scratch files and disks are created (default /var/tmp)\n"
 	"      --no-report       write results.json only\n"
 	"      --force           replace the results of an earlier run in the -o directory\n"
+	"      --label KEY=VALUE label the run (repeatable): results.json, history, exports\n"
+	"      --db STORE        history store to record the run in (SQLite file or\n"
+	"                        postgresql://...; default $HVBENCH_DB, else\n"
+	"                        $XDG_DATA_HOME/hvbench/history.db)\n"
+	"      --no-history      do not record the run in the history store\n"
 	"  -q, --quiet           no progress line\n"
 	"  -v, --verbose         more detail on stderr\n"
 	"  -h, --help            this text\n"
@@ -89,13 +100,17 @@ static int cmd_run(int argc, char **argv, int validate_only)
 		{"scratch-dir", required_argument, NULL, 's'},
 		{"no-report", no_argument, NULL, 'n'},
 		{"force", no_argument, NULL, 'f'},
+		{"label", required_argument, NULL, 'L'},
+		{"db", required_argument, NULL, 'D'},
+		{"no-history", no_argument, NULL, 'N'},
 		{"quiet", no_argument, NULL, 'q'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	struct hb_overrides ov = {NULL, 0, -1, 0};
-	struct hb_run_cfg cfg = {.build_dir = "build", .scratch_base = "/var/tmp"};
+	struct hb_run_cfg cfg = {.scratch_base = "/var/tmp"};
+	char profile_path[HB_DATA_PATH_MAX], build_dir[HB_DATA_PATH_MAX];
 	struct hb_profile p;
 	struct hb_err e = {0};
 	char outbuf[1024];
@@ -140,6 +155,17 @@ static int cmd_run(int argc, char **argv, int validate_only)
 		case 's': cfg.scratch_base = optarg; break;
 		case 'n': cfg.no_report = 1; break;
 		case 'f': cfg.force = 1; break;
+		case 'L':
+			if (!cfg.labels)
+				cfg.labels = json_object();
+			if (hb_label_add(cfg.labels, optarg, &e)) {
+				fprintf(stderr, "hvbench: --label: %s\n", e.msg);
+				json_decref(cfg.labels);
+				return HB_EXIT_USAGE;
+			}
+			break;
+		case 'D': cfg.db = optarg; break;
+		case 'N': cfg.no_history = 1; break;
 		case 'q': cfg.quiet = 1; break;
 		case 'v': cfg.verbose = 1; break;
 		case 'h':
@@ -158,7 +184,8 @@ static int cmd_run(int argc, char **argv, int validate_only)
 		default: fputs(usage_run, stderr); return HB_EXIT_USAGE;
 		}
 	}
-	if ((cfg.out_dir && !*cfg.out_dir) || !*cfg.scratch_base || !*cfg.build_dir) {
+	if ((cfg.out_dir && !*cfg.out_dir) || !*cfg.scratch_base ||
+	    (cfg.build_dir && !*cfg.build_dir)) {
 		fprintf(stderr, "hvbench: -o, --scratch-dir and --build need a non-empty path\n");
 		return HB_EXIT_USAGE;
 	}
@@ -166,7 +193,18 @@ static int cmd_run(int argc, char **argv, int validate_only)
 		fprintf(stderr, "hvbench: %s needs exactly one PROFILE\n%s", argv[0], usage_run);
 		return HB_EXIT_USAGE;
 	}
-	if (hb_profile_load(argv[optind], &p, &e) || hb_profile_apply(&p, &ov, &e)) {
+	/* installed, the profiles and the guest image live outside any source tree */
+	if (hb_data_path(HB_DATA_PROFILE, argv[optind], profile_path, sizeof(profile_path), &e)) {
+		fprintf(stderr, "hvbench: %s\n", e.msg);
+		return HB_EXIT_USAGE;
+	}
+	if (!cfg.build_dir) {
+		struct hb_err ge = {0};
+
+		hb_data_path(HB_DATA_GUEST, NULL, build_dir, sizeof(build_dir), &ge);
+		cfg.build_dir = build_dir[0] ? build_dir : "build";
+	}
+	if (hb_profile_load(profile_path, &p, &e) || hb_profile_apply(&p, &ov, &e)) {
 		fprintf(stderr, "hvbench: %s\n", e.msg);
 		if (p.json)
 			hb_profile_free(&p);
@@ -238,6 +276,7 @@ static int cmd_run(int argc, char **argv, int validate_only)
 	install_signals();
 	rc = hb_run_profile(&p, &cfg, &g_stop);
 	hb_profile_free(&p);
+	json_decref(cfg.labels);
 	return rc;
 }
 
@@ -293,13 +332,22 @@ static int cmd_list(int argc, char **argv)
 		       why[0] ? why : "", why[0] ? "]" : "");
 		print_params(b->opts, b->nopts);
 	}
-	puts("profiles (configs/):");
-	if (glob("configs/*.json", 0, NULL, &g) == 0) {
-		for (i = 0; i < g.gl_pathc; i++)
-			printf("  %s\n", g.gl_pathv[i]);
-		globfree(&g);
-	} else {
-		puts("  (none found in ./configs: run from the hvbench source tree)");
+	puts("profiles (run them by name or path):");
+	{
+		char dirs[HB_DATA_MAX_DIRS][HB_DATA_PATH_MAX], pat[HB_DATA_PATH_MAX + 8];
+		int nd = hb_data_dirs(HB_DATA_PROFILE, dirs, HB_DATA_MAX_DIRS), found = 0;
+
+		for (int d = 0; d < nd; d++) {
+			if (hb_snprintf(pat, sizeof(pat), "%s/*.json", dirs[d]) ||
+			    glob(pat, 0, NULL, &g))
+				continue;
+			for (i = 0; i < g.gl_pathc; i++)
+				printf("  %s\n", g.gl_pathv[i]);
+			found += (int)g.gl_pathc;
+			globfree(&g);
+		}
+		if (!found)
+			puts("  (none in the profile search path: see hvbench(1), FILES)");
 	}
 	return 0;
 }
@@ -334,6 +382,10 @@ int main(int argc, char **argv)
 		return hb_cmd_compare(argc - 1, argv + 1);
 	if (!strcmp(cmd, "probes"))
 		return hb_cmd_probes(argc - 1, argv + 1);
+	if (!strcmp(cmd, "history"))
+		return hb_cmd_history(argc - 1, argv + 1);
+	if (!strcmp(cmd, "export"))
+		return hb_cmd_export(argc - 1, argv + 1);
 	fprintf(stderr, "hvbench: unknown command \"%s\"\n%s", cmd, usage_main);
 	return HB_EXIT_USAGE;
 }

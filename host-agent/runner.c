@@ -25,6 +25,7 @@
 #include "probe.h"
 #include "report.h"
 #include "stats.h"
+#include "store.h"
 
 struct series {
 	int target;	   /* index into the profile's targets */
@@ -228,6 +229,8 @@ static json_t *build_results(struct runner *r, const char *status)
 	if (root && base >= 0)
 		hb_results_compare_baseline(root, r->p->targets[base].name, &e);
 	json_object_set(root, "skipped", r->skipped);
+	json_object_set_new(root, "labels",
+			    r->cfg->labels ? json_deep_copy(r->cfg->labels) : json_object());
 	json_object_set_new(
 		root, "settings",
 		json_pack("{s:i, s:i}", "repetitions", r->p->reps, "warmup", r->p->warmup));
@@ -695,6 +698,17 @@ int hb_run_profile(struct hb_profile *p, const struct hb_run_cfg *cfg, volatile 
 	if (strcmp(status, "unsaved"))
 		fprintf(stderr, "hvbench: %s: %s (%zu failure%s)\n", status, r.results_path,
 			json_array_size(r.failures), json_array_size(r.failures) == 1 ? "" : "s");
+	if (strcmp(status, "unsaved") && !cfg->no_history) {
+		/* the store is a copy: results.json is already safe, and the run never fails here
+		 */
+		struct hb_err he = {0};
+		long long id;
+
+		if (hb_store_record_file(cfg->db, r.results_path, &id, &he))
+			rlog(&r, "warning: run not recorded in the history store: %s", he.msg);
+		else if (!cfg->quiet)
+			fprintf(stderr, "hvbench: history: recorded as run %lld\n", id);
+	}
 	hb_rmtree(scratch);
 out_free:
 	for (t = 0; t < p->ntargets; t++) {

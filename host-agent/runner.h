@@ -19,7 +19,10 @@ struct hb_run_cfg {
 	int quiet;		  /* no progress line */
 	int no_report;		  /* skip report rendering */
 	int verbose;
-	int force; /* replace the results of an earlier run in out_dir */
+	int force;	/* replace the results of an earlier run in out_dir */
+	json_t *labels; /* run labels for results.json (borrowed; NULL = none) */
+	const char *db; /* history store (NULL = the default) */
+	int no_history; /* do not record the run in the history store */
 };
 
 /*

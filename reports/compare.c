@@ -9,6 +9,7 @@
  */
 #include "rep_int.h"
 #include "stats.h"
+#include "store.h"
 
 #include <getopt.h>
 #include <limits.h>
@@ -569,6 +570,11 @@ static void compare_usage(FILE *f)
 	      "  --junit FILE            also write JUnit XML (one testcase per metric and "
 	      "target)\n"
 	      "  --format F              text (default), json or md\n"
+	      "  --baseline-from db:last=K  instead of BASELINE.json: the last K complete runs of\n"
+	      "                          CURRENT's profile on its host from the history store\n"
+	      "                          (samples pooled)\n"
+	      "  --db STORE              the history store (default $HVBENCH_DB, else\n"
+	      "                          $XDG_DATA_HOME/hvbench/history.db)\n"
 	      "With n samples per side the smallest achievable p is limited (3 vs 3: 0.1,\n"
 	      "6 vs 6: 0.0065); such metrics are reported as \"n too small\" and cannot fail.\n"
 	      "Exit status: 0 no regression, 1 regression, 2 usage or input error.\n",
@@ -583,12 +589,15 @@ int hb_compare_main(int argc, char **argv, FILE *out, FILE *err)
 		{"threshold-for", required_argument, NULL, 'T'},
 		{"junit", required_argument, NULL, 'j'},
 		{"format", required_argument, NULL, 'f'},
+		{"baseline-from", required_argument, NULL, 'B'},
+		{"db", required_argument, NULL, 'D'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	struct cmp *c = calloc(1, sizeof(*c));
 	struct hb_err e = {0};
-	const char *junit = NULL, *format = "text";
+	const char *junit = NULL, *format = "text", *from = NULL, *db = NULL;
+	char from_name[600];
 	int opt, rc = 2;
 
 	if (!c) {
@@ -646,6 +655,8 @@ int hb_compare_main(int argc, char **argv, FILE *out, FILE *err)
 			break;
 		}
 		case 'j': junit = optarg; break;
+		case 'B': from = optarg; break;
+		case 'D': db = optarg; break;
 		case 'f':
 			format = optarg;
 			if (strcmp(format, "text") && strcmp(format, "json") &&
@@ -668,7 +679,23 @@ int hb_compare_main(int argc, char **argv, FILE *out, FILE *err)
 			goto out;
 		}
 	}
-	if (argc - optind != 2) {
+	if (from) {
+		/* the history store materialises the baseline; the gate below is unchanged */
+		if (argc - optind != 1) {
+			fprintf(err,
+				"hvbench compare: with --baseline-from give only CURRENT.json\n");
+			goto out;
+		}
+		c->cpath = argv[optind];
+		if (hb_results_load(c->cpath, &c->cur, &e) ||
+		    hb_store_baseline(db, from, c->cur, &c->base, from_name, sizeof(from_name),
+				      &e) ||
+		    build(c, &e)) {
+			fprintf(err, "hvbench compare: %s\n", e.msg);
+			goto out;
+		}
+		c->bpath = from_name;
+	} else if (argc - optind != 2) {
 		fprintf(err,
 			"hvbench compare: need exactly BASELINE.json and CURRENT.json (got %d "
 			"file%s)\n",
@@ -676,10 +703,10 @@ int hb_compare_main(int argc, char **argv, FILE *out, FILE *err)
 		compare_usage(err);
 		goto out;
 	}
-	c->bpath = argv[optind];
-	c->cpath = argv[optind + 1];
-	if (hb_results_load(c->bpath, &c->base, &e) || hb_results_load(c->cpath, &c->cur, &e) ||
-	    build(c, &e)) {
+	if (!from)
+		c->bpath = argv[optind], c->cpath = argv[optind + 1];
+	if (!from && (hb_results_load(c->bpath, &c->base, &e) ||
+		      hb_results_load(c->cpath, &c->cur, &e) || build(c, &e))) {
 		fprintf(err, "hvbench compare: %s\n", e.msg);
 		goto out;
 	}

@@ -331,6 +331,21 @@ static void runs_table(struct doc *d, const struct hb_rep *r)
 	kv_row(d, r, "memory", "memory_bytes", "host");
 	kv_row(d, r, "kernel", "kernel", "host");
 	kv_row(d, r, "virtualization", "virtualization", "host");
+	{
+		/* run labels (hvbench run --label): one row per key any run has */
+		json_t *keys = json_object(), *v;
+		const char *k;
+
+		for (size_t i = 0; i < r->nruns; i++)
+			json_object_update_missing(keys, json_object_get(r->runs[i], "labels"));
+		json_object_foreach (keys, k, v) {
+			char label[96];
+
+			snprintf(label, sizeof(label), "label %s", k);
+			kv_row(d, r, label, k, "labels");
+		}
+		json_decref(keys);
+	}
 	ht(d, "</tbody></table>\n");
 }
 

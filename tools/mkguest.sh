@@ -13,7 +13,7 @@ BUILD=${1:-build}
 G="$BUILD/guest"
 HERE=$(cd "$(dirname "$0")" && pwd)
 INIT="$HERE/guest-init"
-GUEST_BIN="$BUILD/hvbench-guest"
+GUEST_BIN=${HB_GUEST_BIN:-$BUILD/hvbench-guest} # an installed hvbench-mkguest names its own
 MODULES="virtio_pci virtio_mmio virtio_blk virtio_net failover net_failover virtio_console
 virtio_scsi sd_mod"
 
