@@ -285,10 +285,10 @@ int hb_agent_decode_run(const json_t *msg, struct hb_agent_req *req, struct hb_e
 			if (!strcmp(keys[i], key))
 				known = 1;
 		if (!known) {
-			const char *near = hb_nearest(key, keys, HB_ARRAY_SIZE(keys) - 1);
-			return hb_err_set(e, HB_EINVAL, "run: unknown key \"%.64s\"%s%s%s", key,
-					  near ? " (did you mean \"" : "", near ? near : "",
-					  near ? "\"?)" : "");
+			char near[96];
+			return hb_err_set(
+				e, HB_EINVAL, "run: unknown key \"%.64s\"%s", key,
+				hb_suggest(near, sizeof(near), key, keys, HB_ARRAY_SIZE(keys) - 1));
 		}
 	}
 	wl = json_object_get(msg, "workload");
@@ -299,14 +299,12 @@ int hb_agent_decode_run(const json_t *msg, struct hb_agent_req *req, struct hb_e
 	req->wl = hb_workload_find(name);
 	if (!req->wl) {
 		const char *names[32];
-		const char *near;
+		char near[96];
 		size_t n = 0;
 		for (i = 0; hb_workloads[i] && n < HB_ARRAY_SIZE(names); i++)
 			names[n++] = hb_workloads[i]->name;
-		near = hb_nearest(name, names, n);
-		return hb_err_set(e, HB_EINVAL, "run: unknown workload \"%.64s\"%s%s%s", name,
-				  near ? " (did you mean \"" : "", near ? near : "",
-				  near ? "\"?)" : "");
+		return hb_err_set(e, HB_EINVAL, "run: unknown workload \"%.64s\"%s", name,
+				  hb_suggest(near, sizeof(near), name, names, n));
 	}
 	rc = num_field(msg, "duration", NAN, 0, 1, HB_AGENT_MAX_DURATION, &req->duration, e);
 	if (!rc)
