@@ -138,41 +138,42 @@ struct run_args {
 	struct hb_run_cfg cfg;
 };
 
+/* A number option in [lo, hi] (whole when integer); 2 with the message when it is not. */
+static int num_opt(const char *cmd, const char *opt, const char *val, double lo, double hi,
+		   int integer, double *out)
+{
+	long l;
+
+	if (integer ? hb_parse_long(val, (long)lo, (long)hi, &l)
+		    : hb_parse_double(val, lo, hi, out)) {
+		fprintf(stderr, "hvbench %s: --%s: \"%s\" is not %s in %g..%g\n", cmd, opt, val,
+			integer ? "a whole number" : "a number of seconds", lo, hi);
+		return 2;
+	}
+	if (integer)
+		*out = (double)l;
+	return 0;
+}
+
 static int on_run_opt(void *arg, int key, const char *val)
 {
 	struct run_args *a = arg;
-	long l;
+	double d;
 
 	switch (key) {
 	case 'o': a->cfg.out_dir = val; break;
 	case O_TARGETS: a->ov.targets = val; break;
 	case O_REPS:
-		if (hb_parse_long(val, 1, 1000, &l)) {
-			fprintf(stderr,
-				"hvbench %s: --reps: \"%s\" is not a whole number in 1..1000\n",
-				a->cmd, val);
+		if (num_opt(a->cmd, "reps", val, 1, 1000, 1, &d))
 			return 2;
-		}
-		a->ov.reps = (int)l;
+		a->ov.reps = (int)d;
 		break;
 	case O_WARMUP:
-		if (hb_parse_long(val, 0, 100, &l)) {
-			fprintf(stderr,
-				"hvbench %s: --warmup: \"%s\" is not a whole number in 0..100\n",
-				a->cmd, val);
+		if (num_opt(a->cmd, "warmup", val, 0, 100, 1, &d))
 			return 2;
-		}
-		a->ov.warmup = (int)l;
+		a->ov.warmup = (int)d;
 		break;
-	case O_DURATION:
-		if (hb_parse_double(val, 0.1, 3600, &a->ov.duration)) {
-			fprintf(stderr,
-				"hvbench %s: --duration: \"%s\" is not a number of seconds in "
-				"0.1..3600\n",
-				a->cmd, val);
-			return 2;
-		}
-		break;
+	case O_DURATION: return num_opt(a->cmd, "duration", val, 0.1, 3600, 0, &a->ov.duration);
 	case O_BUILD: a->cfg.build_dir = val; break;
 	case O_SCRATCH: a->cfg.scratch_base = val; break;
 	case O_NOREPORT: a->cfg.no_report = 1; break;
@@ -300,6 +301,18 @@ static void print_params(const struct hb_param *ps, size_t n)
 	}
 }
 
+/* One workload or target kind: name, help, whether it works here, its parameters. */
+static void print_module(const char *name, const char *help, int (*supported)(char *, size_t),
+			 const struct hb_param *ps, size_t n)
+{
+	char why[256] = "";
+
+	printf("  %-6s %s%s%s%s\n", name, help,
+	       supported && supported(why, sizeof(why)) ? " [unavailable here: " : "",
+	       why[0] ? why : "", why[0] ? "]" : "");
+	print_params(ps, n);
+}
+
 static const struct hb_cli_cmd_usage list_usage = {
 	"list",
 	"",
@@ -320,7 +333,6 @@ static int ignore_opt(void *arg, int key, const char *val)
 static int cmd_list(int argc, char **argv)
 {
 	size_t i;
-	char why[256];
 	glob_t g;
 	int first, rc = hb_cli_parse(&list_usage, argc, argv, ignore_opt, NULL, &first);
 
@@ -331,23 +343,14 @@ static int cmd_list(int argc, char **argv)
 		return HB_EXIT_USAGE;
 	}
 	puts("workloads:");
-	for (i = 0; hb_workloads[i]; i++) {
-		const struct hb_workload *w = hb_workloads[i];
-		why[0] = '\0';
-		printf("  %-6s %s%s%s%s\n", w->name, w->help,
-		       w->supported && w->supported(why, sizeof(why)) ? " [unavailable here: " : "",
-		       why[0] ? why : "", why[0] ? "]" : "");
-		print_params(w->params, w->nparams);
-	}
+	for (i = 0; hb_workloads[i]; i++)
+		print_module(hb_workloads[i]->name, hb_workloads[i]->help,
+			     hb_workloads[i]->supported, hb_workloads[i]->params,
+			     hb_workloads[i]->nparams);
 	puts("target kinds:");
-	for (i = 0; hb_backends[i]; i++) {
-		const struct hb_backend_ops *b = hb_backends[i];
-		why[0] = '\0';
-		printf("  %-6s %s%s%s%s\n", b->kind, b->help,
-		       b->supported && b->supported(why, sizeof(why)) ? " [unavailable here: " : "",
-		       why[0] ? why : "", why[0] ? "]" : "");
-		print_params(b->opts, b->nopts);
-	}
+	for (i = 0; hb_backends[i]; i++)
+		print_module(hb_backends[i]->kind, hb_backends[i]->help, hb_backends[i]->supported,
+			     hb_backends[i]->opts, hb_backends[i]->nopts);
 	puts("profiles (configs/):");
 	if (glob("configs/*.json", 0, NULL, &g) == 0) {
 		for (i = 0; i < g.gl_pathc; i++)
