@@ -24,7 +24,7 @@ ALL_CFLAGS = $(WARN) $(CFLAGS) $(SAN)
 # Keep test objects (make would delete them as intermediates and relink every time).
 .SECONDARY:
 
-.PHONY: all deps test asan demo guest bench fuzz clean format
+.PHONY: all deps test asan demo guest bench fuzz clean format format-check
 all: $(BUILD)/hvbench $(BUILD)/hvbench-guest
 
 $(BUILD)/obj/%.o: %.c
@@ -97,5 +97,9 @@ clean:
 
 format:
 	clang-format -i $(wildcard */*.c */*.h)
+
+# Fails (and names the lines) when a C file is not formatted with .clang-format (.ci/run).
+format-check:
+	clang-format --dry-run -Werror $(wildcard */*.c */*.h)
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
