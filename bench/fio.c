@@ -37,7 +37,8 @@ int hb_fio_job_text(const struct hb_fio_job *j, char *buf, size_t len, struct hb
 			"numjobs=%d\n",
 			HB_VERSION, j->ioengine, j->direct ? 1 : 0, j->time_based ? 1 : 0,
 			(long long)llround(j->runtime * 1000), (long long)llround(j->ramp * 1000),
-			j->no_create ? "allow_file_create=0\n" : "", j->filename, j->size, j->rw, mix, j->bs, j->iodepth, j->numjobs))
+			j->no_create ? "allow_file_create=0\n" : "", j->filename, j->size, j->rw,
+			mix, j->bs, j->iodepth, j->numjobs))
 		return hb_err_set(e, HB_EINVAL, "fio: job file does not fit in %zu bytes", len);
 	if (strchr(j->filename, '\n') || strchr(j->filename, ':'))
 		return hb_err_set(e, HB_EINVAL, "fio: unusable file name \"%s\"", j->filename);
@@ -53,8 +54,8 @@ static double num(const json_t *o, const char *key)
 /* Per-direction sums over all job entries. */
 struct dir_sum {
 	double iops, bw, ios;
-	double p[3];  /* p50, p99, p99.9 in ns, weighted by ios */
-	double pw;    /* weight collected for p[] */
+	double p[3]; /* p50, p99, p99.9 in ns, weighted by ios */
+	double pw;   /* weight collected for p[] */
 };
 
 static const char *const pct_keys[3] = {"50.000000", "99.000000", "99.900000"};
@@ -96,7 +97,8 @@ int hb_fio_parse(const char *text, struct hb_sample *out, struct hb_err *e)
 			start++;
 	}
 	if (!start || !*start)
-		return hb_err_set(e, HB_EPROTO, "fio: no JSON in its output (no line starts with '{'): %.200s",
+		return hb_err_set(e, HB_EPROTO,
+				  "fio: no JSON in its output (no line starts with '{'): %.200s",
 				  text ? text : "");
 	root = json_loads(start, JSON_DISABLE_EOF_CHECK | JSON_DECODE_INT_AS_REAL, &jerr);
 	if (!root)
@@ -112,8 +114,8 @@ int hb_fio_parse(const char *text, struct hb_sample *out, struct hb_err *e)
 		if (err != 0) {
 			const json_t *name = json_object_get(job, "jobname");
 			rc = hb_err_set(e, HB_EIO, "fio: job \"%s\" failed with error %d (%s)",
-					json_is_string(name) ? json_string_value(name) : "?", (int)err,
-					strerror((int)err));
+					json_is_string(name) ? json_string_value(name) : "?",
+					(int)err, strerror((int)err));
 			goto out;
 		}
 		add_dir(&rd, json_object_get(job, "read"));
@@ -128,7 +130,8 @@ int hb_fio_parse(const char *text, struct hb_sample *out, struct hb_err *e)
 	mixed = rd.ios > 0 && wr.ios > 0;
 	lat = rd.ios > 0 ? &rd : &wr;
 	if (lat->pw <= 0) {
-		rc = hb_err_set(e, HB_EPROTO, "fio: no completion-latency percentiles in the output");
+		rc = hb_err_set(e, HB_EPROTO,
+				"fio: no completion-latency percentiles in the output");
 		goto out;
 	}
 	hb_sample_add(out, "iops", "IOPS", 1, rd.iops + wr.iops);
@@ -140,8 +143,9 @@ int hb_fio_parse(const char *text, struct hb_sample *out, struct hb_err *e)
 	hb_sample_add(out, "fio_sys_cpu", "%", 0, sys);
 	{
 		const json_t *ver = json_object_get(root, "fio version");
-		hb_sample_info(out, "fio_version",
-			       json_string(json_is_string(ver) ? json_string_value(ver) : "unknown"));
+		hb_sample_info(
+			out, "fio_version",
+			json_string(json_is_string(ver) ? json_string_value(ver) : "unknown"));
 	}
 	hb_sample_info(out, "latency_from", json_string(lat == &rd ? "read" : "write"));
 	hb_sample_info(out, "mixed", json_boolean(mixed));
@@ -149,8 +153,9 @@ int hb_fio_parse(const char *text, struct hb_sample *out, struct hb_err *e)
 	if (mixed) {
 		hb_sample_info(out, "read_iops", json_real(rd.iops));
 		hb_sample_info(out, "write_iops", json_real(wr.iops));
-		hb_sample_info(out, "note", json_string("mixed read/write: iops and bw are read+write "
-							"sums; latency percentiles are from reads"));
+		hb_sample_info(out, "note",
+			       json_string("mixed read/write: iops and bw are read+write "
+					   "sums; latency percentiles are from reads"));
 	}
 	if (json_array_size(jobs) > 1)
 		hb_sample_info(out, "latency_merge",

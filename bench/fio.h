@@ -12,16 +12,16 @@
 
 /* One fio job, as the disk workload describes it. Strings are borrowed. */
 struct hb_fio_job {
-	const char *filename;         /* file or device fio works on */
-	const char *rw;               /* randread | randwrite | read | write | randrw */
-	unsigned long long bs;        /* bytes */
-	unsigned long long size;      /* bytes of the file/device region used */
+	const char *filename;	 /* file or device fio works on */
+	const char *rw;		 /* randread | randwrite | read | write | randrw */
+	unsigned long long bs;	 /* bytes */
+	unsigned long long size; /* bytes of the file/device region used */
 	int iodepth, numjobs;
-	const char *ioengine;         /* libaio | io_uring | psync | sync */
+	const char *ioengine; /* libaio | io_uring | psync | sync */
 	int direct, time_based;
-	int rwmixread;                /* percent reads for randrw */
-	double runtime, ramp;         /* seconds */
-	int no_create;                /* the target belongs to the suite: allow_file_create=0 */
+	int rwmixread;	      /* percent reads for randrw */
+	double runtime, ramp; /* seconds */
+	int no_create;	      /* the target belongs to the suite: allow_file_create=0 */
 };
 
 /* Writes the job file text (an ini, one [global] and one [hvbench] section) into buf. */

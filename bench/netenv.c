@@ -72,7 +72,8 @@ int hb_netns_create(const char *name, struct hb_err *e)
 	int rc;
 
 	if (!name_ok(name, 63))
-		return hb_err_set(e, HB_EINVAL, "netns: bad namespace name \"%s\"", name ? name : "");
+		return hb_err_set(e, HB_EINVAL, "netns: bad namespace name \"%s\"",
+				  name ? name : "");
 	if (geteuid() != 0)
 		return hb_err_set(e, HB_EUNSUPP, "netns: creating namespaces needs root");
 	rc = ip_run(e, "netns", "add", name, NULL);
@@ -105,7 +106,8 @@ int hb_netns_enter(const char *name, struct hb_err *e)
 	int fd, rc = 0;
 
 	if (!name_ok(name, 63))
-		return hb_err_set(e, HB_EINVAL, "netns: bad namespace name \"%s\"", name ? name : "");
+		return hb_err_set(e, HB_EINVAL, "netns: bad namespace name \"%s\"",
+				  name ? name : "");
 	if (hb_snprintf(path, sizeof(path), "/run/netns/%s", name))
 		return hb_err_set(e, HB_EINVAL, "netns: name too long");
 	fd = open(path, O_RDONLY | O_CLOEXEC);

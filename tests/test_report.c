@@ -438,8 +438,10 @@ static void test_markdown_matches_fixture(void **state)
 				   "latency 17.9%\n"));
 	assert_null(strstr(md, "native disk-randread, CV above"));
 	/* capacity: 0.9 * 7961.8 MiB host over guest RAM + measured VMM overhead; cores / vCPUs */
-	assert_non_null(strstr(md, "| vm-minimal | 512 MiB | 211.9 MiB | 723.9 MiB | 9 | 2 | **2** |\n"));
-	assert_non_null(strstr(md, "| vm-usernet | 1024 MiB | 229.9 MiB | 1254 MiB | 5 | 1 | **1** |\n"));
+	assert_non_null(
+		strstr(md, "| vm-minimal | 512 MiB | 211.9 MiB | 723.9 MiB | 9 | 2 | **2** |\n"));
+	assert_non_null(
+		strstr(md, "| vm-usernet | 1024 MiB | 229.9 MiB | 1254 MiB | 5 | 1 | **1** |\n"));
 	/* failures section */
 	assert_non_null(strstr(md, "| 1 | vm-usernet | net-tcp-rx | 2 | net: iperf3 client: unable "
 				   "to connect <to> \"10.0.2.2\" & gave up after 10 s |"));
