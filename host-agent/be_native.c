@@ -1,20 +1,14 @@
 /*
- * be_native.c — the native target: the baseline every VM is compared with. Each run happens in
- * a forked worker process (its own process group, parent-death signal) that is held on a pipe
- * until the probes are attached, then runs the very workload code the guest agent runs and
- * sends its sample back as JSON. A worker that overruns its timeout is killed with its children;
- * a crashing workload costs one sample, not the run.
+ * be_native.c — the native target: the baseline every VM is compared with. Each run goes
+ * through the one executor (bench/exec.c) the guest agent uses too: a forked worker process
+ * (its own process group, parent-death signal) held until the probes are attached, running the
+ * very workload code the guest runs and sending its sample back. A worker that overruns its
+ * timeout is killed with its children; a crashing workload costs one sample, not the run.
+ * disk_target safety (disksafe.c) is a static check, so `validate` reports it too.
  */
 #include "backend.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "disksafe.h"
