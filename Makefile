@@ -26,7 +26,7 @@ ALL_CFLAGS = $(WARN) $(CFLAGS) $(SAN)
 # Keep test objects (make would delete them as intermediates and relink every time).
 .SECONDARY:
 
-.PHONY: all deps test asan demo guest bench fuzz clean format install uninstall deb bundle
+.PHONY: all deps test asan demo guest bench fuzz clean format format-check install uninstall deb bundle
 all: $(BUILD)/hvbench $(BUILD)/hvbench-guest
 
 $(BUILD)/obj/%.o: %.c
@@ -143,5 +143,9 @@ clean:
 
 format:
 	clang-format -i $(wildcard */*.c */*.h)
+
+# Fails (and names the lines) when a C file is not formatted with .clang-format (.ci/run).
+format-check:
+	clang-format --dry-run -Werror $(wildcard */*.c */*.h)
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -14,9 +14,9 @@
 #include "metric.h"
 
 struct hb_iperf_server {
-	pid_t pid;      /* server child (its own process group); 0 when stopped */
+	pid_t pid; /* server child (its own process group); 0 when stopped */
 	int port;
-	char addr[64];  /* bind address ("" = any) */
+	char addr[64];	/* bind address ("" = any) */
 	char netns[64]; /* namespace it runs in ("" = the caller's) */
 };
 
@@ -31,15 +31,15 @@ int hb_iperf_server_start(struct hb_iperf_server *s, const char *netns, const ch
 void hb_iperf_server_stop(struct hb_iperf_server *s);
 
 struct hb_iperf_client {
-	const char *addr;          /* server address */
+	const char *addr; /* server address */
 	int port;
-	const char *netns;         /* NULL: the caller's namespace */
-	int reverse;               /* 0: client sends (-c), 1: server sends (-R) */
-	int streams;               /* parallel streams (-P) */
-	unsigned long long rate;   /* bits/s per stream, 0 = unlimited (-b) */
-	int duration;              /* seconds (-t) */
-	int omit;                  /* seconds omitted at the start (-O), run in addition */
-	int connect_timeout_ms;    /* 0: libiperf's default */
+	const char *netns;	 /* NULL: the caller's namespace */
+	int reverse;		 /* 0: client sends (-c), 1: server sends (-R) */
+	int streams;		 /* parallel streams (-P) */
+	unsigned long long rate; /* bits/s per stream, 0 = unlimited (-b) */
+	int duration;		 /* seconds (-t) */
+	int omit;		 /* seconds omitted at the start (-O), run in addition */
+	int connect_timeout_ms;	 /* 0: libiperf's default */
 };
 
 /*

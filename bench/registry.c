@@ -126,17 +126,15 @@ static int param_value(const struct hb_param *p, const json_t *v, const char *wh
 				return 0;
 			}
 		{
-			char list[512] = "";
-			const char *near = hb_nearest(s, p->choices, n);
+			char list[512] = "", near[96];
 			for (i = 0; i < n; i++) {
 				size_t l = strlen(list);
 				snprintf(list + l, sizeof(list) - l, "%s%s", i ? ", " : "",
 					 p->choices[i]);
 			}
-			return hb_err_set(e, HB_EINVAL,
-					  "%s: \"%s\" is \"%s\"; expected one of: %s%s%s%s", where,
-					  p->name, s, list, near ? " (did you mean \"" : "",
-					  near ? near : "", near ? "\"?)" : "");
+			return hb_err_set(
+				e, HB_EINVAL, "%s: \"%s\" is \"%s\"; expected one of: %s%s", where,
+				p->name, s, list, hb_suggest(near, sizeof(near), s, p->choices, n));
 		}
 	}
 	case HB_P_STRING: {
@@ -169,7 +167,7 @@ int hb_params_validate(const struct hb_param *p, size_t n, const json_t *in, con
 	if (in) {
 		json_object_foreach ((json_t *)in, key, val) {
 			const char *names[64];
-			const char *near;
+			char near[96];
 			int found = 0;
 			for (i = 0; i < n && i < 64; i++) {
 				names[i] = p[i].name;
@@ -178,10 +176,9 @@ int hb_params_validate(const struct hb_param *p, size_t n, const json_t *in, con
 			}
 			if (found)
 				continue;
-			near = hb_nearest(key, names, n < 64 ? n : 64);
-			return hb_err_set(e, HB_EINVAL, "%s: unknown key \"%s\"%s%s%s", where, key,
-					  near ? " (did you mean \"" : "", near ? near : "",
-					  near ? "\"?)" : "");
+			return hb_err_set(
+				e, HB_EINVAL, "%s: unknown key \"%s\"%s", where, key,
+				hb_suggest(near, sizeof(near), key, names, n < 64 ? n : 64));
 		}
 	}
 	res = json_object();

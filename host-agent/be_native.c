@@ -1,24 +1,18 @@
 /*
- * be_native.c — the native target: the baseline every VM is compared with. Each run happens in
- * a forked worker process (its own process group, parent-death signal) that is held on a pipe
- * until the probes are attached, then runs the very workload code the guest agent runs and
- * sends its sample back as JSON. A worker that overruns its timeout is killed with its children;
- * a crashing workload costs one sample, not the run.
+ * be_native.c — the native target: the baseline every VM is compared with. Each run goes
+ * through the one executor (bench/exec.c) the guest agent uses too: a forked worker process
+ * (its own process group, parent-death signal) held until the probes are attached, running the
+ * very workload code the guest runs and sending its sample back. A worker that overruns its
+ * timeout is killed with its children; a crashing workload costs one sample, not the run.
+ * disk_target safety (disksafe.c) is a static check, so `validate` reports it too.
  */
 #include "backend.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "disksafe.h"
-#include "proto.h"
+#include "exec.h"
 
 struct native {
 	const struct hb_env *env;
@@ -60,6 +54,7 @@ static int native_start(void *priv, const struct hb_target *t, const struct hb_e
 	if (n->disk_target && !*n->disk_target)
 		n->disk_target = NULL;
 	if (n->disk_target) {
+		/* fio is handed the file that was checked, never a name it could reinterpret */
 		int rc = hb_disk_target_resolve(
 			n->disk_target, json_is_true(json_object_get(t->opts, "allow_existing")),
 			n->resolved, sizeof(n->resolved), e);
@@ -74,227 +69,51 @@ static int native_start(void *priv, const struct hb_target *t, const struct hb_e
 	return 0;
 }
 
-static volatile sig_atomic_t worker_stop;
+/* Probes attach to the held worker, and stop counting before it is reaped. */
+struct attach {
+	const struct hb_run_hooks *hooks;
+	int started;
+};
 
-static void worker_sig(int sig)
+static int on_forked(void *arg, pid_t pid, struct hb_err *e)
 {
-	(void)sig;
-	worker_stop = 1;
-}
-
-/* The worker: waits for the go byte, runs, writes {"rc":..,"error":..,"sample":..}. */
-static int worker_main(const struct hb_run_req *req, const struct hb_env *env, const char *fio,
-		       const char *disk_target, int go_fd, int res_fd)
-{
-	struct hb_wl_ctx ctx = {0};
-	struct hb_sample s;
-	struct hb_err err = {0};
-	struct sigaction sa = {0};
-	json_t *msg;
-	char *txt, c;
+	struct attach *a = arg;
+	struct hb_probe_target t = {0};
 	int rc;
-	ssize_t r;
 
-	sa.sa_handler = worker_sig;
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	signal(SIGHUP, SIG_IGN);
-	signal(SIGPIPE, SIG_IGN);
-	do
-		r = read(go_fd, &c, 1);
-	while (r < 0 && errno == EINTR);
-	if (r != 1)
-		return 1; /* parent went away or aborted */
-	hb_wl_ctx_timing(&ctx, &req->t);
-	ctx.scratch_dir = env->scratch_dir;
-	ctx.fio_path = fio;
-	ctx.disk_path = disk_target;
-	ctx.stop = &worker_stop;
-	hb_sample_init(&s);
-	rc = req->wl->run(&ctx, req->params, &s, &err);
-	if (rc && !err.msg[0])
-		hb_err_set(&err, rc, "%s", hb_strerror(rc));
-	msg = json_pack("{s:i, s:s, s:o}", "rc", rc, "error", rc ? err.msg : "", "sample",
-			rc ? json_object() : hb_sample_to_json(&s));
-	txt = json_dumps(msg, JSON_COMPACT);
-	if (txt) {
-		size_t len = strlen(txt), off = 0;
-		while (off < len) {
-			ssize_t w = write(res_fd, txt + off, len - off);
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w <= 0)
-				break;
-			off += (size_t)w;
-		}
-	}
-	free(txt);
-	json_decref(msg);
-	hb_sample_free(&s);
-	return rc ? 2 : 0;
+	if (!a->hooks || !a->hooks->on_start)
+		return 0;
+	t.pid = pid;
+	rc = a->hooks->on_start(a->hooks->arg, &t, e);
+	a->started = 1; /* on_stop follows even after a refusal, as for VM targets */
+	return rc;
 }
 
-static void kill_worker(pid_t pid, double grace)
+static void on_done(void *arg)
 {
-	double end = hb_now() + grace;
-	int status;
+	struct attach *a = arg;
 
-	kill(-pid, SIGTERM);
-	kill(pid, SIGTERM);
-	while (hb_now() < end) {
-		if (waitpid(pid, &status, WNOHANG) == pid) {
-			kill(-pid, SIGKILL);
-			return;
-		}
-		hb_sleep(0.02, NULL);
-	}
-	kill(-pid, SIGKILL);
-	kill(pid, SIGKILL);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
+	if (a->started && a->hooks->on_stop)
+		a->hooks->on_stop(a->hooks->arg);
+	a->started = 0;
 }
 
 static int native_run(void *priv, const struct hb_run_req *req, const struct hb_run_hooks *hooks,
 		      struct hb_sample *out, struct hb_err *e)
 {
 	struct native *n = priv;
-	int gop[2] = {-1, -1}, resp[2] = {-1, -1};
-	char *buf = NULL;
-	size_t len = 0, cap = 0;
-	double deadline;
-	pid_t pid, parent;
-	int rc = 0, started = 0, status;
-	if (pipe2(gop, O_CLOEXEC) || pipe2(resp, O_CLOEXEC)) {
-		rc = hb_err_errno(e, HB_EIO, "native: pipe");
-		goto out;
-	}
-	parent = getpid();
-	pid = fork();
-	if (pid < 0) {
-		rc = hb_err_errno(e, HB_EIO, "native: fork");
-		goto out;
-	}
-	if (pid == 0) {
-		/* The worker: its own process group so a timeout kills fio/iperf children too. */
-		setpgid(0, 0);
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != parent)
-			_exit(1); /* the parent died before the death signal was armed */
-		close(gop[1]);
-		close(resp[0]);
-		_exit(worker_main(req, n->env, n->fio, n->disk_target, gop[0], resp[1]));
-	}
-	setpgid(pid, pid);
-	close(gop[0]);
-	gop[0] = -1;
-	close(resp[1]);
-	resp[1] = -1;
-	if (hooks && hooks->on_start) {
-		struct hb_probe_target t = {0};
-		t.pid = pid;
-		rc = hooks->on_start(hooks->arg, &t, e);
-		if (rc) {
-			kill_worker(pid, 1);
-			goto out;
-		}
-		started = 1;
-	}
-	if (write(gop[1], "g", 1) != 1) {
-		rc = hb_err_errno(e, HB_EIO, "native: cannot start worker");
-		kill_worker(pid, 1);
-		goto out;
-	}
-	deadline = hb_now() + req->t.timeout;
-	for (;;) {
-		struct pollfd pfd = {resp[0], POLLIN, 0};
-		double left = deadline - hb_now();
-		int pr;
-		ssize_t r;
+	struct hb_wl_ctx ctx = {0};
+	struct attach at = {hooks, 0};
+	struct hb_exec_opts o = {on_forked, on_done, &at, NULL, 0};
+	int rc;
 
-		if (n->env->stop && *n->env->stop) {
-			kill_worker(pid, 5);
-			rc = hb_err_set(e, HB_EINTR, "interrupted");
-			goto out;
-		}
-		if (left <= 0) {
-			kill_worker(pid, 2);
-			rc = hb_err_set(e, HB_ETIMEDOUT,
-					"%s did not finish within its timeout of %g s", req->entry,
-					req->t.timeout);
-			goto out;
-		}
-		pr = poll(&pfd, 1, left > 0.2 ? 200 : (int)(left * 1000) + 1);
-		if (pr < 0 && errno != EINTR) {
-			kill_worker(pid, 1);
-			rc = hb_err_errno(e, HB_EIO, "native: poll");
-			goto out;
-		}
-		if (pr <= 0)
-			continue;
-		if (cap - len < 4096) {
-			char *nb;
-			if (cap >= HB_PROTO_MAX) {
-				kill_worker(pid, 1);
-				rc = hb_err_set(e, HB_EPROTO, "native: worker reply over 1 MiB");
-				goto out;
-			}
-			nb = realloc(buf, cap ? cap * 2 : 16384);
-			if (!nb) {
-				kill_worker(pid, 1);
-				rc = hb_err_set(e, HB_ENOMEM, "native: out of memory");
-				goto out;
-			}
-			buf = nb;
-			cap = cap ? cap * 2 : 16384;
-		}
-		r = read(resp[0], buf + len, cap - len - 1);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		len += (size_t)r;
-	}
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	kill(-pid, SIGKILL); /* anything the worker left behind in its group */
-	if (!buf || !len) {
-		if (WIFSIGNALED(status))
-			rc = hb_err_set(e, HB_ECHILD, "%s: worker killed by signal %d (%s)",
-					req->entry, WTERMSIG(status), strsignal(WTERMSIG(status)));
-		else
-			rc = hb_err_set(e, HB_ECHILD,
-					"%s: worker exited with status %d and no result",
-					req->entry, WEXITSTATUS(status));
-		goto out;
-	}
-	buf[len] = '\0';
-	{
-		json_error_t je;
-		json_t *j = json_loads(buf, 0, &je);
-		json_t *jrc = json_object_get(j, "rc");
-		if (!j || !json_is_integer(jrc)) {
-			rc = hb_err_set(e, HB_EPROTO, "%s: malformed worker reply%s%s", req->entry,
-					j ? "" : ": ", j ? "" : je.text);
-		} else if (json_integer_value(jrc) != 0) {
-			rc = hb_err_set(e, (int)json_integer_value(jrc), "%s",
-					json_string_value(json_object_get(j, "error")));
-		} else {
-			rc = hb_sample_from_json(json_object_get(j, "sample"), out, e);
-		}
-		json_decref(j);
-	}
-out:
-	if (started && hooks->on_stop)
-		hooks->on_stop(hooks->arg);
-	free(buf);
-	if (gop[0] >= 0)
-		close(gop[0]);
-	if (gop[1] >= 0)
-		close(gop[1]);
-	if (resp[0] >= 0)
-		close(resp[0]);
-	if (resp[1] >= 0)
-		close(resp[1]);
+	hb_wl_ctx_timing(&ctx, &req->t);
+	ctx.scratch_dir = n->env->scratch_dir;
+	ctx.fio_path = n->fio;
+	ctx.disk_path = n->disk_target;
+	ctx.stop = n->env->stop;
+	rc = hb_wl_exec(req->wl, req->params, &ctx, &o, out, e);
+	on_done(&at);
 	return rc;
 }
 

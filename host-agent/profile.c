@@ -33,16 +33,14 @@ static int check_keys(const json_t *obj, const char *const *keys, const char *wh
 	json_object_foreach ((json_t *)obj, key, v) {
 		size_t i;
 		int ok = 0;
-		const char *near;
+		char near[96];
 		for (i = 0; i < n; i++)
 			if (!strcmp(keys[i], key))
 				ok = 1;
 		if (ok)
 			continue;
-		near = hb_nearest(key, keys, n);
-		return hb_err_set(e, HB_EINVAL, "%s: unknown key \"%s\"%s%s%s", where, key,
-				  near ? " (did you mean \"" : "", near ? near : "",
-				  near ? "\"?)" : "");
+		return hb_err_set(e, HB_EINVAL, "%s: unknown key \"%s\"%s", where, key,
+				  hb_suggest(near, sizeof(near), key, keys, n));
 	}
 	return 0;
 }
@@ -131,14 +129,12 @@ static int parse_targets(struct hb_profile *p, const json_t *arr, const char *pn
 		tg->ops = hb_backend_find(kind);
 		if (!tg->ops) {
 			const char *kinds[16];
-			const char *near;
+			char near[96];
 			size_t k;
 			for (k = 0; hb_backends[k] && k < 15; k++)
 				kinds[k] = hb_backends[k]->kind;
-			near = hb_nearest(kind, kinds, k);
-			return hb_err_set(e, HB_EINVAL, "%s: unknown kind \"%s\"%s%s%s", where,
-					  kind, near ? " (did you mean \"" : "", near ? near : "",
-					  near ? "\"?)" : "");
+			return hb_err_set(e, HB_EINVAL, "%s: unknown kind \"%s\"%s", where, kind,
+					  hb_suggest(near, sizeof(near), kind, kinds, k));
 		}
 		opts = json_object_get(t, "options");
 		snprintf(where, sizeof(where), "%s: targets[%zu] (%s).options", pname, i, tg->name);
@@ -190,14 +186,12 @@ static int parse_entries(struct hb_profile *p, const json_t *arr, const char *pn
 		en->wl = hb_workload_find(wl);
 		if (!en->wl) {
 			const char *names[32];
-			const char *near;
+			char near[96];
 			size_t k;
 			for (k = 0; hb_workloads[k] && k < 31; k++)
 				names[k] = hb_workloads[k]->name;
-			near = hb_nearest(wl, names, k);
-			return hb_err_set(e, HB_EINVAL, "%s: unknown workload \"%s\"%s%s%s", where,
-					  wl, near ? " (did you mean \"" : "", near ? near : "",
-					  near ? "\"?)" : "");
+			return hb_err_set(e, HB_EINVAL, "%s: unknown workload \"%s\"%s", where, wl,
+					  hb_suggest(near, sizeof(near), wl, names, k));
 		}
 		en->t.duration = duration;
 		en->t.ramp = ramp;
@@ -338,15 +332,14 @@ int hb_profile_apply(struct hb_profile *p, const struct hb_overrides *o, struct 
 					found = i;
 			if (found < 0) {
 				const char *names[HB_MAX_TARGETS];
-				const char *near;
+				char near[96];
 				for (i = 0; i < p->ntargets; i++)
 					names[i] = p->targets[i].name;
-				near = hb_nearest(tok, names, (size_t)p->ntargets);
-				return hb_err_set(
-					e, HB_EINVAL,
-					"--targets: the profile has no target \"%s\"%s%s%s", tok,
-					near ? " (did you mean \"" : "", near ? near : "",
-					near ? "\"?)" : "");
+				return hb_err_set(e, HB_EINVAL,
+						  "--targets: the profile has no target \"%s\"%s",
+						  tok,
+						  hb_suggest(near, sizeof(near), tok, names,
+							     (size_t)p->ntargets));
 			}
 			if (used[found])
 				return hb_err_set(e, HB_EINVAL, "--targets: \"%s\" given twice",

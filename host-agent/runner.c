@@ -87,7 +87,7 @@ static void rlog(void *arg, const char *fmt, ...)
 	va_list ap;
 
 	progress_clear(r);
-	fputs("hvbench: ", stderr);
+	fputs("hvbench run: ", stderr);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
@@ -603,12 +603,12 @@ int hb_run_profile(struct hb_profile *p, const struct hb_run_cfg *cfg, volatile 
 	hb_utc_now(r.started_at, sizeof(r.started_at));
 
 	if (hb_probeset_new(p->probes, &r.probes, &e)) {
-		fprintf(stderr, "hvbench: %s: probes: %s\n", p->path, e.msg);
+		fprintf(stderr, "hvbench run: %s: probes: %s\n", p->path, e.msg);
 		rc = HB_EXIT_USAGE;
 		goto out_free;
 	}
 	if (hb_mkdirs(cfg->out_dir, 0755, &e)) {
-		fprintf(stderr, "hvbench: %s\n", e.msg);
+		fprintf(stderr, "hvbench run: %s\n", e.msg);
 		rc = HB_EXIT_FAILED;
 		goto out_free;
 	}
@@ -620,12 +620,12 @@ int hb_run_profile(struct hb_profile *p, const struct hb_run_cfg *cfg, volatile 
 	if (hb_snprintf(r.results_path, sizeof(r.results_path), "%s/results.json", cfg->out_dir) ||
 	    hb_snprintf(scratch, sizeof(scratch), "%s/hvbench-scratch.%ld.XXXXXX",
 			cfg->scratch_base, (long)getpid())) {
-		fprintf(stderr, "hvbench: output path too long\n");
+		fprintf(stderr, "hvbench run: output path too long\n");
 		rc = HB_EXIT_USAGE;
 		goto out_free;
 	}
 	if (hb_mkdirs(cfg->scratch_base, 0755, &e) || !mkdtemp(scratch)) {
-		fprintf(stderr, "hvbench: cannot create a scratch directory under %s: %s\n",
+		fprintf(stderr, "hvbench run: cannot create a scratch directory under %s: %s\n",
 			cfg->scratch_base, e.msg[0] ? e.msg : strerror(errno));
 		rc = HB_EXIT_FAILED;
 		goto out_free;
@@ -689,14 +689,14 @@ int hb_run_profile(struct hb_profile *p, const struct hb_run_cfg *cfg, volatile 
 		if (rrc)
 			rlog(&r, "report: %s", re.msg);
 		if (rrc == 0 || rrc == HB_EUNSUPP)
-			fprintf(stderr, "hvbench: report: %s/report.html (and report.md)\n",
+			fprintf(stderr, "hvbench run: report: %s/report.html (and report.md)\n",
 				cfg->out_dir);
 		else if (rc == HB_EXIT_OK)
 			rc = HB_EXIT_FAILED; /* a report that could not be written is a failure */
 		json_decref(res);
 	}
 	if (strcmp(status, "unsaved"))
-		fprintf(stderr, "hvbench: %s: %s (%zu failure%s)\n", status, r.results_path,
+		fprintf(stderr, "hvbench run: %s: %s (%zu failure%s)\n", status, r.results_path,
 			json_array_size(r.failures), json_array_size(r.failures) == 1 ? "" : "s");
 	if (strcmp(status, "unsaved") && !cfg->no_history) {
 		/* the store is a copy: results.json is already safe, and the run never fails here

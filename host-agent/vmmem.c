@@ -152,14 +152,14 @@ json_t *hb_vmmem_overhead_json(const struct hb_vmmem *m, double memavail_before_
 	json_object_set_new(o, "memavailable_drop_mib",
 			    memavail_before_mib >= 0 && memavail_after_mib >= 0 ? json_real(drop)
 										: json_null());
-	json_object_set_new(o, "guest_visible_loss_mib", guest_memtotal_mib >= 0
-								 ? json_real(loss)
-								 : json_null());
+	json_object_set_new(o, "guest_visible_loss_mib",
+			    guest_memtotal_mib >= 0 ? json_real(loss) : json_null());
 	json_object_set_new(o, "configured_mib", num_or_null(configured_mib));
 	json_object_set_new(o, "guest_memtotal_mib", num_or_null(guest_memtotal_mib));
-	json_object_set_new(o, "method",
-			    json_string(m->guest_mappings
-						? "VMM PSS minus guest-RAM memfd PSS (/proc/PID/smaps)"
-						: "guest-RAM memfd mapping not found in smaps"));
+	json_object_set_new(
+		o, "method",
+		json_string(m->guest_mappings
+				    ? "VMM PSS minus guest-RAM memfd PSS (/proc/PID/smaps)"
+				    : "guest-RAM memfd mapping not found in smaps"));
 	return o;
 }

@@ -21,16 +21,16 @@
 #include <linux/kvm.h>
 #include <perfmon/pfmlib_perf_event.h>
 
-static const char *const STATS[] = { "exits", "io_exits", "mmio_exits", "halt_exits", "irq_exits",
-				     "insn_emulation" };
+static const char *const STATS[] = {"exits",	  "io_exits",  "mmio_exits",
+				    "halt_exits", "irq_exits", "insn_emulation"};
 
-static const char *const SOURCES[] = { "auto", "qmp", "tracepoint", NULL };
+static const char *const SOURCES[] = {"auto", "qmp", "tracepoint", NULL};
 
 static const struct hb_param kvm_opts[] = {
-	{ "timeout", HB_P_DOUBLE, 0.1, 60, "5", NULL, "seconds to wait for each QMP reply" },
-	{ "source", HB_P_ENUM, 0, 0, "auto", SOURCES,
-	  "qmp (query-stats), tracepoint (perf kvm:kvm_exit on the vCPU threads: exits only), or "
-	  "auto (qmp when the kvm stats provider exists, else tracepoint)" },
+	{"timeout", HB_P_DOUBLE, 0.1, 60, "5", NULL, "seconds to wait for each QMP reply"},
+	{"source", HB_P_ENUM, 0, 0, "auto", SOURCES,
+	 "qmp (query-stats), tracepoint (perf kvm:kvm_exit on the vCPU threads: exits only), or "
+	 "auto (qmp when the kvm stats provider exists, else tracepoint)"},
 };
 
 #define MAX_TP 256
@@ -76,7 +76,8 @@ int hb_kvmstat_parse(const json_t *reply, json_t **sums, int *nentries, struct h
 			continue;
 		if (!json_is_array(st)) {
 			json_decref(res);
-			return hb_err_set(e, HB_EPROTO, "query-stats: entry %zu has no \"stats\" list", i);
+			return hb_err_set(e, HB_EPROTO,
+					  "query-stats: entry %zu has no \"stats\" list", i);
 		}
 		n++;
 		json_array_foreach (st, k, s) {
@@ -86,9 +87,10 @@ int hb_kvmstat_parse(const json_t *reply, json_t **sums, int *nentries, struct h
 				continue; /* booleans (instant) and histograms (arrays) */
 			old = json_object_get(res, name);
 			if (json_is_integer(v) && (!old || json_is_integer(old)))
-				json_object_set_new(res, name,
-						    json_integer(json_integer_value(v) +
-								 (old ? json_integer_value(old) : 0)));
+				json_object_set_new(
+					res, name,
+					json_integer(json_integer_value(v) +
+						     (old ? json_integer_value(old) : 0)));
 			else
 				json_object_set_new(res, name,
 						    json_real(json_number_value(v) +
@@ -140,11 +142,10 @@ int hb_kvmstat_delta(const json_t *before, const json_t *after, double seconds,
 }
 
 /* One query-stats call for target ("vcpu" or "vm"), summed. */
-static int snapshot(struct kvm_priv *p, const char *target, json_t **sums, int *n,
-		    struct hb_err *e)
+static int snapshot(struct kvm_priv *p, const char *target, json_t **sums, int *n, struct hb_err *e)
 {
-	json_t *args = json_pack("{s:s, s:[{s:s}]}", "target", target, "providers", "provider",
-				 "kvm");
+	json_t *args =
+		json_pack("{s:s, s:[{s:s}]}", "target", target, "providers", "provider", "kvm");
 	json_t *ret = NULL;
 	int rc;
 
@@ -214,8 +215,8 @@ static int uses_kvm(pid_t pid)
 /* The perf id of tracepoint kvm:kvm_exit, from tracefs; -1 with why. */
 static long tracepoint_id(char *why, size_t len)
 {
-	static const char *const paths[] = { "/sys/kernel/tracing/events/kvm/kvm_exit/id",
-					     "/sys/kernel/debug/tracing/events/kvm/kvm_exit/id" };
+	static const char *const paths[] = {"/sys/kernel/tracing/events/kvm/kvm_exit/id",
+					    "/sys/kernel/debug/tracing/events/kvm/kvm_exit/id"};
 	size_t i;
 
 	for (i = 0; i < HB_ARRAY_SIZE(paths); i++) {
@@ -231,8 +232,9 @@ static long tracepoint_id(char *why, size_t len)
 		if (hb_parse_long(buf, 0, 1L << 30, &id) == 0)
 			return id;
 	}
-	hb_snprintf(why, len, "tracepoint kvm:kvm_exit not found (tracefs not mounted at "
-			      "/sys/kernel/tracing, or no kvm module)");
+	hb_snprintf(why, len,
+		    "tracepoint kvm:kvm_exit not found (tracefs not mounted at "
+		    "/sys/kernel/tracing, or no kvm module)");
 	return -1;
 }
 
@@ -281,7 +283,8 @@ static int open_tp(struct kvm_priv *p, const struct hb_probe_target *t, struct h
 	a.disabled = 1;
 	a.inherit = 1;
 	for (i = 0; i < n; i++) {
-		int fd = (int)syscall(__NR_perf_event_open, &a, tids[i], -1, -1, PERF_FLAG_FD_CLOEXEC);
+		int fd = (int)syscall(__NR_perf_event_open, &a, tids[i], -1, -1,
+				      PERF_FLAG_FD_CLOEXEC);
 		if (fd < 0 && errno == ESRCH)
 			continue;
 		if (fd < 0) {
@@ -305,7 +308,7 @@ static int kvm_open(void *priv, const json_t *opts, const struct hb_probe_target
 	struct kvm_priv *p = priv;
 	const char *src = hb_param_str(opts, "source");
 	json_t *ret = NULL, *sums = NULL;
-	struct hb_err qe = { 0 };
+	struct hb_err qe = {0};
 	int rc;
 
 	if (!t->is_vm)
@@ -323,8 +326,9 @@ static int kvm_open(void *priv, const json_t *opts, const struct hb_probe_target
 		if (!rc)
 			return hb_err_set(e, HB_EUNSUPP, "target uses TCG: no KVM statistics");
 	} else if (uses_kvm(t->pid) == 0) {
-		return hb_err_set(e, HB_EUNSUPP,
-				  "target does not use KVM (no kvm-vm descriptor): no KVM statistics");
+		return hb_err_set(
+			e, HB_EUNSUPP,
+			"target does not use KVM (no kvm-vm descriptor): no KVM statistics");
 	}
 	if (!strcmp(src, "tracepoint"))
 		return open_tp(p, t, e);
@@ -337,8 +341,8 @@ static int kvm_open(void *priv, const json_t *opts, const struct hb_probe_target
 	}
 	/* One cheap query tells whether the kvm provider exists (kernel binary stats). */
 	rc = hb_qmp_cmd(p->q, "query-stats",
-			json_pack("{s:s, s:[{s:s, s:[s]}]}", "target", "vcpu", "providers", "provider",
-				  "kvm", "names", "exits"),
+			json_pack("{s:s, s:[{s:s, s:[s]}]}", "target", "vcpu", "providers",
+				  "provider", "kvm", "names", "exits"),
 			p->timeout, &ret, &qe);
 	if (rc == 0)
 		rc = hb_kvmstat_parse(ret, &sums, NULL, &qe);
@@ -358,14 +362,15 @@ static int kvm_open(void *priv, const json_t *opts, const struct hb_probe_target
 static int kvm_start(void *priv, struct hb_err *e)
 {
 	struct kvm_priv *p = priv;
-	struct hb_err ve = { 0 };
+	struct hb_err ve = {0};
 	int rc, i;
 
 	if (p->tp) {
 		for (i = 0; i < p->nfd; i++)
 			if (ioctl(p->fds[i], PERF_EVENT_IOC_RESET, 0) < 0 ||
 			    ioctl(p->fds[i], PERF_EVENT_IOC_ENABLE, 0) < 0)
-				return hb_err_errno(e, HB_EIO, "kvmstat: enable kvm:kvm_exit counter");
+				return hb_err_errno(e, HB_EIO,
+						    "kvmstat: enable kvm:kvm_exit counter");
 		p->t0 = hb_now();
 		return 0;
 	}
@@ -382,7 +387,7 @@ static int kvm_start(void *priv, struct hb_err *e)
 static int kvm_stop(void *priv, struct hb_err *e)
 {
 	struct kvm_priv *p = priv;
-	struct hb_err ve = { 0 };
+	struct hb_err ve = {0};
 	int rc, i;
 
 	p->t1 = hb_now();
@@ -413,17 +418,19 @@ static int read_tp(struct kvm_priv *p, struct hb_sample *out, json_t *info)
 	hb_probe_metric(out, "kvmstat.exits", "count", 0, sum);
 	if (p->t1 > p->t0)
 		hb_probe_metric(out, "kvmstat.exits_per_s", "exits/s", 0, sum / (p->t1 - p->t0));
-	json_object_set_new(info, "source", json_string("tracepoint kvm:kvm_exit (perf, per vCPU "
-							"thread)"));
+	json_object_set_new(info, "source",
+			    json_string("tracepoint kvm:kvm_exit (perf, per vCPU "
+					"thread)"));
 	if (p->why_tp[0])
 		json_object_set_new(info, "fallback_because", json_string(p->why_tp));
 	json_object_set_new(info, "missing",
 			    json_pack("[s, s, s, s, s]", "io_exits", "mmio_exits", "halt_exits",
 				      "irq_exits", "insn_emulation"));
 	if (sum == 0)
-		json_object_set_new(info, "warning",
-				    json_string("kvm:kvm_exit counted nothing: on some nested or "
-						"paravirtual KVM hosts the tracepoint never fires"));
+		json_object_set_new(
+			info, "warning",
+			json_string("kvm:kvm_exit counted nothing: on some nested or "
+				    "paravirtual KVM hosts the tracepoint never fires"));
 	json_object_set_new(info, "threads", json_integer(p->nfd));
 	json_object_set_new(info, "seconds", json_real(p->t1 - p->t0));
 	json_object_set_new(info, "status", json_string("partial"));
@@ -441,7 +448,8 @@ static int kvm_read(void *priv, struct hb_sample *out, struct hb_err *e)
 	if (!p->vcpu0 || !p->vcpu1)
 		return hb_err_set(e, HB_EIO, "kvmstat: missing a query-stats snapshot");
 	if (!hb_kvmstat_delta(p->vcpu0, p->vcpu1, p->t1 - p->t0, out, info))
-		return hb_err_set(e, HB_EUNSUPP, "query-stats: none of the exit statistics present");
+		return hb_err_set(e, HB_EUNSUPP,
+				  "query-stats: none of the exit statistics present");
 	json_object_set_new(info, "vcpus", json_integer(p->nvcpu));
 	json_object_set_new(info, "seconds", json_real(p->t1 - p->t0));
 	if (p->vm0 && p->vm1) {
@@ -450,8 +458,9 @@ static int kvm_read(void *priv, struct hb_sample *out, struct hb_err *e)
 		json_object_foreach (p->vm1, k, v) {
 			const json_t *a = json_object_get(p->vm0, k);
 			if (json_is_number(a) && json_number_value(v) != json_number_value(a))
-				json_object_set_new(vm, k, json_real(json_number_value(v) -
-								     json_number_value(a)));
+				json_object_set_new(
+					vm, k,
+					json_real(json_number_value(v) - json_number_value(a)));
 		}
 		json_object_set_new(info, "vm_deltas", vm);
 	} else if (p->vm_err[0]) {
@@ -480,11 +489,12 @@ static json_t *kvm_describe(const json_t *opts)
 	long id = tracepoint_id(why, sizeof(why));
 
 	(void)opts;
-	json_array_append_new(notes, json_string("works for VM targets running with accel=kvm; "
-						 "native and TCG targets are reported unavailable"));
+	json_array_append_new(notes,
+			      json_string("works for VM targets running with accel=kvm; "
+					  "native and TCG targets are reported unavailable"));
 	hb_snprintf(note, sizeof(note), "source qmp (query-stats, all six exit counters): %s",
-		    bs ? "kernel has KVM binary stats" :
-			 "UNAVAILABLE: kernel has no KVM binary stats (KVM_CAP_BINARY_STATS_FD)");
+		    bs ? "kernel has KVM binary stats"
+		       : "UNAVAILABLE: kernel has no KVM binary stats (KVM_CAP_BINARY_STATS_FD)");
 	json_array_append_new(notes, json_string(note));
 	hb_snprintf(note, sizeof(note), "source tracepoint (kvm:kvm_exit, exits only): %s",
 		    id >= 0 ? "available" : why);

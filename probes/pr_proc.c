@@ -18,8 +18,8 @@
 #include <unistd.h>
 
 static const struct hb_param proc_opts[] = {
-	{ "interval_ms", HB_P_INT, 10, 10000, "100", NULL,
-	  "how often RSS/PSS are sampled during a run (milliseconds)" },
+	{"interval_ms", HB_P_INT, 10, 10000, "100", NULL,
+	 "how often RSS/PSS are sampled during a run (milliseconds)"},
 };
 
 struct cpu_times {
@@ -59,7 +59,7 @@ static int read_cpu(pid_t pid, struct cpu_times *c)
 	size_t n;
 	int field = 3;
 	double tck = (double)sysconf(_SC_CLK_TCK);
-	unsigned long long v[4] = { 0 };
+	unsigned long long v[4] = {0};
 	int got = 0;
 
 	hb_snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
@@ -280,11 +280,12 @@ static int proc_read(void *priv, struct hb_sample *out, struct hb_err *e)
 		if (!p->by_rusage)
 			json_object_set_new(info, "children_cpu_s",
 					    json_real(p->c1.children - p->c0.children));
-		json_object_set_new(info, "cpu_method",
-				    json_string(p->by_rusage ?
-							"getrusage(RUSAGE_CHILDREN) delta of the runner "
-							"(worker reaped before the probe stopped)" :
-							"/proc/PID/stat utime+stime+cutime+cstime delta"));
+		json_object_set_new(
+			info, "cpu_method",
+			json_string(p->by_rusage
+					    ? "getrusage(RUSAGE_CHILDREN) delta of the runner "
+					      "(worker reaped before the probe stopped)"
+					    : "/proc/PID/stat utime+stime+cutime+cstime delta"));
 	} else {
 		partial = 1;
 		json_object_set_new(info, "cpu_unavailable",
@@ -294,7 +295,8 @@ static int proc_read(void *priv, struct hb_sample *out, struct hb_err *e)
 	if (p->have_pss) {
 		hb_probe_metric(out, "proc.rss_peak_mib", "MiB", 0, p->rss_peak);
 		hb_probe_metric(out, "proc.pss_peak_mib", "MiB", 0, p->pss_peak);
-		hb_probe_metric(out, "proc.pss_mean_mib", "MiB", 0, p->pss_sum / (double)p->nsamples);
+		hb_probe_metric(out, "proc.pss_mean_mib", "MiB", 0,
+				p->pss_sum / (double)p->nsamples);
 		json_object_set_new(info, "mem_samples", json_integer(p->nsamples));
 		json_object_set_new(info, "interval_ms", json_integer(p->interval_ms));
 	} else {
@@ -307,7 +309,8 @@ static int proc_read(void *priv, struct hb_sample *out, struct hb_err *e)
 				(double)(p->avail1 - p->avail0) / 1048576.0);
 		json_object_set_new(info, "memavail_start_mib",
 				    json_real((double)p->avail0 / 1048576.0));
-		json_object_set_new(info, "memavail_end_mib", json_real((double)p->avail1 / 1048576.0));
+		json_object_set_new(info, "memavail_end_mib",
+				    json_real((double)p->avail1 / 1048576.0));
 	}
 	if (partial)
 		json_object_set_new(info, "status", json_string("partial"));

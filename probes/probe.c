@@ -186,10 +186,9 @@ static int walk_cfg(const json_t *cfg, const char *where, struct hb_probe_set *p
 				  "%s: must be an object like {\"pfm\": {}, \"proc\": {}}", where);
 	if (cfg) {
 		json_object_foreach ((json_t *)cfg, key, val) {
-			const char *near;
+			char near[96];
 			if (hb_probe_find(key))
 				continue;
-			near = hb_nearest(key, names, n);
 			{
 				char list[256] = "";
 				for (i = 0; i < n; i++) {
@@ -197,10 +196,10 @@ static int walk_cfg(const json_t *cfg, const char *where, struct hb_probe_set *p
 					hb_snprintf(list + l, sizeof(list) - l, "%s%s",
 						    i ? ", " : "", names[i]);
 				}
-				return hb_err_set(e, HB_EINVAL,
-						  "%s: unknown probe \"%s\"%s%s%s; probes are: %s",
-						  where, key, near ? " (did you mean \"" : "",
-						  near ? near : "", near ? "\"?)" : "", list);
+				return hb_err_set(
+					e, HB_EINVAL, "%s: unknown probe \"%s\"%s; probes are: %s",
+					where, key, hb_suggest(near, sizeof(near), key, names, n),
+					list);
 			}
 		}
 	}

@@ -452,23 +452,28 @@ static void capacity(struct doc *d, const struct hb_rep *r)
 		double cores = hb_j_num(host, "cores");
 		double by_mem, by_cpu;
 
-		if (c->is_native || !(mem > 0) || !(vcpus > 0) || !isfinite(over) || !(host_mib > 0) ||
-		    !(cores > 0))
+		if (c->is_native || !(mem > 0) || !(vcpus > 0) || !isfinite(over) ||
+		    !(host_mib > 0) || !(cores > 0))
 			continue;
 		if (!any) {
-			md(d, "\n## Capacity (no overcommit)\n\nVMs of each measured size that fit on "
-			      "this host: memory-bound = 90%% of host RAM / (guest RAM + measured VMM "
-			      "overhead), CPU-bound = cores / vCPUs; the smaller decides. No KSM, "
-			      "ballooning or memory overcommit assumed.\n\n"
-			      "| target | guest RAM | VMM overhead | host RAM per VM | fit by memory | "
-			      "fit by CPU | fit |\n|---|---|---|---|---|---|---|\n");
-			ht(d, "<h2>Capacity (no overcommit)</h2>\n<p>VMs of each measured size that fit "
-			      "on this host: memory-bound = 90%% of host RAM / (guest RAM + measured VMM "
-			      "overhead), CPU-bound = cores / vCPUs; the smaller decides. No KSM, "
-			      "ballooning or memory overcommit assumed.</p>\n<table><thead><tr>"
-			      "<th>target</th><th>guest RAM</th><th>VMM overhead</th><th>host RAM per "
-			      "VM</th><th>fit by memory</th><th>fit by CPU</th><th>fit</th></tr>"
-			      "</thead><tbody>\n");
+			md(d,
+			   "\n## Capacity (no overcommit)\n\nVMs of each measured size that fit on "
+			   "this host: memory-bound = 90%% of host RAM / (guest RAM + measured VMM "
+			   "overhead), CPU-bound = cores / vCPUs; the smaller decides. No KSM, "
+			   "ballooning or memory overcommit assumed.\n\n"
+			   "| target | guest RAM | VMM overhead | host RAM per VM | fit by memory "
+			   "| "
+			   "fit by CPU | fit |\n|---|---|---|---|---|---|---|\n");
+			ht(d,
+			   "<h2>Capacity (no overcommit)</h2>\n<p>VMs of each measured size that "
+			   "fit "
+			   "on this host: memory-bound = 90%% of host RAM / (guest RAM + measured "
+			   "VMM "
+			   "overhead), CPU-bound = cores / vCPUs; the smaller decides. No KSM, "
+			   "ballooning or memory overcommit assumed.</p>\n<table><thead><tr>"
+			   "<th>target</th><th>guest RAM</th><th>VMM overhead</th><th>host RAM per "
+			   "VM</th><th>fit by memory</th><th>fit by CPU</th><th>fit</th></tr>"
+			   "</thead><tbody>\n");
 			any = 1;
 		}
 		by_mem = floor(0.9 * host_mib / (mem + over));
@@ -479,11 +484,12 @@ static void capacity(struct doc *d, const struct hb_rep *r)
 		md(d, "| ");
 		ht(d, "<tr><td>");
 		both(d, c->target);
-		md(d, " | %s MiB | %s MiB | %s MiB | %.0f | %.0f | **%.0f** |\n", b1, b2, b3, by_mem,
-		   by_cpu, by_mem < by_cpu ? by_mem : by_cpu);
-		ht(d, "</td><td>%s MiB</td><td>%s MiB</td><td>%s MiB</td><td>%.0f</td><td>%.0f</td>"
-		      "<td><b>%.0f</b></td></tr>\n", b1, b2, b3, by_mem, by_cpu,
-		   by_mem < by_cpu ? by_mem : by_cpu);
+		md(d, " | %s MiB | %s MiB | %s MiB | %.0f | %.0f | **%.0f** |\n", b1, b2, b3,
+		   by_mem, by_cpu, by_mem < by_cpu ? by_mem : by_cpu);
+		ht(d,
+		   "</td><td>%s MiB</td><td>%s MiB</td><td>%s MiB</td><td>%.0f</td><td>%.0f</td>"
+		   "<td><b>%.0f</b></td></tr>\n",
+		   b1, b2, b3, by_mem, by_cpu, by_mem < by_cpu ? by_mem : by_cpu);
 	}
 	if (any)
 		ht(d, "</tbody></table>\n");

@@ -57,7 +57,7 @@ static long long ival(const json_t *o, const char *k)
 static void test_parse_vcpu_reply(void **state)
 {
 	json_t *r = fixture("qmp-query-stats-probes-kvm-vcpu-a.json"), *sums = NULL;
-	struct hb_err e = { 0 };
+	struct hb_err e = {0};
 	int n = -1;
 
 	(void)state;
@@ -86,7 +86,7 @@ static void test_parse_other_capture(void **state)
 {
 	/* The vm engineer's capture of another KVM VM (mmio exits non-zero). */
 	json_t *r = fixture("qmp-query-stats-vcpu.json"), *sums = NULL;
-	struct hb_err e = { 0 };
+	struct hb_err e = {0};
 	int n = 0;
 
 	(void)state;
@@ -108,7 +108,7 @@ static void test_delta(void **state)
 	json_t *a = fixture("qmp-query-stats-probes-kvm-vcpu-a.json");
 	json_t *b = fixture("qmp-query-stats-probes-kvm-vcpu-b.json");
 	json_t *sa = NULL, *sb = NULL, *info = json_object();
-	struct hb_err e = { 0 };
+	struct hb_err e = {0};
 	struct hb_sample s;
 
 	(void)state;
@@ -144,7 +144,7 @@ static void test_tcg_and_error_replies(void **state)
 	json_t *t = fixture("qmp-query-stats-probes-tcg-vcpu.json");
 	json_t *err = fixture("qmp-query-stats-probes-error.json");
 	json_t *sums = NULL;
-	struct hb_err e = { 0 };
+	struct hb_err e = {0};
 
 	(void)state;
 	assert_int_equal(hb_kvmstat_parse(t, &sums, NULL, &e), HB_EUNSUPP);
@@ -196,7 +196,7 @@ static void vm_stop(struct vm *v)
 /* Starts a paused QEMU with accel, connects QMP, fills the probe target. */
 static int vm_start(struct vm *v, const char *accel)
 {
-	struct hb_err e = { 0 };
+	struct hb_err e = {0};
 	json_t *cpus = NULL, *c;
 	size_t i;
 
@@ -216,8 +216,8 @@ static int vm_start(struct vm *v, const char *accel)
 		dup2(fd, 2);
 		hb_snprintf(qarg, sizeof(qarg), "unix:%s,server=on,wait=off", v->sock);
 		execl("/usr/bin/qemu-system-x86_64", "qemu-system-x86_64", "-accel", accel,
-		      "-nodefaults", "-display", "none", "-smp", "2", "-m", "64", "-S", "-qmp", qarg,
-		      (char *)NULL);
+		      "-nodefaults", "-display", "none", "-smp", "2", "-m", "64", "-S", "-qmp",
+		      qarg, (char *)NULL);
 		_exit(127);
 	}
 	if (hb_qmp_connect(v->sock, 10, &v->q, &e)) {
@@ -234,7 +234,8 @@ static int vm_start(struct vm *v, const char *accel)
 	v->t.qmp = v->q;
 	json_array_foreach (cpus, i, c)
 		if (v->t.ntids < 64)
-			v->t.tids[v->t.ntids++] = (pid_t)json_integer_value(json_object_get(c, "thread-id"));
+			v->t.tids[v->t.ntids++] =
+				(pid_t)json_integer_value(json_object_get(c, "thread-id"));
 	json_decref(cpus);
 	return hb_qmp_cmd(v->q, "cont", NULL, 5, NULL, &e) ? -1 : 0;
 }
@@ -270,7 +271,7 @@ static void test_real_kvm_vm(void **state)
 {
 	struct vm v;
 	struct hb_probe_set *ps = NULL;
-	struct hb_err e = { 0 };
+	struct hb_err e = {0};
 	struct hb_sample s;
 	const struct hb_metric *m;
 
@@ -300,23 +301,25 @@ static void test_real_kvm_vm(void **state)
 	assert_true(m->value > 0);
 	assert_non_null(hb_sample_get(&s, "kvmstat.exits_per_s"));
 	assert_non_null(hb_sample_get(&s, "kvmstat.insn_emulation"));
-	/* pfm split the two vCPU threads from the rest; the spinning vCPU ran (guest time counted). */
+	/* pfm split the two vCPU threads from the rest; the spinning vCPU ran (guest time counted).
+	 */
 	m = hb_sample_get(&s, "pfm.vcpu.task_clock_s");
 	assert_non_null(m);
 	assert_true(m->value > 0);
 	assert_non_null(hb_sample_get(&s, "pfm.vmm_other.task_clock_s"));
 	assert_true(fabs(m->value + hb_sample_get(&s, "pfm.vmm_other.task_clock_s")->value -
 			 hb_sample_get(&s, "pfm.task_clock_s")->value) < 1e-6);
-	assert_int_equal(json_integer_value(json_object_get(
-				 json_object_get(json_object_get(s.info, "probes"), "pfm"),
-				 "vcpu_threads")),
-			 2);
+	assert_int_equal(
+		json_integer_value(json_object_get(
+			json_object_get(json_object_get(s.info, "probes"), "pfm"), "vcpu_threads")),
+		2);
 	/* proc sees QEMU's CPU time and agrees with the per-thread task clocks (same process, same
 	 * window; /proc counts in 10 ms ticks) whatever the load on the machine. */
 	m = hb_sample_get(&s, "proc.cpu_s");
 	assert_non_null(m);
 	assert_true(m->value > 0);
-	if (!(fabs(hb_sample_get(&s, "pfm.task_clock_s")->value - m->value) <= 0.05 + 0.1 * m->value))
+	if (!(fabs(hb_sample_get(&s, "pfm.task_clock_s")->value - m->value) <=
+	      0.05 + 0.1 * m->value))
 		fail_msg("proc.cpu_s %.3f vs pfm.task_clock_s %.3f", m->value,
 			 hb_sample_get(&s, "pfm.task_clock_s")->value);
 	assert_non_null(hb_sample_get(&s, "proc.pss_peak_mib"));
@@ -350,7 +353,7 @@ static void test_real_kvm_tracepoint(void **state)
 {
 	struct vm v;
 	struct hb_probe_set *qs = NULL, *ts = NULL, *as = NULL;
-	struct hb_err e = { 0 };
+	struct hb_err e = {0};
 	struct hb_sample sq, st, sa;
 	struct hb_probe_target noqmp;
 	json_t *cq = json_pack("{s:{s:s}}", "kvmstat", "source", "qmp");
@@ -409,7 +412,8 @@ static void test_real_kvm_tracepoint(void **state)
 		/* Seen on this nested/paravirt KVM: kvm_exit never fires while the binary stats
 		 * count exits. The comparison below needs a KVM whose tracepoint works. */
 		print_message("SKIP: kvm:kvm_exit does not fire on this host's KVM (query-stats "
-			      "counted %.0f exits, the tracepoint 0)\n", q);
+			      "counted %.0f exits, the tracepoint 0)\n",
+			      q);
 		hb_sample_free(&sq);
 		hb_sample_free(&st);
 		hb_sample_free(&sa);
@@ -437,7 +441,7 @@ static void test_real_tcg_vm(void **state)
 {
 	struct vm v;
 	struct hb_probe_set *ps = NULL;
-	struct hb_err e = { 0 };
+	struct hb_err e = {0};
 	struct hb_sample s;
 
 	(void)state;

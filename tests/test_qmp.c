@@ -29,7 +29,8 @@
 enum act { RECV, REPLY, SEND, CLOSE, SILENT, END };
 struct step {
 	enum act a;
-	const char *arg; /* RECV: expected command; REPLY: fixture name or literal JSON; SEND: same */
+	const char
+		*arg; /* RECV: expected command; REPLY: fixture name or literal JSON; SEND: same */
 };
 
 struct server {
@@ -165,7 +166,11 @@ static void server_finish(struct server *s)
 		fail_msg("fake QMP server: %s", s->failure);
 }
 
-#define HANDSHAKE {SEND, "qmp-greeting.json"}, {RECV, "qmp_capabilities"}, {REPLY, "{\"return\":{}}"}
+#define HANDSHAKE                                                                                  \
+	{SEND, "qmp-greeting.json"}, {RECV, "qmp_capabilities"},                                   \
+	{                                                                                          \
+		REPLY, "{\"return\":{}}"                                                           \
+	}
 
 static void test_status(void **state)
 {
@@ -188,8 +193,10 @@ static void test_status(void **state)
 
 static void test_cpus_fast(void **state)
 {
-	static const struct step steps[] = {
-		HANDSHAKE, {RECV, "query-cpus-fast"}, {REPLY, "qmp-query-cpus-fast.json"}, {END, NULL}};
+	static const struct step steps[] = {HANDSHAKE,
+					    {RECV, "query-cpus-fast"},
+					    {REPLY, "qmp-query-cpus-fast.json"},
+					    {END, NULL}};
 	struct server s;
 	struct hb_qmp *q = NULL;
 	struct hb_err e = {0};
@@ -257,11 +264,12 @@ static void test_error_reply(void **state)
 /* A reply carrying another id (the late answer to a command that timed out) is not ours. */
 static void test_stale_reply_skipped(void **state)
 {
-	static const struct step steps[] = {HANDSHAKE,
-					    {RECV, "query-status"},
-					    {SEND, "{\"return\":{\"status\":\"stale\"},\"id\":999}"},
-					    {REPLY, "qmp-query-status.json"},
-					    {END, NULL}};
+	static const struct step steps[] = {
+		HANDSHAKE,
+		{RECV, "query-status"},
+		{SEND, "{\"return\":{\"status\":\"stale\"},\"id\":999}"},
+		{REPLY, "qmp-query-status.json"},
+		{END, NULL}};
 	struct server s;
 	struct hb_qmp *q = NULL;
 	struct hb_err e = {0};
@@ -278,8 +286,8 @@ static void test_stale_reply_skipped(void **state)
 
 static void test_timeout(void **state)
 {
-	static const struct step steps[] = {HANDSHAKE, {RECV, "query-status"}, {SILENT, NULL},
-					    {END, NULL}};
+	static const struct step steps[] = {
+		HANDSHAKE, {RECV, "query-status"}, {SILENT, NULL}, {END, NULL}};
 	struct server s;
 	struct hb_qmp *q = NULL;
 	struct hb_err e = {0};
@@ -299,8 +307,8 @@ static void test_timeout(void **state)
 /* QEMU going away mid-command: HB_EIO naming the cause; later commands fail fast. */
 static void test_eof(void **state)
 {
-	static const struct step steps[] = {HANDSHAKE, {RECV, "query-status"}, {CLOSE, NULL},
-					    {END, NULL}};
+	static const struct step steps[] = {
+		HANDSHAKE, {RECV, "query-status"}, {CLOSE, NULL}, {END, NULL}};
 	struct server s;
 	struct hb_qmp *q = NULL;
 	struct hb_err e = {0};
@@ -332,10 +340,11 @@ static void test_not_a_greeting(void **state)
 
 static void test_capabilities_refused(void **state)
 {
-	static const struct step steps[] = {{SEND, "qmp-greeting.json"},
-					    {RECV, "qmp_capabilities"},
-					    {REPLY, "{\"error\":{\"class\":\"GenericError\",\"desc\":\"nope\"}}"},
-					    {END, NULL}};
+	static const struct step steps[] = {
+		{SEND, "qmp-greeting.json"},
+		{RECV, "qmp_capabilities"},
+		{REPLY, "{\"error\":{\"class\":\"GenericError\",\"desc\":\"nope\"}}"},
+		{END, NULL}};
 	struct server s;
 	struct hb_qmp *q = NULL;
 	struct hb_err e = {0};
@@ -384,7 +393,7 @@ static void test_stats_fixture(void **state)
 		json_t *ent = json_array_get(ret, i), *st;
 		size_t k;
 		assert_string_equal(json_string_value(json_object_get(ent, "provider")), "kvm");
-		json_array_foreach(json_object_get(ent, "stats"), k, st)
+		json_array_foreach (json_object_get(ent, "stats"), k, st)
 			if (!strcmp(json_string_value(json_object_get(st, "name")), "exits"))
 				found++;
 	}
@@ -418,8 +427,9 @@ static void test_real_qemu(void **state)
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
-		execl("/usr/bin/qemu-system-x86_64", "qemu-system-x86_64", "-M", "none", "-nodefaults",
-		      "-no-user-config", "-display", "none", "-qmp", qmparg, (char *)NULL);
+		execl("/usr/bin/qemu-system-x86_64", "qemu-system-x86_64", "-M", "none",
+		      "-nodefaults", "-no-user-config", "-display", "none", "-qmp", qmparg,
+		      (char *)NULL);
 		_exit(127);
 	}
 	int rc = hb_qmp_connect(path, 10, &q, &e);

@@ -45,7 +45,8 @@ static void test_fixture(void **state)
 	assert_true(m.guest_pss_mib * 1024 == 191292);
 	assert_true(m.guest_size_mib == 256);
 	json_t *o = hb_vmmem_overhead_json(&m, 3000, 2800, 256, 230.5);
-	assert_true(json_real_value(json_object_get(o, "vmm_overhead_mib")) * 1024 == 300472 - 191292);
+	assert_true(json_real_value(json_object_get(o, "vmm_overhead_mib")) * 1024 ==
+		    300472 - 191292);
 	assert_true(json_real_value(json_object_get(o, "memavailable_drop_mib")) == 200);
 	assert_true(json_real_value(json_object_get(o, "guest_visible_loss_mib")) == 25.5);
 	json_decref(o);
@@ -78,7 +79,8 @@ static void test_small(void **state)
 		"Rss:                 100 kB\n"
 		"Pss:                  50 kB\n"
 		"Pss_Dirty:            10 kB\n"
-		"7f0000000000-7f0010000000 rw-s 00000000 00:01 7   /memfd:memory-backend-memfd (deleted)\n"
+		"7f0000000000-7f0010000000 rw-s 00000000 00:01 7   /memfd:memory-backend-memfd "
+		"(deleted)\n"
 		"Size:             262144 kB\n"
 		"Rss:                2048 kB\n"
 		"Pss:                2048 kB\n"
@@ -128,10 +130,8 @@ static void test_read_self(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_fixture),
-		cmocka_unit_test(test_other_name_not_matched),
-		cmocka_unit_test(test_small),
-		cmocka_unit_test(test_garbage),
+		cmocka_unit_test(test_fixture),	  cmocka_unit_test(test_other_name_not_matched),
+		cmocka_unit_test(test_small),	  cmocka_unit_test(test_garbage),
 		cmocka_unit_test(test_read_self),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
