@@ -6,6 +6,7 @@
 #include "agent.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -14,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
@@ -169,26 +171,80 @@ static json_t *capabilities(void)
 	return caps;
 }
 
+/*
+ * An agent killed with SIGKILL leaves its scratch directory (64 MiB fio files in run-N/). Each
+ * live agent holds an flock on its directory; one that nobody holds, is ours (owner, 0700, a
+ * real directory: the parent may be a world-writable /tmp) and carries our prefix is removed.
+ */
+static void cleanup_stale_scratch(const char *parent)
+{
+	DIR *d = opendir(parent);
+	struct dirent *de;
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		char path[PATH_MAX];
+		struct stat st;
+		int fd;
+
+		if (strncmp(de->d_name, "hvbench-guest.", 14) ||
+		    hb_snprintf(path, sizeof(path), "%s/%s", parent, de->d_name))
+			continue;
+		if (lstat(path, &st) || !S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
+		    (st.st_mode & 0777) != 0700)
+			continue;
+		fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+			hb_rmtree(path);
+		close(fd);
+	}
+	closedir(d);
+}
+
 int hb_agent_init(struct hb_agent *a, const struct hb_agent_cfg *cfg, struct hb_err *e)
 {
 	const char *parent = cfg->scratch_dir ? cfg->scratch_dir : "/tmp";
+	int tries;
 
 	memset(a, 0, sizeof(*a));
+	a->scratch_lock = -1;
 	a->cfg = *cfg;
 	a->facts = capture_facts();
 	a->caps = capabilities();
 	hb_agent_session_reset(a);
-	if (hb_snprintf(a->scratch, sizeof(a->scratch), "%s/hvbench-guest.XXXXXX", parent)) {
-		a->scratch[0] = '\0';
-		hb_agent_free(a);
-		return hb_err_set(e, HB_EINVAL, "scratch directory %s: path too long", parent);
+	cleanup_stale_scratch(parent);
+	for (tries = 0; tries < 3 && a->scratch_lock < 0; tries++) {
+		struct stat st;
+
+		if (hb_snprintf(a->scratch, sizeof(a->scratch), "%s/hvbench-guest.XXXXXX",
+				parent)) {
+			a->scratch[0] = '\0';
+			hb_agent_free(a);
+			return hb_err_set(e, HB_EINVAL, "scratch directory %s: path too long",
+					  parent);
+		}
+		if (!mkdtemp(a->scratch)) { /* mkdtemp makes it 0700: private */
+			int rc = hb_err_errno(e, HB_EIO,
+					      "cannot create a private directory under %s", parent);
+			a->scratch[0] = '\0';
+			hb_agent_free(a);
+			return rc;
+		}
+		a->scratch_lock = open(a->scratch, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		/* another agent's cleanup may have taken it between mkdtemp and the lock */
+		if (a->scratch_lock >= 0 && (flock(a->scratch_lock, LOCK_EX | LOCK_NB) ||
+					     fstat(a->scratch_lock, &st) || st.st_nlink == 0)) {
+			close(a->scratch_lock);
+			a->scratch_lock = -1;
+		}
 	}
-	if (!mkdtemp(a->scratch)) { /* mkdtemp makes it 0700: private */
-		int rc = hb_err_errno(e, HB_EIO, "cannot create a private directory under %s",
-				      parent);
+	if (a->scratch_lock < 0) {
 		a->scratch[0] = '\0';
 		hb_agent_free(a);
-		return rc;
+		return hb_err_set(e, HB_EIO, "cannot lock a private directory under %s", parent);
 	}
 	return 0;
 }
@@ -198,6 +254,9 @@ void hb_agent_free(struct hb_agent *a)
 	if (a->scratch[0])
 		hb_rmtree(a->scratch);
 	a->scratch[0] = '\0';
+	if (a->scratch_lock >= 0)
+		close(a->scratch_lock);
+	a->scratch_lock = -1;
 	json_decref(a->facts);
 	json_decref(a->caps);
 	a->facts = a->caps = NULL;

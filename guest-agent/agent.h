@@ -52,6 +52,8 @@ struct hb_agent_cfg {
 struct hb_agent {
 	struct hb_agent_cfg cfg;
 	char scratch[PATH_MAX]; /* private 0700 directory; removed by hb_agent_free */
+	int scratch_lock;	/* fd of scratch, flock'ed while we live (-1: none); a directory
+				 * nobody holds is a dead agent's and the next agent removes it */
 	json_t *facts;		/* captured by hb_agent_init (agent start); owned */
 	json_t *caps;		/* workload capabilities; owned */
 	/* session state (reset per connection) */
