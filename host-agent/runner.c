@@ -10,6 +10,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <signal.h>
+#include <float.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -219,7 +220,8 @@ static json_t *build_results(struct runner *r, const char *status)
 				"kind", s->kind, "metric", s->metric, "unit", s->unit,
 				"higher_is_better", s->hib, "samples", samples, "n",
 				(json_int_t)s->n, "median", sm.median, "mean", sm.mean, "stdev",
-				sm.stdev, "cv", isfinite(sm.cv) ? sm.cv : 0.0, "ci95",
+				isfinite(sm.stdev) ? sm.stdev : DBL_MAX, "cv",
+				isfinite(sm.cv) ? sm.cv : 0.0, "ci95",
 				ci_array(sm.ci_lo, sm.ci_hi)));
 	}
 	cmps = json_array();
@@ -292,7 +294,7 @@ static void info_rows(struct runner *r, int t)
 		if (rows[i].obj)
 			o = json_object_get(o, rows[i].obj);
 		v = json_object_get(o, rows[i].path);
-		if (json_is_number(v))
+		if (json_is_number(v) && isfinite(json_number_value(v)))
 			series_add(series_get(r, t, rows[i].workload, rows[i].workload,
 					      rows[i].metric, rows[i].unit, 0),
 				   json_number_value(v));
@@ -447,10 +449,21 @@ static int run_one(struct runner *r, int t, int ei, const struct hb_entry *en, i
 			json_object_set_new(ts->info, "probes", ps);
 	}
 	if (rep >= 0)
-		for (i = 0; i < s.n; i++)
+		for (i = 0; i < s.n; i++) {
+			char msg[256];
+			if (!isfinite(s.m[i].value)) {
+				/* JSON has no infinity: recorded as a failure, never dropped */
+				snprintf(msg, sizeof(msg),
+					 "metric %s is not a finite number (%g): not recorded",
+					 s.m[i].name, s.m[i].value);
+				rlog(r, "[%s] %s rep %d: %s", tg->name, en->name, rep + 1, msg);
+				add_failure(r, tg->name, en->name, rep + 1, msg);
+				continue;
+			}
 			series_add(series_get(r, t, en->name, en->wl->kind, s.m[i].name,
 					      s.m[i].unit, s.m[i].higher_is_better),
 				   s.m[i].value);
+		}
 	hb_sample_free(&s);
 	return 0;
 }
