@@ -980,8 +980,9 @@ static int qemu_start(void *priv, const struct hb_target *t, const struct hb_env
 		hb_snprintf(q->initrd, sizeof(q->initrd), "%s/guest/initrd.img", b);
 		if (access(q->kernel, R_OK) || access(q->initrd, R_OK))
 			return hb_err_set(e, HB_EUNSUPP,
-					  "guest image %s/guest/{vmlinuz,initrd.img} not built (run: "
-					  "make guest)",
+					  "guest image not found: looked for %s/guest/vmlinuz and "
+					  "initrd.img (run `make guest`, or point --build or "
+					  "HVBENCH_BUILD at the build directory that holds guest/)",
 					  b);
 		/* the initramfs (fio's libraries) unpacks to ~90 MiB into a tmpfs capped at half
 		 * of RAM: below this the unpacking fails with "write error" */

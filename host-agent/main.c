@@ -54,7 +54,9 @@ static const char usage_run[] =
 	"      --reps N          measured repetitions per workload and target (1..1000)\n"
 	"      --warmup N        discarded warm-up runs before them (0..100)\n"
 	"      --duration S      measured seconds of every workload run (overrides the profile)\n"
-	"      --build DIR       build directory holding the guest image (default build)\n"
+	"      --build DIR       build directory holding the guest image (default: "
+	"$HVBENCH_BUILD,\n"
+	"                        else the directory of the hvbench executable)\n"
 	"      --scratch-dir D   where scratch files and disks are created (default /var/tmp)\n"
 	"      --no-report       write results.json only\n"
 	"      --force           replace the results of an earlier run in the -o directory\n"
@@ -77,6 +79,31 @@ static void install_signals(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
+/*
+ * The build directory holding the guest image when --build is not given: $HVBENCH_BUILD, else
+ * the directory of this executable (make puts hvbench in build/), so a run from any working
+ * directory finds the image.
+ */
+static const char *default_build_dir(char *buf, size_t len)
+{
+	const char *env = getenv("HVBENCH_BUILD");
+	ssize_t n;
+	char *slash;
+
+	if (env && *env)
+		return env;
+	n = readlink("/proc/self/exe", buf, len - 1);
+	if (n > 0) {
+		buf[n] = '\0';
+		slash = strrchr(buf, '/');
+		if (slash && slash != buf) {
+			*slash = '\0';
+			return buf;
+		}
+	}
+	return "build";
+}
+
 static int cmd_run(int argc, char **argv, int validate_only)
 {
 	static const struct option lo[] = {
@@ -95,13 +122,15 @@ static int cmd_run(int argc, char **argv, int validate_only)
 		{NULL, 0, NULL, 0},
 	};
 	struct hb_overrides ov = {NULL, 0, -1, 0};
-	struct hb_run_cfg cfg = {.build_dir = "build", .scratch_base = "/var/tmp"};
+	struct hb_run_cfg cfg = {.scratch_base = "/var/tmp"};
+	char exedir[4096];
 	struct hb_profile p;
 	struct hb_err e = {0};
 	char outbuf[1024];
 	int c, i, rc;
 	long l;
 
+	cfg.build_dir = default_build_dir(exedir, sizeof(exedir));
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "o:qvh", lo, NULL)) != -1) {
 		switch (c) {
