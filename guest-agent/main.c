@@ -192,12 +192,22 @@ static int read_token(const char *path, char **out, struct hb_err *e)
 		free(buf);
 		return hb_err_set(e, HB_EINVAL, "token file %s is empty or holds a NUL byte", path);
 	}
-	if (len < 16)
-		diag("warning: the token in %s is short (%zu characters); use 16 or more", path,
-		     len);
-	if (stat(path, &st) == 0 && (st.st_mode & 077))
-		diag("warning: token file %s is readable by group/others (mode %03o)", path,
-		     (unsigned)(st.st_mode & 0777));
+	/* refused, not warned about: the host refuses the same, and the agent runs workloads
+	 * for whoever knows the token */
+	if (len < 16) {
+		free(buf);
+		return hb_err_set(e, HB_EINVAL,
+				  "the token in %s is short (%zu characters): refused; use 16 or "
+				  "more",
+				  path, len);
+	}
+	if (stat(path, &st) == 0 && (st.st_mode & 077)) {
+		free(buf);
+		return hb_err_set(e, HB_EINVAL,
+				  "token file %s is readable by group or others (mode %03o): "
+				  "refused (chmod 600 it)",
+				  path, (unsigned)(st.st_mode & 0777));
+	}
 	*out = buf;
 	return 0;
 }
