@@ -856,6 +856,8 @@ int hb_agent_serve(struct hb_agent *a, int rfd, int wfd, struct hb_err *e)
 			timeout = started + a->cfg.hello_timeout - hb_now();
 			if (timeout < 0)
 				timeout = 0;
+		} else if (a->hello_done && a->cfg.idle_timeout > 0) {
+			timeout = a->cfg.idle_timeout; /* from the last message on */
 		}
 		rc = hb_conn_recv(&c, timeout, &msg, &re);
 		if (rc == HB_EIO || rc == HB_EINTR || rc == HB_ENOMEM) {
@@ -865,8 +867,13 @@ int hb_agent_serve(struct hb_agent *a, int rfd, int wfd, struct hb_err *e)
 		}
 		if (rc == HB_ETIMEDOUT) {
 			json_decref(msg);
-			rc = hb_err_set(e, HB_ETIMEDOUT, "no hello within %g s",
-					a->cfg.hello_timeout);
+			if (a->hello_done)
+				rc = hb_err_set(e, HB_ETIMEDOUT,
+						"session idle for %g s: closed (idle timeout)",
+						a->cfg.idle_timeout);
+			else
+				rc = hb_err_set(e, HB_ETIMEDOUT, "no hello within %g s",
+						a->cfg.hello_timeout);
 			break;
 		}
 		act = hb_agent_handle(a, rc, msg, re.msg, &reply, &req);

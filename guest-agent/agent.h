@@ -45,6 +45,8 @@ struct hb_agent_cfg {
 	const char *token;    /* NULL: no token; else hello must carry it (constant-time check) */
 	const char *fio_path; /* NULL: "fio" from PATH */
 	double hello_timeout; /* > 0: a session without hello within this many seconds ends */
+	double idle_timeout;  /* > 0: a session silent this long after hello ends (the next
+			       * client may connect); must exceed the host's longest pause */
 	volatile sig_atomic_t *stop; /* NULL or set by the signal handler: stop serving soon */
 	int quiet;		     /* no diagnostics on stderr */
 };

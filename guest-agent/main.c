@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -227,6 +228,23 @@ static void describe_peer(const struct sockaddr_storage *ss, char *buf, size_t l
 	}
 }
 
+/*
+ * A peer that vanished (host crashed, network cut) is noticed within about a minute: keepalive
+ * probes after 30 s of silence, 3 unanswered 10 s apart; unacknowledged data times out after
+ * 60 s (TCP_USER_TIMEOUT). A live but silent host is the idle timeout's business.
+ */
+static void tune_tcp(int fd)
+{
+	int one = 1, idle = 30, intvl = 10, cnt = 3;
+	unsigned int user_ms = 60000;
+
+	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
+	setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_ms, sizeof(user_ms));
+}
+
 static int serve_tcp(struct hb_agent *a, const char *spec, struct hb_err *e)
 {
 	struct sockaddr_storage ss, bound;
@@ -277,7 +295,7 @@ static int serve_tcp(struct hb_agent *a, const char *spec, struct hb_err *e)
 			rc = hb_err_errno(e, HB_EIO, "accept");
 			break;
 		}
-		setsockopt(cfd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+		tune_tcp(cfd);
 		describe_peer(&peer, who, sizeof(who));
 		info("connection from %s", who);
 		src = hb_agent_serve(a, cfd, cfd, &se);
@@ -421,6 +439,9 @@ int main(int argc, char **argv)
 		rc = serve_virtio(&agent, virtio, wait, &e);
 	} else {
 		agent.cfg.hello_timeout = 10;
+		/* longer than any one run may take (the host waits that long for a result, and
+		 * other targets' runs come between ours): a silent client frees the agent then */
+		agent.cfg.idle_timeout = HB_AGENT_MAX_TIMEOUT;
 		rc = serve_tcp(&agent, tcp, &e);
 	}
 	if (rc)
