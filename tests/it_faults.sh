@@ -24,12 +24,7 @@ assert len(r["failures"]) >= int(sys.argv[3]), r["failures"]
 PY
 }
 no_leftovers() { # polls: children may take a moment to be reaped on a loaded machine
-	i=0
-	while left=$(hb_leftovers); [ -n "$left" ]; do
-		i=$((i + 1))
-		[ $i -lt 100 ] || fail "$1: processes survived: $left"
-		sleep 0.1
-	done
+	left=$(hb_wait_no_leftovers 10) || fail "$1: processes survived: $left"
 }
 
 # 1. fio fails: the disk entry fails with fio's own words, cpu still runs, exit 4.

@@ -77,12 +77,7 @@ assert len(r['results'])>0, 'nothing measured'
 assert all(x['n']>=1 for x in r['results'])
 " || fail "interrupted results"
 ls "$T/r2" | grep -q tmp && fail "temporary file left in results dir"
-i=0
-while left=$(hb_leftovers); [ -n "$left" ]; do
-	i=$((i + 1))
-	[ $i -lt 100 ] || fail "processes survived the interrupted run: $left"
-	sleep 0.1
-done
+left=$(hb_wait_no_leftovers 10) || fail "processes survived the interrupted run: $left"
 grep -q "scratch_dir" "$T/r2/results.json" || fail "no scratch_dir recorded"
 sd=$(python3 -c "import json;print(json.load(open('$T/r2/results.json'))['targets'][0]['info']['scratch_dir'])")
 [ ! -e "$sd" ] || fail "scratch directory $sd left behind"

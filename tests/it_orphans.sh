@@ -42,12 +42,7 @@ done
 kill -9 $pid
 wait $pid 2>/dev/null
 # everything must be gone well before fio's 120 s runtime would end
-i=0
-while [ -n "$(hb_leftovers)" ]; do
-	i=$((i + 1))
-	[ $i -lt 100 ] || fail "left running 10 s after kill -9: $(hb_leftovers)"
-	sleep 0.1
-done
+left=$(hb_wait_no_leftovers 10) || fail "left running 10 s after kill -9: $left"
 ls "$T/scr" | grep -q '^hvbench-scratch\.' || fail "expected the killed run's scratch dir"
 
 # the next run removes the dead run's scratch directory
