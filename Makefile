@@ -26,7 +26,7 @@ ALL_CFLAGS = $(WARN) $(CFLAGS) $(SAN)
 # Keep test objects (make would delete them as intermediates and relink every time).
 .SECONDARY:
 
-.PHONY: all deps test asan demo guest bench fuzz clean format format-check install uninstall deb bundle
+.PHONY: all deps test test-loaded asan demo guest bench fuzz clean format format-check install uninstall deb bundle
 all: $(BUILD)/hvbench $(BUILD)/hvbench-guest
 
 $(BUILD)/obj/%.o: %.c
@@ -63,6 +63,10 @@ guest: deps all
 
 test: deps all $(TESTS)
 	sh tests/run.sh $(BUILD)
+
+# The same suite with every CPU busy (stress-ng or busy loops): timing races show up here.
+test-loaded: deps all $(TESTS)
+	sh tools/loaded.sh $(BUILD)
 
 asan:
 	$(MAKE) BUILD=build-asan SAN="-fsanitize=address,undefined -fno-omit-frame-pointer" CFLAGS="-O1 -g" test

@@ -60,6 +60,10 @@ int hb_fio_job_text(const struct hb_fio_job *j, char *buf, size_t len, struct hb
 			"ramp_time=%lldms\n"
 			"group_reporting=1\n"
 			"randrepeat=1\n"
+			/* jobs as threads of the one fio process: killing it (our deadline, or the
+			 * parent-death signal when hvbench is SIGKILLed) stops all I/O at once;
+			 * forked job processes would outlive it in their own sessions */
+			"thread=1\n"
 			"%s"
 			"filename=%s\n"
 			"size=%llu\n"

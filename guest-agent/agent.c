@@ -7,6 +7,7 @@
 #include "exec.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -14,6 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <time.h>
@@ -165,26 +168,80 @@ static json_t *capabilities(void)
 	return caps;
 }
 
+/*
+ * An agent killed with SIGKILL leaves its scratch directory (64 MiB fio files in run-N/). Each
+ * live agent holds an flock on its directory; one that nobody holds, is ours (owner, 0700, a
+ * real directory: the parent may be a world-writable /tmp) and carries our prefix is removed.
+ */
+static void cleanup_stale_scratch(const char *parent)
+{
+	DIR *d = opendir(parent);
+	struct dirent *de;
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		char path[PATH_MAX];
+		struct stat st;
+		int fd;
+
+		if (strncmp(de->d_name, "hvbench-guest.", 14) ||
+		    hb_snprintf(path, sizeof(path), "%s/%s", parent, de->d_name))
+			continue;
+		if (lstat(path, &st) || !S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
+		    (st.st_mode & 0777) != 0700)
+			continue;
+		fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+			hb_rmtree(path);
+		close(fd);
+	}
+	closedir(d);
+}
+
 int hb_agent_init(struct hb_agent *a, const struct hb_agent_cfg *cfg, struct hb_err *e)
 {
 	const char *parent = cfg->scratch_dir ? cfg->scratch_dir : "/tmp";
+	int tries;
 
 	memset(a, 0, sizeof(*a));
+	a->scratch_lock = -1;
 	a->cfg = *cfg;
 	a->facts = capture_facts();
 	a->caps = capabilities();
 	hb_agent_session_reset(a);
-	if (hb_snprintf(a->scratch, sizeof(a->scratch), "%s/hvbench-guest.XXXXXX", parent)) {
-		a->scratch[0] = '\0';
-		hb_agent_free(a);
-		return hb_err_set(e, HB_EINVAL, "scratch directory %s: path too long", parent);
+	cleanup_stale_scratch(parent);
+	for (tries = 0; tries < 3 && a->scratch_lock < 0; tries++) {
+		struct stat st;
+
+		if (hb_snprintf(a->scratch, sizeof(a->scratch), "%s/hvbench-guest.XXXXXX",
+				parent)) {
+			a->scratch[0] = '\0';
+			hb_agent_free(a);
+			return hb_err_set(e, HB_EINVAL, "scratch directory %s: path too long",
+					  parent);
+		}
+		if (!mkdtemp(a->scratch)) { /* mkdtemp makes it 0700: private */
+			int rc = hb_err_errno(e, HB_EIO,
+					      "cannot create a private directory under %s", parent);
+			a->scratch[0] = '\0';
+			hb_agent_free(a);
+			return rc;
+		}
+		a->scratch_lock = open(a->scratch, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		/* another agent's cleanup may have taken it between mkdtemp and the lock */
+		if (a->scratch_lock >= 0 && (flock(a->scratch_lock, LOCK_EX | LOCK_NB) ||
+					     fstat(a->scratch_lock, &st) || st.st_nlink == 0)) {
+			close(a->scratch_lock);
+			a->scratch_lock = -1;
+		}
 	}
-	if (!mkdtemp(a->scratch)) { /* mkdtemp makes it 0700: private */
-		int rc = hb_err_errno(e, HB_EIO, "cannot create a private directory under %s",
-				      parent);
+	if (a->scratch_lock < 0) {
 		a->scratch[0] = '\0';
 		hb_agent_free(a);
-		return rc;
+		return hb_err_set(e, HB_EIO, "cannot lock a private directory under %s", parent);
 	}
 	return 0;
 }
@@ -194,6 +251,9 @@ void hb_agent_free(struct hb_agent *a)
 	if (a->scratch[0])
 		hb_rmtree(a->scratch);
 	a->scratch[0] = '\0';
+	if (a->scratch_lock >= 0)
+		close(a->scratch_lock);
+	a->scratch_lock = -1;
 	json_decref(a->facts);
 	json_decref(a->caps);
 	a->facts = a->caps = NULL;
@@ -571,6 +631,8 @@ int hb_agent_serve(struct hb_agent *a, int rfd, int wfd, struct hb_err *e)
 			timeout = started + a->cfg.hello_timeout - hb_now();
 			if (timeout < 0)
 				timeout = 0;
+		} else if (a->hello_done && a->cfg.idle_timeout > 0) {
+			timeout = a->cfg.idle_timeout; /* from the last message on */
 		}
 		rc = hb_conn_recv(&c, timeout, &msg, &re);
 		if (rc == HB_EIO || rc == HB_EINTR || rc == HB_ENOMEM) {
@@ -580,8 +642,13 @@ int hb_agent_serve(struct hb_agent *a, int rfd, int wfd, struct hb_err *e)
 		}
 		if (rc == HB_ETIMEDOUT) {
 			json_decref(msg);
-			rc = hb_err_set(e, HB_ETIMEDOUT, "no hello within %g s",
-					a->cfg.hello_timeout);
+			if (a->hello_done)
+				rc = hb_err_set(e, HB_ETIMEDOUT,
+						"session idle for %g s: closed (idle timeout)",
+						a->cfg.idle_timeout);
+			else
+				rc = hb_err_set(e, HB_ETIMEDOUT, "no hello within %g s",
+						a->cfg.hello_timeout);
 			break;
 		}
 		act = hb_agent_handle(a, rc, msg, re.msg, &reply, &req);

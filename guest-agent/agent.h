@@ -45,6 +45,8 @@ struct hb_agent_cfg {
 	const char *token;    /* NULL: no token; else hello must carry it (constant-time check) */
 	const char *fio_path; /* NULL: "fio" from PATH */
 	double hello_timeout; /* > 0: a session without hello within this many seconds ends */
+	double idle_timeout;  /* > 0: a session silent this long after hello ends (the next
+			       * client may connect); must exceed the host's longest pause */
 	volatile sig_atomic_t *stop; /* NULL or set by the signal handler: stop serving soon */
 	int quiet;		     /* no diagnostics on stderr */
 };
@@ -52,6 +54,8 @@ struct hb_agent_cfg {
 struct hb_agent {
 	struct hb_agent_cfg cfg;
 	char scratch[PATH_MAX]; /* private 0700 directory; removed by hb_agent_free */
+	int scratch_lock;	/* fd of scratch, flock'ed while we live (-1: none); a directory
+				 * nobody holds is a dead agent's and the next agent removes it */
 	json_t *facts;		/* captured by hb_agent_init (agent start); owned */
 	json_t *caps;		/* workload capabilities; owned */
 	/* session state (reset per connection) */

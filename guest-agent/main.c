@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -192,12 +193,22 @@ static int read_token(const char *path, char **out, struct hb_err *e)
 		free(buf);
 		return hb_err_set(e, HB_EINVAL, "token file %s is empty or holds a NUL byte", path);
 	}
-	if (len < 16)
-		diag("warning: the token in %s is short (%zu characters); use 16 or more", path,
-		     len);
-	if (stat(path, &st) == 0 && (st.st_mode & 077))
-		diag("warning: token file %s is readable by group/others (mode %03o)", path,
-		     (unsigned)(st.st_mode & 0777));
+	/* refused, not warned about: the host refuses the same, and the agent runs workloads
+	 * for whoever knows the token */
+	if (len < 16) {
+		free(buf);
+		return hb_err_set(e, HB_EINVAL,
+				  "the token in %s is short (%zu characters): refused; use 16 or "
+				  "more",
+				  path, len);
+	}
+	if (stat(path, &st) == 0 && (st.st_mode & 077)) {
+		free(buf);
+		return hb_err_set(e, HB_EINVAL,
+				  "token file %s is readable by group or others (mode %03o): "
+				  "refused (chmod 600 it)",
+				  path, (unsigned)(st.st_mode & 0777));
+	}
 	*out = buf;
 	return 0;
 }
@@ -215,6 +226,23 @@ static void describe_peer(const struct sockaddr_storage *ss, char *buf, size_t l
 		inet_ntop(AF_INET6, &s6->sin6_addr, a, sizeof(a));
 		hb_snprintf(buf, len, "[%s]:%u", a, ntohs(s6->sin6_port));
 	}
+}
+
+/*
+ * A peer that vanished (host crashed, network cut) is noticed within about a minute: keepalive
+ * probes after 30 s of silence, 3 unanswered 10 s apart; unacknowledged data times out after
+ * 60 s (TCP_USER_TIMEOUT). A live but silent host is the idle timeout's business.
+ */
+static void tune_tcp(int fd)
+{
+	int one = 1, idle = 30, intvl = 10, cnt = 3;
+	unsigned int user_ms = 60000;
+
+	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
+	setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_ms, sizeof(user_ms));
 }
 
 static int serve_tcp(struct hb_agent *a, const char *spec, struct hb_err *e)
@@ -267,7 +295,7 @@ static int serve_tcp(struct hb_agent *a, const char *spec, struct hb_err *e)
 			rc = hb_err_errno(e, HB_EIO, "accept");
 			break;
 		}
-		setsockopt(cfd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+		tune_tcp(cfd);
 		describe_peer(&peer, who, sizeof(who));
 		info("connection from %s", who);
 		src = hb_agent_serve(a, cfd, cfd, &se);
@@ -411,6 +439,9 @@ int main(int argc, char **argv)
 		rc = serve_virtio(&agent, virtio, wait, &e);
 	} else {
 		agent.cfg.hello_timeout = 10;
+		/* longer than any one run may take (the host waits that long for a result, and
+		 * other targets' runs come between ours): a silent client frees the agent then */
+		agent.cfg.idle_timeout = HB_AGENT_MAX_TIMEOUT;
 		rc = serve_tcp(&agent, tcp, &e);
 	}
 	if (rc)

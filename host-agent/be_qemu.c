@@ -638,11 +638,11 @@ static int qemu_start(void *priv, const struct hb_target *t, const struct hb_env
 		hb_snprintf(q->kernel, sizeof(q->kernel), "%s/guest/vmlinuz", b);
 		hb_snprintf(q->initrd, sizeof(q->initrd), "%s/guest/initrd.img", b);
 		if (access(q->kernel, R_OK) || access(q->initrd, R_OK))
-			return hb_err_set(
-				e, HB_EUNSUPP,
-				"guest image %s/guest/{vmlinuz,initrd.img} not built (run: "
-				"make guest)",
-				b);
+			return hb_err_set(e, HB_EUNSUPP,
+					  "guest image not found: looked for %s/guest/vmlinuz and "
+					  "initrd.img (run `make guest`, or point --build or "
+					  "HVBENCH_BUILD at the build directory that holds guest/)",
+					  b);
 	}
 	if (!hb_in_path(q->vm.bin))
 		return hb_err_set(e, HB_EUNSUPP, "QEMU binary %s not found", q->vm.bin);

@@ -10,6 +10,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <signal.h>
+#include <float.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -218,8 +219,9 @@ static json_t *build_results(struct runner *r, const char *status)
 				  "higher_is_better", s->hib, "area", hb_area_str(s->area), "role",
 				  hb_role_str(s->role), "comparison", hb_cmp_str(s->cmp), "samples",
 				  samples, "n", (json_int_t)s->n, "median", sm.median, "mean",
-				  sm.mean, "stdev", sm.stdev, "cv", isfinite(sm.cv) ? sm.cv : 0.0,
-				  "ci95", ci_array(sm.ci_lo, sm.ci_hi)));
+				  sm.mean, "stdev", isfinite(sm.stdev) ? sm.stdev : DBL_MAX, "cv",
+				  isfinite(sm.cv) ? sm.cv : 0.0, "ci95",
+				  ci_array(sm.ci_lo, sm.ci_hi)));
 	}
 	root = json_pack("{s:s, s:s, s:s, s:s, s:s, s:O, s:s, s:O, s:o, s:o, s:[], s:O}", "schema",
 			 HB_RESULTS_SCHEMA, "tool_version", HB_VERSION, "started_at", r->started_at,
@@ -278,7 +280,7 @@ static void info_rows(struct runner *r, int t)
 		if (rows[i].obj)
 			o = json_object_get(o, rows[i].obj);
 		v = json_object_get(o, rows[i].path);
-		if (!json_is_number(v) || !d)
+		if (!json_is_number(v) || !isfinite(json_number_value(v)) || !d)
 			continue;
 		memset(&m, 0, sizeof(m));
 		hb_strlcpy(m.name, d->name, sizeof(m.name));
@@ -433,8 +435,19 @@ static int run_one(struct runner *r, int t, int ei, const struct hb_entry *en, i
 	}
 	hb_metrics_annotate(&s, en->wl, en->params);
 	if (rep >= 0)
-		for (i = 0; i < s.n; i++)
+		for (i = 0; i < s.n; i++) {
+			char msg[256];
+			if (!isfinite(s.m[i].value)) {
+				/* JSON has no infinity: recorded as a failure, never dropped */
+				snprintf(msg, sizeof(msg),
+					 "metric %s is not a finite number (%g): not recorded",
+					 s.m[i].name, s.m[i].value);
+				rlog(r, "[%s] %s rep %d: %s", tg->name, en->name, rep + 1, msg);
+				add_failure(r, tg->name, en->name, rep + 1, msg);
+				continue;
+			}
 			series_add(series_get(r, t, en->name, en->wl->kind, &s.m[i]), s.m[i].value);
+		}
 	hb_sample_free(&s);
 	return 0;
 }

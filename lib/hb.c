@@ -305,12 +305,31 @@ fail:
 
 int hb_read_file(const char *path, size_t max, char **out, size_t *outlen, struct hb_err *e)
 {
-	FILE *f = fopen(path, "rb");
+	FILE *f;
 	char *buf = NULL;
 	size_t len = 0, cap = 0;
+	struct stat st;
+	/* O_NONBLOCK: opening a FIFO must not wait for a writer; only regular files are read */
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 
-	if (!f)
+	if (fd < 0)
 		return hb_err_errno(e, HB_EIO, "cannot open %s", path);
+	if (fstat(fd, &st)) {
+		close(fd);
+		return hb_err_errno(e, HB_EIO, "cannot stat %s", path);
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		return hb_err_set(e, HB_EINVAL, "%s is not a regular file (%s): refused", path,
+				  S_ISDIR(st.st_mode)	 ? "a directory"
+				  : S_ISFIFO(st.st_mode) ? "a FIFO"
+				  : S_ISSOCK(st.st_mode) ? "a socket"
+							 : "a device");
+	}
+	if (fcntl(fd, F_SETFL, 0) || !(f = fdopen(fd, "rb"))) {
+		close(fd);
+		return hb_err_errno(e, HB_EIO, "cannot read %s", path);
+	}
 	for (;;) {
 		size_t n;
 		if (cap - len < 4096 + 1) {

@@ -74,7 +74,11 @@ int hb_parse_size(const char *s, unsigned long long *out);
  * A crash leaves the old file or the new one, never half. mode e.g. 0644.
  */
 int hb_write_atomic(const char *path, const void *data, size_t len, mode_t mode, struct hb_err *e);
-/* Reads a whole file (at most max bytes) into a malloc'd NUL-terminated buffer the caller frees. */
+/*
+ * Reads a whole regular file (at most max bytes) into a malloc'd NUL-terminated buffer the
+ * caller frees. Anything else (FIFO, device, directory, socket) is refused with HB_EINVAL
+ * without blocking: a FIFO is opened non-blocking and never read.
+ */
 int hb_read_file(const char *path, size_t max, char **out, size_t *outlen, struct hb_err *e);
 /* mkdir -p with the given mode. */
 int hb_mkdirs(const char *path, mode_t mode, struct hb_err *e);

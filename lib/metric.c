@@ -157,11 +157,15 @@ json_t *hb_sample_to_json(const struct hb_sample *s)
 	json_t *arr = json_array();
 	int i;
 
+	/* a non-finite value (JSON has none) is sent as null, for the reader to refuse by name:
+	 * never dropped in silence */
 	for (i = 0; i < s->n; i++)
 		json_array_append_new(arr,
-				      json_pack("{s:s, s:s, s:b, s:f}", "name", s->m[i].name,
+				      json_pack("{s:s, s:s, s:b, s:o}", "name", s->m[i].name,
 						"unit", s->m[i].unit, "higher_is_better",
-						s->m[i].higher_is_better, "value", s->m[i].value));
+						s->m[i].higher_is_better, "value",
+						isfinite(s->m[i].value) ? json_real(s->m[i].value)
+									: json_null()));
 	json_t *j = json_pack("{s:o, s:o}", "metrics", arr, "info",
 			      s->info ? json_incref(s->info) : json_object());
 
@@ -203,6 +207,14 @@ int hb_sample_from_json(const json_t *j, struct hb_sample *s, struct hb_err *e)
 		const json_t *name = json_object_get(m, "name"), *unit = json_object_get(m, "unit");
 		const json_t *hib = json_object_get(m, "higher_is_better"),
 			     *val = json_object_get(m, "value");
+		if (json_is_string(name) && json_is_null(val)) {
+			hb_sample_free(s);
+			return hb_err_set(
+				e, HB_EPROTO,
+				"sample: metric %.64s is not a finite number (the workload "
+				"produced infinity or NaN)",
+				json_string_value(name));
+		}
 		if (!json_is_string(name) || !json_is_string(unit) || !json_is_boolean(hib) ||
 		    !json_is_number(val) || !isfinite(json_number_value(val))) {
 			hb_sample_free(s);

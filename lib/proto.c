@@ -357,6 +357,11 @@ int hb_conn_recv(struct hb_conn *c, double timeout, json_t **msg, struct hb_err 
 			return hb_err_set(e, HB_EIO, "connection closed by peer");
 		}
 		rc = fill(c, deadline, e);
+		if (rc == HB_ETIMEDOUT && c->discarding)
+			return hb_err_set(e, HB_EPROTO,
+					  "message exceeds %d bytes (1 MiB) and no newline came "
+					  "within %.3g s",
+					  HB_PROTO_MAX, timeout);
 		if (rc == HB_ETIMEDOUT)
 			return hb_err_set(e, HB_ETIMEDOUT, "no message within %.3g s", timeout);
 		if (rc)

@@ -130,7 +130,7 @@ static double resample_median(struct hb_rng *r, const double *x, size_t n, doubl
 
 int hb_summarize(const double *x, size_t n, struct hb_summary *s)
 {
-	double *buf = NULL, *meds = NULL, sum = 0, ss = 0;
+	double *buf = NULL, *meds = NULL, sum = 0, ss = 0, scale = 0;
 	struct hb_rng r;
 	int rc = 0;
 
@@ -141,16 +141,23 @@ int hb_summarize(const double *x, size_t n, struct hb_summary *s)
 		return HB_EINVAL;
 	s->min = s->max = x[0];
 	for (size_t i = 0; i < n; i++) {
-		sum += x[i];
 		if (x[i] < s->min)
 			s->min = x[i];
 		if (x[i] > s->max)
 			s->max = x[i];
+		if (fabs(x[i]) > scale)
+			scale = fabs(x[i]);
 	}
-	s->mean = sum / (double)n;
+	/* sums of values scaled to [-1, 1]: samples near DBL_MAX cannot overflow the mean */
+	if (scale == 0 || !isfinite(scale))
+		scale = 1;
 	for (size_t i = 0; i < n; i++)
-		ss += (x[i] - s->mean) * (x[i] - s->mean);
-	s->stdev = n > 1 ? sqrt(ss / (double)(n - 1)) : 0.0;
+		sum += x[i] / scale;
+	sum /= (double)n;
+	for (size_t i = 0; i < n; i++)
+		ss += (x[i] / scale - sum) * (x[i] / scale - sum);
+	s->mean = sum * scale;
+	s->stdev = n > 1 ? sqrt(ss / (double)(n - 1)) * scale : 0.0;
 	s->cv = s->mean != 0 ? s->stdev / fabs(s->mean) : 0.0;
 	s->median = hb_median(x, n);
 	if (n == 1) {

@@ -23,10 +23,8 @@ assert r["status"] == sys.argv[2], r["status"]
 assert len(r["failures"]) >= int(sys.argv[3]), r["failures"]
 PY
 }
-no_leftovers() {
-	sleep 0.3
-	left=$(hb_leftovers)
-	[ -z "$left" ] || fail "$1: processes survived: $left"
+no_leftovers() { # polls: children may take a moment to be reaped on a loaded machine
+	left=$(hb_wait_no_leftovers 10) || fail "$1: processes survived: $left"
 }
 
 # 1. fio fails: the disk entry fails with fio's own words, cpu still runs, exit 4.
@@ -56,9 +54,12 @@ no_leftovers "failing fio"
 # valid hello and then closes the connection when asked to run.
 cat >"$T/fake.py" <<'PY'
 import json, socket, sys
-mode, port = sys.argv[1], int(sys.argv[2])
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("127.0.0.1", port)); s.listen(1)
+mode, portfile = sys.argv[1], sys.argv[2]
+s = socket.socket()
+s.bind(("127.0.0.1", 0)); s.listen(1)  # the kernel picks a free port
+with open(portfile + ".tmp", "w") as pf:
+    pf.write("%d\n" % s.getsockname()[1])
+import os; os.rename(portfile + ".tmp", portfile)  # appears whole, once listening
 c, _ = s.accept(); f = c.makefile("rwb")
 f.readline()
 if mode == "garbage":
@@ -72,10 +73,17 @@ c.close()
 PY
 printf 'a-long-enough-token-0123456789\n' >"$T/tok"; chmod 600 "$T/tok"
 for mode in garbage die; do
-	PORT=$((30000 + ($$ + ${#mode}) % 20000))
-	python3 "$T/fake.py" $mode $PORT &
+	rm -f "$T/port"
+	python3 "$T/fake.py" $mode "$T/port" &
 	FAKE=$!
-	sleep 0.5
+	# wait for the state (listening, port known), not for a time
+	i=0
+	while [ ! -s "$T/port" ]; do
+		i=$((i + 1)); [ $i -lt 600 ] || fail "fake agent did not start"
+		kill -0 $FAKE 2>/dev/null || fail "fake agent died"
+		sleep 0.1
+	done
+	PORT=$(cat "$T/port")
 	cat >"$T/p2.json" <<JSON
 { "repetitions": 2, "warmup": 0, "duration": 0.3, "ramp": 0,
   "targets": [ { "name": "native", "kind": "native" },
@@ -100,7 +108,12 @@ no_leftovers "fake agents"
 for sig in TERM HUP; do
 	$BIN run "$T/p1.json" -q --no-report --reps 50 -o "$T/r3$sig" 2>"$T/e3" &
 	pid=$!
-	sleep 2
+	# results.json appears once the signal handlers are in place and a run is under way
+	i=0
+	until [ -s "$T/r3$sig/results.json" ]; do
+		i=$((i + 1)); [ $i -lt 600 ] || fail "SIG$sig: the run never started"
+		sleep 0.1
+	done
 	kill -$sig $pid
 	wait $pid; rc=$?
 	[ $rc -eq 4 ] || { cat "$T/e3"; fail "SIG$sig: exit $rc, want 4"; }

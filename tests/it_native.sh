@@ -53,7 +53,17 @@ PY
 # 3. Ctrl-C mid-run: exit 4, valid incomplete results, no fio left
 $BIN run configs/quick.json --targets native --reps 5 --warmup 0 --duration 1 -q -o "$T/r2" 2>"$T/log2" &
 pid=$!
-sleep 5
+# interrupt once something was measured (results.json holds a row): a state, not a time
+has_rows() {
+	python3 -c "import json,sys; sys.exit(0 if json.load(open('$1'))['results'] else 1)" 2>/dev/null
+}
+i=0
+until has_rows "$T/r2/results.json"; do
+	i=$((i + 1))
+	[ $i -lt 1200 ] || fail "no results row within 120 s: $(cat "$T/log2")"
+	kill -0 $pid 2>/dev/null || fail "run ended before it could be interrupted"
+	sleep 0.1
+done
 kill -INT $pid
 wait $pid
 rc=$?
@@ -67,9 +77,7 @@ assert len(r['results'])>0, 'nothing measured'
 assert all(x['n']>=1 for x in r['results'])
 " || fail "interrupted results"
 ls "$T/r2" | grep -q tmp && fail "temporary file left in results dir"
-sleep 0.5
-left=$(hb_leftovers)
-[ -z "$left" ] || fail "processes survived the interrupted run: $left"
+left=$(hb_wait_no_leftovers 10) || fail "processes survived the interrupted run: $left"
 grep -q "scratch_dir" "$T/r2/results.json" || fail "no scratch_dir recorded"
 sd=$(python3 -c "import json;print(json.load(open('$T/r2/results.json'))['targets'][0]['info']['scratch_dir'])")
 [ ! -e "$sd" ] || fail "scratch directory $sd left behind"

@@ -12,3 +12,14 @@ hb_leftovers() {
 		fi
 	done
 }
+# Waits (polling, up to $1 seconds) until none of this test's processes is left; on timeout
+# prints "PID ARGS" of the survivors and returns 1. A state, not a fixed sleep.
+hb_wait_no_leftovers() {
+	_n=$(( $1 * 10 ))
+	while _left=$(hb_leftovers); [ -n "$_left" ]; do
+		_n=$((_n - 1))
+		[ $_n -gt 0 ] || { echo "$_left"; return 1; }
+		sleep 0.1
+	done
+	return 0
+}

@@ -3,7 +3,7 @@
 # tests must pass on a loaded machine. The load is stress-ng --cpu N (N = online CPUs), or N
 # shell busy loops when stress-ng is missing; it is stopped on every exit path.
 #   sh tools/loaded.sh [BUILD] [TEST...]     TEST: test_* binary names or it_*.sh scripts
-# Exit status: that of tests/run.sh.
+# Exit status: that of tests/run.sh (whole suite), else 1 when any named test failed.
 set -u
 BUILD=${1:-build}
 [ $# -gt 0 ] && shift
@@ -33,31 +33,19 @@ if [ $# -eq 0 ]; then
 	sh tests/run.sh "$BUILD"
 	exit $?
 fi
-# a subset: unit binaries run directly, scripts through run.sh's HB_ONLY selection
-rc=0 units="" scripts=""
+export HB_BUILD="$BUILD" HB_BIN="$BUILD/hvbench" HB_GUEST_BIN="$BUILD/hvbench-guest"
+rc=0
 for t in "$@"; do
 	case $t in
-	it_*) scripts="$scripts ${t%.sh}.sh" ;;
-	*) units="$units $t" ;;
+	it_*) cmd="sh tests/${t%.sh}.sh" ;;
+	*) cmd="$BUILD/tests/$t" ;;
 	esac
-done
-export HB_BUILD="$BUILD" HB_BIN="$BUILD/hvbench" HB_GUEST_BIN="$BUILD/hvbench-guest"
-for u in $units; do
-	"$BUILD/tests/$u" >"$BUILD/loaded-$u.log" 2>&1
+	$cmd >"$BUILD/loaded-${t%.sh}.log" 2>&1
 	r=$?
 	case $r in
-	0) echo "PASS  $u" ;;
-	77) echo "SKIP  $u" ;;
-	*) echo "FAIL  $u (exit $r): see $BUILD/loaded-$u.log"; rc=1 ;;
-	esac
-done
-for s in $scripts; do
-	sh "tests/$s" >"$BUILD/loaded-$s.log" 2>&1
-	r=$?
-	case $r in
-	0) echo "PASS  $s" ;;
-	77) echo "SKIP  $s" ;;
-	*) echo "FAIL  $s (exit $r): see $BUILD/loaded-$s.log"; rc=1 ;;
+	0) echo "PASS  $t" ;;
+	77) echo "SKIP  $t" ;;
+	*) echo "FAIL  $t (exit $r): see $BUILD/loaded-${t%.sh}.log"; rc=1 ;;
 	esac
 done
 exit $rc
