@@ -396,7 +396,7 @@ int hb_results_validate(const json_t *root, const char *name, struct hb_err *e)
 	if ((rc = need(root, "", "schema", T_STR, 1, name, e)))
 		return rc;
 	schema = hb_j_str(root, "schema", "");
-	if (strcmp(schema, HB_RESULTS_SCHEMA))
+	if (strcmp(schema, HB_RESULTS_SCHEMA) && strcmp(schema, "hvbench/result/2"))
 		return hb_err_set(e, HB_EINVAL, "%s: schema: \"%s\" is not \"%s\"", name, schema,
 				  HB_RESULTS_SCHEMA);
 	if ((rc = need(root, "", "tool_version", T_STR, 0, name, e)) ||
