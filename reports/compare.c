@@ -54,9 +54,10 @@ static const char *const st_name[ST_COUNT] = {
 struct test {
 	int ok; /* computed; else why says why not */
 	char why[120];
-	int logscale;	       /* est is a difference of logs */
-	double base, cur;      /* typical values: exp(mean log unit) or mean unit; ratios raw */
-	double change, lo, hi; /* relative change cur/base - 1 with its 95% CI */
+	int logscale;	  /* est is a difference of logs */
+	int hib;	  /* direction of this test's quantity (ratios are oriented: always 1) */
+	double base, cur; /* typical values: exp(mean log unit) or mean unit; ratios raw */
+	double change, lo, hi;		     /* relative change cur/base - 1 with its 95% CI */
 	double p_bad, p_good, q_bad, q_good; /* one-sided p, BH-adjusted q (NAN: not in family) */
 	double df;
 	size_t nb, nc; /* units: baseline (all runs), current */
@@ -273,6 +274,15 @@ static int row_units(const json_t *res, int lg, struct grp *g)
 	return 0;
 }
 
+/* exp(log(x)) is x only to ~1e-15: 128 must print as 128, not 128.0 */
+static double round12(double v)
+{
+	char buf[40];
+
+	snprintf(buf, sizeof(buf), "%.12g", v);
+	return strtod(buf, NULL);
+}
+
 /*
  * The shift test. Run d has an estimate x[d] whose within-run variance is w[d] (from a pooled
  * within-run variance with df_w degrees of freedom). est = x[cur] - mean(x[base]). Variance:
@@ -282,7 +292,7 @@ static int row_units(const json_t *res, int lg, struct grp *g)
  * spread beyond the units' spread cannot be estimated and is taken as 0 (say so: boots >= 2).
  */
 static void shift_test(const double *xb, const double *wb, size_t R, double xc, double wc,
-		       double df_w, int hib, struct test *t)
+		       double df_w, struct test *t)
 {
 	struct hb_vcomp vc[2];
 	struct hb_ttest tt;
@@ -313,11 +323,11 @@ static void shift_test(const double *xb, const double *wb, size_t R, double xc, 
 	}
 	t->ok = 1;
 	t->df = tt.df;
-	t->p_bad = hib ? tt.p_down : tt.p_up;
-	t->p_good = hib ? tt.p_up : tt.p_down;
+	t->p_bad = t->hib ? tt.p_down : tt.p_up;
+	t->p_good = t->hib ? tt.p_up : tt.p_down;
 	if (t->logscale) {
-		t->base = exp(mb);
-		t->cur = exp(xc);
+		t->base = round12(exp(mb));
+		t->cur = round12(exp(xc));
 		t->change = expm1(tt.est);
 		t->lo = expm1(tt.lo);
 		t->hi = expm1(tt.hi);
@@ -400,6 +410,7 @@ static int abs_test(const struct cmp *c, struct cmp_row *r)
 	int hc, rc;
 
 	test_init(&r->abs);
+	r->abs.hib = r->hib;
 	r->abs.logscale = positive_everywhere(c, r->target, r->workload, r->metric);
 	if ((rc = gather(c, r->target, r->workload, r->metric, r->abs.logscale, g, &hb, &hc)))
 		return rc;
@@ -416,7 +427,7 @@ static int abs_test(const struct cmp *c, struct cmp_row *r)
 		r->abs.nb += g[i].n;
 	}
 	r->abs.nc = g[c->nbase].n;
-	shift_test(xb, wb, R, g[c->nbase].mean, var / (double)g[c->nbase].n, df, r->hib, &r->abs);
+	shift_test(xb, wb, R, g[c->nbase].mean, var / (double)g[c->nbase].n, df, &r->abs);
 	return 0;
 }
 
@@ -424,12 +435,13 @@ static int abs_test(const struct cmp *c, struct cmp_row *r)
 static int ratio_test(const struct cmp *c, struct cmp_row *r, const char *native)
 {
 	struct grp gv[MAX_RUNS + 1], gn[MAX_RUNS + 1];
-	double xb[MAX_RUNS], wb[MAX_RUNS], vv, dv, vn, dn, dfw, a, b;
+	double xb[MAX_RUNS], wb[MAX_RUNS], vv, dv, vn, dn, dfw, a, b, o = r->hib ? 1 : -1;
 	size_t hbv, hbn, R = 0;
 	int hcv, hcn, rc;
 
 	test_init(&r->ratio);
 	r->ratio.logscale = 1;
+	r->ratio.hib = 1; /* oriented: VM/native, or native/VM when lower is better; > 1 better */
 	if (!positive_everywhere(c, r->target, r->workload, r->metric) ||
 	    !positive_everywhere(c, native, r->workload, r->metric)) {
 		hb_strlcpy(r->ratio.why, "a value <= 0: no ratio", sizeof(r->ratio.why));
@@ -448,7 +460,7 @@ static int ratio_test(const struct cmp *c, struct cmp_row *r, const char *native
 	for (size_t i = 0; i < c->nbase; i++) {
 		if (!gv[i].n || !gn[i].n)
 			continue;
-		xb[R] = gv[i].mean - gn[i].mean;
+		xb[R] = o * (gv[i].mean - gn[i].mean);
 		wb[R++] = vv / (double)gv[i].n + vn / (double)gn[i].n;
 		r->ratio.nb += gv[i].n;
 	}
@@ -465,7 +477,7 @@ static int ratio_test(const struct cmp *c, struct cmp_row *r, const char *native
 		dfw = (a + b) * (a + b) / (a * a / dv + b * b / dn);
 	else
 		dfw = dv > 0 && dn > 0 ? dv + dn : 0;
-	shift_test(xb, wb, R, gv[c->nbase].mean - gn[c->nbase].mean, a + b, dfw, r->hib, &r->ratio);
+	shift_test(xb, wb, R, o * (gv[c->nbase].mean - gn[c->nbase].mean), a + b, dfw, &r->ratio);
 	return 0;
 }
 
@@ -548,19 +560,19 @@ static int check_row_defs(const struct cmp *c, const struct cmp_row *r, struct h
 	return 0;
 }
 
-static double bad_change(const struct test *t, int hib)
+static double bad_change(const struct test *t)
 {
-	return hib ? -t->change : t->change;
+	return t->hib ? -t->change : t->change;
 }
 
-static int sig_bad(const struct cmp *c, const struct test *t, int hib, double thr)
+static int sig_bad(const struct cmp *c, const struct test *t, double thr)
 {
-	return t->ok && t->q_bad < c->alpha && bad_change(t, hib) > thr;
+	return t->ok && t->q_bad < c->alpha && bad_change(t) > thr;
 }
 
-static int sig_good(const struct cmp *c, const struct test *t, int hib, double thr)
+static int sig_good(const struct cmp *c, const struct test *t, double thr)
 {
-	return t->ok && t->q_good < c->alpha && -bad_change(t, hib) > thr;
+	return t->ok && t->q_good < c->alpha && -bad_change(t) > thr;
 }
 
 /* Adjusts the p-values of every test in the family together (BH), bad and good separately. */
@@ -612,7 +624,7 @@ static void decide(struct cmp *c, struct cmp_row *r)
 		/* reported with the unadjusted p: it cannot fail, it only points at something */
 		const struct test *t = &r->abs;
 
-		if (t->ok && t->p_bad < c->alpha && bad_change(t, r->hib) > thr)
+		if (t->ok && t->p_bad < c->alpha && bad_change(t) > thr)
 			r->st = r->native_ref ? ST_DRIFT : ST_NOT_GATED;
 		else if (!t->ok)
 			r->st = ST_UNTESTABLE;
@@ -624,14 +636,14 @@ static void decide(struct cmp *c, struct cmp_row *r)
 		/* the ratio failed, or the absolute failed and the ratio moved the same bad way
 		 * beyond the threshold (only not significantly): a host that slowed down for
 		 * everyone moves both VM and native, the ratio stays and nothing fails */
-		fail = sig_bad(c, &r->ratio, r->hib, thr) ||
-		       (sig_bad(c, &r->abs, r->hib, thr) && bad_change(&r->ratio, r->hib) > thr);
-		good = sig_good(c, &r->ratio, r->hib, thr);
-		if (!sig_bad(c, &r->ratio, r->hib, thr) && fail)
+		fail = sig_bad(c, &r->ratio, thr) ||
+		       (sig_bad(c, &r->abs, thr) && bad_change(&r->ratio) > thr);
+		good = sig_good(c, &r->ratio, thr);
+		if (!sig_bad(c, &r->ratio, thr) && fail)
 			r->decided_by = "absolute";
 	} else {
-		fail = sig_bad(c, main_t, r->hib, thr);
-		good = sig_good(c, main_t, r->hib, thr);
+		fail = sig_bad(c, main_t, thr);
+		good = sig_good(c, main_t, thr);
 	}
 	main_t = r->decided_by && !strcmp(r->decided_by, "ratio") ? &r->ratio : &r->abs;
 	if (fail)
@@ -640,7 +652,7 @@ static void decide(struct cmp *c, struct cmp_row *r)
 		r->st = ST_IMPROVED;
 	else if (!main_t->ok)
 		r->st = ST_UNTESTABLE;
-	else if (bad_change(main_t, r->hib) > thr || -bad_change(main_t, r->hib) > thr)
+	else if (bad_change(main_t) > thr || -bad_change(main_t) > thr)
 		r->st = ST_NOT_SIGNIFICANT;
 	else
 		r->st = ST_UNCHANGED;
@@ -734,9 +746,10 @@ static int build(struct cmp *c, struct hb_err *e)
 			c->ntested++;
 		c->count[r->st]++;
 	}
-	if (!common)
+	if (!common) {
+		c->fatal = 0; /* the most basic reason first */
 		set_fatal(c, "no metric is in both the baseline and the current run");
-	else if (!c->ntested)
+	} else if (!c->ntested)
 		set_fatal(c, "no gated metric could be tested (no samples, or one unit per side)");
 	if (c->count[ST_MISSING] && !c->allow_missing)
 		set_fatal(c, "gated metrics of the baseline are missing from the current run");
@@ -757,8 +770,10 @@ static void cmp_json(struct cmp *c, const char *what, const json_t *b, const jso
 
 	if ((!b && !cur) || (b && cur && json_equal((json_t *)b, (json_t *)cur)))
 		return;
-	sb = b ? json_dumps(b, JSON_COMPACT | JSON_SORT_KEYS) : strdup("(absent)");
-	sc = cur ? json_dumps(cur, JSON_COMPACT | JSON_SORT_KEYS) : strdup("(absent)");
+	sb = b ? json_dumps(b, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY)
+	       : strdup("(absent)");
+	sc = cur ? json_dumps(cur, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY)
+		 : strdup("(absent)");
 	if (sb && sc && strlen(sb) + strlen(sc) < 700)
 		note_add(c, 1, "%s: baseline %s, current %s", what, sb, sc);
 	else
@@ -951,12 +966,6 @@ static void fmt_test(const struct test *t, char *buf, size_t len)
 		snprintf(buf, len, "%s (95%% CI %s .. %s), p %s, adjusted %s", ch, lo, hi, p, q);
 }
 
-/* Oriented VM/native value: > 100% better. */
-static double oriented(double ratio, int hib)
-{
-	return hib ? ratio : 1.0 / ratio;
-}
-
 /* One line describing a row: values, change, CI, p (absolute, then vs native). */
 static void describe(const struct cmp_row *r, char *buf, size_t len)
 {
@@ -977,8 +986,8 @@ static void describe(const struct cmp_row *r, char *buf, size_t len)
 		snprintf(buf, len, "%s -> %s %s: %s", b, cu, r->unit, ta);
 		return;
 	}
-	hb_fmt_pct(oriented(r->ratio.base, r->hib), ob, sizeof(ob));
-	hb_fmt_pct(oriented(r->ratio.cur, r->hib), oc, sizeof(oc));
+	hb_fmt_pct(r->ratio.base, ob, sizeof(ob));
+	hb_fmt_pct(r->ratio.cur, oc, sizeof(oc));
 	fmt_test(&r->ratio, tr, sizeof(tr));
 	snprintf(buf, len, "%s -> %s %s: %s; vs native %s%% -> %s%% (>100%% better): %s", b, cu,
 		 r->unit, ta, ob, oc, tr);
@@ -1128,8 +1137,8 @@ static void md_table(const struct cmp *c, FILE *out, int (*want)(const struct cm
 		else
 			fputs(" | — | — | ", out);
 		if (r->has_ratio) {
-			hb_fmt_pct(oriented(r->ratio.base, r->hib), ob, sizeof(ob));
-			hb_fmt_pct(oriented(r->ratio.cur, r->hib), oc, sizeof(oc));
+			hb_fmt_pct(r->ratio.base, ob, sizeof(ob));
+			hb_fmt_pct(r->ratio.cur, oc, sizeof(oc));
 			fprintf(out, "%s%% → %s%% |\n", ob, oc);
 		} else {
 			fputs("— |\n", out);
@@ -1583,7 +1592,9 @@ int hb_compare_main(int argc, char **argv, FILE *out, FILE *err)
 	struct cmp *c = calloc(1, sizeof(*c));
 	struct hb_err e = {0};
 	const char *junit = NULL, *format = "text", *files[MAX_RUNS + 1];
-	int opt, rc = 2, dashdash = -1, nfiles = 0, aa = 0, oargc = argc;
+	int opt, rc = 2, dashdash = -1, nfiles = 0, aa = 0;
+	char **av = NULL;
+	const char *curarg = NULL;
 
 	if (!c) {
 		fprintf(err, "hvbench compare: out of memory\n");
@@ -1592,13 +1603,25 @@ int hb_compare_main(int argc, char **argv, FILE *out, FILE *err)
 	c->alpha = 0.01;
 	c->threshold = 0.05;
 	c->mode = MODE_BOTH;
-	/* "--" separates the baselines from the current run: options only before it */
-	for (int i = 1; i < argc; i++)
-		if (!strcmp(argv[i], "--")) {
+	/* "--" separates the baselines from the current run (the one file right after it);
+	 * options may stand anywhere, so it is taken out before getopt sees it */
+	av = calloc((size_t)argc + 1, sizeof(*av));
+	if (!av) {
+		fprintf(err, "hvbench compare: out of memory\n");
+		free(c);
+		return 2;
+	}
+	for (int i = 0, k = 0; i < argc; i++) {
+		if (dashdash < 0 && !strcmp(argv[i], "--")) {
 			dashdash = i;
-			argc = i;
-			break;
+			curarg = i + 1 < argc ? argv[i + 1] : NULL;
+			continue;
 		}
+		av[k++] = argv[i];
+	}
+	if (dashdash >= 0)
+		argc--;
+	argv = av;
 	optind = 0;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "h", lopts, NULL)) != -1) {
@@ -1684,15 +1707,16 @@ int hb_compare_main(int argc, char **argv, FILE *out, FILE *err)
 		}
 	}
 	for (int i = optind; i < argc && nfiles < MAX_RUNS + 1; i++)
-		files[nfiles++] = argv[i];
+		if (argv[i] != curarg)
+			files[nfiles++] = argv[i];
 	if (dashdash >= 0) {
-		if (oargc - dashdash != 2 || nfiles < 1 || aa) {
+		if (!curarg || nfiles < 1 || aa || argc - optind != nfiles + 1) {
 			fprintf(err, "hvbench compare: give BASELINE.json ... -- CURRENT.json (one "
 				     "current run after --, at least one baseline before it)\n");
 			compare_usage(err);
 			goto out;
 		}
-		files[nfiles++] = argv[dashdash + 1];
+		files[nfiles++] = curarg;
 	} else if (aa ? (nfiles < 1 || nfiles > 2) : nfiles != 2) {
 		fprintf(err, "hvbench compare: need %s (got %d file%s)\n",
 			aa ? "RUN.json or two runs of the same code"
@@ -1757,6 +1781,7 @@ out:
 	json_decref(c->cur);
 	cmp_reset(c);
 	free(c);
+	free(av);
 	return rc;
 }
 
