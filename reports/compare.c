@@ -314,6 +314,8 @@ static void shift_test(const double *xb, const double *wb, size_t R, double xc, 
 		vc[nv++] = (struct hb_vcomp){wc + wsum / ((double)R * (double)R), df_w};
 	if (R >= 2 && (sb > 0 || df_w <= 0))
 		vc[nv++] = (struct hb_vcomp){sb * (1.0 + 1.0 / (double)R), (double)(R - 1)};
+	t->base = t->logscale ? round12(exp(mb)) : mb;
+	t->cur = t->logscale ? round12(exp(xc)) : xc;
 	if (nv == 0 || hb_ttest(xc - mb, vc, nv, &tt)) {
 		hb_strlcpy(t->why,
 			   "one unit per run and one baseline run: no spread to test against "
@@ -326,16 +328,12 @@ static void shift_test(const double *xb, const double *wb, size_t R, double xc, 
 	t->p_bad = t->hib ? tt.p_down : tt.p_up;
 	t->p_good = t->hib ? tt.p_up : tt.p_down;
 	if (t->logscale) {
-		t->base = round12(exp(mb));
-		t->cur = round12(exp(xc));
 		t->change = expm1(tt.est);
 		t->lo = expm1(tt.lo);
 		t->hi = expm1(tt.hi);
 	} else {
 		double d = fabs(mb);
 
-		t->base = mb;
-		t->cur = xc;
 		t->change = d > 0 ? tt.est / d : (tt.est == 0 ? 0 : copysign(INFINITY, tt.est));
 		t->lo = d > 0 ? tt.lo / d : NAN;
 		t->hi = d > 0 ? tt.hi / d : NAN;
@@ -1425,15 +1423,24 @@ static json_t *aa_doc(const json_t *src, int k, int half)
 		json_t *s = json_object_get(x, "samples"), *b = json_object_get(x, "boot");
 		json_t *ns = json_array(), *nb = json_is_array(b) ? json_array() : NULL;
 		size_t n = json_array_size(s);
+		int one_per_boot = nb != NULL;
 
+		/* a row with one sample per boot (boot time) is split by boot instead */
+		for (size_t j = 0; j < n && one_per_boot; j++)
+			for (size_t m = 0; m < j; m++)
+				if (json_integer_value(json_array_get(b, m)) ==
+				    json_integer_value(json_array_get(b, j)))
+					one_per_boot = 0;
 		for (size_t j = 0; j < n; j++) {
 			json_int_t bj = nb ? json_integer_value(json_array_get(b, j)) : 0;
 			size_t pos = 0, nin = 0;
 
 			for (size_t m = 0; m < n; m++) {
-				json_int_t bm = nb ? json_integer_value(json_array_get(b, m)) : 0;
+				json_int_t bm = nb && !one_per_boot
+							? json_integer_value(json_array_get(b, m))
+							: 0;
 
-				if (bm != bj)
+				if (bm != (one_per_boot ? 0 : bj))
 					continue;
 				if (m < j)
 					pos++;
