@@ -118,8 +118,8 @@ static void test_loader_errors(void **state)
 		load_text("{\n \"schema\": \"hvbench/result/1\",\n \"x\": [1,,2]\n}", m, sizeof(m)),
 		HB_EINVAL);
 	assert_true(!strncmp(m, ": line 3, column ", 17));
-	assert_int_equal(load_text("{\"schema\":\"hvbench/result/2\"}", m, sizeof(m)), HB_EINVAL);
-	assert_string_equal(m, ": schema: \"hvbench/result/2\" is not \"hvbench/result/1\"");
+	assert_int_equal(load_text("{\"schema\":\"hvbench/result/9\"}", m, sizeof(m)), HB_EINVAL);
+	assert_string_equal(m, ": schema: \"hvbench/result/9\" is not \"hvbench/result/1\"");
 	assert_int_equal(load_text(HEAD "\"results\":[" RES("") "," RES(
 					   ",\"n\":3") ","
 						       "{\"target\":\"native\",\"workload\":"
