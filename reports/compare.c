@@ -361,6 +361,42 @@ static void test_init(struct test *t)
 	t->p_bad = t->p_good = t->q_bad = t->q_good = t->df = NAN;
 }
 
+/*
+ * Quantization: a metric that only takes a few values (fio clat percentiles are histogram
+ * buckets, on a TCG guest a factor 2 apart) can show no spread among a handful of units and a
+ * whole bucket of difference between runs. The smallest gap q between distinct values seen
+ * inside one baseline run bounds the resolution; a unit's variance is at least q^2/12 (the
+ * variance of rounding to a grid of step q). Without such evidence (every baseline run
+ * constant) there is no floor: identical samples with a real change stay a certain change.
+ */
+static double quantum_floor(const struct cmp *c, const char *target, const char *wl, const char *m,
+			    int lg)
+{
+	double q = INFINITY;
+
+	for (size_t d = 0; d < c->nbase; d++) {
+		const json_t *res = hb_j_result(c->base[d], target, wl, m);
+		const json_t *s = json_object_get(res, "samples");
+		size_t n = json_array_size(s), k = 0;
+		double *v = n ? malloc(n * sizeof(*v)) : NULL;
+
+		if (!v)
+			continue;
+		for (size_t i = 0; i < n; i++) {
+			double x = json_number_value(json_array_get(s, i));
+
+			if (!lg || x > 0)
+				v[k++] = lg ? log(x) : x;
+		}
+		qsort(v, k, sizeof(*v), cmp_dbl);
+		for (size_t i = 1; i < k; i++)
+			if (v[i] > v[i - 1] && v[i] - v[i - 1] < q)
+				q = v[i] - v[i - 1];
+		free(v);
+	}
+	return isfinite(q) ? q * q / 12.0 : 0;
+}
+
 /* Units of target/workload/metric in every run: g[0..nbase) baselines, g[nbase] current. */
 static int gather(const struct cmp *c, const char *target, const char *wl, const char *m, int lg,
 		  struct grp *g, size_t *have_base, int *have_cur)
@@ -417,6 +453,7 @@ static int abs_test(const struct cmp *c, struct cmp_row *r)
 		return 0;
 	}
 	pool(g, c->nbase + 1, &var, &df);
+	var = fmax(var, quantum_floor(c, r->target, r->workload, r->metric, r->abs.logscale));
 	for (size_t i = 0; i < c->nbase; i++) {
 		if (!g[i].n)
 			continue;
@@ -455,6 +492,8 @@ static int ratio_test(const struct cmp *c, struct cmp_row *r, const char *native
 	}
 	pool(gv, c->nbase + 1, &vv, &dv);
 	pool(gn, c->nbase + 1, &vn, &dn);
+	vv = fmax(vv, quantum_floor(c, r->target, r->workload, r->metric, 1));
+	vn = fmax(vn, quantum_floor(c, native, r->workload, r->metric, 1));
 	for (size_t i = 0; i < c->nbase; i++) {
 		if (!gv[i].n || !gn[i].n)
 			continue;
