@@ -502,7 +502,7 @@ static void entry_done(struct runner *r, int ei)
 {
 	char eta[32], el[32];
 
-	if (r->tty)
+	if (isatty(2)) /* a terminal has the progress line (or asked for quiet with -q) */
 		return;
 	fmt_dur(r->planned_left, eta, sizeof(eta));
 	fmt_dur(hb_now() - r->t0, el, sizeof(el));
