@@ -16,7 +16,7 @@
 
 static const char *const top_keys[] = {"name",	    "description", "repetitions", "warmup",
 				       "duration",  "ramp",	   "timeout",	  "targets",
-				       "workloads", "probes",	   NULL};
+				       "workloads", "probes",	   "boots",	  NULL};
 static const char *const target_keys[] = {"name", "kind", "options", NULL};
 static const char *const entry_keys[] = {"name", "workload", "params", "duration",
 					 "ramp", "timeout",  NULL};
@@ -216,7 +216,7 @@ int hb_profile_parse(const char *text, const char *name, struct hb_profile *p, s
 {
 	json_error_t je;
 	json_t *j;
-	double reps = 3, warmup = 1, duration = 10, ramp = 2, timeout = 0;
+	double reps = 3, warmup = 1, duration = 10, ramp = 2, timeout = 0, boots = 1;
 	const json_t *probes;
 	int rc;
 
@@ -242,13 +242,23 @@ int hb_profile_parse(const char *text, const char *name, struct hb_profile *p, s
 	if ((rc = get_num(j, "repetitions", name, 1, 1000, 1, &reps, e)) ||
 	    (rc = get_num(j, "warmup", name, 0, 100, 1, &warmup, e)) ||
 	    (rc = get_num(j, "duration", name, 0.1, 3600, 0, &duration, e)) ||
-	    (rc = get_num(j, "ramp", name, 0, 600, 0, &ramp, e)))
+	    (rc = get_num(j, "ramp", name, 0, 600, 0, &ramp, e)) ||
+	    (rc = get_num(j, "boots", name, 1, 100, 1, &boots, e)))
 		goto fail;
+	if (boots > reps) {
+		rc = hb_err_set(
+			e, HB_EINVAL,
+			"%s: \"boots\" %g is more than \"repetitions\" %g: every boot needs "
+			"at least one repetition",
+			name, boots, reps);
+		goto fail;
+	}
 	timeout = 0; /* not given: each entry's default is 3 * (its duration + ramp) + 60 */
 	if ((rc = get_num(j, "timeout", name, 1, 7200, 0, &timeout, e)))
 		goto fail;
 	p->reps = (int)reps;
 	p->warmup = (int)warmup;
+	p->boots = (int)boots;
 	if (!json_object_get(j, "targets")) {
 		rc = hb_err_set(e, HB_EINVAL, "%s: \"targets\" is required", name);
 		goto fail;
@@ -312,6 +322,8 @@ int hb_profile_apply(struct hb_profile *p, const struct hb_overrides *o, struct 
 
 	if (o->reps > 0)
 		p->reps = o->reps;
+	if (p->boots > p->reps) /* fewer repetitions asked on the command line: one per boot */
+		p->boots = p->reps;
 	if (o->warmup >= 0)
 		p->warmup = o->warmup;
 	if (o->duration > 0) {

@@ -28,6 +28,7 @@ struct hb_profile {
 	char path[512];
 	json_t *json; /* the profile as loaded (recorded in results.json); owned */
 	int reps, warmup;
+	int boots; /* VM targets are booted this many times; repetitions spread across boots */
 	int ntargets, nentries;
 	struct hb_target targets[HB_MAX_TARGETS]; /* opts owned */
 	struct hb_entry entries[HB_MAX_ENTRIES];

@@ -8,6 +8,7 @@
 #include "runner.h"
 
 #include <dirent.h>
+#include <ftw.h>
 #include <errno.h>
 #include <signal.h>
 #include <float.h>
@@ -39,6 +40,7 @@ struct series {
 	enum hb_role role;
 	enum hb_cmp cmp;
 	double *v;
+	int *boot; /* boot index of each sample (VM targets restarted between boot groups) */
 	size_t n, cap;
 };
 
@@ -72,6 +74,7 @@ struct runner {
 	size_t total_runs, done_runs;
 	double t0, planned_left;
 	int progress_shown;
+	int boot; /* current boot group, 0 .. p->boots - 1 */
 };
 
 static void progress_clear(struct runner *r)
@@ -148,19 +151,32 @@ static struct series *series_get(struct runner *r, int target, const char *workl
 	return s;
 }
 
-static void series_add(struct series *s, double v)
+static void series_add(struct series *s, double v, int boot)
 {
 	if (!s)
 		return;
 	if (s->n == s->cap) {
 		size_t ncap = s->cap ? s->cap * 2 : 8;
 		double *nv = realloc(s->v, ncap * sizeof(*nv));
+		int *nb;
+
 		if (!nv)
 			return;
 		s->v = nv;
+		nb = realloc(s->boot, ncap * sizeof(*nb));
+		if (!nb)
+			return;
+		s->boot = nb;
 		s->cap = ncap;
 	}
+	s->boot[s->n] = boot;
 	s->v[s->n++] = v;
+}
+
+/* Targets that are booted again for every boot group (VMs); native runs on the host itself. */
+static int rebooted(const struct runner *r, int t)
+{
+	return r->p->boots > 1 && strcmp(r->p->targets[t].ops->kind, "native");
 }
 
 static void add_failure(struct runner *r, const char *target, const char *workload, int rep,
@@ -203,25 +219,33 @@ static json_t *build_results(struct runner *r, const char *status)
 	for (i = 0; i < r->nser; i++) {
 		struct series *s = &r->ser[i];
 		struct hb_summary sm;
-		json_t *samples;
+		json_t *samples, *row, *boots = NULL;
 		if (!s->n)
 			continue;
 		samples = json_array();
-		for (j = 0; j < s->n; j++)
+		if (rebooted(r, s->target))
+			boots = json_array();
+		for (j = 0; j < s->n; j++) {
 			json_array_append_new(samples, json_real(s->v[j]));
+			if (boots)
+				json_array_append_new(boots, json_integer(s->boot[j]));
+		}
 		hb_summarize(s->v, s->n, &sm);
-		json_array_append_new(
-			results,
-			json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:s, s:s, s:s, s:o, s:I, s:f, "
-				  "s:f, s:f, s:f, s:o}",
-				  "target", r->p->targets[s->target].name, "workload", s->workload,
-				  "kind", s->kind, "metric", s->metric, "unit", s->unit,
-				  "higher_is_better", s->hib, "area", hb_area_str(s->area), "role",
-				  hb_role_str(s->role), "comparison", hb_cmp_str(s->cmp), "samples",
-				  samples, "n", (json_int_t)s->n, "median", sm.median, "mean",
-				  sm.mean, "stdev", isfinite(sm.stdev) ? sm.stdev : DBL_MAX, "cv",
-				  isfinite(sm.cv) ? sm.cv : 0.0, "ci95",
-				  ci_array(sm.ci_lo, sm.ci_hi)));
+		row = json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:s, s:s, s:s, s:o, s:I, s:f, s:f, "
+				"s:f, s:f, s:o}",
+				"target", r->p->targets[s->target].name, "workload", s->workload,
+				"kind", s->kind, "metric", s->metric, "unit", s->unit,
+				"higher_is_better", s->hib, "area", hb_area_str(s->area), "role",
+				hb_role_str(s->role), "comparison", hb_cmp_str(s->cmp), "samples",
+				samples, "n", (json_int_t)s->n, "median", sm.median, "mean",
+				sm.mean, "stdev", isfinite(sm.stdev) ? sm.stdev : DBL_MAX, "cv",
+				isfinite(sm.cv) ? sm.cv : 0.0, "ci95",
+				ci_array(sm.ci_lo, sm.ci_hi));
+		if (row && boots)
+			json_object_set_new(row, "boot", boots);
+		else
+			json_decref(boots);
+		json_array_append_new(results, row);
 	}
 	root = json_pack("{s:s, s:s, s:s, s:s, s:s, s:O, s:s, s:O, s:o, s:o, s:[], s:O}", "schema",
 			 HB_RESULTS_SCHEMA, "tool_version", HB_VERSION, "started_at", r->started_at,
@@ -233,9 +257,9 @@ static json_t *build_results(struct runner *r, const char *status)
 	json_object_set(root, "skipped", r->skipped);
 	json_object_set_new(root, "labels",
 			    r->cfg->labels ? json_deep_copy(r->cfg->labels) : json_object());
-	json_object_set_new(
-		root, "settings",
-		json_pack("{s:i, s:i}", "repetitions", r->p->reps, "warmup", r->p->warmup));
+	json_object_set_new(root, "settings",
+			    json_pack("{s:i, s:i, s:i}", "repetitions", r->p->reps, "warmup",
+				      r->p->warmup, "boots", r->p->boots));
 	return root;
 }
 
@@ -290,7 +314,7 @@ static void info_rows(struct runner *r, int t)
 		m.role = d->role;
 		m.cmp = d->cmp;
 		series_add(series_get(r, t, rows[i].workload, rows[i].workload, &m),
-			   json_number_value(v));
+			   json_number_value(v), r->boot);
 	}
 }
 
@@ -318,56 +342,77 @@ static void hook_stop(void *arg)
 		hb_probeset_stop(h->r->probes);
 }
 
+/* Starts target t (again, for a later boot group: same priv and info); 1 when it is up. */
+static int start_target(struct runner *r, int t)
+{
+	struct hb_target *tg = &r->p->targets[t];
+	struct tstate *ts = &r->ts[t];
+	struct hb_err e = {0};
+	char why[512] = "";
+	int rc = 0;
+
+	if (!ts->info)
+		ts->info = json_object();
+	hb_facts_init(&ts->facts);
+	if (!ts->priv)
+		ts->priv = calloc(1, tg->ops->priv_size ? tg->ops->priv_size : 1);
+	if (!ts->priv) {
+		rc = hb_err_set(&e, HB_ENOMEM, "out of memory");
+	} else if (tg->ops->supported && tg->ops->supported(why, sizeof(why))) {
+		rc = hb_err_set(&e, HB_EUNSUPP, "not supported on this host: %s", why);
+	} else {
+		if (r->tty) {
+			progress_clear(r);
+			fprintf(stderr, "\r\033[K[%s] starting %s target...", tg->name,
+				tg->ops->kind);
+			r->progress_shown = 1;
+		}
+		rc = tg->ops->start(ts->priv, tg, &r->env, &ts->facts, ts->info, &e);
+		hb_facts_to_info(&ts->facts, ts->info);
+	}
+	if (rc) {
+		if (!e.msg[0])
+			hb_err_set(&e, rc, "%s", hb_strerror(rc));
+		hb_err_prefix(&e, "%s", tg->name);
+		rlog(r, "target failed to start: %s", e.msg);
+		ts->dead = 1;
+		hb_strlcpy(ts->why, e.msg, sizeof(ts->why));
+		add_failure(r, tg->name, "start", r->boot, e.msg);
+		if (ts->priv)
+			tg->ops->stop(ts->priv, ts->info);
+		return 0;
+	}
+	ts->up = 1;
+	info_rows(r, t);
+	if (r->boot == 0 && ts->facts.emulation == 1 && (tg->ops->flags & HB_BE_VM))
+		rlog(r,
+		     "%s runs under emulation (%s): its figures test the measurement "
+		     "chain, not hardware virtualization",
+		     tg->name, ts->facts.accel[0] ? ts->facts.accel : "tcg");
+	return 1;
+}
+
 static int start_targets(struct runner *r)
 {
 	int t, up = 0;
 
-	for (t = 0; t < r->p->ntargets && !*r->stop; t++) {
-		struct hb_target *tg = &r->p->targets[t];
-		struct tstate *ts = &r->ts[t];
-		struct hb_err e = {0};
-		char why[512] = "";
-		int rc = 0;
-
-		ts->info = json_object();
-		hb_facts_init(&ts->facts);
-		ts->priv = calloc(1, tg->ops->priv_size ? tg->ops->priv_size : 1);
-		if (!ts->priv) {
-			rc = hb_err_set(&e, HB_ENOMEM, "out of memory");
-		} else if (tg->ops->supported && tg->ops->supported(why, sizeof(why))) {
-			rc = hb_err_set(&e, HB_EUNSUPP, "not supported on this host: %s", why);
-		} else {
-			if (r->tty) {
-				progress_clear(r);
-				fprintf(stderr, "\r\033[K[%s] starting %s target...", tg->name,
-					tg->ops->kind);
-				r->progress_shown = 1;
-			}
-			rc = tg->ops->start(ts->priv, tg, &r->env, &ts->facts, ts->info, &e);
-			hb_facts_to_info(&ts->facts, ts->info);
-		}
-		if (rc) {
-			if (!e.msg[0])
-				hb_err_set(&e, rc, "%s", hb_strerror(rc));
-			hb_err_prefix(&e, "%s", tg->name);
-			rlog(r, "target failed to start: %s", e.msg);
-			ts->dead = 1;
-			hb_strlcpy(ts->why, e.msg, sizeof(ts->why));
-			add_failure(r, tg->name, "start", 0, e.msg);
-			if (ts->priv)
-				tg->ops->stop(ts->priv, ts->info);
-			continue;
-		}
-		ts->up = 1;
-		up++;
-		info_rows(r, t);
-		if (ts->facts.emulation == 1 && (tg->ops->flags & HB_BE_VM))
-			rlog(r,
-			     "%s runs under emulation (%s): its figures test the measurement "
-			     "chain, not hardware virtualization",
-			     tg->name, ts->facts.accel[0] ? ts->facts.accel : "tcg");
-	}
+	for (t = 0; t < r->p->ntargets && !*r->stop; t++)
+		up += start_target(r, t);
 	return up;
+}
+
+/* A new boot group: every VM target still in use is shut down and booted again. */
+static void reboot_targets(struct runner *r)
+{
+	for (int t = 0; t < r->p->ntargets && !*r->stop; t++) {
+		struct tstate *ts = &r->ts[t];
+
+		if (!rebooted(r, t) || ts->dead || !ts->up)
+			continue;
+		r->p->targets[t].ops->stop(ts->priv, ts->info);
+		ts->up = 0;
+		start_target(r, t);
+	}
 }
 
 static void stop_targets(struct runner *r)
@@ -446,42 +491,81 @@ static int run_one(struct runner *r, int t, int ei, const struct hb_entry *en, i
 				add_failure(r, tg->name, en->name, rep + 1, msg);
 				continue;
 			}
-			series_add(series_get(r, t, en->name, en->wl->kind, &s.m[i]), s.m[i].value);
+			series_add(series_get(r, t, en->name, en->wl->kind, &s.m[i]), s.m[i].value,
+				   r->boot);
 		}
 	hb_sample_free(&s);
 	return 0;
 }
 
+/* Without a terminal (CI logs) one line per finished workload says the run is alive. */
+static void entry_done(struct runner *r, int ei)
+{
+	char eta[32], el[32];
+
+	if (isatty(2)) /* a terminal has the progress line (or asked for quiet with -q) */
+		return;
+	hb_fmt_duration(r->planned_left, eta, sizeof(eta));
+	hb_fmt_duration(hb_now() - r->t0, el, sizeof(el));
+	if (r->p->boots > 1)
+		rlog(r,
+		     "[%d/%d, boot %d/%d] %s done: run %zu/%zu, %zu failure%s, %s elapsed, ETA %s",
+		     ei + 1, r->p->nentries, r->boot + 1, r->p->boots, r->p->entries[ei].name,
+		     r->done_runs, r->total_runs, json_array_size(r->failures),
+		     json_array_size(r->failures) == 1 ? "" : "s", el, eta);
+	else
+		rlog(r, "[%d/%d] %s done: run %zu/%zu, %zu failure%s, %s elapsed, ETA %s", ei + 1,
+		     r->p->nentries, r->p->entries[ei].name, r->done_runs, r->total_runs,
+		     json_array_size(r->failures), json_array_size(r->failures) == 1 ? "" : "s", el,
+		     eta);
+}
+
+/*
+ * Boot groups are the outer loop: repetitions [g*reps/boots, (g+1)*reps/boots) of every entry
+ * run on boot g, after that boot's own warm-ups (a fresh guest is cold again). With boots = 1
+ * this is the plain entry / repetition / target loop.
+ */
 static void run_all(struct runner *r)
 {
-	int ei, rep, k;
+	int ei, rep, k, g, w;
 
-	for (ei = 0; ei < r->p->nentries && !*r->stop; ei++) {
-		const struct hb_entry *en = &r->p->entries[ei];
-		for (rep = -r->p->warmup; rep < r->p->reps && !*r->stop; rep++) {
-			for (k = 0; k < r->p->ntargets && !*r->stop; k++) {
-				/* rotate who goes first each repetition */
-				int t = (k + (rep + r->p->warmup)) % r->p->ntargets;
-				double t1;
-				if (r->ts[t].dead || !r->ts[t].up || r->skip[t][ei])
-					continue;
-				progress(r, r->p->targets[t].name, en->name,
-					 rep < 0 ? rep + r->p->warmup + 1 : rep + 1, rep < 0);
-				t1 = hb_now();
-				run_one(r, t, ei, en, rep);
-				r->done_runs++;
-				r->planned_left -= hb_entry_cost(en);
-				if (r->planned_left < 0)
-					r->planned_left = 0;
-				/* learn the real cost: scale the rest by how this run compared */
-				if (r->done_runs > 0) {
-					double ratio = (hb_now() - t1) / hb_entry_cost(en);
-					if (ratio > 0.2 && ratio < 20)
-						r->planned_left *= 0.8 + 0.2 * ratio;
+	for (g = 0; g < r->p->boots && !*r->stop; g++) {
+		int r0 = g * r->p->reps / r->p->boots, r1 = (g + 1) * r->p->reps / r->p->boots;
+
+		r->boot = g;
+		if (g > 0)
+			reboot_targets(r);
+		for (ei = 0; ei < r->p->nentries && !*r->stop; ei++) {
+			const struct hb_entry *en = &r->p->entries[ei];
+			for (w = -r->p->warmup; w < r1 - r0 && !*r->stop; w++) {
+				/* warm-ups: rep < 0; measured reps count on across boots */
+				rep = w < 0 ? w : r0 + w;
+				for (k = 0; k < r->p->ntargets && !*r->stop; k++) {
+					/* rotate who goes first each repetition */
+					int t = (k + (w + r->p->warmup)) % r->p->ntargets;
+					double t1;
+					if (r->ts[t].dead || !r->ts[t].up || r->skip[t][ei])
+						continue;
+					progress(r, r->p->targets[t].name, en->name,
+						 rep < 0 ? rep + r->p->warmup + 1 : rep + 1,
+						 rep < 0);
+					t1 = hb_now();
+					run_one(r, t, ei, en, rep);
+					r->done_runs++;
+					r->planned_left -= hb_entry_cost(en);
+					if (r->planned_left < 0)
+						r->planned_left = 0;
+					/* learn the real cost from this run */
+					if (r->done_runs > 0) {
+						double ratio = (hb_now() - t1) / hb_entry_cost(en);
+						if (ratio > 0.2 && ratio < 20)
+							r->planned_left *= 0.8 + 0.2 * ratio;
+					}
 				}
 			}
+			write_results(r, "incomplete");
+			entry_done(r, ei);
 		}
-		write_results(r, "incomplete");
 	}
 	progress_clear(r);
 }
@@ -518,6 +602,40 @@ static void cleanup_stale_scratch(const char *base)
 		hb_rmtree(path);
 	}
 	closedir(d);
+}
+
+static int chown_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	/* lchown: a symlink is never followed out of the results directory */
+	if (lchown(path, (uid_t)strtoul(getenv("SUDO_UID"), NULL, 10),
+		   (gid_t)strtoul(getenv("SUDO_GID"), NULL, 10)))
+		return -1;
+	return 0;
+}
+
+/*
+ * Under sudo the results belong to the user who ran sudo (SUDO_UID/SUDO_GID), so that an
+ * unprivileged `hvbench compare` or report can write beside them (the nightly recipe).
+ */
+static void hand_back_results(struct runner *r, const char *dir)
+{
+	const char *u = getenv("SUDO_UID"), *g = getenv("SUDO_GID");
+	long uid, gid;
+	char *end;
+
+	if (geteuid() != 0 || !u || !g || !*u || !*g)
+		return;
+	uid = strtol(u, &end, 10);
+	if (*end || uid <= 0)
+		return;
+	gid = strtol(g, &end, 10);
+	if (*end || gid < 0)
+		return;
+	if (nftw(dir, chown_one, 16, FTW_PHYS))
+		rlog(r, "cannot give %s to uid %ld (SUDO_UID): %s", dir, uid, strerror(errno));
 }
 
 json_t *hb_host_facts(void)
@@ -655,9 +773,10 @@ int hb_run_profile(struct hb_profile *p, const struct hb_run_cfg *cfg, volatile 
 	r.env.log_arg = &r;
 
 	for (i = 0; i < p->nentries; i++)
-		r.planned_left +=
-			hb_entry_cost(&p->entries[i]) * (p->reps + p->warmup) * p->ntargets;
-	r.total_runs = (size_t)p->nentries * (size_t)(p->reps + p->warmup) * (size_t)p->ntargets;
+		r.planned_left += hb_entry_cost(&p->entries[i]) * (p->reps + p->warmup * p->boots) *
+				  p->ntargets;
+	r.total_runs = (size_t)p->nentries * (size_t)(p->reps + p->warmup * p->boots) *
+		       (size_t)p->ntargets;
 	r.t0 = hb_now();
 	if (write_results(&r, "incomplete")) {
 		/* no place to put results: do not measure for hours into the void */
@@ -723,14 +842,17 @@ int hb_run_profile(struct hb_profile *p, const struct hb_run_cfg *cfg, volatile 
 			fprintf(stderr, "hvbench: history: recorded as run %lld\n", id);
 	}
 	hb_rmtree(scratch);
+	hand_back_results(&r, cfg->out_dir);
 out_free:
 	for (t = 0; t < p->ntargets; t++) {
 		free(r.ts[t].priv);
 		hb_facts_free(&r.ts[t].facts);
 		json_decref(r.ts[t].info);
 	}
-	for (k = 0; k < r.nser; k++)
+	for (k = 0; k < r.nser; k++) {
 		free(r.ser[k].v);
+		free(r.ser[k].boot);
+	}
 	free(r.ser);
 	json_decref(r.failures);
 	json_decref(r.skipped);

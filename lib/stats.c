@@ -1,9 +1,13 @@
 /*
  * stats.c — the statistics behind every number hvbench prints: median and type-7 quantiles,
  * summaries (mean, sample stdev, CV, min, max) with a percentile-bootstrap 95% CI of the median,
- * the ratio of two medians with its bootstrap CI, and the one-sided permutation test used by the
- * regression gate. All randomness comes from a xoshiro256** generator seeded with HB_STATS_SEED
+ * the ratio of two medians with its bootstrap CI, and the regression gate's t-test with variance
+ * components (Student t via the regularized incomplete beta function) and Benjamini-Hochberg
+ * adjustment. All randomness comes from a xoshiro256** generator seeded with HB_STATS_SEED
  * inside each call, so identical samples always give identical intervals and p-values.
+ * Large samples: sorted once; a resample's median is then drawn directly from the distribution
+ * of the resample's middle order statistic (a Beta variate mapped onto the sorted data), which is
+ * exactly the bootstrap distribution at O(1) per resample instead of O(n log n).
  */
 #include "stats.h"
 #include "hb.h"
@@ -12,8 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PERM_EXACT_MAX 20000
-#define PERM_MC_ITERS  20000
+/* Up to this many samples a resample is drawn value by value (the historical path, kept so
+ * small-sample intervals stay exactly what they were); above it the order-statistic draw. */
+#define BOOT_DIRECT_MAX 64
 
 static uint64_t splitmix64(uint64_t *x)
 {
@@ -128,9 +133,99 @@ static double resample_median(struct hb_rng *r, const double *x, size_t n, doubl
 	return median_inplace(buf, n);
 }
 
+/* Uniform in (0, 1), never 0 or 1 (logs of it are finite). */
+static double unif01(struct hb_rng *r)
+{
+	return ((double)(hb_rng_next(r) >> 11) + 0.5) * 0x1.0p-53;
+}
+
+static double std_normal(struct hb_rng *r)
+{
+	return sqrt(-2.0 * log(unif01(r))) * cos(6.283185307179586 * unif01(r));
+}
+
+/* Gamma(a, 1) for a >= 1 (Marsaglia and Tsang, 2000). */
+static double gamma_var(struct hb_rng *r, double a)
+{
+	double d = a - 1.0 / 3.0, c = 1.0 / sqrt(9.0 * d);
+
+	for (;;) {
+		double x = std_normal(r), v = 1.0 + c * x, u;
+
+		if (v <= 0)
+			continue;
+		v = v * v * v;
+		u = unif01(r);
+		if (u < 1.0 - 0.0331 * x * x * x * x ||
+		    log(u) < 0.5 * x * x + d * (1.0 - v + log(v)))
+			return d * v;
+	}
+}
+
+/* The k-th smallest of n uniforms on (0, 1): Beta(k, n + 1 - k). */
+static double uniform_order_stat(struct hb_rng *r, size_t k, size_t n)
+{
+	double g1 = gamma_var(r, (double)k), g2 = gamma_var(r, (double)(n + 1 - k));
+
+	return g1 / (g1 + g2);
+}
+
+static size_t to_index(double u, size_t n)
+{
+	size_t i = (size_t)(u * (double)n);
+
+	return i < n ? i : n - 1;
+}
+
+/*
+ * Median of a bootstrap resample of the sorted data: the resample's indices are floor(U * n) for
+ * n uniforms U, so its k-th smallest index is floor(U_(k) * n), U_(k) ~ Beta(k, n + 1 - k); for
+ * an even n the next order statistic lies above U_(k) like the minimum of the n - k uniforms
+ * left, U_(k) + (1 - U_(k)) * (1 - V^(1/(n-k))).
+ */
+static double order_stat_median(struct hb_rng *r, const double *sorted, size_t n)
+{
+	size_t k = n % 2 ? (n + 1) / 2 : n / 2;
+	double u1 = uniform_order_stat(r, k, n), u2;
+
+	if (n % 2)
+		return sorted[to_index(u1, n)];
+	u2 = u1 + (1.0 - u1) * (1.0 - pow(unif01(r), 1.0 / (double)(n - k)));
+	return (sorted[to_index(u1, n)] + sorted[to_index(u2, n)]) / 2.0;
+}
+
+/* Bootstrap sampler of the median of x[0..n): buf holds n values (sorted copy for large n). */
+struct boot {
+	const double *x;
+	size_t n;
+	double *buf;
+};
+
+static int boot_init(struct boot *b, const double *x, size_t n)
+{
+	b->x = x;
+	b->n = n;
+	b->buf = malloc(n * sizeof(*b->buf));
+	if (!b->buf)
+		return HB_ENOMEM;
+	if (n > BOOT_DIRECT_MAX) {
+		memcpy(b->buf, x, n * sizeof(*b->buf));
+		qsort(b->buf, n, sizeof(*b->buf), cmp_double);
+	}
+	return 0;
+}
+
+static double boot_median(struct hb_rng *r, struct boot *b)
+{
+	if (b->n <= BOOT_DIRECT_MAX)
+		return resample_median(r, b->x, b->n, b->buf);
+	return order_stat_median(r, b->buf, b->n);
+}
+
 int hb_summarize(const double *x, size_t n, struct hb_summary *s)
 {
-	double *buf = NULL, *meds = NULL, sum = 0, ss = 0, scale = 0;
+	double *meds = NULL, sum = 0, ss = 0, scale = 0;
+	struct boot bt = {0};
 	struct hb_rng r;
 	int rc = 0;
 
@@ -164,20 +259,19 @@ int hb_summarize(const double *x, size_t n, struct hb_summary *s)
 		s->ci_lo = s->ci_hi = x[0];
 		return 0;
 	}
-	buf = malloc(n * sizeof(*buf));
 	meds = malloc(HB_BOOT_ITERS * sizeof(*meds));
-	if (!buf || !meds) {
+	if (!meds || boot_init(&bt, x, n)) {
 		rc = HB_ENOMEM;
 		goto out;
 	}
 	hb_rng_seed(&r, HB_STATS_SEED);
 	for (size_t i = 0; i < HB_BOOT_ITERS; i++)
-		meds[i] = resample_median(&r, x, n, buf);
+		meds[i] = boot_median(&r, &bt);
 	qsort(meds, HB_BOOT_ITERS, sizeof(*meds), cmp_double);
 	s->ci_lo = hb_quantile_sorted(meds, HB_BOOT_ITERS, 0.025);
 	s->ci_hi = hb_quantile_sorted(meds, HB_BOOT_ITERS, 0.975);
 out:
-	free(buf);
+	free(bt.buf);
 	free(meds);
 	return rc;
 }
@@ -195,7 +289,8 @@ static double safe_ratio(double c, double b)
 int hb_ratio_ci(const double *cur, size_t ncur, const double *base, size_t nbase, double *ratio,
 		double *lo, double *hi)
 {
-	double *cb = NULL, *bb = NULL, *rs = NULL, mb;
+	double *rs = NULL, mb;
+	struct boot cb = {0}, bb = {0};
 	struct hb_rng r;
 	int rc = 0;
 
@@ -206,25 +301,23 @@ int hb_ratio_ci(const double *cur, size_t ncur, const double *base, size_t nbase
 	if (mb == 0 || isnan(mb))
 		return HB_EINVAL;
 	*ratio = hb_median(cur, ncur) / mb;
-	cb = malloc(ncur * sizeof(*cb));
-	bb = malloc(nbase * sizeof(*bb));
 	rs = malloc(HB_BOOT_ITERS * sizeof(*rs));
-	if (!cb || !bb || !rs) {
+	if (!rs || boot_init(&cb, cur, ncur) || boot_init(&bb, base, nbase)) {
 		rc = HB_ENOMEM;
 		goto out;
 	}
 	hb_rng_seed(&r, HB_STATS_SEED);
 	for (size_t i = 0; i < HB_BOOT_ITERS; i++) {
-		double c = resample_median(&r, cur, ncur, cb);
-		double b = resample_median(&r, base, nbase, bb);
+		double c = boot_median(&r, &cb);
+		double b = boot_median(&r, &bb);
 		rs[i] = safe_ratio(c, b);
 	}
 	qsort(rs, HB_BOOT_ITERS, sizeof(*rs), cmp_double);
 	*lo = hb_quantile_sorted(rs, HB_BOOT_ITERS, 0.025);
 	*hi = hb_quantile_sorted(rs, HB_BOOT_ITERS, 0.975);
 out:
-	free(cb);
-	free(bb);
+	free(cb.buf);
+	free(bb.buf);
 	free(rs);
 	return rc;
 }
@@ -232,7 +325,8 @@ out:
 int hb_delta_ci(const double *cur, size_t ncur, const double *base, size_t nbase, double *delta,
 		double *lo, double *hi)
 {
-	double *cb = NULL, *bb = NULL, *ds = NULL;
+	double *ds = NULL;
+	struct boot cb = {0}, bb = {0};
 	struct hb_rng r;
 	int rc = 0;
 
@@ -240,164 +334,204 @@ int hb_delta_ci(const double *cur, size_t ncur, const double *base, size_t nbase
 	if (ncur == 0 || nbase == 0)
 		return HB_EINVAL;
 	*delta = hb_median(cur, ncur) - hb_median(base, nbase);
-	cb = malloc(ncur * sizeof(*cb));
-	bb = malloc(nbase * sizeof(*bb));
 	ds = malloc(HB_BOOT_ITERS * sizeof(*ds));
-	if (!cb || !bb || !ds) {
+	if (!ds || boot_init(&cb, cur, ncur) || boot_init(&bb, base, nbase)) {
 		rc = HB_ENOMEM;
 		goto out;
 	}
 	hb_rng_seed(&r, HB_STATS_SEED);
 	for (size_t i = 0; i < HB_BOOT_ITERS; i++) {
-		double c = resample_median(&r, cur, ncur, cb);
-		ds[i] = c - resample_median(&r, base, nbase, bb);
+		double c = boot_median(&r, &cb);
+		ds[i] = c - boot_median(&r, &bb);
 	}
 	qsort(ds, HB_BOOT_ITERS, sizeof(*ds), cmp_double);
 	*lo = hb_quantile_sorted(ds, HB_BOOT_ITERS, 0.025);
 	*hi = hb_quantile_sorted(ds, HB_BOOT_ITERS, 0.975);
 out:
-	free(cb);
-	free(bb);
+	free(cb.buf);
+	free(bb.buf);
 	free(ds);
 	return rc;
 }
 
-/* C(n, k) as a double (exact for the sizes we enumerate; large values only compared). */
-static double choose(size_t n, size_t k)
-{
-	double c = 1;
+#define LENTZ_TINY 1e-300
 
-	if (k > n)
-		return 0;
-	if (k > n - k)
-		k = n - k;
-	for (size_t i = 1; i <= k; i++)
-		c = c * (double)(n - k + i) / (double)i;
-	return floor(c + 0.5);
+/* One modified-Lentz step with coefficient aa: updates c and d, returns the factor for h. */
+static double lentz_step(double aa, double *c, double *d)
+{
+	*d = 1 + aa * *d;
+	if (fabs(*d) < LENTZ_TINY)
+		*d = LENTZ_TINY;
+	*c = 1 + aa / *c;
+	if (fabs(*c) < LENTZ_TINY)
+		*c = LENTZ_TINY;
+	*d = 1 / *d;
+	return *d * *c;
 }
 
-double hb_perm_min_p(size_t nbase, size_t ncur)
+/* Continued fraction of the incomplete beta function (modified Lentz). */
+static double betacf(double a, double b, double x)
 {
-	double *v, p;
-	size_t n = nbase + ncur;
+	double qab = a + b, qap = a + 1, qam = a - 1, c = 1, d = 1 - qab * x / qap, h;
 
-	if (nbase == 0 || ncur == 0)
-		return 1.0;
-	if (n > 60)
-		return 1.0 / (PERM_MC_ITERS + 1.0);
-	/* Base entirely above cur, with values 2^i so no two different splits tie by coincidence
-	 * of spacing: only the splits the median cannot tell apart count with the observed one. */
-	v = malloc(n * sizeof(*v));
-	if (!v)
-		return NAN;
-	for (size_t i = 0; i < n; i++)
-		v[i] = ldexp(1.0, (int)i);
-	p = hb_perm_test(v + ncur, nbase, v, ncur, 1);
-	free(v);
-	return p;
-}
+	if (fabs(d) < LENTZ_TINY)
+		d = LENTZ_TINY;
+	d = 1 / d;
+	h = d;
+	for (int m = 1; m <= 300; m++) {
+		double m2 = 2.0 * m, del;
 
-/* The test statistic: how far "cur" is from "base" in the bad direction. */
-static double perm_stat(double mbase, double mcur, int bad_is_lower)
-{
-	return bad_is_lower ? mbase - mcur : mcur - mbase;
-}
-
-/* Statistic of the split "first nb of pool are base, rest are cur" (uses scratch a, b). */
-static double split_stat(const double *pool, size_t nb, size_t nc, int bad_is_lower, double *a,
-			 double *b)
-{
-	memcpy(a, pool, nb * sizeof(*a));
-	memcpy(b, pool + nb, nc * sizeof(*b));
-	return perm_stat(median_inplace(a, nb), median_inplace(b, nc), bad_is_lower);
-}
-
-double hb_perm_test(const double *base, size_t nbase, const double *cur, size_t ncur,
-		    int bad_is_lower)
-{
-	size_t n = nbase + ncur;
-	double *pool = NULL, *arr = NULL, *a = NULL, *b = NULL, obs, eps, scale = 0, p = NAN;
-	size_t *idx = NULL;
-	unsigned char *in = NULL;
-
-	if (nbase == 0 || ncur == 0)
-		return NAN;
-	pool = malloc(n * sizeof(*pool));
-	arr = malloc(n * sizeof(*arr));
-	a = malloc(n * sizeof(*a));
-	b = malloc(n * sizeof(*b));
-	idx = malloc(nbase * sizeof(*idx));
-	in = malloc(n);
-	if (!pool || !arr || !a || !b || !idx || !in)
-		goto out;
-	memcpy(pool, base, nbase * sizeof(*pool));
-	memcpy(pool + nbase, cur, ncur * sizeof(*pool));
-	for (size_t i = 0; i < n; i++)
-		if (fabs(pool[i]) > scale)
-			scale = fabs(pool[i]);
-	/* Equal medians reached through different arrangements must count as "as extreme". */
-	eps = 1e-12 * scale;
-	obs = split_stat(pool, nbase, ncur, bad_is_lower, a, b);
-
-	if (choose(n, nbase) <= PERM_EXACT_MAX) {
-		/* Exact: every way to choose which nbase values are "base"; the observed split is
-		 * one of them, so p = (#splits at least as extreme) / C(n, nbase). */
-		size_t k = 0, total = 0;
-
-		for (size_t i = 0; i < nbase; i++)
-			idx[i] = i;
-		for (;;) {
-			size_t pa = 0, pb = nbase, i;
-
-			memset(in, 0, n);
-			for (i = 0; i < nbase; i++)
-				in[idx[i]] = 1;
-			for (i = 0; i < n; i++) {
-				if (in[i])
-					arr[pa++] = pool[i];
-				else
-					arr[pb++] = pool[i];
-			}
-			if (split_stat(arr, nbase, ncur, bad_is_lower, a, b) >= obs - eps)
-				k++;
-			total++;
-			/* Next combination in lexicographic order. */
-			i = nbase;
-			while (i > 0 && idx[i - 1] == n - nbase + (i - 1))
-				i--;
-			if (i == 0)
-				break;
-			idx[i - 1]++;
-			for (size_t j = i; j < nbase; j++)
-				idx[j] = idx[j - 1] + 1;
-		}
-		p = (double)k / (double)total;
-	} else {
-		/* Monte Carlo: random relabellings plus the observed one, (k + 1) / (N + 1). */
-		struct hb_rng r;
-		size_t k = 0;
-
-		hb_rng_seed(&r, HB_STATS_SEED);
-		memcpy(arr, pool, n * sizeof(*arr));
-		for (size_t it = 0; it < PERM_MC_ITERS; it++) {
-			for (size_t i = n - 1; i > 0; i--) {
-				size_t j = hb_rng_below(&r, i + 1);
-				double t = arr[i];
-
-				arr[i] = arr[j];
-				arr[j] = t;
-			}
-			if (split_stat(arr, nbase, ncur, bad_is_lower, a, b) >= obs - eps)
-				k++;
-		}
-		p = (double)(k + 1) / (double)(PERM_MC_ITERS + 1);
+		h *= lentz_step(m * (b - m) * x / ((qam + m2) * (a + m2)), &c, &d);
+		del = lentz_step(-(a + m) * (qab + m) * x / ((a + m2) * (qap + m2)), &c, &d);
+		h *= del;
+		if (fabs(del - 1) < 1e-15)
+			break;
 	}
-out:
-	free(pool);
-	free(arr);
-	free(a);
-	free(b);
-	free(idx);
-	free(in);
-	return p;
+	return h;
+}
+
+/* Regularized incomplete beta I_x(a, b). */
+static double ibeta(double a, double b, double x)
+{
+	double bt;
+
+	if (x <= 0)
+		return 0;
+	if (x >= 1)
+		return 1;
+	bt = exp(lgamma(a + b) - lgamma(a) - lgamma(b) + a * log(x) + b * log1p(-x));
+	if (x < (a + 1) / (a + b + 2))
+		return bt * betacf(a, b, x) / a;
+	return 1 - bt * betacf(b, a, 1 - x) / b;
+}
+
+/* P(T >= t), accurate in the far tail (no 1 - p cancellation there). */
+static double t_upper(double t, double df)
+{
+	double tail;
+
+	if (isnan(t) || isnan(df))
+		return NAN;
+	if (isinf(t))
+		return t > 0 ? 0 : 1;
+	if (!isfinite(df) || df > 1e7)
+		return 0.5 * erfc(t / sqrt(2.0));
+	tail = 0.5 * ibeta(df / 2, 0.5, df / (df + t * t));
+	return t > 0 ? tail : 1 - tail;
+}
+
+double hb_t_cdf(double t, double df)
+{
+	return 1 - t_upper(t, df);
+}
+
+double hb_t_quantile(double q, double df)
+{
+	double lo = -1, hi = 1;
+
+	if (!(q > 0 && q < 1) || isnan(df))
+		return NAN;
+	while (hb_t_cdf(lo, df) > q && lo > -1e12)
+		lo *= 2;
+	while (hb_t_cdf(hi, df) < q && hi < 1e12)
+		hi *= 2;
+	for (int i = 0; i < 200 && hi - lo > 1e-12 * (1 + fabs(lo)); i++) {
+		double mid = (lo + hi) / 2;
+
+		if (hb_t_cdf(mid, df) < q)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return (lo + hi) / 2;
+}
+
+int hb_mean_var(const double *x, size_t n, double *mean, double *var)
+{
+	double m = 0, ss = 0;
+
+	*mean = *var = NAN;
+	if (n == 0)
+		return HB_EINVAL;
+	for (size_t i = 0; i < n; i++)
+		m += x[i];
+	m /= (double)n;
+	for (size_t i = 0; i < n; i++)
+		ss += (x[i] - m) * (x[i] - m);
+	*mean = m;
+	*var = n > 1 ? ss / (double)(n - 1) : 0.0;
+	return 0;
+}
+
+int hb_ttest(double est, const struct hb_vcomp *vc, size_t nc, struct hb_ttest *o)
+{
+	double var = 0, den = 0, q;
+
+	o->est = est;
+	o->se = o->df = o->t = o->p_up = o->p_down = o->lo = o->hi = NAN;
+	if (nc == 0 || isnan(est))
+		return HB_EINVAL;
+	for (size_t i = 0; i < nc; i++) {
+		if (!(vc[i].var >= 0) || !(vc[i].df > 0))
+			return HB_EINVAL;
+		var += vc[i].var;
+		if (vc[i].var > 0)
+			den += vc[i].var * vc[i].var / vc[i].df;
+	}
+	o->se = sqrt(var);
+	o->df = den > 0 ? var * var / den : INFINITY;
+	if (var == 0) {
+		/* no spread at all: any difference is exact, none is no evidence either way */
+		o->t = est > 0 ? INFINITY : est < 0 ? -INFINITY : 0;
+		o->p_up = est > 0 ? 0 : 1;
+		o->p_down = est < 0 ? 0 : 1;
+		o->lo = o->hi = est;
+		return 0;
+	}
+	o->t = est / o->se;
+	o->p_up = t_upper(o->t, o->df);
+	o->p_down = t_upper(-o->t, o->df);
+	q = hb_t_quantile(0.975, o->df);
+	o->lo = est - q * o->se;
+	o->hi = est + q * o->se;
+	return 0;
+}
+
+struct pidx {
+	double p;
+	size_t i;
+};
+
+static int cmp_pidx(const void *a, const void *b)
+{
+	const struct pidx *x = a, *y = b;
+
+	if (x->p != y->p)
+		return x->p < y->p ? -1 : 1;
+	return (x->i > y->i) - (x->i < y->i);
+}
+
+int hb_bh_adjust(const double *p, size_t n, double *q)
+{
+	struct pidx *v = malloc((n ? n : 1) * sizeof(*v));
+	size_t m = 0;
+	double run = 1;
+
+	if (!v)
+		return HB_ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		q[i] = NAN;
+		if (!isnan(p[i]))
+			v[m++] = (struct pidx){p[i], i};
+	}
+	qsort(v, m, sizeof(*v), cmp_pidx);
+	for (size_t k = m; k > 0; k--) {
+		double a = v[k - 1].p * (double)m / (double)k;
+
+		if (a < run)
+			run = a;
+		q[v[k - 1].i] = run;
+	}
+	free(v);
+	return 0;
 }

@@ -1,8 +1,11 @@
 /*
  * stats.h — the statistics behind every number hvbench prints: summaries with a bootstrap CI of
- * the median, the ratio of two medians with its own bootstrap CI, and a one-sided permutation
- * test for the regression gate. Every random draw comes from a fixed-seed generator owned by the
- * call, so the same samples always give the same interval.
+ * the median, the ratio of two medians with its own bootstrap CI, and the t-test with variance
+ * components and the Benjamini-Hochberg adjustment the regression gate uses. Every random draw
+ * comes from a fixed-seed generator owned by the call, so the same samples always give the same
+ * interval. Everything is O(n log n) in the sample count: the data are sorted once and a
+ * bootstrap resample's median is drawn from its order-statistic distribution in O(1), so 10^4
+ * samples per metric cost milliseconds.
  */
 #ifndef HB_STATS_H
 #define HB_STATS_H
@@ -17,7 +20,9 @@ struct hb_summary {
 	size_t n;
 	double median, mean, stdev, cv; /* stdev: sample (n-1); cv = stdev/|mean| (0 if mean==0) */
 	double min, max;
-	double ci_lo, ci_hi; /* bootstrap 95% CI of the median (percentile method) */
+	double ci_lo, ci_hi; /* bootstrap 95% CI of the median (percentile method, 10^4
+			      * resamples: Monte Carlo error of each bound about 1% of the
+			      * interval's width) */
 };
 
 /* Small deterministic PRNG (splitmix64/xoshiro256**): state owned by the caller. */
@@ -47,23 +52,39 @@ int hb_ratio_ci(const double *cur, size_t ncur, const double *base, size_t nbase
 int hb_delta_ci(const double *cur, size_t ncur, const double *base, size_t nbase, double *delta,
 		double *lo, double *hi);
 /*
- * One-sided permutation test on the difference of medians. bad_is_lower != 0 means "cur lower
- * than base is bad" (higher_is_better metrics); returns the p-value that a difference at least as
- * bad as observed arises by chance. Exact enumeration when C(n1+n2, n1) <= 20000, otherwise
- * 20000 fixed-seed random permutations. p includes the observed arrangement: exact
- * p = k/C(n1+n2, n1) where k counts the splits at least as extreme (the observed one among
- * them); Monte Carlo p = (k+1)/(N+1). The statistic is the difference of medians in the bad
- * direction. NAN when either side is empty.
+ * The regression gate's test (reports/compare.c): an estimate (a difference of means on the log
+ * scale) whose variance is a sum of components, each estimated with its own degrees of freedom
+ * (within-run spread, run-to-run spread). The t statistic est / sqrt(sum var) is referred to a
+ * Student t with Welch-Satterthwaite degrees of freedom. One-sided p-values in both directions
+ * and a two-sided 95% CI of est. A zero variance gives p = 0 in the direction of a non-zero est
+ * (every sample on one side differs from every sample on the other in the same way: ties are
+ * not a problem for this statistic) and p = 1 otherwise. No p-value floor: the smallest
+ * reachable p is not limited by the number of relabellings as a permutation test's is.
  */
-double hb_perm_test(const double *base, size_t nbase, const double *cur, size_t ncur,
-		    int bad_is_lower);
+struct hb_vcomp {
+	double var; /* variance contributed to est */
+	double df;  /* degrees of freedom of its estimate (> 0) */
+};
+struct hb_ttest {
+	double est, se, df, t;
+	double p_up;   /* P(T >= t): evidence that the true value is above 0 */
+	double p_down; /* P(T <= t) */
+	double lo, hi; /* 95% CI of est */
+};
+/* HB_EINVAL when nc == 0 or a component has a negative variance / non-positive df. */
+int hb_ttest(double est, const struct hb_vcomp *vc, size_t nc, struct hb_ttest *out);
+/* Student t: P(T <= t) with df degrees of freedom (df = INFINITY: standard normal). */
+double hb_t_cdf(double t, double df);
+/* The q-quantile of Student t (0 < q < 1). */
+double hb_t_quantile(double q, double df);
+/* Mean and sample variance (n-1; 0 when n == 1); HB_EINVAL when n == 0. */
+int hb_mean_var(const double *x, size_t n, double *mean, double *var);
 /*
- * The smallest p-value hb_perm_test can return for these sample counts (distinct values, cur
- * entirely on the bad side of base). Because the statistic is a difference of medians, splits
- * that swap values outside the medians tie with the observed one, so this is larger than
- * 1/C(n1+n2, n1): 3 vs 3 gives 0.1, 6 vs 6 gives 6/924 (Monte Carlo regime: computed the same
- * way; above 60 samples in all, the bound 1/20001). 1 when a side is empty.
+ * Benjamini-Hochberg step-up adjustment of p[0..n) into q[0..n) (q[i] = smallest FDR level at
+ * which p[i] is rejected); NaN entries are not part of the family and stay NaN. Rejecting every
+ * q < alpha controls the false discovery rate at alpha, and when nothing changed (every null
+ * true) the chance of any rejection at alpha (the family-wise false-alarm rate). HB_ENOMEM.
  */
-double hb_perm_min_p(size_t nbase, size_t ncur);
+int hb_bh_adjust(const double *p, size_t n, double *q);
 
 #endif

@@ -1,47 +1,77 @@
 /*
- * compare.c — `hvbench compare`, the CI regression gate. For every (target, workload, metric)
- * in a baseline and a current results file it compares the sample medians, runs a one-sided
- * permutation test in the bad direction (from higher_is_better) and calls a regression only
- * when p < alpha AND the change is beyond the threshold in the bad direction. Improvements are
- * reported and never fail; metrics on one side only are listed; when the sample counts are too
- * small for any p below alpha the output says so instead of pretending to have tested.
- * Output as text, JSON or Markdown, plus optional JUnit XML.
+ * compare.c — `hvbench compare`, the CI regression gate. It compares a current results file with
+ * one or several baseline runs of the same profile, row by row (target, workload, metric):
+ *  - what can fail: by default headline and detail metrics only (diagnostics are reported);
+ *  - what is tested: the absolute value and, for a VM target, its ratio to the native target of
+ *    the same run (which cancels host drift); --gate picks absolute, ratio or both;
+ *  - how: per run the samples are reduced to units (per-boot medians when the run booted its VM
+ *    several times, else the repetitions), on the log scale; the difference of the mean units
+ *    is referred to Student t with variance components for within-run spread and, with several
+ *    baseline runs, the run-to-run spread; p-values of every test that can fail are adjusted
+ *    together (Benjamini-Hochberg), and a regression needs adjusted p < alpha AND a change
+ *    beyond the threshold in the bad direction;
+ *  - what else fails: a current run that is not complete, a gated row or target missing from it,
+ *    nothing comparable at all; differing profile/targets/host facts are listed (--strict: fail).
+ * Output: text or Markdown that lead with the verdict and the regressions, JSON, JUnit XML; and
+ * an A/A self-test (--aa) that measures the gate's own false-alarm rate.
  */
 #include "rep_int.h"
 #include "stats.h"
 #include "store.h"
 
 #include <getopt.h>
+#include <stdarg.h>
 #include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define MAX_THRESHOLDS 64
+#define MAX_RUNS       32
+#define AA_SPLITS      8
+
+enum gate_mode { MODE_ABSOLUTE, MODE_RATIO, MODE_BOTH };
 
 enum cmp_status {
 	ST_REGRESSION,
+	ST_MISSING, /* gated row present in the baseline, absent now: fails */
 	ST_IMPROVED,
-	ST_UNCHANGED,
+	ST_DRIFT,     /* native reference changed: the ratios cancel it (mode both) */
+	ST_NOT_GATED, /* a change on a row that cannot fail (diagnostic) */
 	ST_NOT_SIGNIFICANT,
 	ST_UNTESTABLE,
-	ST_NO_SAMPLES,
-	ST_BASE_ONLY,
+	ST_UNCHANGED,
+	ST_BASE_ONLY, /* not gated, absent now */
 	ST_CUR_ONLY,
 	ST_COUNT
 };
 
-static const char *st_name[ST_COUNT] = {
-	"regression",  "improved",   "unchanged",	 "not significant",
-	"n too small", "no samples", "only in baseline", "only in current",
+static const char *const st_name[ST_COUNT] = {
+	"regression",	   "missing",	  "improved",  "host drift",	   "changed, not gated",
+	"not significant", "n too small", "unchanged", "only in baseline", "only in current",
+};
+
+/* One statistical comparison of a row: absolute value, or VM/native ratio. */
+struct test {
+	int ok; /* computed; else why says why not */
+	char why[120];
+	int logscale;	  /* est is a difference of logs */
+	int hib;	  /* direction of this test's quantity (ratios are oriented: always 1) */
+	double base, cur; /* typical values: exp(mean log unit) or mean unit; ratios raw */
+	double change, lo, hi;		     /* relative change cur/base - 1 with its 95% CI */
+	double p_bad, p_good, q_bad, q_good; /* one-sided p, BH-adjusted q (NAN: not in family) */
+	double df;
+	size_t nb, nc; /* units: baseline (all runs), current */
+	int family;    /* part of the gate's family of tests */
 };
 
 struct cmp_row {
 	const char *target, *workload, *metric, *unit;
-	int hib;
+	int hib, role, gated, native_ref, has_ratio;
 	enum cmp_status st;
-	size_t nb, nc;
-	double mb, mc, change, p_bad, p_good, min_p, threshold;
+	double threshold;
+	struct test abs, ratio;
+	const char *decided_by; /* "ratio", "absolute" */
 };
 
 struct thr {
@@ -53,15 +83,49 @@ struct cmp {
 	double alpha, threshold;
 	struct thr thr[MAX_THRESHOLDS];
 	size_t nthr;
-	const char *bpath, *cpath;
-	json_t *base, *cur;
+	enum gate_mode mode;
+	int all_roles, strict, allow_missing, list_all;
+	const char *bpath[MAX_RUNS], *cpath;
+	json_t *base[MAX_RUNS], *cur;
+	size_t nbase;
 	struct cmp_row *rows;
 	size_t nrows, cap;
 	size_t count[ST_COUNT];
-	size_t n_small; /* rows with data on both sides whose smallest p >= alpha */
-	double small_min_p;
-	size_t small_nb, small_nc;
+	size_t ngated, ntested;
+	/* findings at the top of the output */
+	char **notes; /* mismatches and run-level problems, each a line */
+	size_t nnotes;
+	size_t nmismatch;
+	int fatal; /* a run-level reason to fail (status, missing target, nothing compared) */
+	char fatal_why[512];
 };
+
+static void note_add(struct cmp *c, int mismatch, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void note_add(struct cmp *c, int mismatch, const char *fmt, ...)
+{
+	char buf[1024], **n;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	n = realloc(c->notes, (c->nnotes + 1) * sizeof(*n));
+	if (!n)
+		return;
+	c->notes = n;
+	c->notes[c->nnotes] = strdup(buf);
+	if (c->notes[c->nnotes])
+		c->nnotes++;
+	c->nmismatch += mismatch != 0;
+}
+
+static void set_fatal(struct cmp *c, const char *why)
+{
+	if (!c->fatal)
+		hb_strlcpy(c->fatal_why, why, sizeof(c->fatal_why));
+	c->fatal = 1;
+}
 
 /* "5%", "5" -> 0.05 */
 static int parse_pct(const char *s, double *out)
@@ -100,6 +164,363 @@ static double threshold_for(const struct cmp *c, const char *t, const char *w, c
 	return c->threshold;
 }
 
+/* ---- the metric model, with fallbacks for files that do not carry it ---- */
+
+static int row_role(const json_t *res)
+{
+	int r = hb_role_parse(hb_j_str(res, "role", NULL));
+
+	if (r >= 0)
+		return r;
+	/* probe readings are named "<probe>.<what>": diagnostics; everything else detail */
+	return strchr(hb_j_str(res, "metric", ""), '.') ? HB_ROLE_DIAGNOSTIC : HB_ROLE_DETAIL;
+}
+
+/* Comparison kind of a VM row: the row's own field, else whether native has the metric. */
+static int row_cmp(const json_t *root, const json_t *res)
+{
+	int k = hb_cmp_parse(hb_j_str(res, "comparison", NULL));
+	const char *nat;
+
+	if (k >= 0)
+		return k;
+	nat = hb_j_native(root);
+	if (nat &&
+	    hb_j_result(root, nat, hb_j_str(res, "workload", ""), hb_j_str(res, "metric", "")))
+		return HB_CMP_RATIO;
+	return HB_CMP_NONE;
+}
+
+/* ---- units: what varies independently within one run ---- */
+
+static int cmp_dbl(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Every sample of the row > 0 (the log scale applies). */
+static int all_positive(const json_t *res)
+{
+	const json_t *s = json_object_get(res, "samples"), *x;
+	size_t i;
+
+	json_array_foreach (s, i, x)
+		if (!(json_number_value(x) > 0))
+			return 0;
+	return 1;
+}
+
+struct grp {
+	double mean, var; /* of the units */
+	size_t n;	  /* units */
+};
+
+/*
+ * Units of one results row: when the row has a "boot" array spanning >= 2 boots, the median of
+ * each boot's samples (repetitions within one boot share one memory placement and host state,
+ * so they are not independent); otherwise every sample. On the log scale when lg.
+ */
+static int row_units(const json_t *res, int lg, struct grp *g)
+{
+	const json_t *s = json_object_get(res, "samples"), *b = json_object_get(res, "boot");
+	size_t n = json_array_size(s), nu = 0;
+	double *u = NULL, *tmp = NULL;
+	int distinct = 0, minb = INT_MAX, maxb = INT_MIN;
+
+	memset(g, 0, sizeof(*g));
+	g->mean = g->var = NAN;
+	if (n == 0)
+		return 0;
+	u = malloc(n * sizeof(*u));
+	tmp = malloc(n * sizeof(*tmp));
+	if (!u || !tmp) {
+		free(u);
+		free(tmp);
+		return HB_ENOMEM;
+	}
+	if (json_is_array(b) && json_array_size(b) == n) {
+		for (size_t i = 0; i < n; i++) {
+			int v = (int)json_integer_value(json_array_get(b, i));
+
+			minb = v < minb ? v : minb;
+			maxb = v > maxb ? v : maxb;
+		}
+		distinct = maxb > minb;
+	}
+	if (distinct) {
+		for (int bi = minb; bi <= maxb; bi++) {
+			size_t k = 0;
+
+			for (size_t i = 0; i < n; i++)
+				if (json_integer_value(json_array_get(b, i)) == bi)
+					tmp[k++] = json_number_value(json_array_get(s, i));
+			if (!k)
+				continue;
+			qsort(tmp, k, sizeof(*tmp), cmp_dbl);
+			u[nu++] = k % 2 ? tmp[k / 2] : (tmp[k / 2 - 1] + tmp[k / 2]) / 2;
+		}
+	} else {
+		for (size_t i = 0; i < n; i++)
+			u[nu++] = json_number_value(json_array_get(s, i));
+	}
+	if (lg)
+		for (size_t i = 0; i < nu; i++)
+			u[i] = log(u[i]);
+	hb_mean_var(u, nu, &g->mean, &g->var);
+	g->n = nu;
+	free(u);
+	free(tmp);
+	return 0;
+}
+
+/* exp(log(x)) is x only to ~1e-15: 128 must print as 128, not 128.0 */
+static double round12(double v)
+{
+	char buf[40];
+
+	snprintf(buf, sizeof(buf), "%.12g", v);
+	return strtod(buf, NULL);
+}
+
+/*
+ * The shift test. Run d has an estimate x[d] whose within-run variance is w[d] (from a pooled
+ * within-run variance with df_w degrees of freedom). est = x[cur] - mean(x[base]). Variance:
+ * within part w_cur + sum(w_base)/R^2 (df_w); with R >= 2 baseline runs also the run-to-run
+ * component s_B^2 = max(0, var(x_base) - mean(w_base)), counted (1 + 1/R) times (df R - 1):
+ * a run's mean wanders by s_B^2 whatever its sample count. With one baseline run the run-to-run
+ * spread beyond the units' spread cannot be estimated and is taken as 0 (say so: boots >= 2).
+ */
+static void shift_test(const double *xb, const double *wb, size_t R, double xc, double wc,
+		       double df_w, struct test *t)
+{
+	struct hb_vcomp vc[2];
+	struct hb_ttest tt;
+	size_t nv = 0;
+	double mb = 0, wsum = 0, sm, sv, sb = 0;
+
+	for (size_t i = 0; i < R; i++) {
+		mb += xb[i];
+		wsum += wb[i];
+	}
+	mb /= (double)R;
+	if (R >= 2) {
+		hb_mean_var(xb, R, &sm, &sv);
+		sb = sv - wsum / (double)R;
+		if (sb < 0 || df_w <= 0)
+			sb = df_w <= 0 ? sv : 0;
+	}
+	if (df_w > 0)
+		vc[nv++] = (struct hb_vcomp){wc + wsum / ((double)R * (double)R), df_w};
+	if (R >= 2 && (sb > 0 || df_w <= 0))
+		vc[nv++] = (struct hb_vcomp){sb * (1.0 + 1.0 / (double)R), (double)(R - 1)};
+	t->base = t->logscale ? round12(exp(mb)) : mb;
+	t->cur = t->logscale ? round12(exp(xc)) : xc;
+	if (nv == 0 || hb_ttest(xc - mb, vc, nv, &tt)) {
+		hb_strlcpy(t->why,
+			   "one unit per run and one baseline run: no spread to test against "
+			   "(boots >= 2, more repetitions, or several baseline runs)",
+			   sizeof(t->why));
+		return;
+	}
+	t->ok = 1;
+	t->df = tt.df;
+	t->p_bad = t->hib ? tt.p_down : tt.p_up;
+	t->p_good = t->hib ? tt.p_up : tt.p_down;
+	if (t->logscale) {
+		t->change = expm1(tt.est);
+		t->lo = expm1(tt.lo);
+		t->hi = expm1(tt.hi);
+	} else {
+		double d = fabs(mb);
+
+		t->change = d > 0 ? tt.est / d : (tt.est == 0 ? 0 : copysign(INFINITY, tt.est));
+		t->lo = d > 0 ? tt.lo / d : NAN;
+		t->hi = d > 0 ? tt.hi / d : NAN;
+	}
+}
+
+/* Pooled within-run unit variance of a row over all runs holding it. */
+static void pool(const struct grp *g, size_t n, double *var, double *df)
+{
+	double ss = 0, d = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (g[i].n >= 2) {
+			ss += g[i].var * (double)(g[i].n - 1);
+			d += (double)(g[i].n - 1);
+		}
+	*var = d > 0 ? ss / d : 0;
+	*df = d;
+}
+
+static void test_init(struct test *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->base = t->cur = t->change = t->lo = t->hi = NAN;
+	t->p_bad = t->p_good = t->q_bad = t->q_good = t->df = NAN;
+}
+
+/*
+ * Quantization: a metric that only takes a few values (fio clat percentiles are histogram
+ * buckets, on a TCG guest a factor 2 apart) can show no spread among a handful of units and a
+ * whole bucket of difference between runs. The smallest gap q between distinct values seen
+ * inside one baseline run bounds the resolution; a unit's variance is at least q^2/12 (the
+ * variance of rounding to a grid of step q). Without such evidence (every baseline run
+ * constant) there is no floor: identical samples with a real change stay a certain change.
+ */
+static double quantum_floor(const struct cmp *c, const char *target, const char *wl, const char *m,
+			    int lg)
+{
+	double q = INFINITY;
+
+	for (size_t d = 0; d < c->nbase; d++) {
+		const json_t *res = hb_j_result(c->base[d], target, wl, m);
+		const json_t *s = json_object_get(res, "samples");
+		size_t n = json_array_size(s), k = 0;
+		double *v = n ? malloc(n * sizeof(*v)) : NULL;
+
+		if (!v)
+			continue;
+		for (size_t i = 0; i < n; i++) {
+			double x = json_number_value(json_array_get(s, i));
+
+			if (!lg || x > 0)
+				v[k++] = lg ? log(x) : x;
+		}
+		qsort(v, k, sizeof(*v), cmp_dbl);
+		for (size_t i = 1; i < k; i++)
+			if (v[i] > v[i - 1] && v[i] - v[i - 1] < q)
+				q = v[i] - v[i - 1];
+		free(v);
+	}
+	return isfinite(q) ? q * q / 12.0 : 0;
+}
+
+/* Units of target/workload/metric in every run: g[0..nbase) baselines, g[nbase] current. */
+static int gather(const struct cmp *c, const char *target, const char *wl, const char *m, int lg,
+		  struct grp *g, size_t *have_base, int *have_cur)
+{
+	int rc;
+
+	*have_base = 0;
+	*have_cur = 0;
+	for (size_t i = 0; i <= c->nbase; i++) {
+		const json_t *doc = i < c->nbase ? c->base[i] : c->cur;
+		const json_t *res = hb_j_result(doc, target, wl, m);
+
+		memset(&g[i], 0, sizeof(g[i]));
+		if (!res)
+			continue;
+		if ((rc = row_units(res, lg, &g[i])))
+			return rc;
+		if (g[i].n && i < c->nbase)
+			(*have_base)++;
+		if (g[i].n && i == c->nbase)
+			*have_cur = 1;
+	}
+	return 0;
+}
+
+/* Whether every sample of target/workload/metric in every run is > 0. */
+static int positive_everywhere(const struct cmp *c, const char *target, const char *wl,
+			       const char *m)
+{
+	for (size_t i = 0; i <= c->nbase; i++) {
+		const json_t *doc = i < c->nbase ? c->base[i] : c->cur;
+		const json_t *res = hb_j_result(doc, target, wl, m);
+
+		if (res && !all_positive(res))
+			return 0;
+	}
+	return 1;
+}
+
+static int abs_test(const struct cmp *c, struct cmp_row *r)
+{
+	struct grp g[MAX_RUNS + 1];
+	double xb[MAX_RUNS], wb[MAX_RUNS], var, df;
+	size_t hb, R = 0;
+	int hc, rc;
+
+	test_init(&r->abs);
+	r->abs.hib = r->hib;
+	r->abs.logscale = positive_everywhere(c, r->target, r->workload, r->metric);
+	if ((rc = gather(c, r->target, r->workload, r->metric, r->abs.logscale, g, &hb, &hc)))
+		return rc;
+	if (!hb || !hc) {
+		hb_strlcpy(r->abs.why, "no samples on one side", sizeof(r->abs.why));
+		return 0;
+	}
+	pool(g, c->nbase + 1, &var, &df);
+	var = fmax(var, quantum_floor(c, r->target, r->workload, r->metric, r->abs.logscale));
+	for (size_t i = 0; i < c->nbase; i++) {
+		if (!g[i].n)
+			continue;
+		xb[R] = g[i].mean;
+		wb[R++] = var / (double)g[i].n;
+		r->abs.nb += g[i].n;
+	}
+	r->abs.nc = g[c->nbase].n;
+	shift_test(xb, wb, R, g[c->nbase].mean, var / (double)g[c->nbase].n, df, &r->abs);
+	return 0;
+}
+
+/* VM/native of the same run, on the log scale: x = mean log VM unit - mean log native unit. */
+static int ratio_test(const struct cmp *c, struct cmp_row *r, const char *native)
+{
+	struct grp gv[MAX_RUNS + 1], gn[MAX_RUNS + 1];
+	double xb[MAX_RUNS], wb[MAX_RUNS], vv, dv, vn, dn, dfw, a, b, o = r->hib ? 1 : -1;
+	size_t hbv, hbn, R = 0;
+	int hcv, hcn, rc;
+
+	test_init(&r->ratio);
+	r->ratio.logscale = 1;
+	r->ratio.hib = 1; /* oriented: VM/native, or native/VM when lower is better; > 1 better */
+	if (!positive_everywhere(c, r->target, r->workload, r->metric) ||
+	    !positive_everywhere(c, native, r->workload, r->metric)) {
+		hb_strlcpy(r->ratio.why, "a value <= 0: no ratio", sizeof(r->ratio.why));
+		return 0;
+	}
+	if ((rc = gather(c, r->target, r->workload, r->metric, 1, gv, &hbv, &hcv)) ||
+	    (rc = gather(c, native, r->workload, r->metric, 1, gn, &hbn, &hcn)))
+		return rc;
+	if (!hcv || !hcn) {
+		hb_strlcpy(r->ratio.why, "no VM or no native samples in the current run",
+			   sizeof(r->ratio.why));
+		return 0;
+	}
+	pool(gv, c->nbase + 1, &vv, &dv);
+	pool(gn, c->nbase + 1, &vn, &dn);
+	vv = fmax(vv, quantum_floor(c, r->target, r->workload, r->metric, 1));
+	vn = fmax(vn, quantum_floor(c, native, r->workload, r->metric, 1));
+	for (size_t i = 0; i < c->nbase; i++) {
+		if (!gv[i].n || !gn[i].n)
+			continue;
+		xb[R] = o * (gv[i].mean - gn[i].mean);
+		wb[R++] = vv / (double)gv[i].n + vn / (double)gn[i].n;
+		r->ratio.nb += gv[i].n;
+	}
+	if (!R) {
+		hb_strlcpy(r->ratio.why, "no baseline run has both VM and native samples",
+			   sizeof(r->ratio.why));
+		return 0;
+	}
+	r->ratio.nc = gv[c->nbase].n;
+	/* Welch-Satterthwaite df of the two pooled within variances */
+	a = vv / (double)gv[c->nbase].n;
+	b = vn / (double)gn[c->nbase].n;
+	if (dv > 0 && dn > 0 && (a > 0 || b > 0))
+		dfw = (a + b) * (a + b) / (a * a / dv + b * b / dn);
+	else
+		dfw = dv > 0 && dn > 0 ? dv + dn : 0;
+	shift_test(xb, wb, R, o * (gv[c->nbase].mean - gn[c->nbase].mean), a + b, dfw, &r->ratio);
+	return 0;
+}
+
+/* ---- building the rows ---- */
+
 static struct cmp_row *new_row(struct cmp *c, const json_t *res)
 {
 	struct cmp_row *r;
@@ -120,99 +541,429 @@ static struct cmp_row *new_row(struct cmp *c, const json_t *res)
 	r->metric = hb_j_str(res, "metric", "");
 	r->unit = hb_j_str(res, "unit", "");
 	r->hib = hb_j_bool(res, "higher_is_better", 1);
-	r->mb = r->mc = r->change = r->p_bad = r->p_good = r->min_p = NAN;
+	r->role = row_role(res);
+	test_init(&r->abs);
+	test_init(&r->ratio);
 	return r;
 }
 
-static int judge(struct cmp *c, struct cmp_row *r, const json_t *bres, const json_t *cres,
-		 struct hb_err *e)
+static int have_row(const struct cmp *c, const char *t, const char *w, const char *m)
 {
-	double *bs = NULL, *cs = NULL, bad;
+	for (size_t i = 0; i < c->nrows; i++)
+		if (!strcmp(c->rows[i].target, t) && !strcmp(c->rows[i].workload, w) &&
+		    !strcmp(c->rows[i].metric, m))
+			return 1;
+	return 0;
+}
 
-	if (strcmp(hb_j_str(bres, "unit", ""), hb_j_str(cres, "unit", "")))
-		return hb_err_set(e, HB_EINVAL,
-				  "%s/%s/%s: unit \"%s\" in the baseline but \"%s\" now", r->target,
-				  r->workload, r->metric, hb_j_str(bres, "unit", ""),
-				  hb_j_str(cres, "unit", ""));
-	if (hb_j_bool(bres, "higher_is_better", 1) != hb_j_bool(cres, "higher_is_better", 1))
-		return hb_err_set(e, HB_EINVAL,
-				  "%s/%s/%s: higher_is_better differs between the files", r->target,
-				  r->workload, r->metric);
-	r->threshold = threshold_for(c, r->target, r->workload, r->metric);
-	r->nb = hb_j_samples(bres, &bs);
-	r->nc = hb_j_samples(cres, &cs);
-	if (!r->nb || !r->nc) {
-		r->st = ST_NO_SAMPLES;
-		goto out;
-	}
-	r->mb = hb_median(bs, r->nb);
-	r->mc = hb_median(cs, r->nc);
-	if (r->mb != 0)
-		r->change = (r->mc - r->mb) / fabs(r->mb);
-	else
-		r->change = r->mc == 0 ? 0 : (r->mc > 0 ? INFINITY : -INFINITY);
-	r->p_bad = hb_perm_test(bs, r->nb, cs, r->nc, r->hib);
-	r->p_good = hb_perm_test(bs, r->nb, cs, r->nc, !r->hib);
-	r->min_p = hb_perm_min_p(r->nb, r->nc);
-	if (r->min_p >= c->alpha) {
-		c->n_small++;
-		if (c->n_small == 1 || r->min_p > c->small_min_p) {
-			c->small_min_p = r->min_p;
-			c->small_nb = r->nb;
-			c->small_nc = r->nc;
+/* Rows of every baseline and of the current run, each once, in first-seen order. */
+static int collect_rows(struct cmp *c, struct hb_err *e)
+{
+	for (size_t d = 0; d <= c->nbase; d++) {
+		const json_t *doc = d < c->nbase ? c->base[d] : c->cur;
+		const json_t *a = json_object_get(doc, "results"), *x;
+		size_t i;
+
+		json_array_foreach (a, i, x) {
+			if (have_row(c, hb_j_str(x, "target", ""), hb_j_str(x, "workload", ""),
+				     hb_j_str(x, "metric", "")))
+				continue;
+			if (!new_row(c, x))
+				return hb_err_set(e, HB_ENOMEM, "compare: out of memory");
 		}
 	}
-	bad = r->hib ? -r->change : r->change;
-	if (bad > r->threshold)
-		r->st = r->p_bad < c->alpha    ? ST_REGRESSION
-			: r->min_p >= c->alpha ? ST_UNTESTABLE
-					       : ST_NOT_SIGNIFICANT;
-	else if (-bad > r->threshold)
-		r->st = r->p_good < c->alpha   ? ST_IMPROVED
-			: r->min_p >= c->alpha ? ST_UNTESTABLE
-					       : ST_NOT_SIGNIFICANT;
+	return 0;
+}
+
+/* Unit and direction must agree in every file holding the row. */
+static int check_row_defs(const struct cmp *c, const struct cmp_row *r, struct hb_err *e)
+{
+	for (size_t d = 0; d <= c->nbase; d++) {
+		const json_t *doc = d < c->nbase ? c->base[d] : c->cur;
+		const json_t *x = hb_j_result(doc, r->target, r->workload, r->metric);
+
+		if (!x)
+			continue;
+		if (strcmp(hb_j_str(x, "unit", ""), r->unit))
+			return hb_err_set(e, HB_EINVAL,
+					  "%s/%s/%s: unit \"%s\" in %s but \"%s\" in %s", r->target,
+					  r->workload, r->metric, r->unit,
+					  d < c->nbase ? c->bpath[d] : c->cpath,
+					  hb_j_str(x, "unit", ""), c->bpath[0]);
+		if (hb_j_bool(x, "higher_is_better", 1) != r->hib)
+			return hb_err_set(e, HB_EINVAL,
+					  "%s/%s/%s: higher_is_better differs between the files",
+					  r->target, r->workload, r->metric);
+	}
+	return 0;
+}
+
+static double bad_change(const struct test *t)
+{
+	return t->hib ? -t->change : t->change;
+}
+
+static int sig_bad(const struct cmp *c, const struct test *t, double thr)
+{
+	return t->ok && t->q_bad < c->alpha && bad_change(t) > thr;
+}
+
+static int sig_good(const struct cmp *c, const struct test *t, double thr)
+{
+	return t->ok && t->q_good < c->alpha && -bad_change(t) > thr;
+}
+
+/* Adjusts the p-values of every test in the family together (BH), bad and good separately. */
+static int adjust(struct cmp *c)
+{
+	size_t n = 2 * c->nrows;
+	double *pb = malloc((n ? n : 1) * sizeof(*pb)), *pg = malloc((n ? n : 1) * sizeof(*pg));
+	double *qb = malloc((n ? n : 1) * sizeof(*qb)), *qg = malloc((n ? n : 1) * sizeof(*qg));
+	int rc = HB_ENOMEM;
+
+	if (!pb || !pg || !qb || !qg)
+		goto out;
+	for (size_t i = 0; i < c->nrows; i++) {
+		const struct cmp_row *r = &c->rows[i];
+
+		pb[2 * i] = r->abs.family ? r->abs.p_bad : NAN;
+		pg[2 * i] = r->abs.family ? r->abs.p_good : NAN;
+		pb[2 * i + 1] = r->ratio.family ? r->ratio.p_bad : NAN;
+		pg[2 * i + 1] = r->ratio.family ? r->ratio.p_good : NAN;
+	}
+	if (hb_bh_adjust(pb, n, qb) || hb_bh_adjust(pg, n, qg))
+		goto out;
+	for (size_t i = 0; i < c->nrows; i++) {
+		struct cmp_row *r = &c->rows[i];
+
+		r->abs.q_bad = qb[2 * i];
+		r->abs.q_good = qg[2 * i];
+		r->ratio.q_bad = qb[2 * i + 1];
+		r->ratio.q_good = qg[2 * i + 1];
+	}
+	rc = 0;
+out:
+	free(pb);
+	free(pg);
+	free(qb);
+	free(qg);
+	return rc;
+}
+
+/* The row's status from its tests (after adjust()). */
+static void decide(struct cmp *c, struct cmp_row *r)
+{
+	double thr = r->threshold;
+	const struct test *main_t =
+		r->decided_by && !strcmp(r->decided_by, "ratio") ? &r->ratio : &r->abs;
+	int fail = 0, good = 0;
+
+	if (!r->gated) {
+		/* reported with the unadjusted p: it cannot fail, it only points at something */
+		const struct test *t = &r->abs;
+
+		if (t->ok && t->p_bad < c->alpha && bad_change(t) > thr)
+			r->st = r->native_ref ? ST_DRIFT : ST_NOT_GATED;
+		else if (!t->ok)
+			r->st = ST_UNTESTABLE;
+		else
+			r->st = ST_UNCHANGED;
+		return;
+	}
+	if (c->mode == MODE_BOTH && r->has_ratio && r->ratio.ok) {
+		/* the ratio failed, or the absolute failed and the ratio moved the same bad way
+		 * beyond the threshold (only not significantly): a host that slowed down for
+		 * everyone moves both VM and native, the ratio stays and nothing fails */
+		fail = sig_bad(c, &r->ratio, thr) ||
+		       (sig_bad(c, &r->abs, thr) && bad_change(&r->ratio) > thr);
+		good = sig_good(c, &r->ratio, thr);
+		if (!sig_bad(c, &r->ratio, thr) && fail)
+			r->decided_by = "absolute";
+	} else {
+		fail = sig_bad(c, main_t, thr);
+		good = sig_good(c, main_t, thr);
+	}
+	main_t = r->decided_by && !strcmp(r->decided_by, "ratio") ? &r->ratio : &r->abs;
+	if (fail)
+		r->st = ST_REGRESSION;
+	else if (good)
+		r->st = ST_IMPROVED;
+	else if (!main_t->ok)
+		r->st = ST_UNTESTABLE;
+	else if (bad_change(main_t) > thr || -bad_change(main_t) > thr)
+		r->st = ST_NOT_SIGNIFICANT;
 	else
 		r->st = ST_UNCHANGED;
-out:
-	free(bs);
-	free(cs);
+}
+
+/* Does any VM target of the current run have a ratio row for workload/metric? */
+static int is_native_reference(const struct cmp *c, const char *native, const struct cmp_row *r)
+{
+	if (!native || strcmp(r->target, native))
+		return 0;
+	for (size_t i = 0; i < c->nrows; i++) {
+		const struct cmp_row *o = &c->rows[i];
+
+		if (o != r && o->has_ratio && !strcmp(o->workload, r->workload) &&
+		    !strcmp(o->metric, r->metric))
+			return 1;
+	}
 	return 0;
 }
 
 static int build(struct cmp *c, struct hb_err *e)
 {
-	const json_t *br = json_object_get(c->base, "results"),
-		     *cr = json_object_get(c->cur, "results");
-	const json_t *x;
-	size_t i;
+	const char *native = hb_j_native(c->cur);
+	size_t common = 0;
 	int rc;
 
-	json_array_foreach (br, i, x) {
-		struct cmp_row *r = new_row(c, x);
-		const json_t *other;
+	if ((rc = collect_rows(c, e)))
+		return rc;
+	/* pass 1: tests and which of them can fail */
+	for (size_t i = 0; i < c->nrows; i++) {
+		struct cmp_row *r = &c->rows[i];
+		const json_t *cres = hb_j_result(c->cur, r->target, r->workload, r->metric);
+		int in_base = 0;
 
-		if (!r)
-			return hb_err_set(e, HB_ENOMEM, "compare: out of memory");
-		other = hb_j_result(c->cur, r->target, r->workload, r->metric);
-		if (!other)
-			r->st = ST_BASE_ONLY;
-		else if ((rc = judge(c, r, x, other, e)))
+		for (size_t d = 0; d < c->nbase; d++)
+			in_base |=
+				hb_j_result(c->base[d], r->target, r->workload, r->metric) != NULL;
+		if ((rc = check_row_defs(c, r, e)))
 			return rc;
-	}
-	json_array_foreach (cr, i, x) {
-		struct cmp_row *r;
-
-		if (hb_j_result(c->base, hb_j_str(x, "target", ""), hb_j_str(x, "workload", ""),
-				hb_j_str(x, "metric", "")))
+		r->threshold = threshold_for(c, r->target, r->workload, r->metric);
+		r->gated = c->all_roles || r->role != HB_ROLE_DIAGNOSTIC;
+		if (!cres) {
+			r->st = r->gated ? ST_MISSING : ST_BASE_ONLY;
+			r->gated = 0;
 			continue;
-		r = new_row(c, x);
-		if (!r)
-			return hb_err_set(e, HB_ENOMEM, "compare: out of memory");
-		r->st = ST_CUR_ONLY;
+		}
+		if (!in_base) {
+			r->st = ST_CUR_ONLY;
+			r->gated = 0;
+			continue;
+		}
+		common++;
+		if ((rc = abs_test(c, r)))
+			return rc;
+		r->has_ratio = native && strcmp(r->target, native) &&
+			       row_cmp(c->cur, cres) == HB_CMP_RATIO;
+		if (r->has_ratio && (rc = ratio_test(c, r, native)))
+			return rc;
+		if (r->has_ratio && !r->ratio.ok)
+			r->has_ratio = 0;
 	}
-	for (i = 0; i < c->nrows; i++)
-		c->count[c->rows[i].st]++;
+	for (size_t i = 0; i < c->nrows; i++) {
+		struct cmp_row *r = &c->rows[i];
+
+		if (r->st == ST_MISSING || r->st == ST_BASE_ONLY || r->st == ST_CUR_ONLY)
+			continue;
+		r->native_ref = c->mode == MODE_BOTH && is_native_reference(c, native, r);
+		if (r->native_ref || (c->mode == MODE_RATIO && !r->has_ratio))
+			r->gated = 0;
+		if (!r->gated)
+			continue;
+		if (c->mode == MODE_ABSOLUTE || !r->has_ratio) {
+			r->decided_by = "absolute";
+			r->abs.family = r->abs.ok;
+		} else {
+			r->decided_by = "ratio";
+			r->ratio.family = 1;
+			r->abs.family = c->mode == MODE_BOTH && r->abs.ok;
+		}
+	}
+	if ((rc = adjust(c)))
+		return hb_err_set(e, rc, "compare: out of memory");
+	for (size_t i = 0; i < c->nrows; i++) {
+		struct cmp_row *r = &c->rows[i];
+
+		if (r->st != ST_MISSING && r->st != ST_BASE_ONLY && r->st != ST_CUR_ONLY)
+			decide(c, r);
+		if (r->gated)
+			c->ngated++;
+		if (r->gated && r->st != ST_UNTESTABLE)
+			c->ntested++;
+		c->count[r->st]++;
+	}
+	if (!common) {
+		c->fatal = 0; /* the most basic reason first */
+		set_fatal(c, "no metric is in both the baseline and the current run");
+	} else if (!c->ntested)
+		set_fatal(c, "no gated metric could be tested (no samples, or one unit per side)");
+	if (c->count[ST_MISSING] && !c->allow_missing)
+		set_fatal(c, "gated metrics of the baseline are missing from the current run");
 	return 0;
+}
+
+/* ---- apples and oranges ---- */
+
+static void cmp_str(struct cmp *c, const char *what, const char *b, const char *cur)
+{
+	if (strcmp(b, cur))
+		note_add(c, 1, "%s: baseline \"%s\", current \"%s\"", what, b, cur);
+}
+
+static void cmp_json(struct cmp *c, const char *what, const json_t *b, const json_t *cur)
+{
+	char *sb, *sc;
+
+	if ((!b && !cur) || (b && cur && json_equal((json_t *)b, (json_t *)cur)))
+		return;
+	sb = b ? json_dumps(b, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY)
+	       : strdup("(absent)");
+	sc = cur ? json_dumps(cur, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY)
+		 : strdup("(absent)");
+	if (sb && sc && strlen(sb) + strlen(sc) < 700)
+		note_add(c, 1, "%s: baseline %s, current %s", what, sb, sc);
+	else
+		note_add(c, 1, "%s differs", what);
+	free(sb);
+	free(sc);
+}
+
+/* A profile's workload entry by name (entries may omit "name": then the workload's). */
+static const json_t *entry_named(const json_t *prof, const char *name)
+{
+	const json_t *a = json_object_get(prof, "workloads"), *x;
+	size_t i;
+
+	json_array_foreach (a, i, x) {
+		const char *n = hb_j_str(x, "name", hb_j_str(x, "workload", ""));
+
+		if (!strcmp(n, name))
+			return x;
+	}
+	return NULL;
+}
+
+static void facts_diff(struct cmp *c, const json_t *b, const char *bname)
+{
+	static const char *const top[] = {"repetitions", "warmup",  "boots", "duration",
+					  "ramp",	 "timeout", "probes"};
+	static const char *const host[] = {"hostname", "cpu_model", "cores", "memory_bytes",
+					   "kernel"};
+	static const char *const tinfo[] = {"accel", "machine", "vcpus", "memory_mib", "net_mode"};
+	const json_t *bp = json_object_get(b, "profile"), *cp = json_object_get(c->cur, "profile");
+	const json_t *a, *x;
+	char what[256];
+	size_t i;
+
+	if (c->nbase > 1)
+		note_add(c, 0, "comparing with baseline %s:", bname);
+	cmp_str(c, "profile name", hb_j_str(b, "profile_name", "?"),
+		hb_j_str(c->cur, "profile_name", "?"));
+	cmp_str(c, "hvbench version", hb_j_str(b, "tool_version", "?"),
+		hb_j_str(c->cur, "tool_version", "?"));
+	for (i = 0; i < HB_ARRAY_SIZE(top); i++) {
+		snprintf(what, sizeof(what), "profile %s", top[i]);
+		cmp_json(c, what, json_object_get(bp, top[i]), json_object_get(cp, top[i]));
+	}
+	for (i = 0; i < HB_ARRAY_SIZE(host); i++) {
+		snprintf(what, sizeof(what), "host %s", host[i]);
+		cmp_json(c, what, json_object_get(json_object_get(b, "host"), host[i]),
+			 json_object_get(json_object_get(c->cur, "host"), host[i]));
+	}
+	a = json_object_get(b, "targets");
+	json_array_foreach (a, i, x) {
+		const char *n = hb_j_str(x, "name", "");
+		const json_t *ct = hb_j_target(c->cur, n);
+
+		if (!ct) {
+			note_add(c, 0, "target %s of the baseline is not in the current run", n);
+			continue;
+		}
+		snprintf(what, sizeof(what), "target %s options", n);
+		cmp_json(c, what, json_object_get(x, "options"), json_object_get(ct, "options"));
+		for (size_t k = 0; k < HB_ARRAY_SIZE(tinfo); k++) {
+			snprintf(what, sizeof(what), "target %s %s", n, tinfo[k]);
+			cmp_json(c, what, json_object_get(json_object_get(x, "info"), tinfo[k]),
+				 json_object_get(json_object_get(ct, "info"), tinfo[k]));
+		}
+	}
+	a = json_object_get(bp, "workloads");
+	json_array_foreach (a, i, x) {
+		const char *n = hb_j_str(x, "name", hb_j_str(x, "workload", ""));
+		const json_t *ce = entry_named(cp, n);
+
+		if (!ce) {
+			if (cp)
+				note_add(c, 1,
+					 "workload %s of the baseline profile is not in the "
+					 "current one",
+					 n);
+			continue;
+		}
+		snprintf(what, sizeof(what), "workload %s", n);
+		cmp_json(c, what, x, ce);
+	}
+}
+
+/* A target with results in a baseline but none now. */
+static void missing_targets(struct cmp *c)
+{
+	for (size_t d = 0; d < c->nbase; d++) {
+		const json_t *a = json_object_get(c->base[d], "results"), *x;
+		size_t i;
+
+		json_array_foreach (a, i, x) {
+			const char *t = hb_j_str(x, "target", "");
+			const json_t *cr = json_object_get(c->cur, "results"), *y;
+			size_t j;
+			int found = 0, said = 0;
+
+			json_array_foreach (cr, j, y)
+				if (!strcmp(hb_j_str(y, "target", ""), t)) {
+					found = 1;
+					break;
+				}
+			for (size_t k = 0; k < c->nnotes && !found; k++)
+				said |= strstr(c->notes[k], "has no results in the current run") &&
+					strstr(c->notes[k], t);
+			if (!found && !said) {
+				const json_t *ct = hb_j_target(c->cur, t);
+				char why[600];
+
+				snprintf(why, sizeof(why),
+					 "target %s has no results in the current run%s%s", t,
+					 ct && hb_j_str(ct, "error", NULL) ? ": " : "",
+					 ct ? hb_j_str(ct, "error", "") : "");
+				note_add(c, 0, "%s", why);
+				if (!c->allow_missing)
+					set_fatal(c, why);
+			}
+		}
+	}
+}
+
+static void run_checks(struct cmp *c)
+{
+	const char *st = hb_j_str(c->cur, "status", "?");
+
+	if (strcmp(st, "complete")) {
+		char why[256];
+		size_t nf = json_array_size(json_object_get(c->cur, "failures"));
+
+		snprintf(why, sizeof(why), "the current run's status is \"%s\" (%zu failure%s)", st,
+			 nf, nf == 1 ? "" : "s");
+		note_add(c, 0, "%s", why);
+		if (!c->allow_missing)
+			set_fatal(c, why);
+	}
+	for (size_t d = 0; d < c->nbase; d++)
+		if (strcmp(hb_j_str(c->base[d], "status", "?"), "complete"))
+			note_add(c, 0, "baseline %s has status \"%s\"", c->bpath[d],
+				 hb_j_str(c->base[d], "status", "?"));
+	for (size_t d = 0; d < c->nbase; d++)
+		facts_diff(c, c->base[d], c->bpath[d]);
+	missing_targets(c);
+	if (c->strict && c->nmismatch)
+		set_fatal(c, "baseline and current run differ (--strict)");
+}
+
+/* ---- output ---- */
+
+static int failed(const struct cmp *c)
+{
+	return c->fatal || c->count[ST_REGRESSION] > 0;
 }
 
 static void fmt_change(double ch, char *buf, size_t len)
@@ -227,124 +978,159 @@ static void fmt_p(double p, char *buf, size_t len)
 {
 	if (isnan(p))
 		hb_strlcpy(buf, "n/a", len);
+	else if (p < 1e-4)
+		snprintf(buf, len, "%.1e", p);
 	else
-		snprintf(buf, len, "%.3g", p);
+		snprintf(buf, len, "%.2g", p);
 }
 
-/* One sentence per regression, used by text/md output and JUnit failures. */
-static void describe(const struct cmp *c, const struct cmp_row *r, char *buf, size_t len)
+/* "-21.9% (95% CI -24.0% .. -19.7%), p 1.2e-06 (BH-adjusted 3.1e-05)" */
+static void fmt_test(const struct test *t, char *buf, size_t len)
 {
-	char mb[32], mc[32], ch[32], p[32], pg[32], th[32];
+	char ch[32], lo[32], hi[32], p[32], q[32];
 
-	hb_fmt_value(r->mb, mb, sizeof(mb));
-	hb_fmt_value(r->mc, mc, sizeof(mc));
-	fmt_change(r->change, ch, sizeof(ch));
-	fmt_p(r->p_bad, p, sizeof(p));
-	fmt_p(r->p_good, pg, sizeof(pg));
-	hb_fmt_pct(r->threshold, th, sizeof(th));
-	switch (r->st) {
-	case ST_REGRESSION:
-		snprintf(buf, len,
-			 "%s -> %s %s (%s, %s is better; n %zu vs %zu; p = %s < alpha %g; "
-			 "threshold %s%%)",
-			 mb, mc, r->unit, ch, r->hib ? "higher" : "lower", r->nb, r->nc, p,
-			 c->alpha, th);
-		break;
-	case ST_IMPROVED:
-		snprintf(buf, len,
-			 "%s -> %s %s (%s, %s is better; n %zu vs %zu; p(improvement) = %s)", mb,
-			 mc, r->unit, ch, r->hib ? "higher" : "lower", r->nb, r->nc, pg);
-		break;
-	case ST_NOT_SIGNIFICANT:
-		snprintf(buf, len,
-			 "%s -> %s %s (%s beyond the %s%% threshold but p = %s / "
-			 "p(improvement) = %s >= alpha %g: within noise)",
-			 mb, mc, r->unit, ch, th, p, pg, c->alpha);
-		break;
-	case ST_UNTESTABLE:
-		snprintf(buf, len,
-			 "%s -> %s %s (%s beyond the %s%% threshold, but with n %zu vs %zu "
-			 "the smallest achievable p is %.3g >= alpha %g)",
-			 mb, mc, r->unit, ch, th, r->nb, r->nc, r->min_p, c->alpha);
-		break;
-	case ST_NO_SAMPLES:
-		snprintf(buf, len, "no samples on one side (n %zu vs %zu)", r->nb, r->nc);
-		break;
-	case ST_BASE_ONLY: snprintf(buf, len, "present in the baseline only"); break;
-	case ST_CUR_ONLY: snprintf(buf, len, "present in the current run only"); break;
-	default: snprintf(buf, len, "%s -> %s %s (%s)", mb, mc, r->unit, ch);
-	}
-}
-
-static void small_n_line(const struct cmp *c, FILE *out, const char *prefix)
-{
-	if (!c->n_small)
+	if (!t->ok) {
+		snprintf(buf, len, "not tested: %s", t->why);
 		return;
+	}
+	fmt_change(t->change, ch, sizeof(ch));
+	fmt_change(t->lo, lo, sizeof(lo));
+	fmt_change(t->hi, hi, sizeof(hi));
+	fmt_p(t->p_bad, p, sizeof(p));
+	fmt_p(t->q_bad, q, sizeof(q));
+	if (isnan(t->q_bad))
+		snprintf(buf, len, "%s (95%% CI %s .. %s), p %s", ch, lo, hi, p);
+	else
+		snprintf(buf, len, "%s (95%% CI %s .. %s), p %s, adjusted %s", ch, lo, hi, p, q);
+}
+
+/* One line describing a row: values, change, CI, p (absolute, then vs native). */
+static void describe(const struct cmp_row *r, char *buf, size_t len)
+{
+	char b[32], cu[32], ta[300], tr[300], ob[32], oc[32];
+
+	hb_fmt_value(r->abs.base, b, sizeof(b));
+	hb_fmt_value(r->abs.cur, cu, sizeof(cu));
+	fmt_test(&r->abs, ta, sizeof(ta));
+	if (r->st == ST_MISSING || r->st == ST_BASE_ONLY) {
+		snprintf(buf, len, "in the baseline, not in the current run");
+		return;
+	}
+	if (r->st == ST_CUR_ONLY) {
+		snprintf(buf, len, "in the current run only");
+		return;
+	}
+	if (!r->has_ratio) {
+		snprintf(buf, len, "%s -> %s %s: %s", b, cu, r->unit, ta);
+		return;
+	}
+	hb_fmt_pct(r->ratio.base, ob, sizeof(ob));
+	hb_fmt_pct(r->ratio.cur, oc, sizeof(oc));
+	fmt_test(&r->ratio, tr, sizeof(tr));
+	snprintf(buf, len, "%s -> %s %s: %s; vs native %s%% -> %s%% (>100%% better): %s", b, cu,
+		 r->unit, ta, ob, oc, tr);
+}
+
+static void verdict(const struct cmp *c, char *buf, size_t len)
+{
+	if (c->count[ST_REGRESSION])
+		snprintf(buf, len, "FAIL: %zu regression%s%s%s", c->count[ST_REGRESSION],
+			 c->count[ST_REGRESSION] == 1 ? "" : "s", c->fatal ? "; " : "",
+			 c->fatal ? c->fatal_why : "");
+	else if (c->fatal)
+		snprintf(buf, len, "FAIL: %s", c->fatal_why);
+	else
+		snprintf(buf, len, "PASS: no regression (%zu gated metric%s tested, %zu improved)",
+			 c->ntested, c->ntested == 1 ? "" : "s", c->count[ST_IMPROVED]);
+}
+
+static const char *mode_name(enum gate_mode m)
+{
+	return m == MODE_ABSOLUTE ? "absolute" : m == MODE_RATIO ? "ratio" : "both";
+}
+
+static void method_line(const struct cmp *c, FILE *out, const char *pre)
+{
+	char th[32];
+
+	hb_fmt_pct(c->threshold, th, sizeof(th));
 	fprintf(out,
-		"%sn too small for alpha=%g: %zu metric(s) cannot reach p < alpha (e.g. %zu vs "
-		"%zu samples: smallest achievable p = %.3g), so the gate cannot fail on them. "
-		"Use >= 6 repetitions per side (smallest p 6/924 = 0.0065) or a larger alpha.\n",
-		prefix, c->alpha, c->n_small, c->small_nb, c->small_nc, c->small_min_p);
+		"%sgate: %s (%s), roles %s; regression = Benjamini-Hochberg adjusted p < %g over "
+		"%zu gated metrics AND change beyond %s%% in the bad direction; units: per-boot "
+		"medians where a run booted its VM several times, else repetitions; %zu baseline "
+		"run%s%s\n",
+		pre, mode_name(c->mode),
+		c->mode == MODE_BOTH	? "VM rows by their ratio to native, other rows absolute"
+		: c->mode == MODE_RATIO ? "VM/native ratios only"
+					: "absolute values only",
+		c->all_roles ? "all" : "headline+detail", c->alpha, c->ngated, th, c->nbase,
+		c->nbase == 1 ? "" : "s",
+		c->nbase == 1 ? " (run-to-run spread beyond the units' spread not estimated: "
+				"give several baselines, BASE1 BASE2 -- CURRENT)"
+			      : " (run-to-run spread estimated from them)");
+}
+
+static void row_name(const struct cmp_row *r, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s %s/%s", r->target, r->workload, r->metric);
 }
 
 static void out_text(const struct cmp *c, FILE *out)
 {
-	char name[512], mb[32], mc[32], ch[32], p[32], th[32], d[1024];
+	char v[700], d[1024], name[300];
 
-	hb_fmt_pct(c->threshold, th, sizeof(th));
-	fprintf(out, "hvbench compare: baseline %s (%s) vs current %s (%s)\n", c->bpath,
-		hb_j_str(c->base, "started_at", "?"), c->cpath,
-		hb_j_str(c->cur, "started_at", "?"));
-	fprintf(out, "alpha %g (one-sided permutation test, bad direction), threshold %s%%",
-		c->alpha, th);
-	for (size_t i = 0; i < c->nthr; i++) {
-		char t2[32];
-
-		hb_fmt_pct(c->thr[i].v, t2, sizeof(t2));
-		fprintf(out, ", %s: %s%%", c->thr[i].key, t2);
-	}
-	fprintf(out, "\n\n%-16s %-14s %-36s %12s %12s %9s %8s  %s\n", "status", "target",
-		"workload/metric", "baseline", "current", "change", "p", "unit");
+	verdict(c, v, sizeof(v));
+	fprintf(out, "hvbench compare: %s\n", v);
 	for (size_t i = 0; i < c->nrows; i++) {
 		const struct cmp_row *r = &c->rows[i];
 
-		if (r->st == ST_BASE_ONLY || r->st == ST_CUR_ONLY)
+		if (r->st != ST_REGRESSION && r->st != ST_MISSING)
 			continue;
-		snprintf(name, sizeof(name), "%s/%s", r->workload, r->metric);
-		hb_fmt_value(r->mb, mb, sizeof(mb));
-		hb_fmt_value(r->mc, mc, sizeof(mc));
-		fmt_change(r->change, ch, sizeof(ch));
-		fmt_p(r->p_bad, p, sizeof(p));
-		fprintf(out, "%-16s %-14s %-36s %12s %12s %9s %8s  %s\n",
-			r->st == ST_REGRESSION ? "REGRESSION" : st_name[r->st], r->target, name, mb,
-			mc, ch, p, r->unit);
+		row_name(r, name, sizeof(name));
+		describe(r, d, sizeof(d));
+		fprintf(out, "%s: %s%s%s: %s\n", r->st == ST_REGRESSION ? "REGRESSION" : "MISSING",
+			name, r->decided_by ? " by " : "", r->decided_by ? r->decided_by : "", d);
 	}
+	for (size_t i = 0; i < c->nnotes; i++)
+		fprintf(out, "note: %s\n", c->notes[i]);
 	for (size_t i = 0; i < c->nrows; i++) {
 		const struct cmp_row *r = &c->rows[i];
 
-		if (r->st == ST_BASE_ONLY || r->st == ST_CUR_ONLY)
-			fprintf(out, "%s: %s %s/%s (%s)\n", st_name[r->st], r->target, r->workload,
-				r->metric, r->unit);
-	}
-	fputc('\n', out);
-	small_n_line(c, out, "");
-	for (size_t i = 0; i < c->nrows; i++) {
-		const struct cmp_row *r = &c->rows[i];
-
-		if (r->st != ST_REGRESSION && r->st != ST_IMPROVED)
+		if (r->st != ST_IMPROVED)
 			continue;
-		describe(c, r, d, sizeof(d));
-		fprintf(out, "%s: %s %s/%s: %s\n",
-			r->st == ST_REGRESSION ? "REGRESSION" : "improved", r->target, r->workload,
-			r->metric, d);
+		row_name(r, name, sizeof(name));
+		describe(r, d, sizeof(d));
+		fprintf(out, "improved: %s: %s\n", name, d);
+	}
+	fprintf(out, "baseline: ");
+	for (size_t i = 0; i < c->nbase; i++)
+		fprintf(out, "%s%s (%s)", i ? ", " : "", c->bpath[i],
+			hb_j_str(c->base[i], "started_at", "?"));
+	fprintf(out, "\ncurrent: %s (%s)\n", c->cpath, hb_j_str(c->cur, "started_at", "?"));
+	method_line(c, out, "");
+	for (size_t i = 0; i < c->nrows; i++) {
+		const struct cmp_row *r = &c->rows[i];
+
+		if (r->st == ST_REGRESSION || r->st == ST_MISSING || r->st == ST_IMPROVED)
+			continue;
+		if (!c->list_all &&
+		    (r->st == ST_UNCHANGED || r->st == ST_CUR_ONLY || r->st == ST_BASE_ONLY ||
+		     (!r->gated && r->st == ST_UNTESTABLE)))
+			continue;
+		row_name(r, name, sizeof(name));
+		describe(r, d, sizeof(d));
+		fprintf(out, "%s: %s: %s\n", st_name[r->st], name, d);
 	}
 	fprintf(out,
-		"summary: %zu regression(s), %zu improved, %zu unchanged, %zu not significant, "
-		"%zu n too small, %zu no samples, %zu only in baseline, %zu only in current\n",
-		c->count[ST_REGRESSION], c->count[ST_IMPROVED], c->count[ST_UNCHANGED],
-		c->count[ST_NOT_SIGNIFICANT], c->count[ST_UNTESTABLE], c->count[ST_NO_SAMPLES],
-		c->count[ST_BASE_ONLY], c->count[ST_CUR_ONLY]);
-	fprintf(out, "result: %s\n", c->count[ST_REGRESSION] ? "REGRESSION" : "no regression");
+		"summary: %zu regression(s), %zu missing, %zu improved, %zu unchanged, %zu not "
+		"significant, %zu n too small, %zu host drift, %zu changed but not gated, %zu only "
+		"in baseline, %zu only in current%s\n",
+		c->count[ST_REGRESSION], c->count[ST_MISSING], c->count[ST_IMPROVED],
+		c->count[ST_UNCHANGED], c->count[ST_NOT_SIGNIFICANT], c->count[ST_UNTESTABLE],
+		c->count[ST_DRIFT], c->count[ST_NOT_GATED], c->count[ST_BASE_ONLY],
+		c->count[ST_CUR_ONLY],
+		c->list_all ? "" : " (unchanged rows folded: --all lists them)");
+	fprintf(out, "result: %s\n", failed(c) ? "FAIL" : "PASS");
 }
 
 static void md_cell(FILE *out, const char *s)
@@ -353,44 +1139,103 @@ static void md_cell(FILE *out, const char *s)
 		fputs(*s == '|' ? "\\|" : (char[2]){*s, 0}, out);
 }
 
-static void out_md(const struct cmp *c, FILE *out)
+static void md_table(const struct cmp *c, FILE *out, int (*want)(const struct cmp_row *))
 {
-	char mb[32], mc[32], ch[32], p[32], th[32];
+	char b[32], cu[32], ch[32], lo[32], hi[32], p[32], ob[32], oc[32];
 
-	hb_fmt_pct(c->threshold, th, sizeof(th));
-	fprintf(out,
-		"## hvbench compare\n\nBaseline `%s` (%s) vs current `%s` (%s); alpha %g, "
-		"threshold %s%%.\n\n**%s**: %zu regression(s), %zu improved, %zu unchanged, "
-		"%zu not significant, %zu n too small, %zu only in baseline, %zu only in "
-		"current.\n\n",
-		c->bpath, hb_j_str(c->base, "started_at", "?"), c->cpath,
-		hb_j_str(c->cur, "started_at", "?"), c->alpha, th,
-		c->count[ST_REGRESSION] ? "REGRESSION" : "No regression", c->count[ST_REGRESSION],
-		c->count[ST_IMPROVED], c->count[ST_UNCHANGED], c->count[ST_NOT_SIGNIFICANT],
-		c->count[ST_UNTESTABLE], c->count[ST_BASE_ONLY], c->count[ST_CUR_ONLY]);
-	small_n_line(c, out, "> ");
-	if (c->n_small)
-		fputc('\n', out);
-	fputs("| status | target | workload/metric | baseline | current | change | p | unit |\n"
-	      "|---|---|---|---|---|---|---|---|\n",
+	fputs("| status | target | workload/metric | baseline | current | change (95% CI) | p "
+	      "(adj.) | vs native |\n|---|---|---|---|---|---|---|---|\n",
 	      out);
 	for (size_t i = 0; i < c->nrows; i++) {
 		const struct cmp_row *r = &c->rows[i];
+		const struct test *t =
+			r->decided_by && !strcmp(r->decided_by, "ratio") ? &r->ratio : &r->abs;
 
-		hb_fmt_value(r->mb, mb, sizeof(mb));
-		hb_fmt_value(r->mc, mc, sizeof(mc));
-		fmt_change(r->change, ch, sizeof(ch));
-		fmt_p(r->p_bad, p, sizeof(p));
-		fprintf(out, "| %s | ", r->st == ST_REGRESSION ? "**REGRESSION**" : st_name[r->st]);
+		if (!want(r))
+			continue;
+		hb_fmt_value(r->abs.base, b, sizeof(b));
+		hb_fmt_value(r->abs.cur, cu, sizeof(cu));
+		fmt_change(t->change, ch, sizeof(ch));
+		fmt_change(t->lo, lo, sizeof(lo));
+		fmt_change(t->hi, hi, sizeof(hi));
+		fmt_p(isnan(t->q_bad) ? t->p_bad : t->q_bad, p, sizeof(p));
+		fprintf(out, "| %s | ", r->st == ST_REGRESSION ? "**regression**" : st_name[r->st]);
 		md_cell(out, r->target);
 		fputs(" | ", out);
 		md_cell(out, r->workload);
 		fputc('/', out);
 		md_cell(out, r->metric);
-		fprintf(out, " | %s | %s | %s | %s | ", mb, mc, ch, p);
+		fprintf(out, " | %s ", b);
 		md_cell(out, r->unit);
-		fputs(" |\n", out);
+		fprintf(out, " | %s ", cu);
+		md_cell(out, r->unit);
+		if (t->ok)
+			fprintf(out, " | %s (%s .. %s)%s | %s | ", ch, lo, hi,
+				t == &r->ratio ? " of the ratio" : "", p);
+		else
+			fputs(" | — | — | ", out);
+		if (r->has_ratio) {
+			hb_fmt_pct(r->ratio.base, ob, sizeof(ob));
+			hb_fmt_pct(r->ratio.cur, oc, sizeof(oc));
+			fprintf(out, "%s%% → %s%% |\n", ob, oc);
+		} else {
+			fputs("— |\n", out);
+		}
 	}
+}
+
+static int want_fail(const struct cmp_row *r)
+{
+	return r->st == ST_REGRESSION || r->st == ST_MISSING;
+}
+
+static int want_improved(const struct cmp_row *r)
+{
+	return r->st == ST_IMPROVED;
+}
+
+static int want_rest(const struct cmp_row *r)
+{
+	return !want_fail(r) && !want_improved(r);
+}
+
+static void out_md(const struct cmp *c, FILE *out)
+{
+	char v[700];
+	size_t rest = 0;
+
+	verdict(c, v, sizeof(v));
+	fprintf(out, "## hvbench compare: %s %s\n\n", failed(c) ? "❌" : "✅", v);
+	if (c->count[ST_REGRESSION] || c->count[ST_MISSING]) {
+		fputs("### Regressions\n\n", out);
+		md_table(c, out, want_fail);
+		fputc('\n', out);
+	}
+	if (c->nnotes) {
+		fputs("### Notes\n\n", out);
+		for (size_t i = 0; i < c->nnotes; i++) {
+			fputs("- ", out);
+			md_cell(out, c->notes[i]);
+			fputc('\n', out);
+		}
+		fputc('\n', out);
+	}
+	if (c->count[ST_IMPROVED]) {
+		fputs("### Improvements\n\n", out);
+		md_table(c, out, want_improved);
+		fputc('\n', out);
+	}
+	for (size_t i = 0; i < c->nrows; i++)
+		rest += want_rest(&c->rows[i]);
+	method_line(c, out, "");
+	fprintf(out,
+		"\n<details><summary>%zu other rows (%zu unchanged, %zu not significant, "
+		"%zu n too small, %zu host drift, %zu not gated, %zu one-sided)</summary>\n\n",
+		rest, c->count[ST_UNCHANGED], c->count[ST_NOT_SIGNIFICANT], c->count[ST_UNTESTABLE],
+		c->count[ST_DRIFT], c->count[ST_NOT_GATED],
+		c->count[ST_BASE_ONLY] + c->count[ST_CUR_ONLY]);
+	md_table(c, out, want_rest);
+	fputs("\n</details>\n", out);
 }
 
 static json_t *num_or_null(double v)
@@ -398,42 +1243,67 @@ static json_t *num_or_null(double v)
 	return isfinite(v) ? json_real(v) : json_null();
 }
 
+static json_t *test_json(const struct test *t)
+{
+	json_t *o;
+
+	if (!t->ok)
+		return json_pack("{s:b, s:s}", "tested", 0, "why", t->why);
+	o = json_pack("{s:b, s:o, s:o, s:o, s:[o, o], s:o, s:o, s:o, s:o, s:o, s:I, s:I}", "tested",
+		      1, "baseline", num_or_null(t->base), "current", num_or_null(t->cur), "change",
+		      num_or_null(t->change), "change_ci95", num_or_null(t->lo), num_or_null(t->hi),
+		      "p", num_or_null(t->p_bad), "p_adjusted", num_or_null(t->q_bad),
+		      "p_improvement", num_or_null(t->p_good), "df", num_or_null(t->df),
+		      "log_scale", json_boolean(t->logscale), "n_baseline", (json_int_t)t->nb,
+		      "n_current", (json_int_t)t->nc);
+	return o;
+}
+
 static int out_json(const struct cmp *c, FILE *out)
 {
-	json_t *root = json_object(), *rows = json_array(), *sum = json_object();
-	char note[512];
+	json_t *root = json_object(), *rows = json_array(), *sum = json_object(),
+	       *notes = json_array(), *bases = json_array();
+	char v[700];
 	int rc = 0;
 
-	if (!root || !rows || !sum) {
+	if (!root || !rows || !sum || !notes || !bases) {
 		json_decref(root);
 		json_decref(rows);
 		json_decref(sum);
+		json_decref(notes);
+		json_decref(bases);
 		return HB_ENOMEM;
 	}
-	json_object_set_new(root, "schema", json_string("hvbench/compare/1"));
-	json_object_set_new(root, "baseline", json_string(c->bpath));
+	verdict(c, v, sizeof(v));
+	for (size_t i = 0; i < c->nbase; i++)
+		json_array_append_new(bases, json_string(c->bpath[i]));
+	json_object_set_new(root, "schema", json_string("hvbench/compare/2"));
+	json_object_set_new(root, "verdict", json_string(v));
+	json_object_set_new(root, "fail", json_boolean(failed(c)));
+	json_object_set_new(root, "baselines", bases);
 	json_object_set_new(root, "current", json_string(c->cpath));
 	json_object_set_new(root, "alpha", json_real(c->alpha));
 	json_object_set_new(root, "threshold", json_real(c->threshold));
+	json_object_set_new(root, "gate", json_string(mode_name(c->mode)));
+	json_object_set_new(root, "roles", json_string(c->all_roles ? "all" : "headline+detail"));
+	for (size_t i = 0; i < c->nnotes; i++)
+		json_array_append_new(notes, json_string(c->notes[i]));
+	json_object_set_new(root, "notes", notes);
 	for (size_t i = 0; i < c->nrows; i++) {
 		const struct cmp_row *r = &c->rows[i];
-		json_t *o = json_object();
+		json_t *o =
+			json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:s, s:b, s:o, s:o}", "status",
+				  st_name[r->st], "target", r->target, "workload", r->workload,
+				  "metric", r->metric, "unit", r->unit, "higher_is_better", r->hib,
+				  "role", hb_role_str(r->role), "gated", r->gated, "threshold",
+				  num_or_null(r->threshold), "decided_by",
+				  r->decided_by ? json_string(r->decided_by) : json_null());
 
-		json_object_set_new(o, "status", json_string(st_name[r->st]));
-		json_object_set_new(o, "target", json_string(r->target));
-		json_object_set_new(o, "workload", json_string(r->workload));
-		json_object_set_new(o, "metric", json_string(r->metric));
-		json_object_set_new(o, "unit", json_string(r->unit));
-		json_object_set_new(o, "higher_is_better", json_boolean(r->hib));
-		json_object_set_new(o, "n_baseline", json_integer((json_int_t)r->nb));
-		json_object_set_new(o, "n_current", json_integer((json_int_t)r->nc));
-		json_object_set_new(o, "baseline_median", num_or_null(r->mb));
-		json_object_set_new(o, "current_median", num_or_null(r->mc));
-		json_object_set_new(o, "change", num_or_null(r->change));
-		json_object_set_new(o, "p", num_or_null(r->p_bad));
-		json_object_set_new(o, "p_improvement", num_or_null(r->p_good));
-		json_object_set_new(o, "min_p", num_or_null(r->min_p));
-		json_object_set_new(o, "threshold", num_or_null(r->threshold));
+		if (!o)
+			continue;
+		json_object_set_new(o, "absolute", test_json(&r->abs));
+		if (r->has_ratio)
+			json_object_set_new(o, "ratio", test_json(&r->ratio));
 		json_array_append_new(rows, o);
 	}
 	json_object_set_new(root, "rows", rows);
@@ -441,13 +1311,6 @@ static int out_json(const struct cmp *c, FILE *out)
 		json_object_set_new(sum, st_name[s], json_integer((json_int_t)c->count[s]));
 	json_object_set_new(root, "summary", sum);
 	json_object_set_new(root, "regression", json_boolean(c->count[ST_REGRESSION] > 0));
-	if (c->n_small) {
-		snprintf(note, sizeof(note),
-			 "n too small for alpha=%g: %zu metric(s) cannot reach "
-			 "p < alpha (smallest achievable p %.3g with %zu vs %zu samples)",
-			 c->alpha, c->n_small, c->small_min_p, c->small_nb, c->small_nc);
-		json_object_set_new(root, "note", json_string(note));
-	}
 	if (json_dumpf(root, out, JSON_INDENT(2) | JSON_REAL_PRECISION(10)))
 		rc = HB_EIO;
 	fputc('\n', out);
@@ -473,73 +1336,71 @@ static void xml_esc(FILE *f, const char *s)
 	}
 }
 
+/* One testcase per gated row (and per missing one); untestable rows are skipped, with why. */
 static int write_junit(const struct cmp *c, const char *path, struct hb_err *e)
 {
-	char *buf = NULL, d[1024], mb[32], mc[32], ch[32], p[32];
-	size_t len = 0, tests = 0, skipped = 0;
+	char *buf = NULL, d[1024];
+	size_t len = 0, tests = 0, skipped = 0, failures = 0;
 	FILE *f = open_memstream(&buf, &len);
 	int rc;
 
 	if (!f)
 		return hb_err_set(e, HB_ENOMEM, "junit: out of memory");
 	for (size_t i = 0; i < c->nrows; i++) {
-		enum cmp_status s = c->rows[i].st;
+		const struct cmp_row *r = &c->rows[i];
 
+		if (!r->gated && r->st != ST_MISSING)
+			continue;
 		tests++;
-		skipped += s == ST_BASE_ONLY || s == ST_CUR_ONLY || s == ST_UNTESTABLE ||
-			   s == ST_NO_SAMPLES;
+		skipped += r->st == ST_UNTESTABLE;
+		failures += r->st == ST_REGRESSION || (r->st == ST_MISSING && !c->allow_missing);
 	}
 	fprintf(f,
 		"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n"
-		"<testsuite name=\"hvbench compare\" tests=\"%zu\" failures=\"%zu\" errors=\"0\" "
+		"<testsuite name=\"hvbench compare\" tests=\"%zu\" failures=\"%zu\" errors=\"%d\" "
 		"skipped=\"%zu\">\n",
-		tests, c->count[ST_REGRESSION], skipped);
+		tests, failures, c->fatal && !c->count[ST_MISSING] ? 1 : 0, skipped);
+	if (c->fatal && !c->count[ST_MISSING]) {
+		fputs("  <testcase classname=\"hvbench\" name=\"run\" time=\"0\">\n    <error "
+		      "message=\"",
+		      f);
+		xml_esc(f, c->fatal_why);
+		fputs("\"/>\n  </testcase>\n", f);
+	}
 	for (size_t i = 0; i < c->nrows; i++) {
 		const struct cmp_row *r = &c->rows[i];
 
+		if (!r->gated && r->st != ST_MISSING)
+			continue;
 		fputs("  <testcase classname=\"hvbench.", f);
 		xml_esc(f, r->target);
 		fputs("\" name=\"", f);
 		xml_esc(f, r->workload);
 		fputc('/', f);
 		xml_esc(f, r->metric);
-		fputs("\" time=\"0\"", f);
-		describe(c, r, d, sizeof(d));
-		switch (r->st) {
-		case ST_REGRESSION:
-			hb_fmt_value(r->mb, mb, sizeof(mb));
-			hb_fmt_value(r->mc, mc, sizeof(mc));
-			fmt_change(r->change, ch, sizeof(ch));
-			fmt_p(r->p_bad, p, sizeof(p));
-			fputs(">\n    <failure type=\"regression\" message=\"regression: ", f);
+		fputs("\" time=\"0\">\n", f);
+		describe(r, d, sizeof(d));
+		if (r->st == ST_REGRESSION || (r->st == ST_MISSING && !c->allow_missing)) {
+			fprintf(f, "    <failure type=\"%s\" message=\"", st_name[r->st]);
+			xml_esc(f, st_name[r->st]);
+			fputs(": ", f);
 			xml_esc(f, d);
 			fputs("\">", f);
-			fprintf(f, "baseline median: %s ", mb);
-			xml_esc(f, r->unit);
-			fprintf(f, " (n=%zu)\ncurrent median: %s ", r->nb, mc);
-			xml_esc(f, r->unit);
-			fprintf(f,
-				" (n=%zu)\nchange: %s\np: %s (alpha %g)\n</failure>\n  "
-				"</testcase>\n",
-				r->nc, ch, p, c->alpha);
-			break;
-		case ST_BASE_ONLY:
-		case ST_CUR_ONLY:
-		case ST_UNTESTABLE:
-		case ST_NO_SAMPLES:
-			fputs(">\n    <skipped message=\"", f);
+			xml_esc(f, d);
+			fputs("</failure>\n", f);
+		} else if (r->st == ST_UNTESTABLE) {
+			fputs("    <skipped message=\"", f);
+			xml_esc(f, r->decided_by && !strcmp(r->decided_by, "ratio") ? r->ratio.why
+										    : r->abs.why);
+			fputs("\"/>\n", f);
+		} else {
+			fputs("    <system-out>", f);
 			xml_esc(f, st_name[r->st]);
 			fputs(": ", f);
 			xml_esc(f, d);
-			fputs("\"/>\n  </testcase>\n", f);
-			break;
-		default:
-			fputs(">\n    <system-out>", f);
-			xml_esc(f, st_name[r->st]);
-			fputs(": ", f);
-			xml_esc(f, d);
-			fputs("</system-out>\n  </testcase>\n", f);
+			fputs("</system-out>\n", f);
 		}
+		fputs("  </testcase>\n", f);
 	}
 	fputs("</testsuite>\n</testsuites>\n", f);
 	if (fclose(f)) {
@@ -551,34 +1412,215 @@ static int write_junit(const struct cmp *c, const char *path, struct hb_err *e)
 	return rc;
 }
 
+/* ---- A/A self-test ---- */
+
+/*
+ * Whether key j of nin (a boot, or a repetition in a row without boots) goes to half `half`
+ * in split k: k = 0 even/odd, k = 1 first/second half, others a fixed-seed random balanced
+ * assignment. The same key goes to the same half in every row, so a repetition's VM and
+ * native samples stay together.
+ */
+static int aa_half(size_t j, size_t nin, int k, int half)
+{
+	struct hb_rng r;
+	size_t *perm, pos = 0;
+	int h;
+
+	if (k == 0)
+		return (int)(j % 2) == half;
+	if (k == 1)
+		return (j >= nin / 2) == (size_t)half;
+	perm = malloc(nin * sizeof(*perm));
+	if (!perm)
+		return 0;
+	for (size_t i = 0; i < nin; i++)
+		perm[i] = i;
+	hb_rng_seed(&r, HB_STATS_SEED + (uint64_t)k * 7919 + nin);
+	for (size_t i = nin - 1; i > 0; i--) {
+		size_t x = hb_rng_below(&r, i + 1), t = perm[i];
+
+		perm[i] = perm[x];
+		perm[x] = t;
+	}
+	for (size_t i = 0; i < nin; i++)
+		if (perm[i] == j)
+			pos = i;
+	free(perm);
+	h = pos < nin / 2 ? 0 : 1;
+	return h == half;
+}
+
+static json_t *aa_doc(const json_t *src, int k, int half)
+{
+	json_t *d = json_deep_copy(src), *a, *x;
+	size_t i;
+
+	if (!d)
+		return NULL;
+	json_object_del(d, "comparisons");
+	a = json_object_get(d, "results");
+	json_array_foreach (a, i, x) {
+		json_t *s = json_object_get(x, "samples"), *b = json_object_get(x, "boot");
+		json_t *ns = json_array(), *nb = json_is_array(b) ? json_array() : NULL;
+		size_t n = json_array_size(s), nkeys = n;
+		json_int_t minb = 0, maxb = 0;
+
+		/* a row spanning several boots is split by boot: repetitions of one boot stay
+		 * together (they share the boot; and within a boot the target rotation makes the
+		 * first and second repetition differ systematically) */
+		for (size_t j = 0; nb && j < n; j++) {
+			json_int_t v = json_integer_value(json_array_get(b, j));
+
+			minb = j == 0 || v < minb ? v : minb;
+			maxb = j == 0 || v > maxb ? v : maxb;
+		}
+		if (nb && maxb > minb)
+			nkeys = (size_t)(maxb - minb + 1);
+		for (size_t j = 0; j < n; j++) {
+			size_t key =
+				nkeys == n
+					? j
+					: (size_t)(json_integer_value(json_array_get(b, j)) - minb);
+
+			if (nkeys < 2 ? half == 0 : aa_half(key, nkeys, k, half)) {
+				json_array_append(ns, json_array_get(s, j));
+				if (nb)
+					json_array_append(nb, json_array_get(b, j));
+			}
+		}
+		json_object_set_new(x, "samples", ns);
+		json_object_set_new(x, "n", json_integer((json_int_t)json_array_size(ns)));
+		if (nb)
+			json_object_set_new(x, "boot", nb);
+	}
+	return d;
+}
+
+static void cmp_reset(struct cmp *c)
+{
+	free(c->rows);
+	c->rows = NULL;
+	c->nrows = c->cap = 0;
+	memset(c->count, 0, sizeof(c->count));
+	c->ngated = c->ntested = 0;
+	for (size_t i = 0; i < c->nnotes; i++)
+		free(c->notes[i]);
+	free(c->notes);
+	c->notes = NULL;
+	c->nnotes = c->nmismatch = 0;
+	c->fatal = 0;
+	c->fatal_why[0] = '\0';
+}
+
+/* Runs the gate on split halves of one run (or on two runs); prints what it found. */
+static int aa_main(struct cmp *c, FILE *out, struct hb_err *e)
+{
+	size_t splits = c->nbase == 1 && !c->cur ? AA_SPLITS : 1, fails = 0, alarms = 0, rows = 0;
+	json_t *src = c->base[0];
+	int rc = 0;
+
+	fprintf(out, "hvbench compare --aa: %s\n",
+		splits > 1 ? "one run split in halves (by boot where the VM was booted several "
+			     "times, else by repetition), gate run on each split"
+			   : "two runs of the same code compared");
+	for (size_t k = 0; k < splits; k++) {
+		if (splits > 1) {
+			c->base[0] = aa_doc(src, (int)k, 0);
+			c->cur = aa_doc(src, (int)k, 1);
+			if (!c->base[0] || !c->cur) {
+				rc = hb_err_set(e, HB_ENOMEM, "compare: out of memory");
+				goto next;
+			}
+		}
+		if ((rc = build(c, e)))
+			goto next;
+		fails += c->count[ST_REGRESSION] > 0;
+		alarms += c->count[ST_REGRESSION];
+		rows += c->ntested;
+		fprintf(out, "split %zu: %zu false alarm%s in %zu tested gated metrics", k + 1,
+			c->count[ST_REGRESSION], c->count[ST_REGRESSION] == 1 ? "" : "s",
+			c->ntested);
+		for (size_t i = 0; i < c->nrows; i++)
+			if (c->rows[i].st == ST_REGRESSION)
+				fprintf(out, "%s %s %s/%s", i ? "," : ":", c->rows[i].target,
+					c->rows[i].workload, c->rows[i].metric);
+		fputc('\n', out);
+	next:
+		if (splits > 1) {
+			json_decref(c->base[0]);
+			json_decref(c->cur);
+			c->cur = NULL;
+		}
+		c->base[0] = src;
+		if (rc)
+			return rc;
+		cmp_reset(c);
+	}
+	fprintf(out,
+		"A/A: %zu of %zu comparison%s would fail the gate; %zu false alarm%s in %zu tests "
+		"(observed per-metric false-alarm rate %.2g%%, gate alpha %g)\n",
+		fails, splits, splits == 1 ? "" : "s", alarms, alarms == 1 ? "" : "s", rows,
+		rows ? 100.0 * (double)alarms / (double)rows : 0.0, c->alpha);
+	fprintf(out, "result: %s\n", fails ? "FAIL" : "PASS");
+	return fails ? 1 : 0;
+}
+
 static void compare_usage(FILE *f)
 {
-	fputs("usage: hvbench compare BASELINE.json CURRENT.json [--alpha 0.01] [--threshold 5%]\n"
-	      "                       [--threshold-for METRIC=PCT] [--junit FILE]\n"
-	      "                       [--format text|json|md]\n"
-	      "Compares every (target, workload, metric) of CURRENT with BASELINE. A regression "
-	      "is\n"
-	      "a one-sided permutation test p < alpha in the bad direction (from "
-	      "higher_is_better)\n"
-	      "AND a change of the median beyond the threshold in that direction. Improvements "
-	      "are\n"
-	      "reported and never fail; metrics on one side only are listed.\n"
-	      "  --alpha A               significance level, 0 < A < 1 (default 0.01)\n"
-	      "  --threshold PCT         noise threshold in percent (default 5%)\n"
+	fputs("usage: hvbench compare BASELINE.json CURRENT.json [options]\n"
+	      "       hvbench compare BASE1.json BASE2.json ... -- CURRENT.json [options]\n"
+	      "       hvbench compare --aa RUN.json [RUN2.json] [options]\n"
+	      "The regression gate. A metric regresses when the Benjamini-Hochberg adjusted\n"
+	      "one-sided p-value (t-test on log units: per-boot medians or repetitions) is below\n"
+	      "alpha AND its change is beyond the threshold in the bad direction. Fails (exit 1)\n"
+	      "also when the current run is not complete or lacks a gated metric or target.\n"
+	      "  --gate MODE             both (default): VM rows by their ratio to native of the\n"
+	      "                          same run, other rows absolute; ratio; absolute; all: let\n"
+	      "                          diagnostics fail too (comma-separated: all,absolute)\n"
+	      "  --alpha A               false-alarm rate of the gate, 0 < A < 1 (default 0.01)\n"
+	      "  --threshold PCT         smallest change that can fail (default 5%)\n"
 	      "  --threshold-for K=PCT   per-metric threshold; K is METRIC, WORKLOAD/METRIC or\n"
 	      "                          TARGET/WORKLOAD/METRIC (most specific wins; repeatable)\n"
-	      "  --junit FILE            also write JUnit XML (one testcase per metric and "
-	      "target)\n"
+	      "  --strict                differing profile, targets, version or host fail the "
+	      "gate\n"
+	      "  --allow-missing         a failed/incomplete current run or missing metrics do "
+	      "not\n"
+	      "                          fail (they are still listed)\n"
+	      "  --aa                    A/A self-test: split one run in halves (8 splits), or\n"
+	      "                          compare two runs of the same code; prints false alarms\n"
+	      "  --junit FILE            also write JUnit XML (one testcase per gated metric)\n"
 	      "  --format F              text (default), json or md\n"
-	      "  --baseline-from db:last=K  instead of BASELINE.json: the last K complete runs of\n"
-	      "                          CURRENT's profile on its host from the history store\n"
-	      "                          (samples pooled)\n"
+	      "  --all                   text: list unchanged rows too\n"
+	      "  --baseline-from db:last=K  instead of BASELINE.json ...: the last K complete "
+	      "runs\n"
+	      "                          of CURRENT's profile on its host from the history store,\n"
+	      "                          each a baseline run\n"
 	      "  --db STORE              the history store (default $HVBENCH_DB, else\n"
 	      "                          $XDG_DATA_HOME/hvbench/history.db)\n"
-	      "With n samples per side the smallest achievable p is limited (3 vs 3: 0.1,\n"
-	      "6 vs 6: 0.0065); such metrics are reported as \"n too small\" and cannot fail.\n"
-	      "Exit status: 0 no regression, 1 regression, 2 usage or input error.\n",
+	      "Exit status: 0 pass, 1 fail (regression, missing, failed run, --strict mismatch),\n"
+	      "2 usage or input error.\n",
 	      f);
+}
+
+static int parse_gate(struct cmp *c, const char *arg)
+{
+	char buf[128], *save = NULL, *tok;
+
+	if (hb_strlcpy(buf, arg, sizeof(buf)))
+		return HB_EINVAL;
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (!strcmp(tok, "both"))
+			c->mode = MODE_BOTH;
+		else if (!strcmp(tok, "ratio"))
+			c->mode = MODE_RATIO;
+		else if (!strcmp(tok, "absolute"))
+			c->mode = MODE_ABSOLUTE;
+		else if (!strcmp(tok, "all"))
+			c->all_roles = 1;
+		else
+			return HB_EINVAL;
+	}
+	return 0;
 }
 
 int hb_compare_main(int argc, char **argv, FILE *out, FILE *err)
@@ -589,6 +1631,11 @@ int hb_compare_main(int argc, char **argv, FILE *out, FILE *err)
 		{"threshold-for", required_argument, NULL, 'T'},
 		{"junit", required_argument, NULL, 'j'},
 		{"format", required_argument, NULL, 'f'},
+		{"gate", required_argument, NULL, 'g'},
+		{"strict", no_argument, NULL, 's'},
+		{"allow-missing", no_argument, NULL, 'm'},
+		{"aa", no_argument, NULL, 'A'},
+		{"all", no_argument, NULL, 'l'},
 		{"baseline-from", required_argument, NULL, 'B'},
 		{"db", required_argument, NULL, 'D'},
 		{"help", no_argument, NULL, 'h'},
@@ -596,9 +1643,14 @@ int hb_compare_main(int argc, char **argv, FILE *out, FILE *err)
 	};
 	struct cmp *c = calloc(1, sizeof(*c));
 	struct hb_err e = {0};
-	const char *junit = NULL, *format = "text", *from = NULL, *db = NULL;
-	char from_name[600];
-	int opt, rc = 2;
+	const char *junit = NULL, *format = "text", *files[MAX_RUNS + 1];
+	int opt, rc = 2, dashdash = -1, nfiles = 0, aa = 0;
+	char **av = NULL;
+	const char *curarg = NULL;
+	const char *from = NULL, *db = NULL;
+	json_t **sdocs = NULL;
+	size_t nsdocs = 0;
+	char from_names[MAX_RUNS][64];
 
 	if (!c) {
 		fprintf(err, "hvbench compare: out of memory\n");
@@ -606,6 +1658,26 @@ int hb_compare_main(int argc, char **argv, FILE *out, FILE *err)
 	}
 	c->alpha = 0.01;
 	c->threshold = 0.05;
+	c->mode = MODE_BOTH;
+	/* "--" separates the baselines from the current run (the one file right after it);
+	 * options may stand anywhere, so it is taken out before getopt sees it */
+	av = calloc((size_t)argc + 1, sizeof(*av));
+	if (!av) {
+		fprintf(err, "hvbench compare: out of memory\n");
+		free(c);
+		return 2;
+	}
+	for (int i = 0, k = 0; i < argc; i++) {
+		if (dashdash < 0 && !strcmp(argv[i], "--")) {
+			dashdash = i;
+			curarg = i + 1 < argc ? argv[i + 1] : NULL;
+			continue;
+		}
+		av[k++] = argv[i];
+	}
+	if (dashdash >= 0)
+		argc--;
+	argv = av;
 	optind = 0;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "h", lopts, NULL)) != -1) {
@@ -668,6 +1740,19 @@ int hb_compare_main(int argc, char **argv, FILE *out, FILE *err)
 				goto out;
 			}
 			break;
+		case 'g':
+			if (parse_gate(c, optarg)) {
+				fprintf(err,
+					"hvbench compare: --gate: \"%s\" is not both, ratio, "
+					"absolute or all\n",
+					optarg);
+				goto out;
+			}
+			break;
+		case 's': c->strict = 1; break;
+		case 'm': c->allow_missing = 1; break;
+		case 'A': aa = 1; break;
+		case 'l': c->list_all = 1; break;
 		case 'h':
 			compare_usage(out);
 			rc = 0;
@@ -679,34 +1764,78 @@ int hb_compare_main(int argc, char **argv, FILE *out, FILE *err)
 			goto out;
 		}
 	}
+	for (int i = optind; i < argc && nfiles < MAX_RUNS + 1; i++)
+		if (argv[i] != curarg)
+			files[nfiles++] = argv[i];
 	if (from) {
-		/* the history store materialises the baseline; the gate below is unchanged */
-		if (argc - optind != 1) {
+		/* the history store materialises the baselines: one document per stored run */
+		if (nfiles != 1 || dashdash >= 0 || aa) {
 			fprintf(err,
 				"hvbench compare: with --baseline-from give only CURRENT.json\n");
 			goto out;
 		}
-		c->cpath = argv[optind];
+		c->cpath = files[0];
 		if (hb_results_load(c->cpath, &c->cur, &e) ||
-		    hb_store_baseline(db, from, c->cur, &c->base, from_name, sizeof(from_name),
-				      &e) ||
-		    build(c, &e)) {
+		    hb_store_baselines(db, from, c->cur, &sdocs, &nsdocs, &e)) {
 			fprintf(err, "hvbench compare: %s\n", e.msg);
 			goto out;
 		}
-		c->bpath = from_name;
-	} else if (argc - optind != 2) {
-		fprintf(err,
-			"hvbench compare: need exactly BASELINE.json and CURRENT.json (got %d "
-			"file%s)\n",
-			argc - optind, argc - optind == 1 ? "" : "s");
+		for (size_t i = 0; i < nsdocs && c->nbase < MAX_RUNS; i++) {
+			hb_snprintf(from_names[c->nbase], sizeof(from_names[0]), "%s[%zu]", from,
+				    i);
+			c->bpath[c->nbase] = from_names[c->nbase];
+			c->base[c->nbase++] = json_incref(sdocs[i]);
+		}
+		goto checked;
+	}
+	if (dashdash >= 0) {
+		if (!curarg || nfiles < 1 || aa || argc - optind != nfiles + 1) {
+			fprintf(err, "hvbench compare: give BASELINE.json ... -- CURRENT.json (one "
+				     "current run after --, at least one baseline before it)\n");
+			compare_usage(err);
+			goto out;
+		}
+		files[nfiles++] = curarg;
+	} else if (aa ? (nfiles < 1 || nfiles > 2) : nfiles != 2) {
+		fprintf(err, "hvbench compare: need %s (got %d file%s)\n",
+			aa ? "RUN.json or two runs of the same code"
+			   : "BASELINE.json and CURRENT.json",
+			nfiles, nfiles == 1 ? "" : "s");
 		compare_usage(err);
 		goto out;
 	}
-	if (!from)
-		c->bpath = argv[optind], c->cpath = argv[optind + 1];
-	if (!from && (hb_results_load(c->bpath, &c->base, &e) ||
-		      hb_results_load(c->cpath, &c->cur, &e) || build(c, &e))) {
+	if (nfiles - 1 > MAX_RUNS) {
+		fprintf(err, "hvbench compare: at most %d baselines\n", MAX_RUNS);
+		goto out;
+	}
+	c->nbase = aa && nfiles == 1 ? 1 : (size_t)(nfiles - 1);
+	for (size_t i = 0; i < c->nbase; i++) {
+		c->bpath[i] = files[i];
+		if (hb_results_load(files[i], &c->base[i], &e)) {
+			fprintf(err, "hvbench compare: %s\n", e.msg);
+			goto out;
+		}
+	}
+	if (!(aa && nfiles == 1)) {
+		c->cpath = files[nfiles - 1];
+		if (hb_results_load(c->cpath, &c->cur, &e)) {
+			fprintf(err, "hvbench compare: %s\n", e.msg);
+			goto out;
+		}
+	} else {
+		c->cpath = files[0];
+	}
+	if (aa) {
+		int arc = aa_main(c, out, &e);
+
+		if (arc < 0)
+			fprintf(err, "hvbench compare: %s\n", e.msg);
+		rc = arc < 0 ? 2 : arc;
+		goto out;
+	}
+checked:
+	run_checks(c);
+	if (build(c, &e)) {
 		fprintf(err, "hvbench compare: %s\n", e.msg);
 		goto out;
 	}
@@ -720,19 +1849,20 @@ int hb_compare_main(int argc, char **argv, FILE *out, FILE *err)
 	} else {
 		out_text(c, out);
 	}
-	if (c->n_small && strcmp(format, "text"))
-		small_n_line(c, err, "hvbench compare: ");
 	if (junit && write_junit(c, junit, &e)) {
 		fprintf(err, "hvbench compare: %s\n", e.msg);
 		goto out;
 	}
-	rc = c->count[ST_REGRESSION] ? 1 : 0;
+	rc = failed(c) ? 1 : 0;
 out:
 	fflush(out);
-	json_decref(c->base);
+	for (size_t i = 0; i < c->nbase; i++)
+		json_decref(c->base[i]);
 	json_decref(c->cur);
-	free(c->rows);
+	hb_store_docs_free(sdocs, nsdocs);
+	cmp_reset(c);
 	free(c);
+	free(av);
 	return rc;
 }
 

@@ -1,10 +1,12 @@
 /*
- * test_compare.c — the regression gate (`hvbench compare`) on committed, hand-made but
- * schema-valid results fixtures (tests/fixtures/results-*.json, 6 repetitions per side unless
- * named -n3): a clear 10% drop fails and is named, a 10% gain passes as "improved", a 2% change
- * and a large change on a noisy metric pass, one-sided metrics are listed, n = 3 is reported as
- * too small for alpha 0.01, malformed input exits 2 naming the place, and JUnit output is
- * well-formed with the numbers in the failure.
+ * test_compare.c — the regression gate (`hvbench compare`) on hand-made hvbench/result/2
+ * fixtures (tests/fixtures/gate/NAME.json, written by tests/fixtures/gate/make.py: native + a VM
+ * booted 3 times, 2 repetitions per boot). Each test asserts the exact outcome (exit status,
+ * verdict line, which row is named first): identical code passes; ties on a quantized metric,
+ * half the vCPUs, a slower hypervisor under a faster host, a 20% boot-time change fail; a host
+ * slower for everyone passes (ratio gate); a failed or empty or disjoint current run fails;
+ * mismatches are listed (--strict fails); multiplicity (one change among 7 or 47 tests);
+ * boots as units; several baselines; n too small; JUnit, Markdown, JSON and the A/A self-test.
  */
 #include <math.h>
 #include <setjmp.h>
@@ -20,19 +22,17 @@
 #include "hb.h"
 #include "report.h"
 
-/* statistics.median of results-regress.json native disk-randread iops samples */
-#define CUR_MEDIAN 46823.4
-
 static char fixdir[256];
 
 static void find_fixtures(void)
 {
-	const char *dirs[] = {"tests/fixtures", "../tests/fixtures", "../../tests/fixtures"};
+	const char *dirs[] = {"tests/fixtures/gate", "../tests/fixtures/gate",
+			      "../../tests/fixtures/gate"};
 
 	for (size_t i = 0; i < HB_ARRAY_SIZE(dirs); i++) {
 		char p[300];
 
-		snprintf(p, sizeof(p), "%s/results-base.json", dirs[i]);
+		snprintf(p, sizeof(p), "%s/base.json", dirs[i]);
 		if (access(p, R_OK) == 0) {
 			hb_strlcpy(fixdir, dirs[i], sizeof(fixdir));
 			return;
@@ -52,26 +52,33 @@ static void run_free(struct run *r)
 	free(r->err);
 }
 
-/* Runs hvbench compare with fixture names (no directory) and extra options. */
-static struct run compare(const char *base, const char *cur, ...)
+/*
+ * Runs hvbench compare; arguments ending in ".json" are fixture names (no directory) unless
+ * they contain a '/', everything else is passed as is. NULL-terminated.
+ */
+static struct run compare(const char *first, ...)
 {
-	char bp[320], cp[320];
+	static char paths[16][320];
 	char *argv[32];
-	int argc = 0;
+	int argc = 0, np = 0;
 	size_t lo = 0, le = 0;
 	struct run r = {0};
 	FILE *out = open_memstream(&r.out, &lo), *err = open_memstream(&r.err, &le);
 	va_list ap;
-	const char *a;
+	const char *a = first;
 
-	snprintf(bp, sizeof(bp), "%s/%s", fixdir, base);
-	snprintf(cp, sizeof(cp), "%s/%s", fixdir, cur);
 	argv[argc++] = (char *)"compare";
-	argv[argc++] = bp;
-	argv[argc++] = cp;
-	va_start(ap, cur);
-	while ((a = va_arg(ap, const char *)) && argc < 31)
-		argv[argc++] = (char *)a;
+	va_start(ap, first);
+	for (; a && argc < 31; a = va_arg(ap, const char *)) {
+		size_t l = strlen(a);
+
+		if (l > 5 && !strcmp(a + l - 5, ".json") && !strchr(a, '/') && np < 16) {
+			snprintf(paths[np], sizeof(paths[np]), "%s/%s", fixdir, a);
+			argv[argc++] = paths[np++];
+		} else {
+			argv[argc++] = (char *)a;
+		}
+	}
 	va_end(ap);
 	argv[argc] = NULL;
 	r.rc = hb_compare_main(argc, argv, out, err);
@@ -80,281 +87,379 @@ static struct run compare(const char *base, const char *cur, ...)
 	return r;
 }
 
-/* The text-format line of one metric (status first), or NULL. */
-static const char *line_of(const char *out, const char *target, const char *name, char *buf,
-			   size_t len)
+/* Line n (0-based) of s into buf ("" past the end). */
+static const char *line(const char *s, int n, char *buf, size_t len)
 {
-	const char *p = out;
+	const char *p = s;
 
-	while (p && *p) {
-		const char *nl = strchr(p, '\n');
-		size_t l = nl ? (size_t)(nl - p) : strlen(p);
-
-		if (l < len) {
-			memcpy(buf, p, l);
-			buf[l] = '\0';
-			if (strstr(buf, target) && strstr(buf, name) && strstr(buf, "  "))
-				return buf;
-		}
-		p = nl ? nl + 1 : NULL;
+	for (int i = 0; i < n && p; i++) {
+		p = strchr(p, '\n');
+		p = p ? p + 1 : NULL;
 	}
-	return NULL;
+	buf[0] = '\0';
+	if (p) {
+		size_t l = strcspn(p, "\n");
+
+		if (l >= len)
+			l = len - 1;
+		memcpy(buf, p, l);
+		buf[l] = '\0';
+	}
+	return buf;
 }
 
-static void test_regression_named(void **state)
-{
-	struct run r = compare("results-base.json", "results-regress.json", NULL);
-	char buf[512];
+/* Asserts that line n of the output starts with prefix. */
+#define assert_line(out, n, prefix)                                                                \
+	do {                                                                                       \
+		char lb_[2048];                                                                    \
+		line((out), (n), lb_, sizeof(lb_));                                                \
+		if (strncmp(lb_, (prefix), strlen(prefix)))                                        \
+			fail_msg("line %d: \"%s\"\n   expected to start with \"%s\"", (n), lb_,    \
+				 (prefix));                                                        \
+	} while (0)
 
-	assert_int_equal(r.rc, 1);
-	assert_non_null(strstr(r.out, "REGRESSION: native disk-randread/iops: 51974 -> 46823 IOPS "
-				      "(-9.9%"));
-	assert_non_null(strstr(r.out, "p = 0.00649 < alpha 0.01"));
-	assert_non_null(strstr(r.out, "summary: 1 regression(s)"));
-	assert_non_null(line_of(r.out, "native", "disk-randread/iops", buf, sizeof(buf)));
-	assert_true(!strncmp(buf, "REGRESSION", 10));
-	/* the same fall on the VM targets is not there: they are unchanged */
-	assert_non_null(line_of(r.out, "vm-minimal", "disk-randread/iops", buf, sizeof(buf)));
-	assert_true(!strncmp(buf, "unchanged", 9));
+static void test_same_code_passes(void **state)
+{
+	struct run r = compare("base.json", "same.json", NULL);
+
+	assert_int_equal(r.rc, 0);
+	assert_line(r.out, 0, "hvbench compare: PASS: no regression (4 gated metrics tested");
+	/* the diagnostic moved +60% (like pfm.context_switches did): reported, never failed */
+	assert_non_null(strstr(r.out, "changed, not gated: native cpu/proc.cpu_s"));
+	assert_non_null(strstr(r.out, "result: PASS\n"));
 	assert_string_equal(r.err, "");
 	run_free(&r);
-}
-
-static void test_improvement_passes(void **state)
-{
-	struct run r = compare("results-base.json", "results-improve.json", NULL);
-	char buf[512];
-
-	assert_int_equal(r.rc, 0);
-	assert_non_null(line_of(r.out, "native", "disk-randread/iops", buf, sizeof(buf)));
-	assert_true(!strncmp(buf, "improved", 8));
-	assert_non_null(strstr(buf, "+10.1%"));
-	assert_non_null(strstr(r.out, "summary: 0 regression(s), 1 improved"));
-	assert_non_null(strstr(r.out, "result: no regression"));
-	run_free(&r);
-}
-
-static void test_small_change_within_noise(void **state)
-{
-	struct run r = compare("results-base.json", "results-noise2.json", NULL);
-	char buf[512];
-
-	assert_int_equal(r.rc, 0);
-	assert_non_null(line_of(r.out, "native", "disk-randread/iops", buf, sizeof(buf)));
-	assert_true(!strncmp(buf, "unchanged", 9));
-	assert_non_null(strstr(buf, "-1.9%"));
-	assert_non_null(strstr(r.out, "summary: 0 regression(s), 0 improved, 30 unchanged"));
-	run_free(&r);
-}
-
-static void test_noisy_large_change_not_significant(void **state)
-{
-	struct run r = compare("results-base.json", "results-noisy.json", NULL);
-	char buf[512];
-
-	assert_int_equal(r.rc, 0);
-	assert_non_null(line_of(r.out, "native", "mem-lat/latency", buf, sizeof(buf)));
-	assert_true(!strncmp(buf, "not significant", 15));
-	assert_non_null(strstr(buf, "+19.1%"));
-	assert_non_null(strstr(buf, "0.154"));
-	run_free(&r);
-}
-
-static void test_threshold_options(void **state)
-{
-	/* a 12% threshold for iops hides the 10% drop; a global 20% one too */
-	struct run r = compare("results-base.json", "results-regress.json", "--threshold-for",
-			       "disk-randread/iops=12%", NULL);
-
-	assert_int_equal(r.rc, 0);
-	run_free(&r);
-	r = compare("results-base.json", "results-regress.json", "--threshold", "20", NULL);
-	assert_int_equal(r.rc, 0);
-	run_free(&r);
-	/* a threshold for another target leaves native failing */
-	r = compare("results-base.json", "results-regress.json", "--threshold-for",
-		    "vm-minimal/disk-randread/iops=50%", NULL);
+	/* --gate all lets diagnostics fail */
+	r = compare("base.json", "same.json", "--gate", "all", NULL);
 	assert_int_equal(r.rc, 1);
-	run_free(&r);
-	/* alpha 0.005 is below 6/924: no regression can be shown */
-	r = compare("results-base.json", "results-regress.json", "--alpha", "0.005", NULL);
-	assert_int_equal(r.rc, 0);
-	assert_non_null(strstr(r.out, "n too small for alpha=0.005"));
+	assert_line(r.out, 1, "REGRESSION: native cpu/proc.cpu_s by absolute");
 	run_free(&r);
 }
 
-static void test_one_sided_listed(void **state)
+/* Six identical samples per side, -20%: the median-difference permutation test gave 0.284. */
+static void test_ties_quantized(void **state)
 {
-	struct run r = compare("results-base.json", "results-onesided.json", NULL);
-
-	assert_int_equal(r.rc, 0);
-	assert_non_null(strstr(r.out, "only in baseline: native disk-randread/clat_p99 (us)"));
-	assert_non_null(strstr(r.out, "only in current: native cpu/ops_per_joule (ops/J)"));
-	assert_non_null(strstr(r.out, "1 only in baseline, 1 only in current"));
-	run_free(&r);
-}
-
-static void test_small_n_said(void **state)
-{
-	struct run r = compare("results-base-n3.json", "results-regress-n3.json", NULL);
-	char buf[512];
-
-	/* a 10% drop with 3 vs 3 samples: smallest p is 0.1, cannot fail at alpha 0.01 */
-	assert_int_equal(r.rc, 0);
-	assert_non_null(strstr(r.out, "n too small for alpha=0.01: 6 metric(s)"));
-	assert_non_null(strstr(r.out, "smallest achievable p = 0.1"));
-	assert_non_null(line_of(r.out, "native", "disk-randread/iops", buf, sizeof(buf)));
-	assert_true(!strncmp(buf, "n too small", 11));
-	run_free(&r);
-	/* with alpha 0.2 the same data is a regression */
-	r = compare("results-base-n3.json", "results-regress-n3.json", "--alpha", "0.2", NULL);
-	assert_int_equal(r.rc, 1);
-	assert_null(strstr(r.out, "n too small for alpha"));
-	run_free(&r);
-}
-
-static void test_malformed_exits_2(void **state)
-{
-	struct run r = compare("results-base.json", "results-malformed.json", NULL);
-
-	assert_int_equal(r.rc, 2);
-	assert_non_null(
-		strstr(r.err, "results-malformed.json: results[3].samples[1]: not a number"));
-	assert_string_equal(r.out, "");
-	run_free(&r);
-	r = compare("results-base.json", "does-not-exist.json", NULL);
-	assert_int_equal(r.rc, 2);
-	assert_non_null(strstr(r.err, "does-not-exist.json"));
-	run_free(&r);
-}
-
-static void test_usage_errors(void **state)
-{
-	char *argv1[] = {(char *)"compare", (char *)"only-one.json", NULL};
-	char *argv2[] = {(char *)"compare", (char *)"--help", NULL};
-	char *o = NULL, *e = NULL;
-	size_t lo, le;
-	FILE *out = open_memstream(&o, &lo), *err = open_memstream(&e, &le);
-	struct run r;
-
-	assert_int_equal(hb_compare_main(2, argv1, out, err), 2);
-	assert_int_equal(hb_compare_main(2, argv2, out, err), 0);
-	fclose(out);
-	fclose(err);
-	assert_non_null(strstr(e, "need exactly BASELINE.json and CURRENT.json"));
-	assert_non_null(strstr(o, "usage: hvbench compare"));
-	free(o);
-	free(e);
-	r = compare("results-base.json", "results-regress.json", "--alpha", "1.5", NULL);
-	assert_int_equal(r.rc, 2);
-	assert_non_null(strstr(r.err, "--alpha"));
-	run_free(&r);
-	r = compare("results-base.json", "results-regress.json", "--format", "xml", NULL);
-	assert_int_equal(r.rc, 2);
-	run_free(&r);
-	r = compare("results-base.json", "results-regress.json", "--threshold", "five", NULL);
-	assert_int_equal(r.rc, 2);
-	run_free(&r);
-	r = compare("results-base.json", "results-regress.json", "--bogus", NULL);
-	assert_int_equal(r.rc, 2);
-	run_free(&r);
-}
-
-static void test_json_and_md(void **state)
-{
-	struct run r =
-		compare("results-base.json", "results-regress.json", "--format", "json", NULL);
-	json_error_t je;
-	json_t *j, *rows, *x;
-	size_t i, nreg = 0;
+	struct run r = compare("base.json", "clat-worse.json", NULL);
 
 	assert_int_equal(r.rc, 1);
-	j = json_loads(r.out, 0, &je);
-	assert_non_null(j);
-	assert_true(json_is_true(json_object_get(j, "regression")));
-	rows = json_object_get(j, "rows");
-	assert_int_equal(json_array_size(rows), 30);
-	json_array_foreach (rows, i, x) {
-		if (strcmp(json_string_value(json_object_get(x, "status")), "regression"))
-			continue;
-		nreg++;
-		assert_string_equal(json_string_value(json_object_get(x, "target")), "native");
-		assert_string_equal(json_string_value(json_object_get(x, "metric")), "iops");
-		/* medians of the fixture's samples, computed with Python's statistics.median */
-		assert_true(fabs(json_real_value(json_object_get(x, "baseline_median")) - 51974.0) <
-			    1e-6);
-		assert_true(fabs(json_real_value(json_object_get(x, "current_median")) -
-				 CUR_MEDIAN) < 1e-6);
-		assert_true(json_real_value(json_object_get(x, "p")) < 0.01);
-	}
-	assert_int_equal(nreg, 1);
-	json_decref(j);
+	assert_line(r.out, 0, "hvbench compare: FAIL: 1 regression");
+	assert_line(r.out, 1,
+		    "REGRESSION: vm disk-randread/clat_p99 by ratio: 128 -> 153.6 us: +20.0%");
+	assert_non_null(strstr(r.out, "vs native 100.0% -> 83.3% (>100% better): -16.7%"));
 	run_free(&r);
-	r = compare("results-base.json", "results-regress.json", "--format", "md", NULL);
+}
+
+/* Coarse buckets seen inside the baseline set a resolution: a one-bucket jump is not certain. */
+static void test_quantum_floor(void **state)
+{
+	struct run r = compare("buckets-a.json", "buckets-b.json", NULL);
+
+	assert_int_equal(r.rc, 0);
+	assert_non_null(strstr(r.out,
+			       "not significant: vm disk-randread/clat_p99: 6021 -> 8028 us: "
+			       "+33.3%"));
+	run_free(&r);
+}
+
+static void test_vcpus_halved(void **state)
+{
+	struct run r = compare("base.json", "vcpu-half.json", NULL);
+
 	assert_int_equal(r.rc, 1);
-	assert_non_null(strstr(r.out, "| **REGRESSION** | native | disk-randread/iops | 51974 | "
-				      "46823 | -9.9% | 0.00649 | IOPS |"));
+	assert_line(r.out, 0, "hvbench compare: FAIL: 1 regression");
+	assert_line(r.out, 1, "REGRESSION: vm cpu/ops by ratio: 801.6 -> 400.8 ops/s: -50.0%");
+	assert_line(r.out, 2,
+		    "note: target vm options: baseline {\"machine\":\"microvm\",\"memory\":512,"
+		    "\"vcpus\":2}, current {\"machine\":\"microvm\",\"memory\":512,\"vcpus\":1}");
+	assert_line(r.out, 3, "note: target vm vcpus: baseline 2, current 1");
 	run_free(&r);
+}
+
+/* The ratio gate: host drift cancels; a slower hypervisor fails even on a faster host. */
+static void test_ratio_gate(void **state)
+{
+	struct run r = compare("base.json", "host-slow.json", NULL);
+
+	assert_int_equal(r.rc, 0);
+	assert_line(r.out, 0, "hvbench compare: PASS");
+	assert_non_null(strstr(r.out, "host drift: native cpu/ops: 1002 -> 801.6 ops/s: -20.0%"));
+	run_free(&r);
+	r = compare("base.json", "host-slow.json", "--gate", "absolute", NULL);
+	assert_int_equal(r.rc, 1);
+	assert_line(r.out, 0, "hvbench compare: FAIL: 4 regressions");
+	run_free(&r);
+
+	r = compare("base.json", "hv-slow.json", NULL);
+	assert_int_equal(r.rc, 1);
+	assert_line(r.out, 0, "hvbench compare: FAIL: 1 regression");
+	assert_line(r.out, 1, "REGRESSION: vm cpu/ops by ratio: 801.6 -> 769.5 ops/s: -4.0%");
+	assert_non_null(strstr(r.out, "vs native 80.0% -> 64.0% (>100% better): -20.0%"));
+	run_free(&r);
+	/* absolute alone misses it: -4% is within the threshold, native improved */
+	r = compare("base.json", "hv-slow.json", "--gate", "absolute", NULL);
+	assert_int_equal(r.rc, 0);
+	run_free(&r);
+	r = compare("base.json", "hv-slow.json", "--gate", "ratio", NULL);
+	assert_int_equal(r.rc, 1);
+	run_free(&r);
+}
+
+static void test_boot_time(void **state)
+{
+	struct run r = compare("base.json", "boot-slow.json", NULL);
+
+	assert_int_equal(r.rc, 1);
+	assert_line(r.out, 1,
+		    "REGRESSION: vm boot/time_to_ready by absolute: 20.03 -> 24.07 s: "
+		    "+20.1%");
+	run_free(&r);
+	/* one boot per run and one baseline: one unit per side, said and not failed */
+	r = compare("oneunit-a.json", "oneunit-b.json", NULL);
+	assert_int_equal(r.rc, 0);
+	assert_non_null(strstr(r.out, "n too small: vm boot/time_to_ready: 20 -> 26 s: not tested: "
+				      "one unit per run and one baseline run"));
+	run_free(&r);
+}
+
+static void test_failed_run(void **state)
+{
+	struct run r = compare("base.json", "vm-failed.json", NULL);
+
+	assert_int_equal(r.rc, 1);
+	assert_line(r.out, 0,
+		    "hvbench compare: FAIL: the current run's status is \"failed\" (1 "
+		    "failure)");
+	assert_line(r.out, 1, "MISSING: vm cpu/ops: in the baseline, not in the current run");
+	assert_non_null(strstr(r.out, "note: target vm has no results in the current run"));
+	run_free(&r);
+	r = compare("base.json", "vm-failed.json", "--allow-missing", NULL);
+	assert_int_equal(r.rc, 0);
+	assert_line(r.out, 0, "hvbench compare: PASS");
+	run_free(&r);
+}
+
+static void test_nothing_to_compare(void **state)
+{
+	struct run r = compare("base.json", "disjoint.json", NULL);
+
+	assert_int_equal(r.rc, 1);
+	assert_line(r.out, 0,
+		    "hvbench compare: FAIL: no metric is in both the baseline and the current run");
+	run_free(&r);
+	r = compare("base.json", "empty.json", NULL);
+	assert_int_equal(r.rc, 1);
+	assert_line(r.out, 0, "hvbench compare: FAIL: no gated metric could be tested");
+	run_free(&r);
+}
+
+static void test_mismatch(void **state)
+{
+	struct run r = compare("base.json", "other-host.json", NULL);
+
+	assert_int_equal(r.rc, 0);
+	assert_line(r.out, 0, "hvbench compare: PASS");
+	assert_line(r.out, 1, "note: host hostname: baseline \"bench-01\", current \"bench-02\"");
+	run_free(&r);
+	r = compare("base.json", "other-host.json", "--strict", NULL);
+	assert_int_equal(r.rc, 1);
+	assert_line(r.out, 0, "hvbench compare: FAIL: baseline and current run differ (--strict)");
+	run_free(&r);
+}
+
+/* The same change (unadjusted p 0.0011) among 7 tests fails, among 47 (BH) does not. */
+static void test_multiplicity(void **state)
+{
+	struct run r = compare("base.json", "one-change.json", NULL);
+
+	assert_int_equal(r.rc, 1);
+	assert_line(r.out, 1,
+		    "REGRESSION: vm cpu/ops by ratio: 801.6 -> 749.9 ops/s: -6.5% (95% "
+		    "CI -8.9% .. -4.0%), p 0.0011, adjusted 0.0037");
+	run_free(&r);
+	r = compare("many-base.json", "many-change.json", NULL);
+	assert_int_equal(r.rc, 0);
+	assert_non_null(strstr(r.out, "not significant: vm cpu/ops: 801.6 -> 749.9 ops/s: -6.5% "
+				      "(95% CI -8.9% .. -4.0%), p 0.0011, adjusted 0.025"));
+	run_free(&r);
+}
+
+/* A boot-level shift of 5.7%: a false alarm with one boot per run, none with three. */
+static void test_boots_are_units(void **state)
+{
+	struct run r = compare("oneboot-a.json", "oneboot-b.json", NULL);
+
+	assert_int_equal(r.rc, 1);
+	assert_line(r.out, 1, "REGRESSION: vm cpu/ops by ratio");
+	run_free(&r);
+	r = compare("boots-a.json", "boots-b.json", NULL);
+	assert_int_equal(r.rc, 0);
+	run_free(&r);
+}
+
+/* Two baselines 8% apart: a current run at the lower one is within the run-to-run spread. */
+static void test_several_baselines(void **state)
+{
+	struct run r = compare("runs-1.json", "runs-cur.json", NULL);
+
+	assert_int_equal(r.rc, 1);
+	assert_line(r.out, 1, "REGRESSION: vm disk-randread/iops by ratio: 8717 -> 8026 IOPS");
+	run_free(&r);
+	r = compare("runs-1.json", "runs-2.json", "--", "runs-cur.json", NULL);
+	assert_int_equal(r.rc, 0);
+	assert_line(r.out, 0, "hvbench compare: PASS");
+	assert_non_null(strstr(r.out, "2 baseline runs (run-to-run spread estimated from them)"));
+	run_free(&r);
+	/* options after the current run are options */
+	r = compare("runs-1.json", "runs-2.json", "--", "runs-cur.json", "--format", "json", NULL);
+	assert_int_equal(r.rc, 0);
+	assert_non_null(strstr(r.out, "\"schema\": \"hvbench/compare/2\""));
+	run_free(&r);
+}
+
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *buf = calloc(1, 1 << 16);
+
+	assert_non_null(f);
+	assert_non_null(buf);
+	(void)fread(buf, 1, (1 << 16) - 1, f);
+	fclose(f);
+	return buf;
+}
+
+static size_t count(const char *s, const char *what)
+{
+	size_t n = 0;
+
+	for (const char *p = strstr(s, what); p; p = strstr(p + 1, what))
+		n++;
+	return n;
 }
 
 static void test_junit(void **state)
 {
-	char path[] = "/tmp/hb-junit-XXXXXX";
-	int fd = mkstemp(path);
-	char *xml = NULL;
-	size_t len = 0;
-	struct hb_err e = {0};
+	char dir[] = "/tmp/hb-junit.XXXXXX", path[300];
 	struct run r;
-	const char *p;
-	size_t ncase = 0;
+	char *x;
 
-	assert_true(fd >= 0);
-	close(fd);
-	r = compare("results-base.json", "results-regress.json", "--junit", path, NULL);
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/junit.xml", dir);
+	r = compare("base.json", "clat-worse.json", "--junit", path, NULL);
 	assert_int_equal(r.rc, 1);
 	run_free(&r);
-	assert_int_equal(hb_read_file(path, 1 << 20, &xml, &len, &e), 0);
+	x = slurp(path);
+	/* one testcase per gated row: vm cpu/ops, iops, clat_p99, boot (native rows are the
+	 * ratios' reference, diagnostics are not tests) */
+	assert_non_null(strstr(x, "tests=\"4\" failures=\"1\" errors=\"0\" skipped=\"0\""));
+	assert_int_equal(count(x, "<testcase "), 4);
+	assert_non_null(strstr(x, "<failure type=\"regression\" message=\"regression: 128 -&gt; "
+				  "153.6 us: +20.0%"));
+	assert_null(strstr(x, "proc.cpu_s"));
+	free(x);
+	r = compare("oneunit-a.json", "oneunit-b.json", "--junit", path, NULL);
+	assert_int_equal(r.rc, 0);
+	run_free(&r);
+	x = slurp(path);
+	assert_non_null(strstr(x, "tests=\"4\" failures=\"0\" errors=\"0\" skipped=\"1\""));
+	assert_non_null(strstr(x, "name=\"boot/time_to_ready\" time=\"0\">\n    <skipped "
+				  "message=\"one unit per run and one baseline run"));
+	free(x);
 	unlink(path);
-	assert_true(!strncmp(xml, "<?xml version=\"1.0\"", 19));
-	assert_non_null(strstr(xml, "tests=\"30\" failures=\"1\""));
-	for (p = xml; (p = strstr(p, "<testcase ")); p++)
-		ncase++;
-	assert_int_equal(ncase, 30);
-	p = strstr(xml, "<testcase classname=\"hvbench.native\" name=\"disk-randread/iops\"");
-	assert_non_null(p);
-	p = strstr(p, "<failure type=\"regression\"");
-	assert_non_null(p);
-	assert_non_null(strstr(p, "51974 -&gt; 46823 IOPS"));
-	assert_non_null(strstr(p, "baseline median: 51974 IOPS (n=6)"));
-	assert_non_null(strstr(p, "current median: 46823 IOPS (n=6)"));
-	/* no raw '<' or '&' inside attribute values or text: every '&' starts an entity */
-	for (p = xml; (p = strchr(p, '&')); p++)
-		assert_true(!strncmp(p, "&amp;", 5) || !strncmp(p, "&lt;", 4) ||
-			    !strncmp(p, "&gt;", 4) || !strncmp(p, "&quot;", 6) ||
-			    !strncmp(p, "&apos;", 6));
-	free(xml);
+	rmdir(dir);
+}
+
+static void test_markdown_and_json(void **state)
+{
+	struct run r = compare("base.json", "vcpu-half.json", "--format", "md", NULL);
+
+	assert_int_equal(r.rc, 1);
+	assert_line(r.out, 0, "## hvbench compare: ❌ FAIL: 1 regression");
+	assert_line(r.out, 2, "### Regressions");
+	assert_line(r.out, 6,
+		    "| **regression** | vm | cpu/ops | 801.6 ops/s | 400.8 ops/s | "
+		    "-50.0% (-50.6% .. -49.4%) of the ratio |");
+	assert_non_null(strstr(r.out, "<details><summary>"));
+	assert_true(strstr(r.out, "### Notes") > strstr(r.out, "### Regressions"));
+	run_free(&r);
+	r = compare("base.json", "vcpu-half.json", "--format", "json", NULL);
+	assert_int_equal(r.rc, 1);
+	assert_non_null(strstr(r.out, "\"verdict\": \"FAIL: 1 regression\""));
+	assert_non_null(strstr(r.out, "\"fail\": true"));
+	run_free(&r);
+}
+
+static void test_aa_self_test(void **state)
+{
+	struct run r = compare("--aa", "base.json", NULL);
+
+	assert_int_equal(r.rc, 0);
+	assert_line(r.out, 1, "split 1: 0 false alarms in 4 tested gated metrics");
+	assert_non_null(strstr(r.out, "A/A: 0 of 8 comparisons would fail the gate; 0 false "
+				      "alarms in 32 tests"));
+	run_free(&r);
+	r = compare("--aa", "base.json", "same.json", NULL);
+	assert_int_equal(r.rc, 0);
+	assert_non_null(strstr(r.out, "A/A: 0 of 1 comparison would fail the gate"));
+	run_free(&r);
+	/* two runs that differ: the A/A check says the gate would alarm */
+	r = compare("--aa", "oneboot-a.json", "oneboot-b.json", NULL);
+	assert_int_equal(r.rc, 1);
+	assert_non_null(strstr(r.out, "A/A: 1 of 1 comparison would fail the gate"));
+	run_free(&r);
+}
+
+static void test_input_errors(void **state)
+{
+	struct run r = compare("base.json", "../results-malformed.json", NULL);
+
+	assert_int_equal(r.rc, 2);
+	assert_non_null(strstr(r.err, "results-malformed.json"));
+	run_free(&r);
+	r = compare("base.json", "does-not-exist.json", NULL);
+	assert_int_equal(r.rc, 2);
+	run_free(&r);
+	r = compare("base.json", "same.json", "--gate", "sideways", NULL);
+	assert_int_equal(r.rc, 2);
+	assert_non_null(strstr(r.err, "--gate: \"sideways\" is not both, ratio, absolute or all"));
+	run_free(&r);
+	r = compare("base.json", "same.json", "runs-1.json", NULL);
+	assert_int_equal(r.rc, 2);
+	assert_non_null(strstr(r.err, "need BASELINE.json and CURRENT.json (got 3 files)"));
+	run_free(&r);
+	r = compare("base.json", "--", NULL);
+	assert_int_equal(r.rc, 2);
+	run_free(&r);
+	r = compare("base.json", "same.json", "--alpha", "1.5", NULL);
+	assert_int_equal(r.rc, 2);
+	run_free(&r);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_regression_named),
-		cmocka_unit_test(test_improvement_passes),
-		cmocka_unit_test(test_small_change_within_noise),
-		cmocka_unit_test(test_noisy_large_change_not_significant),
-		cmocka_unit_test(test_threshold_options),
-		cmocka_unit_test(test_one_sided_listed),
-		cmocka_unit_test(test_small_n_said),
-		cmocka_unit_test(test_malformed_exits_2),
-		cmocka_unit_test(test_usage_errors),
-		cmocka_unit_test(test_json_and_md),
+		cmocka_unit_test(test_same_code_passes),
+		cmocka_unit_test(test_ties_quantized),
+		cmocka_unit_test(test_quantum_floor),
+		cmocka_unit_test(test_vcpus_halved),
+		cmocka_unit_test(test_ratio_gate),
+		cmocka_unit_test(test_boot_time),
+		cmocka_unit_test(test_failed_run),
+		cmocka_unit_test(test_nothing_to_compare),
+		cmocka_unit_test(test_mismatch),
+		cmocka_unit_test(test_multiplicity),
+		cmocka_unit_test(test_boots_are_units),
+		cmocka_unit_test(test_several_baselines),
 		cmocka_unit_test(test_junit),
+		cmocka_unit_test(test_markdown_and_json),
+		cmocka_unit_test(test_aa_self_test),
+		cmocka_unit_test(test_input_errors),
 	};
 
 	find_fixtures();
 	if (!fixdir[0]) {
-		fprintf(stderr,
-			"tests/fixtures/results-base.json not found (run from the tree root)\n");
+		fprintf(stderr, "test_compare: tests/fixtures/gate not found (run from the source "
+				"tree)\n");
 		return 1;
 	}
 	return cmocka_run_group_tests(tests, NULL, NULL);

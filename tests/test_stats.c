@@ -1,14 +1,16 @@
 /*
  * test_stats.c — unit tests for lib/stats.c with exact expectations. The expected values were
- * computed independently in Python (statistics module, itertools enumeration, and a separate
- * xoshiro256** + splitmix64 re-implementation for the fixed-seed bootstrap and Monte Carlo), then
- * checked for sense (CIs contain the median and lie within the sample range).
+ * computed independently in Python (statistics module and a separate xoshiro256** + splitmix64
+ * re-implementation for the fixed-seed bootstrap), from closed forms (Student t with 1, 2 and 4
+ * degrees of freedom) and published tables (t quantiles), then checked for sense (CIs contain
+ * the median and lie within the sample range).
  */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <cmocka.h>
 
 #include "hb.h"
@@ -157,48 +159,117 @@ static void test_ratio(void **state)
 	assert_double_equal(hi, 0.9, EPS);
 }
 
-static void test_perm_exact(void **state)
+static void test_t_distribution(void **state)
 {
-	double b3[] = {10, 11, 12}, c3[] = {7, 8, 9};
-	double b6[] = {10, 11, 12, 13, 14, 15}, c6[] = {1, 2, 3, 4, 5, 6};
-	double bm[] = {10, 12, 11, 13}, cm[] = {9, 11.5, 10.5, 12.5};
-	double t[] = {5, 5, 5};
-
-	/* counts from itertools.combinations: 2/20, 20/20, 6/924, 26/70, 20/20 */
-	assert_double_equal(hb_perm_test(b3, 3, c3, 3, 1), 2.0 / 20, EPS);
-	assert_double_equal(hb_perm_test(b3, 3, c3, 3, 0), 1.0, EPS);
-	assert_double_equal(hb_perm_test(b6, 6, c6, 6, 1), 6.0 / 924, EPS);
-	assert_double_equal(hb_perm_test(bm, 4, cm, 4, 1), 26.0 / 70, EPS);
-	assert_double_equal(hb_perm_test(t, 3, t, 3, 1), 1.0, EPS);
-	assert_true(isnan(hb_perm_test(b3, 0, c3, 3, 1)));
-	assert_true(isnan(hb_perm_test(b3, 3, c3, 0, 1)));
-}
-
-static void test_perm_monte_carlo(void **state)
-{
-	double b[10], c[10], ev[10], od[10];
-
-	for (int i = 0; i < 10; i++) {
-		b[i] = 20 + i;
-		c[i] = i;
-		ev[i] = 2 * i;
-		od[i] = 2 * i + 1;
+	/* df = 1 is Cauchy, df = 2 has a closed form; quantiles from published tables */
+	for (double t = -4; t <= 4; t += 0.5) {
+		assert_double_equal(hb_t_cdf(t, 1), 0.5 + atan(t) / M_PI, 1e-10);
+		assert_double_equal(hb_t_cdf(t, 2), 0.5 + t / (2 * sqrt(2 + t * t)), 1e-10);
 	}
-	/* C(20,10) > 20000: fixed-seed Monte Carlo; Python re-implementation: 10 and 11874 hits */
-	assert_double_equal(hb_perm_test(b, 10, c, 10, 1), 11.0 / 20001, EPS);
-	assert_double_equal(hb_perm_test(ev, 10, od, 10, 1), 11875.0 / 20001, EPS);
-	assert_double_equal(hb_perm_test(b, 10, c, 10, 1), 11.0 / 20001, 0);
+	assert_double_equal(1 - hb_t_cdf(2.0, 5), 0.0509697394, 1e-9);
+	assert_double_equal(hb_t_quantile(0.975, 1), 12.70620474, 1e-7);
+	assert_double_equal(hb_t_quantile(0.975, 4), 2.776445105, 1e-8);
+	assert_double_equal(hb_t_quantile(0.975, 10), 2.228138852, 1e-8);
+	assert_double_equal(hb_t_quantile(0.975, INFINITY), 1.959963985, 1e-8);
+	assert_double_equal(hb_t_cdf(1.959963985, INFINITY), 0.975, 1e-9);
+	/* the far tail keeps its precision: P(T >= 40) with df 4 = 1.0703e-6 (closed form for
+	 * even df: 1/2 - t/(2 sqrt(4+t^2)) * (1 + 2/(4+t^2))) */
+	{
+		double t = 40, x = 4 + t * t;
+		double want = 0.5 - t / (2 * sqrt(x)) * (1 + 2 / x);
+		struct hb_vcomp vc = {1.0, 4};
+		struct hb_ttest tt;
+
+		assert_int_equal(hb_ttest(-40, &vc, 1, &tt), 0);
+		assert_double_equal(tt.p_down / want, 1.0, 1e-6);
+	}
 }
 
-static void test_perm_min_p(void **state)
+static void test_ttest_components(void **state)
 {
-	assert_double_equal(hb_perm_min_p(3, 3), 0.1, EPS);
-	assert_double_equal(hb_perm_min_p(6, 6), 6.0 / 924, EPS);
-	assert_double_equal(hb_perm_min_p(10, 10), 11.0 / 20001, EPS);
-	assert_double_equal(hb_perm_min_p(0, 3), 1.0, EPS);
-	assert_double_equal(hb_perm_min_p(40, 40), 1.0 / 20001, EPS);
-	assert_true(hb_perm_min_p(3, 3) > 0.01);
-	assert_true(hb_perm_min_p(6, 6) < 0.01);
+	struct hb_vcomp one = {1.0, 1}, two[] = {{1.0, 2}, {1.0, 2}}, zero = {0, 3}, bad = {1, 0};
+	struct hb_ttest t;
+
+	assert_int_equal(hb_ttest(3, &one, 1, &t), 0);
+	assert_double_equal(t.p_up, 0.5 - atan(3) / M_PI, 1e-10);
+	assert_double_equal(t.p_down, 0.5 + atan(3) / M_PI, 1e-10);
+	assert_double_equal(t.lo, 3 - 12.70620474, 1e-7);
+	assert_double_equal(t.hi, 3 + 12.70620474, 1e-7);
+	/* Welch-Satterthwaite: (1 + 1)^2 / (1/2 + 1/2) = 4 degrees of freedom, se sqrt 2 */
+	assert_int_equal(hb_ttest(-2, two, 2, &t), 0);
+	assert_double_equal(t.df, 4, 1e-12);
+	assert_double_equal(t.se, sqrt(2), 1e-12);
+	assert_double_equal(t.p_down, 1 - hb_t_cdf(2 / sqrt(2), 4), 1e-12);
+	/* ties: no spread at all, a real difference is certain, none is no evidence */
+	assert_int_equal(hb_ttest(-0.2231, &zero, 1, &t), 0);
+	assert_double_equal(t.p_down, 0, 0);
+	assert_double_equal(t.p_up, 1, 0);
+	assert_int_equal(hb_ttest(0, &zero, 1, &t), 0);
+	assert_double_equal(t.p_down, 1, 0);
+	assert_double_equal(t.p_up, 1, 0);
+	assert_int_equal(hb_ttest(1, &bad, 1, &t), HB_EINVAL);
+	assert_int_equal(hb_ttest(1, &one, 0, &t), HB_EINVAL);
+}
+
+static void test_mean_var(void **state)
+{
+	double x[] = {2, 4, 4, 4, 5, 5, 7, 9}, m, v;
+
+	assert_int_equal(hb_mean_var(x, 8, &m, &v), 0);
+	assert_double_equal(m, 5, 1e-12);
+	assert_double_equal(v, 32.0 / 7, 1e-12);
+	assert_int_equal(hb_mean_var(x, 1, &m, &v), 0);
+	assert_double_equal(v, 0, 0);
+	assert_int_equal(hb_mean_var(x, 0, &m, &v), HB_EINVAL);
+}
+
+static void test_bh(void **state)
+{
+	/* by hand: sorted 0.005 0.01 0.03 0.04 (m = 4): 0.02, 0.02, 0.04, 0.04 (step-up min) */
+	double p[] = {0.01, 0.04, 0.03, NAN, 0.005}, q[5];
+	double one[] = {0.3}, q1[1];
+
+	assert_int_equal(hb_bh_adjust(p, 5, q), 0);
+	assert_double_equal(q[0], 0.02, 1e-12);
+	assert_double_equal(q[1], 0.04, 1e-12);
+	assert_double_equal(q[2], 0.04, 1e-12);
+	assert_true(isnan(q[3]));
+	assert_double_equal(q[4], 0.02, 1e-12);
+	assert_int_equal(hb_bh_adjust(one, 1, q1), 0);
+	assert_double_equal(q1[0], 0.3, 0);
+	assert_int_equal(hb_bh_adjust(one, 0, q1), 0);
+}
+
+/* Above 64 samples a resample's median is drawn from its order-statistic distribution. */
+static void test_bootstrap_large_n(void **state)
+{
+	double *x = malloc(10001 * sizeof(*x));
+	struct hb_summary s, s2;
+	double r, lo, hi;
+
+	assert_non_null(x);
+	for (int i = 0; i < 10001; i++)
+		x[i] = (double)((i * 7919) % 10001); /* 0..10000, shuffled */
+	/* 81 values 0..80 (a permutation of them): plain-resampling bootstrap in Python (20000
+	 * resamples, another generator) gives [32, 50] for the first 81 values sorted as 1..81 */
+	for (int i = 0; i < 81; i++)
+		x[i] = i + 1;
+	assert_int_equal(hb_summarize(x, 81, &s), 0);
+	assert_double_equal(s.ci_lo, 32, 1);
+	assert_double_equal(s.ci_hi, 50, 1);
+	for (int i = 0; i < 10001; i++)
+		x[i] = (double)((i * 7919) % 10001);
+	assert_int_equal(hb_summarize(x, 10001, &s), 0);
+	assert_int_equal(hb_summarize(x, 10001, &s2), 0);
+	assert_double_equal(s.median, 5000, 0);
+	assert_true(s.ci_lo == s2.ci_lo && s.ci_hi == s2.ci_hi);
+	/* distribution-free interval: 5000 -/+ 1.96 sqrt(10001) / 2 * (10001 / 10001) = -/+ 98 */
+	assert_double_equal(s.ci_lo, 4902, 12);
+	assert_double_equal(s.ci_hi, 5098, 12);
+	assert_int_equal(hb_ratio_ci(x, 10001, x, 10001, &r, &lo, &hi), 0);
+	assert_double_equal(r, 1, 0);
+	assert_true(lo < 1 && hi > 1 && lo > 0.96 && hi < 1.04);
+	free(x);
 }
 
 int main(void)
@@ -212,9 +283,11 @@ int main(void)
 		cmocka_unit_test(test_summary_edges),
 		cmocka_unit_test(test_summary_deterministic),
 		cmocka_unit_test(test_ratio),
-		cmocka_unit_test(test_perm_exact),
-		cmocka_unit_test(test_perm_monte_carlo),
-		cmocka_unit_test(test_perm_min_p),
+		cmocka_unit_test(test_t_distribution),
+		cmocka_unit_test(test_ttest_components),
+		cmocka_unit_test(test_mean_var),
+		cmocka_unit_test(test_bh),
+		cmocka_unit_test(test_bootstrap_large_n),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

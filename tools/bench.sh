@@ -4,7 +4,9 @@
 #  1. disk and net figures against the fio and iperf3 CLIs running the same job (crosscheck.sh);
 #  2. the runner's overhead per run (wall time beyond the measured duration) and hvbench's peak
 #     RSS, from a cpu-only profile on the native target;
-#  3. the same through the agent protocol (hvbench-guest over TCP on loopback, "remote" target).
+#  3. the same through the agent protocol (hvbench-guest over TCP on loopback, "remote" target);
+#  4. the regression gate: compare and report on 10,000 samples per metric (wall time), and its
+#     A/A false-alarm rate on a small native profile (split halves of one run; two runs).
 set -eu
 BUILD=${1:-build}
 BIN="$BUILD/hvbench"
@@ -48,3 +50,48 @@ for name, prof in (("native", "cpu.json"), ("agent over TCP", "remote.json")):
 rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
 print("hvbench peak RSS: %.1f MiB" % (rss / 1024.0))
 PY
+
+echo
+echo "== 4. regression gate: speed at 10,000 samples per metric, A/A false alarms"
+python3 - "$T" <<'PY'
+import json, random, sys
+t = sys.argv[1]
+random.seed(7)
+def doc(shift):
+    res, cmps = [], []
+    for target in ("native", "vm"):
+        for m, unit, hib in (("iops", "IOPS", True), ("clat_p99", "us", False),
+                             ("bw", "MiB/s", True), ("ops", "ops/s", True)):
+            s = [random.lognormvariate(0, 0.05) * (100 if target == "native" else 60) * shift
+                 for _ in range(10000)]
+            res.append({"target": target, "workload": "w", "kind": "disk", "metric": m,
+                        "unit": unit, "higher_is_better": hib, "area": "storage",
+                        "role": "detail", "comparison": "ratio", "samples": s, "n": len(s)})
+    return {"schema": "hvbench/result/2", "started_at": "2026-01-01T00:00:00Z",
+            "status": "complete", "profile_name": "big",
+            "targets": [{"name": "native", "kind": "native"}, {"name": "vm", "kind": "qemu"}],
+            "results": res}
+json.dump(doc(1.0), open(t + "/big-a.json", "w"))
+json.dump(doc(1.0), open(t + "/big-b.json", "w"))
+PY
+python3 - "$BIN" "$T" <<'PY'
+import subprocess, sys, time
+binp, t = sys.argv[1], sys.argv[2]
+for name, args in (("compare", ["compare", t + "/big-a.json", t + "/big-b.json"]),
+                   ("report", ["report", t + "/big-a.json", "-o", t + "/big-rep", "--no-plots"])):
+    t0 = time.monotonic()
+    p = subprocess.run([binp] + args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    print("%-8s 2 targets x 4 metrics x 10,000 samples: %.2f s (exit %d)"
+          % (name, time.monotonic() - t0, p.returncode))
+PY
+cat >"$T/aa.json" <<JSON
+{ "name": "aa", "repetitions": 6, "warmup": 1, "duration": 0.5, "ramp": 0,
+  "targets": [ { "name": "native", "kind": "native" } ],
+  "workloads": [ { "workload": "cpu" }, { "workload": "mem" } ], "probes": { "proc": {} } }
+JSON
+$BIN run "$T/aa.json" -q --no-report -o "$T/aa1" 2>/dev/null
+$BIN run "$T/aa.json" -q --no-report -o "$T/aa2" 2>/dev/null
+echo "A/A, one run split in halves:"
+$BIN compare --aa "$T/aa1/results.json" | tail -n 2 | head -n 1
+echo "A/A, two runs of the same code:"
+$BIN compare --aa "$T/aa1/results.json" "$T/aa2/results.json" | tail -n 2 | head -n 1
