@@ -5,14 +5,48 @@
  */
 #include "fio.h"
 
+#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+
+int hb_fio_filename_check(const char *name, struct hb_err *e)
+{
+	size_t len = name ? strlen(name) : 0;
+	const char *bad;
+
+	if (!len)
+		return hb_err_set(e, HB_EINVAL, "fio: empty file name");
+	/* fio trims blanks at both ends of a value: " /dev/x" would open "/dev/x" */
+	if (isspace((unsigned char)name[0]) || isspace((unsigned char)name[len - 1]))
+		return hb_err_set(e, HB_EINVAL,
+				  "fio: file name \"%s\" starts or ends with a blank, which fio "
+				  "strips (it would "
+				  "open another file): refused",
+				  name);
+	/* '$' expands ${VAR} and $keywords, ':' separates files, '\\' escapes ':' */
+	bad = strpbrk(name, "$:\\");
+	if (bad)
+		return hb_err_set(e, HB_EINVAL,
+				  "fio: file name \"%s\" contains '%c', which fio reinterprets in "
+				  "a file name (it "
+				  "would open another file): refused",
+				  name, *bad);
+	for (const char *c = name; *c; c++)
+		if (iscntrl((unsigned char)*c))
+			return hb_err_set(e, HB_EINVAL,
+					  "fio: file name \"%s\" contains a control character: "
+					  "refused",
+					  name);
+	return 0;
+}
 
 int hb_fio_job_text(const struct hb_fio_job *j, char *buf, size_t len, struct hb_err *e)
 {
 	char mix[32] = "";
 
+	if (hb_fio_filename_check(j->filename, e))
+		return HB_EINVAL;
 	if (!strcmp(j->rw, "randrw") || !strcmp(j->rw, "rw"))
 		snprintf(mix, sizeof(mix), "rwmixread=%d\n", j->rwmixread);
 	/* Times in milliseconds: fio accepts the "ms" suffix and we allow sub-second runs. */
@@ -37,10 +71,9 @@ int hb_fio_job_text(const struct hb_fio_job *j, char *buf, size_t len, struct hb
 			"numjobs=%d\n",
 			HB_VERSION, j->ioengine, j->direct ? 1 : 0, j->time_based ? 1 : 0,
 			(long long)llround(j->runtime * 1000), (long long)llround(j->ramp * 1000),
-			j->no_create ? "allow_file_create=0\n" : "", j->filename, j->size, j->rw, mix, j->bs, j->iodepth, j->numjobs))
+			j->no_create ? "allow_file_create=0\n" : "", j->filename, j->size, j->rw,
+			mix, j->bs, j->iodepth, j->numjobs))
 		return hb_err_set(e, HB_EINVAL, "fio: job file does not fit in %zu bytes", len);
-	if (strchr(j->filename, '\n') || strchr(j->filename, ':'))
-		return hb_err_set(e, HB_EINVAL, "fio: unusable file name \"%s\"", j->filename);
 	return 0;
 }
 
@@ -53,8 +86,8 @@ static double num(const json_t *o, const char *key)
 /* Per-direction sums over all job entries. */
 struct dir_sum {
 	double iops, bw, ios;
-	double p[3];  /* p50, p99, p99.9 in ns, weighted by ios */
-	double pw;    /* weight collected for p[] */
+	double p[3]; /* p50, p99, p99.9 in ns, weighted by ios */
+	double pw;   /* weight collected for p[] */
 };
 
 static const char *const pct_keys[3] = {"50.000000", "99.000000", "99.900000"};
@@ -84,7 +117,7 @@ int hb_fio_parse(const char *text, struct hb_sample *out, struct hb_err *e)
 	json_t *root = NULL, *jobs, *job;
 	json_error_t jerr;
 	struct dir_sum rd, wr, *lat;
-	double usr = 0, sys = 0;
+	double usr = 0, sys = 0, runtime_ms = 0;
 	size_t i;
 	int rc = 0, mixed;
 
@@ -96,7 +129,8 @@ int hb_fio_parse(const char *text, struct hb_sample *out, struct hb_err *e)
 			start++;
 	}
 	if (!start || !*start)
-		return hb_err_set(e, HB_EPROTO, "fio: no JSON in its output (no line starts with '{'): %.200s",
+		return hb_err_set(e, HB_EPROTO,
+				  "fio: no JSON in its output (no line starts with '{'): %.200s",
 				  text ? text : "");
 	root = json_loads(start, JSON_DISABLE_EOF_CHECK | JSON_DECODE_INT_AS_REAL, &jerr);
 	if (!root)
@@ -112,14 +146,16 @@ int hb_fio_parse(const char *text, struct hb_sample *out, struct hb_err *e)
 		if (err != 0) {
 			const json_t *name = json_object_get(job, "jobname");
 			rc = hb_err_set(e, HB_EIO, "fio: job \"%s\" failed with error %d (%s)",
-					json_is_string(name) ? json_string_value(name) : "?", (int)err,
-					strerror((int)err));
+					json_is_string(name) ? json_string_value(name) : "?",
+					(int)err, strerror((int)err));
 			goto out;
 		}
 		add_dir(&rd, json_object_get(job, "read"));
 		add_dir(&wr, json_object_get(job, "write"));
 		usr += num(job, "usr_cpu");
 		sys += num(job, "sys_cpu");
+		if (num(job, "job_runtime") > runtime_ms)
+			runtime_ms = num(job, "job_runtime");
 	}
 	if (rd.ios <= 0 && wr.ios <= 0) {
 		rc = hb_err_set(e, HB_EPROTO, "fio: no I/O completed");
@@ -128,7 +164,8 @@ int hb_fio_parse(const char *text, struct hb_sample *out, struct hb_err *e)
 	mixed = rd.ios > 0 && wr.ios > 0;
 	lat = rd.ios > 0 ? &rd : &wr;
 	if (lat->pw <= 0) {
-		rc = hb_err_set(e, HB_EPROTO, "fio: no completion-latency percentiles in the output");
+		rc = hb_err_set(e, HB_EPROTO,
+				"fio: no completion-latency percentiles in the output");
 		goto out;
 	}
 	hb_sample_add(out, "iops", "IOPS", 1, rd.iops + wr.iops);
@@ -138,10 +175,14 @@ int hb_fio_parse(const char *text, struct hb_sample *out, struct hb_err *e)
 	hb_sample_add(out, "clat_p999", "us", 0, lat->p[2] / lat->pw / 1000.0);
 	hb_sample_add(out, "fio_usr_cpu", "%", 0, usr);
 	hb_sample_add(out, "fio_sys_cpu", "%", 0, sys);
+	/* fio's own measured time (after ramp_time), the interval its rates cover */
+	if (runtime_ms > 0)
+		out->measured_s = runtime_ms / 1000.0;
 	{
 		const json_t *ver = json_object_get(root, "fio version");
-		hb_sample_info(out, "fio_version",
-			       json_string(json_is_string(ver) ? json_string_value(ver) : "unknown"));
+		hb_sample_info(
+			out, "fio_version",
+			json_string(json_is_string(ver) ? json_string_value(ver) : "unknown"));
 	}
 	hb_sample_info(out, "latency_from", json_string(lat == &rd ? "read" : "write"));
 	hb_sample_info(out, "mixed", json_boolean(mixed));
@@ -149,8 +190,9 @@ int hb_fio_parse(const char *text, struct hb_sample *out, struct hb_err *e)
 	if (mixed) {
 		hb_sample_info(out, "read_iops", json_real(rd.iops));
 		hb_sample_info(out, "write_iops", json_real(wr.iops));
-		hb_sample_info(out, "note", json_string("mixed read/write: iops and bw are read+write "
-							"sums; latency percentiles are from reads"));
+		hb_sample_info(out, "note",
+			       json_string("mixed read/write: iops and bw are read+write "
+					   "sums; latency percentiles are from reads"));
 	}
 	if (json_array_size(jobs) > 1)
 		hb_sample_info(out, "latency_merge",

@@ -12,19 +12,27 @@
 
 /* One fio job, as the disk workload describes it. Strings are borrowed. */
 struct hb_fio_job {
-	const char *filename;         /* file or device fio works on */
-	const char *rw;               /* randread | randwrite | read | write | randrw */
-	unsigned long long bs;        /* bytes */
-	unsigned long long size;      /* bytes of the file/device region used */
+	const char *filename;	 /* file or device fio works on */
+	const char *rw;		 /* randread | randwrite | read | write | randrw */
+	unsigned long long bs;	 /* bytes */
+	unsigned long long size; /* bytes of the file/device region used */
 	int iodepth, numjobs;
-	const char *ioengine;         /* libaio | io_uring | psync | sync */
+	const char *ioengine; /* libaio | io_uring | psync | sync */
 	int direct, time_based;
-	int rwmixread;                /* percent reads for randrw */
-	double runtime, ramp;         /* seconds */
-	int no_create;                /* the target belongs to the suite: allow_file_create=0 */
+	int rwmixread;	      /* percent reads for randrw */
+	double runtime, ramp; /* seconds */
+	int no_create;	      /* the target belongs to the suite: allow_file_create=0 */
 };
 
-/* Writes the job file text (an ini, one [global] and one [hvbench] section) into buf. */
+/*
+ * 0 when fio opens exactly the file called name; HB_EINVAL (message names the cause) for a name
+ * fio would reinterpret: leading or trailing blanks (fio trims them), '$' (${VAR} and $keyword
+ * expansion), ':' (file list separator), '\\' (escape), control characters, or empty.
+ */
+int hb_fio_filename_check(const char *name, struct hb_err *e);
+
+/* Writes the job file text (an ini, one [global] and one [hvbench] section) into buf;
+ * HB_EINVAL for a filename hb_fio_filename_check refuses. */
 int hb_fio_job_text(const struct hb_fio_job *j, char *buf, size_t len, struct hb_err *e);
 
 /*

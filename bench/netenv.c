@@ -72,7 +72,8 @@ int hb_netns_create(const char *name, struct hb_err *e)
 	int rc;
 
 	if (!name_ok(name, 63))
-		return hb_err_set(e, HB_EINVAL, "netns: bad namespace name \"%s\"", name ? name : "");
+		return hb_err_set(e, HB_EINVAL, "netns: bad namespace name \"%s\"",
+				  name ? name : "");
 	if (geteuid() != 0)
 		return hb_err_set(e, HB_EUNSUPP, "netns: creating namespaces needs root");
 	rc = ip_run(e, "netns", "add", name, NULL);
@@ -105,7 +106,8 @@ int hb_netns_enter(const char *name, struct hb_err *e)
 	int fd, rc = 0;
 
 	if (!name_ok(name, 63))
-		return hb_err_set(e, HB_EINVAL, "netns: bad namespace name \"%s\"", name ? name : "");
+		return hb_err_set(e, HB_EINVAL, "netns: bad namespace name \"%s\"",
+				  name ? name : "");
 	if (hb_snprintf(path, sizeof(path), "/run/netns/%s", name))
 		return hb_err_set(e, HB_EINVAL, "netns: name too long");
 	fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -182,4 +184,40 @@ void hb_netns_cleanup_stale(void)
 		hb_netns_destroy(de->d_name);
 	}
 	closedir(d);
+}
+
+int hb_netpair_create(struct hb_netpair *np, struct hb_err *e)
+{
+	int rc;
+
+	memset(np, 0, sizeof(*np));
+	hb_netns_cleanup_stale();
+	if (hb_snprintf(np->ns_s, sizeof(np->ns_s), "hb-%d-s", (int)getpid()) ||
+	    hb_snprintf(np->ns_c, sizeof(np->ns_c), "hb-%d-c", (int)getpid()))
+		return hb_err_set(e, HB_EINVAL, "netns: namespace name too long");
+	/* Names carry our pid: anything by these names is a leftover of ours. */
+	hb_netns_destroy(np->ns_s);
+	hb_netns_destroy(np->ns_c);
+	rc = hb_netns_create(np->ns_s, e);
+	if (!rc) {
+		np->made_s = 1;
+		rc = hb_netns_create(np->ns_c, e);
+	}
+	if (!rc) {
+		np->made_c = 1;
+		rc = hb_netns_add_veth(np->ns_s, "hbv0", HB_NETPAIR_SERVER_ADDR "/30", np->ns_c,
+				       "hbv1", "198.18.0.2/30", e);
+	}
+	if (rc)
+		hb_netpair_destroy(np);
+	return rc;
+}
+
+void hb_netpair_destroy(struct hb_netpair *np)
+{
+	if (np->made_c)
+		hb_netns_destroy(np->ns_c);
+	if (np->made_s)
+		hb_netns_destroy(np->ns_s);
+	np->made_s = np->made_c = 0;
 }

@@ -25,6 +25,20 @@ int hb_netns_add_tap(const char *ns, const char *tap, const char *cidr, struct h
  */
 int hb_netns_add_veth(const char *ns_a, const char *if_a, const char *cidr_a, const char *ns_b,
 		      const char *if_b, const char *cidr_b, struct hb_err *e);
+/*
+ * The native network path of the net and netrr workloads: namespaces hb-<pid>-s (server) and
+ * hb-<pid>-c (client) joined by a veth pair, server end HB_NETPAIR_SERVER_ADDR.
+ */
+#define HB_NETPAIR_SERVER_ADDR "198.18.0.1"
+struct hb_netpair {
+	char ns_s[64], ns_c[64];
+	int made_s, made_c;
+};
+/* Makes the pair (cleaning stale ones of dead processes first); on failure nothing is left. */
+int hb_netpair_create(struct hb_netpair *np, struct hb_err *e);
+/* Deletes what hb_netpair_create made; safe to repeat. */
+void hb_netpair_destroy(struct hb_netpair *np);
+
 /* Deletes namespaces named hb-<pid>-s / hb-<pid>-c (the net workload's) whose <pid> no longer
  * exists (left by a killed run). */
 void hb_netns_cleanup_stale(void);

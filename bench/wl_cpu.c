@@ -109,14 +109,18 @@ static int run(const struct hb_wl_ctx *ctx, const json_t *p, struct hb_sample *o
 	if (ctx->stop && *ctx->stop)
 		return hb_err_set(e, HB_EINTR, "cpu: interrupted");
 	if (limit)
-		return hb_err_set(e, HB_ETIMEDOUT,
-				  "cpu: run would exceed its %.1f s timeout (duration %.1f s + ramp %.1f s)",
-				  ctx->timeout, ctx->duration, ramp);
+		return hb_err_set(
+			e, HB_ETIMEDOUT,
+			"cpu: run would exceed its %.1f s timeout (duration %.1f s + ramp %.1f s)",
+			ctx->timeout, ctx->duration, ramp);
 	hb_sample_add(out, "ops", "ops/s", 1, rate);
+	out->measured_s = started ? w[0].elapsed : 0;
+	out->active_s = hb_now() - t0;
 	hb_sample_info(out, "threads", json_integer(threads));
 	hb_sample_info(out, "chunk_ops", json_integer(CPU_CHUNK));
-	hb_sample_info(out, "kernel", json_string("per op: 64-bit xor-shift/multiply mix step + one "
-						  "dependent double multiply-add"));
+	hb_sample_info(out, "kernel",
+		       json_string("per op: 64-bit xor-shift/multiply mix step + one "
+				   "dependent double multiply-add"));
 	hb_sample_info(out, "checksum", json_integer((json_int_t)(sum & 0x7fffffffffffffffULL)));
 	return 0;
 }

@@ -1,7 +1,8 @@
 /*
  * wl_disk.c — the disk workload: one fio job (generated from the parameter table, fed to fio on
  * stdin), run as a child with a hard deadline, its JSON parsed by bench/fio.c. fio does all the
- * I/O. The target is the file or device the suite created (ctx->disk_path, used as is) or a
+ * I/O. The target is the file or device the suite created (ctx->disk_path, resolved once with
+ * realpath and that name given to fio; names fio would reinterpret are refused) or a
  * scratch file created here inside ctx->scratch_dir and deleted on every path.
  */
 #include "workload.h"
@@ -84,8 +85,8 @@ static int target_size(const char *path, unsigned long long *size, struct hb_err
 		return 0;
 	}
 	if (!S_ISBLK(st.st_mode))
-		return hb_err_set(e, HB_EINVAL, "disk: %s is neither a regular file nor a block device",
-				  path);
+		return hb_err_set(e, HB_EINVAL,
+				  "disk: %s is neither a regular file nor a block device", path);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return hb_err_errno(e, HB_EIO, "disk: cannot open %s", path);
@@ -119,7 +120,7 @@ static int run(const struct hb_wl_ctx *ctx, const json_t *p, struct hb_sample *o
 	       struct hb_err *e)
 {
 	const char *fio = ctx->fio_path ? ctx->fio_path : "fio";
-	char scratch[PATH_MAX] = "", job[4096], pre[512], st[64];
+	char scratch[PATH_MAX] = "", target[PATH_MAX], job[4096], pre[512], st[64];
 	char *argv[] = {(char *)fio, "--output-format=json+", "--eta=never", "-", NULL};
 	struct hb_fio_job j;
 	struct hb_child c;
@@ -152,7 +153,10 @@ static int run(const struct hb_wl_ctx *ctx, const json_t *p, struct hb_sample *o
 
 	if (ctx->disk_path && *ctx->disk_path) {
 		unsigned long long have;
-		rc = target_size(ctx->disk_path, &have, e);
+		/* resolve once: fio gets the very file that was sized and checked */
+		if (!realpath(ctx->disk_path, target))
+			return hb_err_errno(e, HB_EIO, "disk: %s", ctx->disk_path);
+		rc = target_size(target, &have, e);
 		if (rc)
 			return rc;
 		/* fio would re-create (unlink!) a file smaller than size= */
@@ -161,7 +165,7 @@ static int run(const struct hb_wl_ctx *ctx, const json_t *p, struct hb_sample *o
 					  "disk: %s has %llu bytes, less than the job's size %llu; "
 					  "lower \"size\" or give a larger disk",
 					  ctx->disk_path, have, j.size);
-		j.filename = ctx->disk_path;
+		j.filename = target;
 		j.no_create = 1;
 	} else if (ctx->scratch_dir && *ctx->scratch_dir) {
 		struct timespec ts;
@@ -173,11 +177,13 @@ static int run(const struct hb_wl_ctx *ctx, const json_t *p, struct hb_sample *o
 		/* Claim the name: never touch a file someone else owns. fio sizes it. */
 		fd = open(scratch, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 		if (fd < 0)
-			return hb_err_errno(e, HB_EIO, "disk: cannot create scratch file %s", scratch);
+			return hb_err_errno(e, HB_EIO, "disk: cannot create scratch file %s",
+					    scratch);
 		close(fd);
 		j.filename = scratch;
 	} else {
-		return hb_err_set(e, HB_EINVAL, "disk: neither a disk path nor a scratch directory given");
+		return hb_err_set(e, HB_EINVAL,
+				  "disk: neither a disk path nor a scratch directory given");
 	}
 
 	rc = hb_fio_job_text(&j, job, sizeof(job), e);
@@ -194,11 +200,12 @@ static int run(const struct hb_wl_ctx *ctx, const json_t *p, struct hb_sample *o
 	ferr = r.err ? r.err : "";
 	fout = r.out ? r.out : "";
 	if (rc == HB_ETIMEDOUT) {
-		hb_err_set(e, rc,
-			   "disk: fio did not finish within the %.1f s timeout (runtime %.1f s + ramp "
-			   "%.1f s + file layout), killed it%s%s",
-			   ctx->timeout, j.runtime, j.ramp, ferr[0] ? "; fio stderr: " : "",
-			   hb_tail(ferr, 300));
+		hb_err_set(
+			e, rc,
+			"disk: fio did not finish within the %.1f s timeout (runtime %.1f s + ramp "
+			"%.1f s + file layout), killed it%s%s",
+			ctx->timeout, j.runtime, j.ramp, ferr[0] ? "; fio stderr: " : "",
+			hb_tail(ferr, 300));
 		goto out;
 	}
 	if (rc == HB_EINTR) {
@@ -218,9 +225,10 @@ static int run(const struct hb_wl_ctx *ctx, const json_t *p, struct hb_sample *o
 		hb_fio_parse(fout, &tmp, &perr);
 		hb_sample_free(&tmp);
 		hb_child_status_str(r.status, st, sizeof(st));
-		rc = hb_err_set(e, HB_ECHILD, "disk: fio failed (%s) on %s%s%s%s%s%s%s", st, j.filename,
-				perr.msg[0] ? ": " : "", perr.msg, pre[0] ? "; fio said: " : "", pre,
-				ferr[0] ? "; stderr: " : "", hb_tail(ferr, 300));
+		rc = hb_err_set(e, HB_ECHILD, "disk: fio failed (%s) on %s%s%s%s%s%s%s", st,
+				j.filename, perr.msg[0] ? ": " : "", perr.msg,
+				pre[0] ? "; fio said: " : "", pre, ferr[0] ? "; stderr: " : "",
+				hb_tail(ferr, 300));
 		goto out;
 	}
 	hb_err_clear(&cerr);
@@ -230,6 +238,8 @@ static int run(const struct hb_wl_ctx *ctx, const json_t *p, struct hb_sample *o
 			   hb_tail(ferr, 300));
 		goto out;
 	}
+	if (out->measured_s > 0)
+		out->active_s = out->measured_s + j.ramp;
 	hb_sample_info(out, "fio_path", json_string(fio));
 	hb_sample_info(out, "path", json_string(j.filename));
 	hb_sample_info(out, "target", json_string(scratch[0] ? "scratch-file" : "device"));

@@ -11,19 +11,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define LINE 64
+#define LINE	    64
 #define CHASE_CHUNK (1 << 18)
 
 static const struct hb_param params[] = {
 	{"size", HB_P_SIZE, 3 << 20, 16ULL << 30, "256M", NULL,
-	 "total bytes of the three bandwidth arrays (copy reads one and writes one, triad reads two)"},
+	 "total bytes of the three bandwidth arrays (copy reads one and writes one, triad reads "
+	 "two)"},
 	{"chase_size", HB_P_SIZE, 64 << 10, 4ULL << 30, "64M", NULL,
 	 "bytes walked by the latency pointer chase (one pointer per 64-byte line)"},
 };
 
 struct phase {
 	const struct hb_wl_ctx *ctx;
-	double t0;        /* start of the run, for the timeout */
+	double t0; /* start of the run, for the timeout */
 	struct hb_err *e;
 };
 
@@ -33,9 +34,10 @@ static int check(const struct phase *ph)
 	if (ph->ctx->stop && *ph->ctx->stop)
 		return hb_err_set(ph->e, HB_EINTR, "mem: interrupted");
 	if (ph->ctx->timeout > 0 && hb_now() - ph->t0 > ph->ctx->timeout)
-		return hb_err_set(ph->e, HB_ETIMEDOUT,
-				  "mem: run exceeded its %.1f s timeout (duration %.1f s, ramp %.1f s)",
-				  ph->ctx->timeout, ph->ctx->duration, ph->ctx->ramp);
+		return hb_err_set(
+			ph->e, HB_ETIMEDOUT,
+			"mem: run exceeded its %.1f s timeout (duration %.1f s, ramp %.1f s)",
+			ph->ctx->timeout, ph->ctx->duration, ph->ctx->ramp);
 	return 0;
 }
 
@@ -138,8 +140,14 @@ static int chase_phase(const struct phase *ph, size_t bytes, double secs, double
 	do {
 		int k;
 		for (k = 0; k < CHASE_CHUNK; k += 8) {
-			p = *p; p = *p; p = *p; p = *p;
-			p = *p; p = *p; p = *p; p = *p;
+			p = *p;
+			p = *p;
+			p = *p;
+			p = *p;
+			p = *p;
+			p = *p;
+			p = *p;
+			p = *p;
 		}
 		loads += CHASE_CHUNK;
 		now = hb_now();
@@ -163,7 +171,8 @@ static int run(const struct hb_wl_ctx *ctx, const json_t *params_in, struct hb_s
 	size_t chase = (size_t)hb_param_int(params_in, "chase_size");
 	size_t n = size / 3 / sizeof(double), i;
 	struct phase ph = {.ctx = ctx, .t0 = hb_now(), .e = e};
-	double *a = NULL, *b = NULL, *c = NULL, copy_bw = 0, triad_bw = 0, lat = 0, d = ctx->duration;
+	double *a = NULL, *b = NULL, *c = NULL, copy_bw = 0, triad_bw = 0, lat = 0,
+	       d = ctx->duration;
 	long copy_passes = 0, triad_passes = 0, warm = 0;
 	long long loads = 0;
 	int rc = 0;
@@ -174,7 +183,8 @@ static int run(const struct hb_wl_ctx *ctx, const json_t *params_in, struct hb_s
 	b = malloc(n * sizeof(double));
 	c = malloc(n * sizeof(double));
 	if (!a || !b || !c) {
-		rc = hb_err_set(e, HB_ENOMEM, "mem: cannot allocate 3 x %zu bytes", n * sizeof(double));
+		rc = hb_err_set(e, HB_ENOMEM, "mem: cannot allocate 3 x %zu bytes",
+				n * sizeof(double));
 		goto out;
 	}
 	/* First touch: pages are faulted in here, not inside the measured passes. */
@@ -197,6 +207,8 @@ static int run(const struct hb_wl_ctx *ctx, const json_t *params_in, struct hb_s
 	if ((rc = chase_phase(&ph, chase, 0.2 * d, &lat, &loads)))
 		goto out;
 	hb_sample_add(out, "copy_bw", "GiB/s", 1, copy_bw / (1024.0 * 1024 * 1024));
+	out->active_s = hb_now() - ph.t0;
+	out->measured_s = d;
 	hb_sample_add(out, "triad_bw", "GiB/s", 1, triad_bw / (1024.0 * 1024 * 1024));
 	hb_sample_add(out, "latency", "ns", 0, lat);
 	hb_sample_info(out, "array_bytes", json_integer((json_int_t)(n * sizeof(double))));
@@ -204,10 +216,11 @@ static int run(const struct hb_wl_ctx *ctx, const json_t *params_in, struct hb_s
 	hb_sample_info(out, "copy_passes", json_integer(copy_passes));
 	hb_sample_info(out, "triad_passes", json_integer(triad_passes));
 	hb_sample_info(out, "chase_loads", json_integer(loads));
-	hb_sample_info(out, "method",
-		       json_string("copy c=a (16 B/elem) and triad a=b+s*c (24 B/elem) over three "
-				   "double arrays, 40%+40% of the duration; latency = dependent loads "
-				   "over a random single-cycle permutation of 64-byte lines, 20%"));
+	hb_sample_info(
+		out, "method",
+		json_string("copy c=a (16 B/elem) and triad a=b+s*c (24 B/elem) over three "
+			    "double arrays, 40%+40% of the duration; latency = dependent loads "
+			    "over a random single-cycle permutation of 64-byte lines, 20%"));
 out:
 	free(a);
 	free(b);

@@ -18,9 +18,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define NET_SERVER_ADDR "198.18.0.1"
-#define NET_CLIENT_CIDR "198.18.0.2/30"
-#define NET_SERVER_CIDR "198.18.0.1/30"
 #define NET_DEFAULT_PORT 5201
 
 static const char *const directions[] = {"send", "recv", NULL};
@@ -56,15 +53,17 @@ static int run(const struct hb_wl_ctx *ctx, const json_t *p, struct hb_sample *o
 {
 	struct hb_iperf_server srv = {0};
 	struct hb_iperf_client cl;
-	char ns_s[64] = "", ns_c[64] = "", why[600] = "";
+	struct hb_netpair np = {0};
+	char why[600] = "";
 	const char *path;
 	char *json = NULL;
 	double deadline = ctx->timeout > 0 ? hb_now() + ctx->timeout : 0;
 	double left;
-	int rc = 0, made_s = 0, made_c = 0, ok = 0;
+	int rc = 0;
 
 	memset(&cl, 0, sizeof(cl));
-	cl.reverse = !strcmp(hb_param_str(p, "direction") ? hb_param_str(p, "direction") : "", "recv");
+	cl.reverse =
+		!strcmp(hb_param_str(p, "direction") ? hb_param_str(p, "direction") : "", "recv");
 	cl.streams = (int)hb_param_int(p, "streams");
 	cl.rate = (unsigned long long)hb_param_int(p, "bitrate");
 	if (ctx->duration <= 0 || cl.streams < 1)
@@ -73,6 +72,10 @@ static int run(const struct hb_wl_ctx *ctx, const json_t *p, struct hb_sample *o
 	cl.duration = (int)ceil(ctx->duration - 1e-9);
 	cl.omit = ctx->ramp > 0 ? (int)lround(ctx->ramp) : 0;
 	cl.port = ctx->server_port > 0 ? ctx->server_port : NET_DEFAULT_PORT;
+	/* What libiperf will really run, whatever was planned: rates cover cl.duration, the
+	 * probes see cl.omit + cl.duration of traffic. */
+	out->measured_s = cl.duration;
+	out->active_s = cl.duration + cl.omit;
 
 	if (ctx->server_addr && *ctx->server_addr) {
 		cl.addr = ctx->server_addr;
@@ -81,34 +84,15 @@ static int run(const struct hb_wl_ctx *ctx, const json_t *p, struct hb_sample *o
 	} else {
 		struct hb_err ne;
 		hb_err_clear(&ne);
-		hb_netns_cleanup_stale();
-		if (hb_snprintf(ns_s, sizeof(ns_s), "hb-%d-s", (int)getpid()) ||
-		    hb_snprintf(ns_c, sizeof(ns_c), "hb-%d-c", (int)getpid()))
-			return hb_err_set(e, HB_EINVAL, "net: namespace name too long");
-		/* Names carry our pid: anything by these names is a leftover of ours. */
-		hb_netns_destroy(ns_s);
-		hb_netns_destroy(ns_c);
-		if (!hb_netns_create(ns_s, &ne)) {
-			made_s = 1;
-			if (!hb_netns_create(ns_c, &ne)) {
-				made_c = 1;
-				ok = !hb_netns_add_veth(ns_s, "hbv0", NET_SERVER_CIDR, ns_c, "hbv1",
-							NET_CLIENT_CIDR, &ne);
-			}
-		}
-		if (ok) {
+		if (!hb_netpair_create(&np, &ne)) {
 			path = "veth-netns";
-			rc = hb_iperf_server_start(&srv, ns_s, NET_SERVER_ADDR, cl.port, e);
-			cl.addr = NET_SERVER_ADDR;
-			cl.netns = ns_c;
+			rc = hb_iperf_server_start(&srv, np.ns_s, HB_NETPAIR_SERVER_ADDR, cl.port,
+						   e);
+			cl.addr = HB_NETPAIR_SERVER_ADDR;
+			cl.netns = np.ns_c;
 		} else {
 			/* No namespaces here (not root, no ip): loopback, recorded as such. */
 			snprintf(why, sizeof(why), "%s", ne.msg);
-			if (made_c)
-				hb_netns_destroy(ns_c);
-			if (made_s)
-				hb_netns_destroy(ns_s);
-			made_s = made_c = 0;
 			path = "loopback";
 			cl.port = free_port();
 			if (cl.port <= 0) {
@@ -154,10 +138,7 @@ static int run(const struct hb_wl_ctx *ctx, const json_t *p, struct hb_sample *o
 out:
 	free(json);
 	hb_iperf_server_stop(&srv);
-	if (made_c)
-		hb_netns_destroy(ns_c);
-	if (made_s)
-		hb_netns_destroy(ns_s);
+	hb_netpair_destroy(&np);
 	return rc;
 }
 
@@ -175,6 +156,7 @@ static const struct hb_metric_def metrics[] = {
 const struct hb_workload hb_wl_net = {
 	.name = "net",
 	.kind = "net",
+	.peer = HB_PEER_IPERF,
 	.help = "TCP throughput with libiperf (Gbit/s, retransmits, CPU of each side)",
 	.params = params,
 	.nparams = HB_ARRAY_SIZE(params),

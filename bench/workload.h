@@ -14,6 +14,7 @@
 #include <jansson.h>
 #include "hb.h"
 #include "metric.h"
+#include "timing.h"
 
 enum hb_ptype {
 	HB_P_INT,    /* integer within [min, max] */
@@ -42,18 +43,28 @@ struct hb_wl_ctx {
 	const char
 		*disk_path;   /* if set: a scratch file/device the suite created (guest /dev/vda) */
 	const char *fio_path; /* fio binary ("fio" when NULL) */
-	const char
-		*server_addr; /* net: iperf3 server address (NULL: the workload starts its own) */
-	int server_port;      /* net: iperf3 server port */
-	const char *netns_client;    /* net, native: netns to run the client in (NULL: current) */
-	const char *netns_server;    /* net, native: netns to run the server in (NULL: current) */
+	const char *server_addr;  /* net: peer server address (NULL: the workload starts its own) */
+	int server_port;	  /* net: peer server port (iperf3 or echo, after wl->peer) */
+	const char *netns_client; /* net, native: netns to run the client in (NULL: current) */
+	const char *netns_server; /* net, native: netns to run the server in (NULL: current) */
 	volatile sig_atomic_t *stop; /* set to non-zero on SIGINT/SIGTERM: abort soon, HB_EINTR */
 };
 
+/*
+ * The host-side server a run of the workload needs (kind "net"): whoever provides the network
+ * path of a target starts it and passes its address in ctx->server_addr/server_port.
+ */
+enum hb_peer {
+	HB_PEER_NONE,
+	HB_PEER_IPERF, /* an iperf3 server (hb_iperf_server_start) */
+	HB_PEER_ECHO,  /* a TCP/UDP echo server (hb_rrpeer_start) */
+};
+
 struct hb_workload {
-	const char *name; /* "disk", "net", "mem", "cpu" */
-	const char *kind; /* result kind: "disk" | "net" | "mem" | "cpu" */
-	const char *help; /* one line */
+	const char *name;  /* "disk", "net", "mem", "cpu" */
+	const char *kind;  /* result kind: "disk" | "net" | "mem" | "cpu" | "latency" */
+	enum hb_peer peer; /* the server its VM runs need on the host side */
+	const char *help;  /* one line */
 	const struct hb_param *params;
 	size_t nparams;
 	/* Every metric the workload reports, with unit, direction, area, role and comparison. */
@@ -69,6 +80,14 @@ struct hb_workload {
 	int (*run)(const struct hb_wl_ctx *ctx, const json_t *params, struct hb_sample *out,
 		   struct hb_err *e);
 };
+
+/* Sets ctx's duration, ramp and timeout from t. */
+static inline void hb_wl_ctx_timing(struct hb_wl_ctx *ctx, const struct hb_timing *t)
+{
+	ctx->duration = t->duration;
+	ctx->ramp = t->ramp;
+	ctx->timeout = t->timeout;
+}
 
 /* The registry (NULL-terminated), generated from bench/workloads.def. */
 extern const struct hb_workload *const hb_workloads[];

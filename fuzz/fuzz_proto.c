@@ -102,11 +102,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (act == HB_ACT_RUN) {
 			check(reply == NULL, "run has no reply yet");
 			check(req.wl && json_is_object(req.params), "run is validated");
-			check(req.duration > 0 && req.duration <= HB_AGENT_MAX_DURATION,
+			check(req.t.duration > 0 && req.t.duration <= HB_AGENT_MAX_DURATION,
 			      "duration");
-			check(req.ramp >= 0 && req.ramp <= HB_AGENT_MAX_RAMP, "ramp");
-			check(req.timeout >= req.duration + req.ramp &&
-				      req.timeout <= HB_AGENT_MAX_TIMEOUT,
+			check(req.t.ramp >= 0 && req.t.ramp <= HB_AGENT_MAX_RAMP, "ramp");
+			check(req.t.timeout >= req.t.duration + req.t.ramp &&
+				      req.t.timeout <= HB_AGENT_MAX_TIMEOUT,
 			      "timeout");
 			check(req.id >= 0 && req.id <= HB_AGENT_MAX_ID, "id");
 			check(!req.server_addr[0] ||

@@ -309,23 +309,15 @@ int hb_agent_decode_run(const json_t *msg, struct hb_agent_req *req, struct hb_e
 				  near ? " (did you mean \"" : "", near ? near : "",
 				  near ? "\"?)" : "");
 	}
-	rc = num_field(msg, "duration", NAN, 0, 1, HB_AGENT_MAX_DURATION, &req->duration, e);
+	rc = num_field(msg, "duration", NAN, 0, 1, HB_AGENT_MAX_DURATION, &req->t.duration, e);
 	if (!rc)
-		rc = num_field(msg, "ramp", 0, 0, 0, HB_AGENT_MAX_RAMP, &req->ramp, e);
+		rc = num_field(msg, "ramp", 0, 0, 0, HB_AGENT_MAX_RAMP, &req->t.ramp, e);
+	if (!rc)
+		rc = num_field(msg, "timeout", 0, 0, 1, HB_AGENT_MAX_TIMEOUT, &req->t.timeout, e);
+	if (!rc)
+		rc = hb_timing_check(&req->t, HB_AGENT_MAX_TIMEOUT, "run", e);
 	if (rc)
 		return rc;
-	{
-		double def = req->duration + req->ramp + 60.0;
-		if (def > HB_AGENT_MAX_TIMEOUT)
-			def = HB_AGENT_MAX_TIMEOUT;
-		rc = num_field(msg, "timeout", def, 0, 1, HB_AGENT_MAX_TIMEOUT, &req->timeout, e);
-		if (rc)
-			return rc;
-	}
-	if (req->timeout < req->duration + req->ramp)
-		return hb_err_set(e, HB_EINVAL,
-				  "run: \"timeout\" %g s is shorter than ramp + duration (%g s)",
-				  req->timeout, req->duration + req->ramp);
 	srv = json_object_get(msg, "server");
 	if (srv && !json_is_null(srv)) {
 		if (strcmp(req->wl->kind ? req->wl->kind : req->wl->name, "net"))
@@ -748,9 +740,7 @@ json_t *hb_agent_execute(struct hb_agent *a, const struct hb_agent_req *req, con
 	if (hb_snprintf(dir, sizeof(dir), "%s/run-%lld", a->scratch, req->id) || mkdir(dir, 0700))
 		return error_reply(a, req->id, HB_EIO, "cannot create the run's scratch directory");
 	memset(&ctx, 0, sizeof(ctx));
-	ctx.duration = req->duration;
-	ctx.ramp = req->ramp;
-	ctx.timeout = req->timeout;
+	hb_wl_ctx_timing(&ctx, &req->t);
 	ctx.scratch_dir = dir;
 	ctx.disk_path = a->cfg.disk_path;
 	ctx.fio_path = a->cfg.fio_path;
@@ -758,7 +748,7 @@ json_t *hb_agent_execute(struct hb_agent *a, const struct hb_agent_req *req, con
 	ctx.server_port = req->server_port;
 	ctx.stop = a->cfg.stop;
 	logf_(a, "run id=%lld %s: duration %g s, ramp %g s, timeout %g s", req->id, req->wl->name,
-	      req->duration, req->ramp, req->timeout);
+	      req->t.duration, req->t.ramp, req->t.timeout);
 	rc = hb_agent_exec(req->wl, req->params, &ctx, close_fds, nclose, &s, &e);
 	hb_rmtree(dir);
 	if (rc)

@@ -73,7 +73,7 @@ struct hb_agent_req {
 	long long id;
 	const struct hb_workload *wl;
 	json_t *params; /* validated, every parameter present; owned, freed by hb_agent_req_free */
-	double duration, ramp, timeout;
+	struct hb_timing t;
 	char server_addr[64]; /* "" when the request has no "server" */
 	int server_port;
 };

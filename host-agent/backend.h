@@ -13,6 +13,7 @@
 #include "hb.h"
 #include "metric.h"
 #include "workload.h"
+#include "timing.h"
 
 /* What the run as a whole provides to every backend. */
 struct hb_env {
@@ -39,7 +40,7 @@ struct hb_run_req {
 	const char *entry; /* the profile's name for this workload entry ("disk-randread") */
 	const struct hb_workload *wl;
 	const json_t *params; /* validated, defaults filled */
-	double duration, ramp, timeout;
+	struct hb_timing t;
 };
 
 /* What probes observe during one run. */

@@ -23,7 +23,8 @@
 struct native {
 	const struct hb_env *env;
 	const char *fio;	 /* borrowed from the target's options */
-	const char *disk_target; /* NULL: scratch files; borrowed */
+	const char *disk_target; /* NULL: scratch files; else points to resolved */
+	char resolved[4096];	 /* disk_target as checked: absolute, no symlinks (fio opens it) */
 };
 
 static const struct hb_param native_opts[] = {
@@ -46,12 +47,14 @@ static int native_start(void *priv, const struct hb_target *t, const struct hb_e
 	if (n->disk_target && !*n->disk_target)
 		n->disk_target = NULL;
 	if (n->disk_target) {
-		int rc = hb_disk_target_check(
+		int rc = hb_disk_target_resolve(
 			n->disk_target, json_is_true(json_object_get(t->opts, "allow_existing")),
-			e);
+			n->resolved, sizeof(n->resolved), e);
 		if (rc)
 			return rc;
 		json_object_set_new(info, "disk_target", json_string(n->disk_target));
+		json_object_set_new(info, "disk_target_resolved", json_string(n->resolved));
+		n->disk_target = n->resolved;
 	}
 	json_object_set_new(info, "emulation", json_false());
 	json_object_set_new(info, "scratch_dir", json_string(env->scratch_dir));
@@ -89,9 +92,7 @@ static int worker_main(const struct hb_run_req *req, const struct hb_env *env, c
 	while (r < 0 && errno == EINTR);
 	if (r != 1)
 		return 1; /* parent went away or aborted */
-	ctx.duration = req->duration;
-	ctx.ramp = req->ramp;
-	ctx.timeout = req->timeout;
+	hb_wl_ctx_timing(&ctx, &req->t);
 	ctx.scratch_dir = env->scratch_dir;
 	ctx.fio_path = fio;
 	ctx.disk_path = disk_target;
@@ -190,7 +191,7 @@ static int native_run(void *priv, const struct hb_run_req *req, const struct hb_
 		kill_worker(pid, 1);
 		goto out;
 	}
-	deadline = hb_now() + req->timeout;
+	deadline = hb_now() + req->t.timeout;
 	for (;;) {
 		struct pollfd pfd = {resp[0], POLLIN, 0};
 		double left = deadline - hb_now();
@@ -206,7 +207,7 @@ static int native_run(void *priv, const struct hb_run_req *req, const struct hb_
 			kill_worker(pid, 2);
 			rc = hb_err_set(e, HB_ETIMEDOUT,
 					"%s did not finish within its timeout of %g s", req->entry,
-					req->timeout);
+					req->t.timeout);
 			goto out;
 		}
 		pr = poll(&pfd, 1, left > 0.2 ? 200 : (int)(left * 1000) + 1);

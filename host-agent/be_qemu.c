@@ -34,7 +34,9 @@
 #include "iperf.h"
 #include "netenv.h"
 #include "proto.h"
+#include "qemuopt.h"
 #include "qmp.h"
+#include "rrpeer.h"
 #include "vmmem.h"
 
 #define QEMU_MAX_ARGS 160
@@ -47,6 +49,7 @@
 #define QEMU_AGENT_PORT "org.hvbench.agent"
 #define QEMU_IPERF_PORT 5201
 #define QMP_TIMEOUT 5.0
+#define QEMU_CONSOLE_FD 3 /* the console log's fd in QEMU (path=/proc/self/fd/3) */
 
 static const char *const machines[] = { "q35", "microvm", "pc", NULL };
 static const char *const accels[] = { "auto", "kvm", "tcg", NULL };
@@ -102,10 +105,12 @@ struct qemu {
 	char dir[PATH_MAX], qmp_path[108], agent_path[108], disk_path[PATH_MAX];
 	char console_path[PATH_MAX], log_path[PATH_MAX];
 	int disk_made, dir_made;
+	int console_fd, console_open; /* the console log, created by us; QEMU gets the fd */
 	/* network */
 	char netns[64];
 	int netns_made;
 	struct hb_iperf_server iperf;
+	struct hb_rrpeer rr; /* netrr's echo server, next to the iperf3 server */
 	const char *net_mode; /* "tap" | "user" | "none" */
 	char server_addr[64];
 	int server_port;
@@ -337,12 +342,14 @@ static const char *dev(const struct qemu *q, const char *base, char *buf, size_t
 static int build_argv(struct qemu *q, const char *accel, const char *cpu, struct argv *v,
 		      json_t *devices, struct hb_err *e)
 {
-	char d[64];
+	char d[64], x[2 * PATH_MAX];
 	const char *disk_dev = "/dev/vda";
 
+	/* every option value made from a path or a name: ',' doubled (x), else it ends the value */
+#define QESC(s) (hb_qemu_opt_escape((s), x, sizeof(x)) ? (v->overflow = 1, "") : x)
 	arg(v, "%s", q->qemu_bin);
 	arg(v, "-name");
-	arg(v, "hvbench-%s", q->name);
+	arg(v, "hvbench-%s", QESC(q->name));
 	arg(v, "-nodefaults");
 	arg(v, "-no-user-config");
 	arg(v, "-display");
@@ -362,18 +369,19 @@ static int build_argv(struct qemu *q, const char *accel, const char *cpu, struct
 	arg(v, "memory-backend-memfd,id=hbram,size=%ldM,share=on", q->memory_mib);
 	/* QMP and the agent channel */
 	arg(v, "-qmp");
-	arg(v, "unix:%s,server=on,wait=off", q->qmp_path);
+	arg(v, "unix:%s,server=on,wait=off", QESC(q->qmp_path));
 	arg(v, "-chardev");
-	arg(v, "socket,id=hbagent,path=%s,server=on,wait=off", q->agent_path);
+	arg(v, "socket,id=hbagent,path=%s,server=on,wait=off", QESC(q->agent_path));
 	arg(v, "-device");
 	arg(v, "%s", dev(q, "virtio-serial", d, sizeof(d)));
 	arg(v, "-device");
 	arg(v, "virtserialport,chardev=hbagent,name=%s", QEMU_AGENT_PORT);
 	json_array_append_new(devices, json_sprintf("%s + virtserialport %s (agent)", d,
 						    QEMU_AGENT_PORT));
-	/* serial console to the results directory (appended: a KVM probe's log is kept) */
+	/* serial console to the results directory (appended: a KVM probe's log is kept); the
+	 * file is ours (created O_EXCL|O_NOFOLLOW), QEMU opens it through the fd it inherits */
 	arg(v, "-chardev");
-	arg(v, "file,id=hbcon,path=%s,append=on", q->console_path);
+	arg(v, "file,id=hbcon,path=/proc/self/fd/%d,append=on", QEMU_CONSOLE_FD);
 	arg(v, "-serial");
 	arg(v, "chardev:hbcon");
 	json_array_append_new(devices, json_string("serial console (log file)"));
@@ -381,7 +389,7 @@ static int build_argv(struct qemu *q, const char *accel, const char *cpu, struct
 	if (q->disk_image[0]) {
 		const char *dot = strrchr(q->disk_image, '.');
 		arg(v, "-drive");
-		arg(v, "file=%s,if=none,id=hbboot,format=%s,snapshot=on", q->disk_image,
+		arg(v, "file=%s,if=none,id=hbboot,format=%s,snapshot=on", QESC(q->disk_image),
 		    dot && !strcmp(dot, ".qcow2") ? "qcow2" : "raw");
 		arg(v, "-device");
 		arg(v, "%s,drive=hbboot,bootindex=0", dev(q, "virtio-blk", d, sizeof(d)));
@@ -397,7 +405,7 @@ static int build_argv(struct qemu *q, const char *accel, const char *cpu, struct
 	}
 	/* scratch disk */
 	arg(v, "-drive");
-	arg(v, "file=%s,if=none,id=hbdisk,format=raw,cache=%s,aio=%s", q->disk_path, q->disk_cache,
+	arg(v, "file=%s,if=none,id=hbdisk,format=raw,cache=%s,aio=%s", QESC(q->disk_path), q->disk_cache,
 	    q->disk_aio);
 	if (!strcmp(q->disk_bus, "virtio-scsi")) {
 		arg(v, "-device");
@@ -464,6 +472,7 @@ static int build_argv(struct qemu *q, const char *accel, const char *cpu, struct
 		free(copy);
 		json_array_append_new(devices, json_sprintf("extra: %s", q->extra));
 	}
+#undef QESC
 	if (v->overflow)
 		return hb_err_set(e, HB_EINVAL, "QEMU command line too long (extra_args?)");
 	/* the recorded command line */
@@ -521,7 +530,13 @@ static int spawn(struct qemu *q, struct argv *v, struct hb_err *e)
 		sigset_t none;
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
-		close_range(3, ~0U, 0);
+		if (q->console_open) {
+			if (q->console_fd == QEMU_CONSOLE_FD)
+				fcntl(QEMU_CONSOLE_FD, F_SETFD, 0);
+			else if (dup2(q->console_fd, QEMU_CONSOLE_FD) < 0)
+				_exit(126);
+		}
+		close_range(q->console_open ? QEMU_CONSOLE_FD + 1 : 3, ~0U, 0);
 		execvp(v->a[0], v->a);
 		dprintf(2, "hvbench: exec %s: %s\n", v->a[0], strerror(errno));
 		_exit(127);
@@ -792,6 +807,8 @@ static int setup_network(struct qemu *q, json_t *info, struct hb_err *e)
 				hb_strlcpy(q->server_addr, QEMU_HOST_IP, sizeof(q->server_addr));
 				q->server_port = QEMU_IPERF_PORT;
 				json_object_set_new(info, "netns", json_string(q->netns));
+				if (hb_rrpeer_start(&q->rr, q->netns, QEMU_HOST_IP, 0, &ne))
+					json_object_set_new(info, "rr_error", json_string(ne.msg));
 				return 0;
 			}
 			hb_iperf_server_stop(&q->iperf);
@@ -818,6 +835,8 @@ static int setup_network(struct qemu *q, json_t *info, struct hb_err *e)
 		return 0; /* net workloads will fail with a clear error; others still run */
 	}
 	hb_strlcpy(q->server_addr, QEMU_USER_HOST_IP, sizeof(q->server_addr));
+	if (hb_rrpeer_start(&q->rr, NULL, "127.0.0.1", 0, &ne))
+		json_object_set_new(info, "rr_error", json_string(ne.msg));
 	return 0;
 }
 
@@ -872,7 +891,13 @@ static int make_files(struct qemu *q, struct hb_err *e)
 	hb_snprintf(q->log_path, sizeof(q->log_path), "%s/qemu-stderr.log", q->dir);
 	if (hb_snprintf(q->console_path, sizeof(q->console_path), "%s/%s-console.log", out, q->name))
 		return hb_err_set(e, HB_EINVAL, "console log path too long");
+	/* a fresh file of ours: never follow or reuse what is at that name (a planted symlink) */
 	unlink(q->console_path);
+	q->console_fd = open(q->console_path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+			     0644);
+	if (q->console_fd < 0)
+		return hb_err_errno(e, HB_EIO, "cannot create console log %s", q->console_path);
+	q->console_open = 1;
 	fd = open(q->disk_path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return hb_err_errno(e, HB_EIO, "cannot create scratch disk %s", q->disk_path);
@@ -1217,15 +1242,14 @@ static int qemu_run(void *priv, const struct hb_run_req *req, const struct hb_ru
 	memcpy(pt.tids, q->tids, sizeof(pt.tids));
 	pt.qmp_path = q->qmp_path;
 	pt.qmp = q->qmp;
-	ro.duration = req->duration;
-	ro.ramp = req->ramp;
-	ro.timeout = req->timeout;
+	ro.t = req->t;
 	if (!strcmp(req->wl->kind, "net")) {
-		if (!q->server_port)
-			return hb_err_set(e, HB_EUNSUPP, "%s: no network path to an iperf3 server",
-					  q->name);
+		int echo = req->wl->peer == HB_PEER_ECHO;
+		if (!(echo ? q->rr.port : q->server_port))
+			return hb_err_set(e, HB_EUNSUPP, "%s: no network path to %s", q->name,
+					  echo ? "an echo server" : "an iperf3 server");
 		ro.server_addr = q->server_addr;
-		ro.server_port = q->server_port;
+		ro.server_port = echo ? q->rr.port : q->server_port;
 	}
 	if (hooks && hooks->on_start) {
 		rc = hooks->on_start(hooks->arg, &pt, e);
@@ -1251,7 +1275,7 @@ static int qemu_run(void *priv, const struct hb_run_req *req, const struct hb_ru
 	if (rc) {
 		hb_sample_free(out);
 		hb_sample_init(out);
-		return classify_failure(q, req, rc, hb_now() - t0, req->timeout + 10.0, &ae, e);
+		return classify_failure(q, req, rc, hb_now() - t0, req->t.timeout + HB_TIMING_REPLY_SLACK, &ae, e);
 	}
 	return 0;
 }
@@ -1283,6 +1307,7 @@ static void qemu_stop(void *priv, json_t *info)
 		json_object_set_new(info, "qemu_exit", json_string(st));
 	}
 	hb_iperf_server_stop(&q->iperf);
+	hb_rrpeer_stop(&q->rr);
 	if (q->netns_made) {
 		hb_netns_destroy(q->netns);
 		q->netns_made = 0;
@@ -1295,6 +1320,9 @@ static void qemu_stop(void *priv, json_t *info)
 		hb_rmtree(q->dir);
 	}
 	q->disk_made = q->dir_made = 0;
+	if (q->console_open)
+		close(q->console_fd);
+	q->console_open = 0;
 }
 
 const struct hb_backend_ops hb_be_qemu = {

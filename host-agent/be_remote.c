@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "iperf.h"
+#include "rrpeer.h"
 #include "proto.h"
 
 struct remote {
@@ -34,6 +35,7 @@ struct remote {
 	int srv_up;
 	char iperf_addr[64];
 	int iperf_port;
+	struct hb_rrpeer rr; /* netrr's echo server on iperf_bind, port iperf_port + 1 */
 };
 
 static const struct hb_param remote_opts[] = {
@@ -43,7 +45,8 @@ static const struct hb_param remote_opts[] = {
 	 "file holding the shared token the agent was started with"},
 	{"iperf_bind", HB_P_STRING, 0, 63, "", NULL,
 	 "host address the guest reaches for network workloads (\"\": no network workloads)"},
-	{"iperf_port", HB_P_INT, 1, 65535, "5201", NULL, "port of that iperf3 server"},
+	{"iperf_port", HB_P_INT, 1, 65534, "5201", NULL,
+	 "port of that iperf3 server (netrr's echo server: this port + 1, TCP and UDP)"},
 	{"connect_timeout", HB_P_INT, 1, 600, "20", NULL, "seconds to connect and get hello"},
 };
 
@@ -80,7 +83,7 @@ static int try_connect(const struct addrinfo *ai, double end, volatile sig_atomi
 	if (connect(fd, ai->ai_addr, ai->ai_addrlen) && errno != EINPROGRESS)
 		goto fail;
 	for (;;) {
-		struct pollfd p = { fd, POLLOUT, 0 };
+		struct pollfd p = {fd, POLLOUT, 0};
 		double left = end - hb_now();
 		int r;
 		if ((stop && *stop) || left <= 0) {
@@ -110,7 +113,7 @@ static int connect_to(const char *address, double end, volatile sig_atomic_t *st
 		      struct hb_err *e)
 {
 	char host[256], port[16];
-	struct addrinfo hints = { 0 }, *res = NULL, *ai;
+	struct addrinfo hints = {0}, *res = NULL, *ai;
 	long pn;
 	int rc;
 
@@ -136,7 +139,8 @@ static int connect_to(const char *address, double end, volatile sig_atomic_t *st
 	freeaddrinfo(res);
 	if (stop && *stop)
 		return hb_err_set(e, HB_EINTR, "interrupted while connecting to %s", address);
-	return hb_err_errno(e, HB_ETIMEDOUT, "cannot connect to %s before connect_timeout", address);
+	return hb_err_errno(e, HB_ETIMEDOUT, "cannot connect to %s before connect_timeout",
+			    address);
 }
 
 static int read_token(const char *path, char *buf, size_t len, struct hb_err *e)
@@ -198,8 +202,8 @@ static int remote_start(void *priv, const struct hb_target *t, const struct hb_e
 	hb_conn_init(&r->conn, r->fd, r->fd);
 	r->conn.stop = env->stop;
 	r->conn_ready = 1;
-	rc = hb_agent_hello(&r->conn, token, t0 + timeout - hb_now() > 1 ? t0 + timeout - hb_now() : 1,
-			    &hello, e);
+	rc = hb_agent_hello(&r->conn, token,
+			    t0 + timeout - hb_now() > 1 ? t0 + timeout - hb_now() : 1, &hello, e);
 	if (rc)
 		goto out;
 	json_object_set_new(info, "address", json_string(address));
@@ -216,6 +220,11 @@ static int remote_start(void *priv, const struct hb_target *t, const struct hb_e
 		r->srv_up = 1;
 		hb_strlcpy(r->iperf_addr, bind, sizeof(r->iperf_addr));
 		json_object_set_new(info, "net_mode", json_string("remote"));
+		{
+			struct hb_err re = {0};
+			if (hb_rrpeer_start(&r->rr, NULL, bind, r->iperf_port + 1, &re))
+				json_object_set_new(info, "rr_error", json_string(re.msg));
+		}
 	}
 out:
 	memset(token, 0, sizeof(token));
@@ -227,7 +236,7 @@ static int remote_run(void *priv, const struct hb_run_req *req, const struct hb_
 		      struct hb_sample *out, struct hb_err *e)
 {
 	struct remote *r = priv;
-	struct hb_run_opts o = {req->duration, req->ramp, req->timeout, NULL, 0};
+	struct hb_run_opts o = {req->t, NULL, 0};
 	struct hb_probe_target pt = {0};
 	int rc;
 
@@ -239,8 +248,11 @@ static int remote_run(void *priv, const struct hb_run_req *req, const struct hb_
 			return hb_err_set(e, HB_EUNSUPP,
 					  "%s: network workloads need the target option iperf_bind",
 					  r->name);
+		if (req->wl->peer == HB_PEER_ECHO && !r->rr.port)
+			return hb_err_set(e, HB_EUNSUPP, "%s: no echo server on %s:%d", r->name,
+					  r->iperf_addr, r->iperf_port + 1);
 		o.server_addr = r->iperf_addr;
-		o.server_port = r->iperf_port;
+		o.server_port = req->wl->peer == HB_PEER_ECHO ? r->rr.port : r->iperf_port;
 	}
 	pt.is_vm = 1;
 	if (hooks && hooks->on_start && (rc = hooks->on_start(hooks->arg, &pt, e)))
@@ -271,6 +283,7 @@ static void remote_stop(void *priv, json_t *info)
 	r->fd = -1;
 	if (r->srv_up)
 		hb_iperf_server_stop(&r->srv);
+	hb_rrpeer_stop(&r->rr);
 	r->srv_up = 0;
 	(void)info;
 }

@@ -4,8 +4,10 @@
  * NTFS, FAT, ISO 9660, and MBR/GPT partition tables.
  */
 #include "disksafe.h"
+#include "fio.h"
 
 #include <dirent.h>
+#include <limits.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -142,23 +144,15 @@ static int dev_in_use(dev_t rdev, const char *path, char *why, size_t len)
 	return 0;
 }
 
-int hb_disk_target_check(const char *path, int allow_existing, struct hb_err *e)
+/* The checks proper, on a path that is already absolute and free of symlinks. */
+static int check_resolved(const char *path, int allow_existing, struct hb_err *e)
 {
 	struct stat st;
 	const char *sig;
 	char why[512];
 	int fd;
 
-	if (lstat(path, &st)) {
-		if (errno == ENOENT)
-			return hb_err_set(
-				e, HB_EINVAL,
-				"disk_target %s does not exist (hvbench makes its own scratch "
-				"files: leave disk_target empty for that)",
-				path);
-		return hb_err_errno(e, HB_EINVAL, "disk_target %s", path);
-	}
-	if (S_ISLNK(st.st_mode) && stat(path, &st))
+	if (stat(path, &st))
 		return hb_err_errno(e, HB_EINVAL, "disk_target %s", path);
 	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
 		return hb_err_set(e, HB_EINVAL,
@@ -172,7 +166,7 @@ int hb_disk_target_check(const char *path, int allow_existing, struct hb_err *e)
 				  path);
 	if (S_ISBLK(st.st_mode) && dev_in_use(st.st_rdev, path, why, sizeof(why)))
 		return hb_err_set(e, HB_EINVAL, "disk_target %s is %s: refused", path, why);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return hb_err_errno(e, HB_EINVAL, "disk_target %s", path);
 	sig = hb_disk_signature(fd);
@@ -184,4 +178,40 @@ int hb_disk_target_check(const char *path, int allow_existing, struct hb_err *e)
 			"if it really is scratch)",
 			path, sig);
 	return 0;
+}
+
+int hb_disk_target_resolve(const char *path, int allow_existing, char *resolved, size_t len,
+			   struct hb_err *e)
+{
+	char real[PATH_MAX];
+	struct hb_err fe = {0};
+	int rc;
+
+	/* Check what fio will open, not what the profile says: a name fio would rewrite
+	 * (trimmed blanks, ${VAR}, ':' lists) is refused before anything else. */
+	if (hb_fio_filename_check(path, &fe))
+		return hb_err_set(e, HB_EINVAL, "disk_target: %s", fe.msg);
+	if (!realpath(path, real)) {
+		if (errno == ENOENT)
+			return hb_err_set(
+				e, HB_EINVAL,
+				"disk_target %s does not exist (hvbench makes its own scratch "
+				"files: leave disk_target empty for that)",
+				path);
+		return hb_err_errno(e, HB_EINVAL, "disk_target %s", path);
+	}
+	if (hb_fio_filename_check(real, &fe))
+		return hb_err_set(e, HB_EINVAL, "disk_target %s resolves to %s: %s", path, real,
+				  fe.msg);
+	rc = check_resolved(real, allow_existing, e);
+	if (rc)
+		return rc;
+	if (resolved && hb_strlcpy(resolved, real, len))
+		return hb_err_set(e, HB_EINVAL, "disk_target %s: resolved path too long", path);
+	return 0;
+}
+
+int hb_disk_target_check(const char *path, int allow_existing, struct hb_err *e)
+{
+	return hb_disk_target_resolve(path, allow_existing, NULL, 0, e);
 }

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "disksafe.h"
 #include "hb.h"
 #include "probe.h"
 #include "profile.h"
@@ -56,6 +57,7 @@ static const char usage_run[] =
 	"      --build DIR       build directory holding the guest image (default build)\n"
 	"      --scratch-dir D   where scratch files and disks are created (default /var/tmp)\n"
 	"      --no-report       write results.json only\n"
+	"      --force           replace the results of an earlier run in the -o directory\n"
 	"  -q, --quiet           no progress line\n"
 	"  -v, --verbose         more detail on stderr\n"
 	"  -h, --help            this text\n"
@@ -86,13 +88,14 @@ static int cmd_run(int argc, char **argv, int validate_only)
 		{"build", required_argument, NULL, 'b'},
 		{"scratch-dir", required_argument, NULL, 's'},
 		{"no-report", no_argument, NULL, 'n'},
+		{"force", no_argument, NULL, 'f'},
 		{"quiet", no_argument, NULL, 'q'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	struct hb_overrides ov = {NULL, 0, -1, 0};
-	struct hb_run_cfg cfg = {NULL, "build", "/var/tmp", 0, 0, 0};
+	struct hb_run_cfg cfg = {.build_dir = "build", .scratch_base = "/var/tmp"};
 	struct hb_profile p;
 	struct hb_err e = {0};
 	char outbuf[1024];
@@ -136,6 +139,7 @@ static int cmd_run(int argc, char **argv, int validate_only)
 		case 'b': cfg.build_dir = optarg; break;
 		case 's': cfg.scratch_base = optarg; break;
 		case 'n': cfg.no_report = 1; break;
+		case 'f': cfg.force = 1; break;
 		case 'q': cfg.quiet = 1; break;
 		case 'v': cfg.verbose = 1; break;
 		case 'h':
@@ -169,16 +173,39 @@ static int cmd_run(int argc, char **argv, int validate_only)
 		return HB_EXIT_USAGE;
 	}
 	if (validate_only) {
+		char real[HB_MAX_TARGETS][4096];
+		for (i = 0; i < p.ntargets; i++) {
+			const char *dt = json_string_value(
+				json_object_get(p.targets[i].opts, "disk_target"));
+			real[i][0] = '\0';
+			/* the check `run` makes, on the file fio would open */
+			if (dt && *dt &&
+			    hb_disk_target_resolve(dt,
+						   json_is_true(json_object_get(p.targets[i].opts,
+										"allow_existing")),
+						   real[i], sizeof(real[i]), &e)) {
+				fprintf(stderr, "hvbench: %s: target %s: %s\n", argv[optind],
+					p.targets[i].name, e.msg);
+				hb_profile_free(&p);
+				return HB_EXIT_USAGE;
+			}
+		}
 		printf("%s: valid profile \"%s\": %d target%s, %d workload%s, %d repetition%s + %d "
 		       "warm-up\n",
 		       argv[optind], p.name, p.ntargets, p.ntargets == 1 ? "" : "s", p.nentries,
 		       p.nentries == 1 ? "" : "s", p.reps, p.reps == 1 ? "" : "s", p.warmup);
-		for (i = 0; i < p.ntargets; i++)
+		for (i = 0; i < p.ntargets; i++) {
 			printf("  target %-16s %s\n", p.targets[i].name, p.targets[i].ops->kind);
+			if (real[i][0])
+				printf("    disk_target %s (fio opens %s)\n",
+				       json_string_value(
+					       json_object_get(p.targets[i].opts, "disk_target")),
+				       real[i]);
+		}
 		for (i = 0; i < p.nentries; i++)
 			printf("  workload %-24s %-5s %gs + %gs ramp (timeout %gs)\n",
-			       p.entries[i].name, p.entries[i].wl->name, p.entries[i].duration,
-			       p.entries[i].ramp, p.entries[i].timeout);
+			       p.entries[i].name, p.entries[i].wl->name, p.entries[i].t.duration,
+			       p.entries[i].t.ramp, p.entries[i].t.timeout);
 		hb_profile_free(&p);
 		return 0;
 	}
@@ -274,7 +301,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (!strcmp(cmd, "--version") || !strcmp(cmd, "version")) {
-		printf("hvbench %s (results schema hvbench/result/1, agent protocol %d)\n",
+		printf("hvbench %s (results schema " HB_RESULTS_SCHEMA ", agent protocol %d)\n",
 		       HB_VERSION, 1);
 		return 0;
 	}

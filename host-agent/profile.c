@@ -198,19 +198,14 @@ static int parse_entries(struct hb_profile *p, const json_t *arr, const char *pn
 					  wl, near ? " (did you mean \"" : "", near ? near : "",
 					  near ? "\"?)" : "");
 		}
-		en->duration = duration;
-		en->ramp = ramp;
-		en->timeout = timeout;
-		if ((rc = get_num(w, "duration", where, 0.1, 3600, 0, &en->duration, e)) ||
-		    (rc = get_num(w, "ramp", where, 0, 600, 0, &en->ramp, e)) ||
-		    (rc = get_num(w, "timeout", where, 1, 7200, 0, &en->timeout, e)))
+		en->t.duration = duration;
+		en->t.ramp = ramp;
+		en->t.timeout = timeout;
+		if ((rc = get_num(w, "duration", where, 0.1, 3600, 0, &en->t.duration, e)) ||
+		    (rc = get_num(w, "ramp", where, 0, 600, 0, &en->t.ramp, e)) ||
+		    (rc = get_num(w, "timeout", where, 1, 7200, 0, &en->t.timeout, e)) ||
+		    (rc = hb_timing_check(&en->t, 0, where, e)))
 			return rc;
-		if (en->timeout == 0)
-			en->timeout = 3 * (en->duration + en->ramp) + 60;
-		if (en->timeout < en->duration + en->ramp)
-			return hb_err_set(e, HB_EINVAL,
-					  "%s: timeout %g s is shorter than ramp + duration (%g s)",
-					  where, en->timeout, en->ramp + en->duration);
 		snprintf(where, sizeof(where), "%s: workloads[%zu] (%s).params", pname, i,
 			 en->name);
 		rc = hb_params_validate(en->wl->params, en->wl->nparams,
@@ -325,14 +320,8 @@ int hb_profile_apply(struct hb_profile *p, const struct hb_overrides *o, struct 
 	if (o->warmup >= 0)
 		p->warmup = o->warmup;
 	if (o->duration > 0) {
-		for (i = 0; i < p->nentries; i++) {
-			struct hb_entry *en = &p->entries[i];
-			en->duration = o->duration;
-			if (en->ramp > o->duration)
-				en->ramp = o->duration / 2;
-			if (en->timeout < 3 * (en->duration + en->ramp) + 30)
-				en->timeout = 3 * (en->duration + en->ramp) + 30;
-		}
+		for (i = 0; i < p->nentries; i++)
+			hb_timing_override(&p->entries[i].t, o->duration);
 	}
 	if (o->targets) {
 		struct hb_target keep[HB_MAX_TARGETS];

@@ -10,6 +10,7 @@
 #include <jansson.h>
 #include "hb.h"
 #include "backend.h"
+#include "timing.h"
 #include "workload.h"
 
 #define HB_MAX_TARGETS 16
@@ -19,7 +20,7 @@ struct hb_entry {
 	char name[64]; /* unique entry name, e.g. "disk-randread" */
 	const struct hb_workload *wl;
 	json_t *params; /* validated, defaults filled; owned */
-	double duration, ramp, timeout;
+	struct hb_timing t;
 };
 
 struct hb_profile {

@@ -15,6 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -31,6 +33,9 @@ struct series {
 	char metric[64];
 	char unit[24];
 	int hib;
+	enum hb_area area;
+	enum hb_role role;
+	enum hb_cmp cmp;
 	double *v;
 	size_t n, cap;
 };
@@ -118,7 +123,7 @@ static void progress(struct runner *r, const char *target, const char *entry, in
 }
 
 static struct series *series_get(struct runner *r, int target, const char *workload,
-				 const char *kind, const char *metric, const char *unit, int hib)
+				 const char *kind, const struct hb_metric *m)
 {
 	size_t i;
 	struct series *s;
@@ -126,7 +131,7 @@ static struct series *series_get(struct runner *r, int target, const char *workl
 	for (i = 0; i < r->nser; i++) {
 		s = &r->ser[i];
 		if (s->target == target && !strcmp(s->workload, workload) &&
-		    !strcmp(s->metric, metric))
+		    !strcmp(s->metric, m->name))
 			return s;
 	}
 	if (r->nser == r->capser) {
@@ -142,9 +147,12 @@ static struct series *series_get(struct runner *r, int target, const char *workl
 	s->target = target;
 	hb_strlcpy(s->workload, workload, sizeof(s->workload));
 	hb_strlcpy(s->kind, kind, sizeof(s->kind));
-	hb_strlcpy(s->metric, metric, sizeof(s->metric));
-	hb_strlcpy(s->unit, unit, sizeof(s->unit));
-	s->hib = hib;
+	hb_strlcpy(s->metric, m->name, sizeof(s->metric));
+	hb_strlcpy(s->unit, m->unit, sizeof(s->unit));
+	s->hib = m->higher_is_better;
+	s->area = m->area;
+	s->role = m->role;
+	s->cmp = m->cmp;
 	return s;
 }
 
@@ -180,7 +188,8 @@ static json_t *ci_array(double lo, double hi)
 
 static json_t *build_results(struct runner *r, const char *status)
 {
-	json_t *root, *targets, *results, *cmps;
+	json_t *root, *targets, *results;
+	struct hb_err e = {0}; /* out of memory only: the file then has no comparisons */
 	char now[40];
 	size_t i, j;
 	int t, base = -1;
@@ -211,39 +220,23 @@ static json_t *build_results(struct runner *r, const char *status)
 		hb_summarize(s->v, s->n, &sm);
 		json_array_append_new(
 			results,
-			json_pack(
-				"{s:s, s:s, s:s, s:s, s:s, s:b, s:o, s:I, s:f, s:f, s:f, s:f, s:o}",
-				"target", r->p->targets[s->target].name, "workload", s->workload,
-				"kind", s->kind, "metric", s->metric, "unit", s->unit,
-				"higher_is_better", s->hib, "samples", samples, "n",
-				(json_int_t)s->n, "median", sm.median, "mean", sm.mean, "stdev",
-				sm.stdev, "cv", isfinite(sm.cv) ? sm.cv : 0.0, "ci95",
-				ci_array(sm.ci_lo, sm.ci_hi)));
+			json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:s, s:s, s:s, s:o, s:I, s:f, "
+				  "s:f, s:f, s:f, s:o}",
+				  "target", r->p->targets[s->target].name, "workload", s->workload,
+				  "kind", s->kind, "metric", s->metric, "unit", s->unit,
+				  "higher_is_better", s->hib, "area", hb_area_str(s->area), "role",
+				  hb_role_str(s->role), "comparison", hb_cmp_str(s->cmp), "samples",
+				  samples, "n", (json_int_t)s->n, "median", sm.median, "mean",
+				  sm.mean, "stdev", sm.stdev, "cv", isfinite(sm.cv) ? sm.cv : 0.0,
+				  "ci95", ci_array(sm.ci_lo, sm.ci_hi)));
 	}
-	cmps = json_array();
-	for (i = 0; base >= 0 && i < r->nser; i++) {
-		struct series *s = &r->ser[i], *b = NULL;
-		double ratio, lo, hi;
-		if (s->target == base || !s->n)
-			continue;
-		for (j = 0; j < r->nser; j++)
-			if (r->ser[j].target == base && !strcmp(r->ser[j].workload, s->workload) &&
-			    !strcmp(r->ser[j].metric, s->metric))
-				b = &r->ser[j];
-		if (!b || !b->n || hb_ratio_ci(s->v, s->n, b->v, b->n, &ratio, &lo, &hi))
-			continue;
-		json_array_append_new(cmps, json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:f, s:o}",
-						      "target", r->p->targets[s->target].name,
-						      "baseline", r->p->targets[base].name,
-						      "workload", s->workload, "metric", s->metric,
-						      "unit", s->unit, "higher_is_better", s->hib,
-						      "ratio", ratio, "ci95", ci_array(lo, hi)));
-	}
-	root = json_pack("{s:s, s:s, s:s, s:s, s:s, s:O, s:s, s:O, s:o, s:o, s:o, s:O}", "schema",
-			 "hvbench/result/1", "tool_version", HB_VERSION, "started_at",
-			 r->started_at, "finished_at", now, "status", status, "host", r->host,
-			 "profile_name", r->p->name, "profile", r->p->json, "targets", targets,
-			 "results", results, "comparisons", cmps, "failures", r->failures);
+	root = json_pack("{s:s, s:s, s:s, s:s, s:s, s:O, s:s, s:O, s:o, s:o, s:[], s:O}", "schema",
+			 HB_RESULTS_SCHEMA, "tool_version", HB_VERSION, "started_at", r->started_at,
+			 "finished_at", now, "status", status, "host", r->host, "profile_name",
+			 r->p->name, "profile", r->p->json, "targets", targets, "results", results,
+			 "comparisons", "failures", r->failures);
+	if (root && base >= 0)
+		hb_results_compare_baseline(root, r->p->targets[base].name, &e);
 	json_object_set(root, "skipped", r->skipped);
 	json_object_set_new(
 		root, "settings",
@@ -274,26 +267,36 @@ static int write_results(struct runner *r, const char *status)
 static void info_rows(struct runner *r, int t)
 {
 	static const struct {
-		const char *path, *obj, *workload, *metric, *unit;
+		const char *path, *obj, *workload, *metric;
 	} rows[] = {
-		{"time_to_ready_s", NULL, "boot", "time_to_ready", "s"},
-		{"guest_kernel_boot_s", NULL, "boot", "guest_kernel_boot", "s"},
-		{"vmm_overhead_mib", "memory_overhead", "memory", "vmm_overhead", "MiB"},
-		{"memavailable_drop_mib", "memory_overhead", "memory", "memavailable_drop", "MiB"},
-		{"guest_visible_loss_mib", "memory_overhead", "memory", "guest_visible_loss",
-		 "MiB"},
+		{"time_to_ready_s", NULL, HB_TARGET_BOOT, "time_to_ready"},
+		{"guest_kernel_boot_s", NULL, HB_TARGET_BOOT, "guest_kernel_boot"},
+		{"vmm_overhead_mib", "memory_overhead", HB_TARGET_MEMORY, "vmm_overhead"},
+		{"memavailable_drop_mib", "memory_overhead", HB_TARGET_MEMORY, "memavailable_drop"},
+		{"guest_visible_loss_mib", "memory_overhead", HB_TARGET_MEMORY,
+		 "guest_visible_loss"},
 	};
 	size_t i;
 
 	for (i = 0; i < HB_ARRAY_SIZE(rows); i++) {
 		const json_t *o = r->ts[t].info, *v;
+		const struct hb_metric_def *d =
+			hb_target_metric_def(rows[i].workload, rows[i].metric);
+		struct hb_metric m;
 		if (rows[i].obj)
 			o = json_object_get(o, rows[i].obj);
 		v = json_object_get(o, rows[i].path);
-		if (json_is_number(v))
-			series_add(series_get(r, t, rows[i].workload, rows[i].workload,
-					      rows[i].metric, rows[i].unit, 0),
-				   json_number_value(v));
+		if (!json_is_number(v) || !d)
+			continue;
+		memset(&m, 0, sizeof(m));
+		hb_strlcpy(m.name, d->name, sizeof(m.name));
+		hb_strlcpy(m.unit, d->unit, sizeof(m.unit));
+		m.higher_is_better = d->higher_is_better;
+		m.area = d->area;
+		m.role = d->role;
+		m.cmp = d->cmp;
+		series_add(series_get(r, t, rows[i].workload, rows[i].workload, &m),
+			   json_number_value(v));
 	}
 }
 
@@ -390,7 +393,7 @@ static void stop_targets(struct runner *r)
 
 static double run_cost(const struct hb_entry *en)
 {
-	return en->duration + en->ramp + 1.0;
+	return en->t.duration + en->t.ramp + 1.0;
 }
 
 /* One run of entry en on target t; rep < 0 for warm-ups. Returns 0, or the error code. */
@@ -398,7 +401,7 @@ static int run_one(struct runner *r, int t, int ei, const struct hb_entry *en, i
 {
 	struct hb_target *tg = &r->p->targets[t];
 	struct tstate *ts = &r->ts[t];
-	struct hb_run_req req = {en->name, en->wl, en->params, en->duration, en->ramp, en->timeout};
+	struct hb_run_req req = {en->name, en->wl, en->params, en->t};
 	struct hookctx hc = {r, 0};
 	struct hb_run_hooks hooks = {hook_start, hook_stop, &hc};
 	struct hb_sample s;
@@ -408,7 +411,7 @@ static int run_one(struct runner *r, int t, int ei, const struct hb_entry *en, i
 	hb_sample_init(&s);
 	rc = tg->ops->run(ts->priv, &req, &hooks, &s, &e);
 	if (hc.started)
-		hb_probeset_read(r->probes, &s, en->ramp + en->duration);
+		hb_probeset_read(r->probes, &s, en->t.ramp + en->t.duration);
 	if (rc == HB_EUNSUPP) {
 		/* cannot run here (e.g. a net workload on a remote target without iperf_bind):
 		 * said once, recorded as skipped, not tried again, not a failure */
@@ -444,11 +447,10 @@ static int run_one(struct runner *r, int t, int ei, const struct hb_entry *en, i
 		if (ps)
 			json_object_set_new(ts->info, "probes", ps);
 	}
+	hb_metrics_annotate(&s, en->wl, en->params);
 	if (rep >= 0)
 		for (i = 0; i < s.n; i++)
-			series_add(series_get(r, t, en->name, en->wl->kind, s.m[i].name,
-					      s.m[i].unit, s.m[i].higher_is_better),
-				   s.m[i].value);
+			series_add(series_get(r, t, en->name, en->wl->kind, &s.m[i]), s.m[i].value);
 	hb_sample_free(&s);
 	return 0;
 }
@@ -555,13 +557,55 @@ json_t *hb_host_facts(void)
 			 access("/dev/kvm", R_OK | W_OK) == 0);
 }
 
+/*
+ * Claims out_dir for this run: an exclusive flock on out_dir/.hvbench.lock, held until the
+ * process exits (the fd is close-on-exec; forked workers hold it no longer than we do). Refuses
+ * a directory another run is writing, and one holding an earlier run's results unless force.
+ * Returns the lock fd, or -1 after printing why.
+ */
+static int lock_out_dir(const char *dir, int force)
+{
+	char path[4096];
+	struct stat st;
+	int fd;
+
+	if (hb_snprintf(path, sizeof(path), "%s/.hvbench.lock", dir)) {
+		fprintf(stderr, "hvbench: output path too long\n");
+		return -1;
+	}
+	fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		fprintf(stderr, "hvbench: cannot create the lock file %s: %s\n", path,
+			strerror(errno));
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB)) {
+		fprintf(stderr,
+			"hvbench: %s is in use by another hvbench run (locked: %s); choose "
+			"another -o directory\n",
+			dir, errno == EWOULDBLOCK ? "busy" : strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (hb_snprintf(path, sizeof(path), "%s/results.json", dir) == 0 && !force &&
+	    lstat(path, &st) == 0) {
+		fprintf(stderr,
+			"hvbench: %s already holds the results of another run (%s); choose "
+			"another -o directory, or --force to replace them\n",
+			dir, path);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 int hb_run_profile(struct hb_profile *p, const struct hb_run_cfg *cfg, volatile sig_atomic_t *stop)
 {
 	struct runner r;
 	struct hb_err e = {0};
 	char scratch[4096];
 	const char *status;
-	int rc = HB_EXIT_OK, t, i, up, nok = 0;
+	int rc = HB_EXIT_OK, t, i, up, nok = 0, lockfd = -1;
 	size_t k;
 
 	memset(&r, 0, sizeof(r));
@@ -582,6 +626,11 @@ int hb_run_profile(struct hb_profile *p, const struct hb_run_cfg *cfg, volatile 
 	if (hb_mkdirs(cfg->out_dir, 0755, &e)) {
 		fprintf(stderr, "hvbench: %s\n", e.msg);
 		rc = HB_EXIT_FAILED;
+		goto out_free;
+	}
+	lockfd = lock_out_dir(cfg->out_dir, cfg->force);
+	if (lockfd < 0) {
+		rc = HB_EXIT_USAGE;
 		goto out_free;
 	}
 	if (hb_snprintf(r.results_path, sizeof(r.results_path), "%s/results.json", cfg->out_dir) ||
@@ -658,6 +707,8 @@ int hb_run_profile(struct hb_profile *p, const struct hb_run_cfg *cfg, volatile 
 		if (rrc == 0 || rrc == HB_EUNSUPP)
 			fprintf(stderr, "hvbench: report: %s/report.html (and report.md)\n",
 				cfg->out_dir);
+		else if (rc == HB_EXIT_OK)
+			rc = HB_EXIT_FAILED; /* a report that could not be written is a failure */
 		json_decref(res);
 	}
 	if (strcmp(status, "unsaved"))
@@ -678,5 +729,7 @@ out_free:
 	json_decref(r.env.memo);
 	if (r.probes)
 		hb_probeset_free(r.probes);
+	if (lockfd >= 0)
+		close(lockfd);
 	return rc;
 }

@@ -19,9 +19,14 @@ struct hb_run_cfg {
 	int quiet;		  /* no progress line */
 	int no_report;		  /* skip report rendering */
 	int verbose;
+	int force; /* replace the results of an earlier run in out_dir */
 };
 
-/* Runs p; returns an HB_EXIT_* code. Messages go to stderr. */
+/*
+ * Runs p; returns an HB_EXIT_* code. Messages go to stderr. out_dir is locked for the run
+ * (flock on out_dir/.hvbench.lock): a second run into it is refused, as is a directory that
+ * holds another run's results.json unless cfg->force.
+ */
 int hb_run_profile(struct hb_profile *p, const struct hb_run_cfg *cfg, volatile sig_atomic_t *stop);
 
 /* Host facts for results.json (new reference). */

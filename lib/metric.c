@@ -162,8 +162,28 @@ json_t *hb_sample_to_json(const struct hb_sample *s)
 				      json_pack("{s:s, s:s, s:b, s:f}", "name", s->m[i].name,
 						"unit", s->m[i].unit, "higher_is_better",
 						s->m[i].higher_is_better, "value", s->m[i].value));
-	return json_pack("{s:o, s:o}", "metrics", arr, "info",
-			 s->info ? json_incref(s->info) : json_object());
+	json_t *j = json_pack("{s:o, s:o}", "metrics", arr, "info",
+			      s->info ? json_incref(s->info) : json_object());
+
+	if (j && s->measured_s > 0)
+		json_object_set_new(j, "measured_s", json_real(s->measured_s));
+	if (j && s->active_s > 0)
+		json_object_set_new(j, "active_s", json_real(s->active_s));
+	return j;
+}
+
+/* An optional interval field: absent = 0; present = a number in [0, 1e6] seconds. */
+static int interval_get(const json_t *j, const char *key, double *out)
+{
+	const json_t *v = json_object_get(j, key);
+
+	*out = 0;
+	if (!v)
+		return 0;
+	if (!json_is_number(v) || !(json_number_value(v) >= 0 && json_number_value(v) <= 1e6))
+		return -1;
+	*out = json_number_value(v);
+	return 0;
 }
 
 int hb_sample_from_json(const json_t *j, struct hb_sample *s, struct hb_err *e)
@@ -197,6 +217,13 @@ int hb_sample_from_json(const json_t *j, struct hb_sample *s, struct hb_err *e)
 			return hb_err_set(e, HB_EPROTO,
 					  "sample: metrics[%zu]: name or unit too long", i);
 		}
+	}
+	if (interval_get(j, "measured_s", &s->measured_s) ||
+	    interval_get(j, "active_s", &s->active_s)) {
+		hb_sample_free(s);
+		return hb_err_set(
+			e, HB_EPROTO,
+			"sample: \"measured_s\"/\"active_s\" must be numbers in [0, 1e6]");
 	}
 	info = json_object_get(j, "info");
 	if (info && !json_is_object(info)) {

@@ -83,6 +83,10 @@ struct hb_metric {
 struct hb_sample {
 	int n;
 	struct hb_metric m[HB_MAX_METRICS];
+	/* The interval the workload actually measured, as it ran (not as planned: libiperf counts
+	 * whole seconds, fio rounds to ms): measured_s is what its rates cover, active_s the whole
+	 * busy time including its ramp (what the host probes' window sees). 0 = not reported. */
+	double measured_s, active_s;
 	json_t *info; /* owned by the sample; NULL or an object; freed by hb_sample_free */
 };
 

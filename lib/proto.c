@@ -524,12 +524,13 @@ int hb_agent_run(struct hb_conn *c, int id, const char *workload, const json_t *
 	int rc;
 
 	hb_sample_init(out);
-	if (id < 0 || !workload || !opts || !isfinite(opts->timeout) || opts->timeout <= 0)
+	if (id < 0 || !workload || !opts || !isfinite(opts->t.timeout) || opts->t.timeout <= 0)
 		return hb_err_set(e, HB_EINVAL, "agent run: bad arguments");
 	hb_snprintf(what, sizeof(what), "run %s (id %d)", workload, id);
 	req = json_pack("{s:s, s:i, s:s, s:o, s:f, s:f, s:f}", "op", "run", "id", id, "workload",
 			workload, "params", params ? json_deep_copy(params) : json_object(),
-			"duration", opts->duration, "ramp", opts->ramp, "timeout", opts->timeout);
+			"duration", opts->t.duration, "ramp", opts->t.ramp, "timeout",
+			opts->t.timeout);
 	if (!req)
 		return hb_err_set(e, HB_EINVAL, "%s: cannot build the request", what);
 	if (opts->server_addr)
@@ -542,7 +543,7 @@ int hb_agent_run(struct hb_conn *c, int id, const char *workload, const json_t *
 		hb_err_prefix(e, "agent: %s", what);
 		return rc;
 	}
-	budget = opts->timeout + 10.0;
+	budget = opts->t.timeout + HB_TIMING_REPLY_SLACK;
 	rc = wait_reply(c, id, hb_now() + budget, budget, what, &reply, e);
 	if (rc)
 		return rc;

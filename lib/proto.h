@@ -29,6 +29,7 @@
 #include <signal.h>
 #include <jansson.h>
 #include "hb.h"
+#include "timing.h"
 #include "metric.h"
 
 #define HB_PROTO_VERSION 1
@@ -77,7 +78,7 @@ json_t *hb_proto_error(long long id, int code, const char *message);
 
 /* Options of one run request (host side). */
 struct hb_run_opts {
-	double duration, ramp, timeout;
+	struct hb_timing t;
 	const char *server_addr; /* NULL: none */
 	int server_port;
 };

@@ -222,6 +222,39 @@ out:
 	return rc;
 }
 
+int hb_delta_ci(const double *cur, size_t ncur, const double *base, size_t nbase, double *delta,
+		double *lo, double *hi)
+{
+	double *cb = NULL, *bb = NULL, *ds = NULL;
+	struct hb_rng r;
+	int rc = 0;
+
+	*delta = *lo = *hi = NAN;
+	if (ncur == 0 || nbase == 0)
+		return HB_EINVAL;
+	*delta = hb_median(cur, ncur) - hb_median(base, nbase);
+	cb = malloc(ncur * sizeof(*cb));
+	bb = malloc(nbase * sizeof(*bb));
+	ds = malloc(HB_BOOT_ITERS * sizeof(*ds));
+	if (!cb || !bb || !ds) {
+		rc = HB_ENOMEM;
+		goto out;
+	}
+	hb_rng_seed(&r, HB_STATS_SEED);
+	for (size_t i = 0; i < HB_BOOT_ITERS; i++) {
+		double c = resample_median(&r, cur, ncur, cb);
+		ds[i] = c - resample_median(&r, base, nbase, bb);
+	}
+	qsort(ds, HB_BOOT_ITERS, sizeof(*ds), cmp_double);
+	*lo = hb_quantile_sorted(ds, HB_BOOT_ITERS, 0.025);
+	*hi = hb_quantile_sorted(ds, HB_BOOT_ITERS, 0.975);
+out:
+	free(cb);
+	free(bb);
+	free(ds);
+	return rc;
+}
+
 /* C(n, k) as a double (exact for the sizes we enumerate; large values only compared). */
 static double choose(size_t n, size_t k)
 {

@@ -41,6 +41,12 @@ int hb_summarize(const double *x, size_t n, struct hb_summary *s);
 int hb_ratio_ci(const double *cur, size_t ncur, const double *base, size_t nbase, double *ratio,
 		double *lo, double *hi);
 /*
+ * Difference of medians cur - base with a bootstrap 95% CI (same resampling as hb_ratio_ci).
+ * Returns HB_EINVAL when either side is empty.
+ */
+int hb_delta_ci(const double *cur, size_t ncur, const double *base, size_t nbase, double *delta,
+		double *lo, double *hi);
+/*
  * One-sided permutation test on the difference of medians. bad_is_lower != 0 means "cur lower
  * than base is bad" (higher_is_better metrics); returns the p-value that a difference at least as
  * bad as observed arises by chance. Exact enumeration when C(n1+n2, n1) <= 20000, otherwise

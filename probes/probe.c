@@ -95,9 +95,9 @@ void hb_probe_metric(struct hb_sample *out, const char *name, const char *unit,
 		d = json_array();
 		json_object_set_new(all, "dropped_metrics", d);
 	}
-	json_array_append_new(d, json_pack("{s:s, s:f, s:s}", "name", name, "value", value, "why",
-					   full ? "sample full (HB_MAX_METRICS)" :
-						  "name or unit too long"));
+	json_array_append_new(
+		d, json_pack("{s:s, s:f, s:s}", "name", name, "value", value, "why",
+			     full ? "sample full (HB_MAX_METRICS)" : "name or unit too long"));
 }
 
 /*
@@ -123,14 +123,15 @@ static int normalize_opts(const struct hb_probe_ops *ops, const json_t *in, cons
 			const char *s = json_string_value(it);
 			if (!s || !*s || strchr(s, ',')) {
 				json_decref(c);
-				return hb_err_set(e, HB_EINVAL,
-						  "%s: \"%s\"[%zu] must be a non-empty string without commas",
-						  where, ops->opts[i].name, k);
+				return hb_err_set(
+					e, HB_EINVAL,
+					"%s: \"%s\"[%zu] must be a non-empty string without commas",
+					where, ops->opts[i].name, k);
 			}
 			if (hb_snprintf(buf + len, sizeof(buf) - len, "%s%s", k ? "," : "", s)) {
 				json_decref(c);
-				return hb_err_set(e, HB_EINVAL, "%s: \"%s\" list is too long", where,
-						  ops->opts[i].name);
+				return hb_err_set(e, HB_EINVAL, "%s: \"%s\" list is too long",
+						  where, ops->opts[i].name);
 			}
 			len = strlen(buf);
 		}
@@ -150,7 +151,8 @@ static int probe_opts(const struct hb_probe_ops *ops, const json_t *v, const cha
 
 	hb_snprintf(w, sizeof(w), "%s.%s", where, ops->name);
 	if (v && !json_is_object(v) && !json_is_true(v))
-		return hb_err_set(e, HB_EINVAL, "%s: must be an object of options, true or false", w);
+		return hb_err_set(e, HB_EINVAL, "%s: must be an object of options, true or false",
+				  w);
 	if (v && json_is_object(v)) {
 		rc = normalize_opts(ops, v, w, &norm, e);
 		if (rc)
@@ -180,8 +182,8 @@ static int walk_cfg(const json_t *cfg, const char *where, struct hb_probe_set *p
 		names[n++] = hb_probes[i]->name;
 	names[n] = NULL;
 	if (cfg && !json_is_object(cfg))
-		return hb_err_set(e, HB_EINVAL, "%s: must be an object like {\"pfm\": {}, \"proc\": {}}",
-				  where);
+		return hb_err_set(e, HB_EINVAL,
+				  "%s: must be an object like {\"pfm\": {}, \"proc\": {}}", where);
 	if (cfg) {
 		json_object_foreach ((json_t *)cfg, key, val) {
 			const char *near;
@@ -192,13 +194,13 @@ static int walk_cfg(const json_t *cfg, const char *where, struct hb_probe_set *p
 				char list[256] = "";
 				for (i = 0; i < n; i++) {
 					size_t l = strlen(list);
-					hb_snprintf(list + l, sizeof(list) - l, "%s%s", i ? ", " : "",
-						    names[i]);
+					hb_snprintf(list + l, sizeof(list) - l, "%s%s",
+						    i ? ", " : "", names[i]);
 				}
 				return hb_err_set(e, HB_EINVAL,
-						  "%s: unknown probe \"%s\"%s%s%s; probes are: %s", where,
-						  key, near ? " (did you mean \"" : "", near ? near : "",
-						  near ? "\"?)" : "", list);
+						  "%s: unknown probe \"%s\"%s%s%s; probes are: %s",
+						  where, key, near ? " (did you mean \"" : "",
+						  near ? near : "", near ? "\"?)" : "", list);
 			}
 		}
 	}
@@ -257,7 +259,7 @@ static void discard(struct hb_probe_set *ps)
 
 	for (i = 0; i < ps->n; i++) {
 		struct slot *sl = &ps->s[i];
-		struct hb_err pe = { 0 };
+		struct hb_err pe = {0};
 
 		if (sl->state == SL_STARTED)
 			sl->ops->stop(sl->priv, &pe);
@@ -280,7 +282,7 @@ int hb_probeset_start(struct hb_probe_set *ps, const struct hb_probe_target *t, 
 	ps->t_stop = 0;
 	for (i = 0; i < ps->n; i++) {
 		struct slot *sl = &ps->s[i];
-		struct hb_err pe = { 0 };
+		struct hb_err pe = {0};
 		char why[512] = "";
 		int rc;
 
@@ -297,7 +299,8 @@ int hb_probeset_start(struct hb_probe_set *ps, const struct hb_probe_target *t, 
 		rc = sl->ops->open(sl->priv, sl->opts, t, &pe);
 		if (rc) {
 			sl->status = rc == HB_EUNSUPP ? "unavailable" : "failed";
-			hb_strlcpy(sl->reason, pe.msg[0] ? pe.msg : hb_strerror(rc), sizeof(sl->reason));
+			hb_strlcpy(sl->reason, pe.msg[0] ? pe.msg : hb_strerror(rc),
+				   sizeof(sl->reason));
 			continue;
 		}
 		sl->state = SL_OPEN;
@@ -306,7 +309,7 @@ int hb_probeset_start(struct hb_probe_set *ps, const struct hb_probe_target *t, 
 	ps->t_start = hb_now();
 	for (i = 0; i < ps->n; i++) {
 		struct slot *sl = &ps->s[i];
-		struct hb_err pe = { 0 };
+		struct hb_err pe = {0};
 		int rc;
 
 		if (sl->state != SL_OPEN)
@@ -314,7 +317,8 @@ int hb_probeset_start(struct hb_probe_set *ps, const struct hb_probe_target *t, 
 		rc = sl->ops->start(sl->priv, &pe);
 		if (rc) {
 			sl->status = rc == HB_EUNSUPP ? "unavailable" : "failed";
-			hb_strlcpy(sl->reason, pe.msg[0] ? pe.msg : hb_strerror(rc), sizeof(sl->reason));
+			hb_strlcpy(sl->reason, pe.msg[0] ? pe.msg : hb_strerror(rc),
+				   sizeof(sl->reason));
 			sl->ops->close(sl->priv);
 			sl->state = SL_IDLE;
 			continue;
@@ -333,7 +337,7 @@ void hb_probeset_stop(struct hb_probe_set *ps)
 	ps->t_stop = hb_now();
 	for (i = 0; i < ps->n; i++) {
 		struct slot *sl = &ps->s[i];
-		struct hb_err pe = { 0 };
+		struct hb_err pe = {0};
 		int rc;
 
 		if (sl->state != SL_STARTED)
@@ -341,7 +345,8 @@ void hb_probeset_stop(struct hb_probe_set *ps)
 		rc = sl->ops->stop(sl->priv, &pe);
 		if (rc) {
 			sl->status = rc == HB_EUNSUPP ? "unavailable" : "failed";
-			hb_strlcpy(sl->reason, pe.msg[0] ? pe.msg : hb_strerror(rc), sizeof(sl->reason));
+			hb_strlcpy(sl->reason, pe.msg[0] ? pe.msg : hb_strerror(rc),
+				   sizeof(sl->reason));
 		}
 		sl->state = SL_STOPPED;
 	}
@@ -350,9 +355,17 @@ void hb_probeset_stop(struct hb_probe_set *ps)
 /* Converts a byte-rate metric to MiB/s; 0 when the unit is not a byte rate. */
 static double to_mib_s(const struct hb_metric *m)
 {
-	static const struct { const char *u; double f; } units[] = {
-		{ "MiB/s", 1 }, { "KiB/s", 1.0 / 1024 }, { "GiB/s", 1024 }, { "B/s", 1.0 / 1048576 },
-		{ "MB/s", 1e6 / 1048576 }, { "kB/s", 1e3 / 1048576 }, { "GB/s", 1e9 / 1048576 },
+	static const struct {
+		const char *u;
+		double f;
+	} units[] = {
+		{"MiB/s", 1},
+		{"KiB/s", 1.0 / 1024},
+		{"GiB/s", 1024},
+		{"B/s", 1.0 / 1048576},
+		{"MB/s", 1e6 / 1048576},
+		{"kB/s", 1e3 / 1048576},
+		{"GB/s", 1e9 / 1048576},
 	};
 	size_t i;
 
@@ -400,42 +413,45 @@ static void derive(struct hb_sample *out, double duration, const char *dsrc)
 	if (bw) {
 		double mib_s = to_mib_s(bw);
 		if (!cpu_src || mib_s <= 0 || duration <= 0) {
-			json_object_set_new(d, "tax.cpu_s_per_gib",
-					    json_pack("{s:s}", "not_computed",
-						      !cpu_src ? "no CPU reading (proc.cpu_s, pfm.task_clock_s)" :
-						      mib_s <= 0 ? "bw is zero or not a byte rate" :
-								   "no duration"));
+			json_object_set_new(
+				d, "tax.cpu_s_per_gib",
+				json_pack("{s:s}", "not_computed",
+					  !cpu_src ? "no CPU reading (proc.cpu_s, pfm.task_clock_s)"
+					  : mib_s <= 0 ? "bw is zero or not a byte rate"
+						       : "no duration"));
 		} else {
 			double gib = mib_s * duration / 1024.0;
 			hb_probe_metric(out, "tax.cpu_s_per_gib", "s/GiB", 0, cpu_s / gib);
 			json_object_set_new(d, "tax.cpu_s_per_gib",
-					    json_pack("{s:s, s:f, s:f, s:f, s:f}", "cpu_from", cpu_src,
-						      "cpu_s", cpu_s, "bw_mib_s", mib_s, "duration_s",
-						      duration, "gib", gib));
+					    json_pack("{s:s, s:f, s:f, s:f, s:f}", "cpu_from",
+						      cpu_src, "cpu_s", cpu_s, "bw_mib_s", mib_s,
+						      "duration_s", duration, "gib", gib));
 		}
 	}
 	if (thr) {
 		double g = to_gbit_s(thr);
 		if (!cpu_src || g <= 0 || duration <= 0) {
-			json_object_set_new(d, "tax.cpu_s_per_10gbit",
-					    json_pack("{s:s}", "not_computed",
-						      !cpu_src ? "no CPU reading (proc.cpu_s, pfm.task_clock_s)" :
-						      g <= 0 ? "throughput is zero or not a bit rate" :
-							       "no duration"));
+			json_object_set_new(
+				d, "tax.cpu_s_per_10gbit",
+				json_pack("{s:s}", "not_computed",
+					  !cpu_src ? "no CPU reading (proc.cpu_s, pfm.task_clock_s)"
+					  : g <= 0 ? "throughput is zero or not a bit rate"
+						   : "no duration"));
 		} else {
 			double gbit = g * duration;
-			hb_probe_metric(out, "tax.cpu_s_per_10gbit", "s/10Gbit", 0, cpu_s * 10.0 / gbit);
+			hb_probe_metric(out, "tax.cpu_s_per_10gbit", "s/10Gbit", 0,
+					cpu_s * 10.0 / gbit);
 			json_object_set_new(d, "tax.cpu_s_per_10gbit",
-					    json_pack("{s:s, s:f, s:f, s:f, s:f}", "cpu_from", cpu_src,
-						      "cpu_s", cpu_s, "throughput_gbit_s", g, "duration_s",
-						      duration, "gbit", gbit));
+					    json_pack("{s:s, s:f, s:f, s:f, s:f}", "cpu_from",
+						      cpu_src, "cpu_s", cpu_s, "throughput_gbit_s",
+						      g, "duration_s", duration, "gbit", gbit));
 		}
 	}
 	if (ins && cyc && cyc->value > 0) {
 		hb_probe_metric(out, "pfm.ipc", "IPC", 1, ins->value / cyc->value);
-		json_object_set_new(d, "pfm.ipc",
-				    json_pack("{s:f, s:f}", "instructions", ins->value, "cycles",
-					      cyc->value));
+		json_object_set_new(
+			d, "pfm.ipc",
+			json_pack("{s:f, s:f}", "instructions", ins->value, "cycles", cyc->value));
 	}
 	if (exits && iops) {
 		double ios = iops->value * duration;
@@ -460,7 +476,7 @@ void hb_probeset_read(struct hb_probe_set *ps, struct hb_sample *out, double dur
 	window = ps->t_stop - ps->t_start;
 	for (i = 0; i < ps->n; i++) {
 		struct slot *sl = &ps->s[i];
-		struct hb_err pe = { 0 };
+		struct hb_err pe = {0};
 		json_t *info = hb_probe_info(out, sl->ops->name);
 
 		if (sl->state == SL_STOPPED) {
@@ -480,8 +496,10 @@ void hb_probeset_read(struct hb_probe_set *ps, struct hb_sample *out, double dur
 			json_object_set_new(info, "reason", json_string(sl->reason));
 	}
 	json_object_set_new(hb_probe_info(out, "window"), "seconds", json_real(window));
-	if (duration > 0)
-		derive(out, duration, "given by the runner");
+	if (out->active_s > 0)
+		derive(out, out->active_s, "measured by the workload (ramp + measured interval)");
+	else if (duration > 0)
+		derive(out, duration, "planned by the runner (the workload reported no interval)");
 	else
 		derive(out, window, "probe window (start..stop)");
 	ps->active = 0;
@@ -540,7 +558,7 @@ static json_t *describe_all(void)
 		json_t *o = json_pack("{s:s, s:s, s:b}", "name", ops->name, "help", ops->help,
 				      "available", ok);
 		json_t *opts = json_array(), *defs = NULL;
-		struct hb_err e = { 0 };
+		struct hb_err e = {0};
 
 		if (!ok)
 			json_object_set_new(o, "reason", json_string(why));
@@ -550,8 +568,8 @@ static json_t *describe_all(void)
 							      ops->opts[k].def, "help",
 							      ops->opts[k].help));
 		json_object_set_new(o, "options", opts);
-		if (ops->describe && hb_params_validate(ops->opts, ops->nopts, NULL, "probes", &defs,
-							&e) == 0) {
+		if (ops->describe &&
+		    hb_params_validate(ops->opts, ops->nopts, NULL, "probes", &defs, &e) == 0) {
 			json_t *d = ops->describe(defs);
 			if (d)
 				json_object_update(o, d);
@@ -575,7 +593,8 @@ int hb_cmd_probes(int argc, char **argv)
 			as_json = 1;
 		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
 			printf("usage: hvbench probes [--json]\n"
-			       "Lists every host-side probe and event, whether it works on this host,\n"
+			       "Lists every host-side probe and event, whether it works on this "
+			       "host,\n"
 			       "and the reason when it does not.\n");
 			return 0;
 		} else {
@@ -594,7 +613,8 @@ int hb_cmd_probes(int argc, char **argv)
 		return 0;
 	}
 	json_array_foreach (all, k, o) {
-		json_t *evs = json_object_get(o, "events"), *ev, *notes = json_object_get(o, "notes");
+		json_t *evs = json_object_get(o, "events"), *ev,
+		       *notes = json_object_get(o, "notes");
 		size_t j;
 
 		printf("%-8s %-12s %s\n", json_string_value(json_object_get(o, "name")),

@@ -27,7 +27,8 @@ struct hb_probe_ops {
 	int (*supported)(char *why, size_t len);
 	/* Prepares counters for one run on t (opts validated against the table). priv is zeroed
 	 * by the core before every open. HB_EUNSUPP (reason in e) = cannot measure this target. */
-	int (*open)(void *priv, const json_t *opts, const struct hb_probe_target *t, struct hb_err *e);
+	int (*open)(void *priv, const json_t *opts, const struct hb_probe_target *t,
+		    struct hb_err *e);
 	int (*start)(void *priv, struct hb_err *e);
 	int (*stop)(void *priv, struct hb_err *e);
 	/* Adds readings as metrics named "<probe>.<what>" (e.g. "proc.cpu_s"), and info such as
@@ -42,6 +43,23 @@ struct hb_probe_ops {
 
 extern const struct hb_probe_ops *const hb_probes[];
 const struct hb_probe_ops *hb_probe_find(const char *name);
+
+/* ---- the metric catalogue (metrics.c) ---- */
+
+/* Workload names of the results rows that hold per-boot target facts. */
+#define HB_TARGET_BOOT	 "boot"
+#define HB_TARGET_MEMORY "memory"
+
+/*
+ * The declaration of any metric: a probe's ("proc.cpu_s", "pfm.*"), a derived figure's
+ * ("tax.cpu_s_per_gib"), a workload's (kind = workload name) or a target fact's (kind =
+ * HB_TARGET_BOOT / HB_TARGET_MEMORY). NULL when nothing declares it (then it is a diagnostic
+ * with no comparison).
+ */
+const struct hb_metric_def *hb_metric_lookup(const char *kind, const char *metric);
+const struct hb_metric_def *hb_target_metric_def(const char *workload, const char *metric);
+/* Stamps every metric of s (one run of wl with params, probes and derived figures included). */
+void hb_metrics_annotate(struct hb_sample *s, const struct hb_workload *wl, const json_t *params);
 
 /* ---- helpers for probe implementations (probe.c) ---- */
 
@@ -81,9 +99,11 @@ void hb_probeset_stop(struct hb_probe_set *ps);
  * out->info["probes"] = {"<probe>": {"status": "ok"|"partial"|"unavailable"|"failed",
  * "reason"?, ...}, "derived": {...}}, then the derived figures tax.cpu_s_per_gib (from "bw"
  * MiB/s), tax.cpu_s_per_10gbit (from "throughput" Gbit/s), pfm.ipc, tax.exits_per_io (from
- * "iops") with the inputs each used. duration: the seconds during which the workload moved
- * data inside the probe window (for a time-based run: ramp + duration), used to turn rates
- * into amounts; <= 0 means "use the probe window" (start..stop wall time); info says which.
+ * "iops") with the inputs each used. The seconds during which the workload moved data inside
+ * the probe window, used to turn rates into amounts, are out->active_s when the workload
+ * reported it (what really ran: libiperf rounds up to whole seconds); else duration (the
+ * planned ramp + duration); <= 0 means "use the probe window" (start..stop wall time); info
+ * says which.
  * Calls stop first if needed. Safe after a failed start (adds nothing then).
  */
 void hb_probeset_read(struct hb_probe_set *ps, struct hb_sample *out, double duration);

@@ -5,8 +5,9 @@
  * it is compared against (the native target of its run, or the native target of a separate
  * baseline file); every cell carries the figures the tables and plots print, under the row's
  * declared comparison. Numbers come from the file (median, cv, ci95, comparisons) so the report
- * matches it exactly; a ratio the file does not hold (another run's baseline, an old file) is
- * bootstrapped here (fixed seed, so reruns are identical).
+ * matches it exactly; a comparison the file does not hold (against another file's baseline) is
+ * computed here by hb_comparison_json, as the runner computes it (fixed-seed bootstrap, so
+ * reruns are identical).
  */
 #include "rep_int.h"
 #include "stats.h"
@@ -131,45 +132,22 @@ static void sort_rows(struct hb_rep *r)
 	}
 }
 
-/* Oriented ratio and CI (> 1 better) from the raw ones. */
-static void orient(const struct hb_rep_row *rw, struct hb_rep_cell *c)
+/* A comparison object (from the file, or hb_comparison_json) into the cell, as the row
+ * declares it; 0 when it holds no such figure. */
+static int cmp_cell(const struct hb_rep_row *rw, struct hb_rep_cell *c, const json_t *cmp)
 {
-	if (rw->higher_is_better) {
-		c->oriented = c->ratio;
-		c->olo = c->lo;
-		c->ohi = c->hi;
-	} else {
-		c->oriented = c->ratio > 0 ? 1.0 / c->ratio : NAN;
-		c->olo = c->hi > 0 ? 1.0 / c->hi : NAN;
-		c->ohi = c->lo > 0 ? 1.0 / c->lo : NAN;
-	}
-}
+	const json_t *ci = json_object_get(cmp, "ci95");
 
-/* The comparison of the file itself, when the reference is the same run's native target. */
-static int cmp_from_file(const struct hb_rep *r, const struct hb_rep_row *rw,
-			 const struct hb_rep_col *cl, const struct hb_rep_col *ref,
-			 struct hb_rep_cell *c)
-{
-	const json_t *cmp, *ci;
-
-	if (ref->run != cl->run || ref->is_baseline)
-		return 0;
-	cmp = hb_j_comparison(r->runs[cl->run], cl->target, ref->target, rw->workload, rw->metric);
-	if (!cmp)
-		return 0;
-	ci = json_object_get(cmp, "ci95");
-	if (rw->cmp == HB_CMP_RATIO && isfinite(hb_j_num(cmp, "ratio"))) {
+	if (rw->cmp == HB_CMP_RATIO && isfinite(hb_j_num(cmp, "ratio")) &&
+	    isfinite(hb_j_num(cmp, "oriented"))) {
 		const json_t *oci = json_object_get(cmp, "oriented_ci95");
 
 		c->ratio = hb_j_num(cmp, "ratio");
 		c->lo = hb_j_idx(ci, 0);
 		c->hi = hb_j_idx(ci, 1);
-		orient(rw, c);
-		if (isfinite(hb_j_num(cmp, "oriented"))) {
-			c->oriented = hb_j_num(cmp, "oriented");
-			c->olo = hb_j_idx(oci, 0);
-			c->ohi = hb_j_idx(oci, 1);
-		}
+		c->oriented = hb_j_num(cmp, "oriented");
+		c->olo = hb_j_idx(oci, 0);
+		c->ohi = hb_j_idx(oci, 1);
 		return 1;
 	}
 	if (rw->cmp == HB_CMP_DELTA && isfinite(hb_j_num(cmp, "delta"))) {
@@ -185,7 +163,8 @@ static void fill_cell(const struct hb_rep *r, size_t row, size_t col, struct hb_
 {
 	const struct hb_rep_row *rw = &r->rows[row];
 	const struct hb_rep_col *cl = &r->cols[col], *ref;
-	const json_t *ci, *bres;
+	const json_t *ci, *bres, *cmp = NULL;
+	json_t *own = NULL;
 	double *s = NULL, *bs = NULL;
 	size_t nb;
 
@@ -225,22 +204,20 @@ static void fill_cell(const struct hb_rep *r, size_t row, size_t col, struct hb_
 	/* no percentage of a zero or negative baseline, nor of a negative figure */
 	if (rw->cmp == HB_CMP_RATIO && (c->base <= 0 || c->median < 0))
 		goto out;
-	if (cmp_from_file(r, rw, cl, ref, c)) {
+	/* the file's own comparison when the reference is its run's native target; else (another
+	 * file's baseline, a file without comparisons) computed the same way as the runner does */
+	if (ref->run == cl->run && !ref->is_baseline)
+		cmp = hb_j_comparison(r->runs[cl->run], cl->target, ref->target, rw->workload,
+				      rw->metric);
+	if (cmp && cmp_cell(rw, c, cmp)) {
 		c->has_cmp = c->cmp_from_file = 1;
 		goto out;
 	}
-	if (rw->cmp == HB_CMP_RATIO) {
-		if (nb > 0 && c->n > 0 &&
-		    !hb_ratio_ci(s, c->n, bs, nb, &c->ratio, &c->lo, &c->hi)) {
-			orient(rw, c);
-			c->has_cmp = 1;
-		}
-	} else {
-		/* another file's baseline: the difference of medians (no CI across files) */
-		c->delta = c->median - c->base;
+	own = hb_comparison_json(rw->cmp, rw->higher_is_better, s, c->n, bs, nb);
+	if (own && cmp_cell(rw, c, own))
 		c->has_cmp = 1;
-	}
 out:
+	json_decref(own);
 	free(s);
 	free(bs);
 }

@@ -51,8 +51,12 @@ static int find_in_path(const char *prog)
 	return 0;
 }
 
-/* Runs `gnuplot NAME.gp` in plotdir; gnuplot's stderr goes to NAME.log there. */
-static int run_gnuplot(const char *plotdir, const char *name, struct hb_err *e)
+/*
+ * Runs `gnuplot NAME.gp` in workdir (a fresh directory of ours: nothing there can be a planted
+ * symlink); gnuplot's stderr goes to NAME.log there. logdir is where the log ends up (for the
+ * message).
+ */
+static int run_gnuplot(const char *workdir, const char *logdir, const char *name, struct hb_err *e)
 {
 	char gp[64], log[64];
 	double deadline = hb_now() + GNUPLOT_TIMEOUT_S;
@@ -69,7 +73,7 @@ static int run_gnuplot(const char *plotdir, const char *name, struct hb_err *e)
 
 		setpgid(0, 0);
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (chdir(plotdir))
+		if (chdir(workdir))
 			_exit(126);
 		fd = open("/dev/null", O_RDWR);
 		if (fd >= 0) {
@@ -77,7 +81,7 @@ static int run_gnuplot(const char *plotdir, const char *name, struct hb_err *e)
 			dup2(fd, 1);
 			close(fd);
 		}
-		fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		fd = open(log, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0644);
 		if (fd >= 0) {
 			dup2(fd, 2);
 			close(fd);
@@ -111,7 +115,7 @@ static int run_gnuplot(const char *plotdir, const char *name, struct hb_err *e)
 		return hb_err_set(e, HB_EUNSUPP, "gnuplot could not be started (not installed?)");
 	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
 		return hb_err_set(e, HB_ECHILD, "gnuplot %s failed (status %d); see %s/%s", gp,
-				  WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st), plotdir,
+				  WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st), logdir,
 				  log);
 	return 0;
 }
@@ -190,18 +194,75 @@ static void gp_common(FILE *f, const char *title)
 	fputs("\nset border 3\nset tics nomirror\nset datafile missing 'NaN'\n", f);
 }
 
+/* Does the image end as a whole one does (PNG: the IEND chunk; SVG: the closing tag)? */
+static int image_complete(int fd, const struct stat *st, const char *ext)
+{
+	static const char iend[12] = {0, 0, 0, 0, 'I', 'E', 'N', 'D', '\xae', 'B', '`', '\x82'};
+	char tail[65] = "";
+	size_t n = st->st_size < 64 ? (size_t)st->st_size : 64;
+
+	if (pread(fd, tail, n, st->st_size - (off_t)n) != (ssize_t)n)
+		return 0;
+	tail[n] = '\0';
+	if (!strcmp(ext, "png"))
+		return n >= 12 && !memcmp(tail + n - 12, iend, 12);
+	return strstr(tail, "</svg>") != NULL;
+}
+
+/* 0 when workdir/NAME.ext is a complete regular file on disk (synced; non-empty if need_data). */
+static int output_ok(const char *workdir, const char *name, const char *ext, int need_data,
+		     struct hb_err *e)
+{
+	char from[PATH_MAX];
+	struct stat st;
+	int fd, rc = 0;
+
+	if (hb_snprintf(from, sizeof(from), "%s/%s.%s", workdir, name, ext))
+		return hb_err_set(e, HB_EINVAL, "%s: path too long", workdir);
+	fd = open(from, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return hb_err_errno(e, HB_EIO, "gnuplot wrote no %s.%s", name, ext);
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || (need_data && st.st_size == 0))
+		rc = hb_err_set(e, HB_EIO, "gnuplot wrote an empty %s.%s (disk full?)", name, ext);
+	else if (need_data && !image_complete(fd, &st, ext))
+		rc = hb_err_set(e, HB_EIO, "gnuplot wrote a truncated %s.%s (disk full?)", name,
+				ext);
+	else if (fsync(fd))
+		rc = hb_err_errno(e, HB_EIO, "cannot write %s.%s", name, ext);
+	close(fd);
+	return rc;
+}
+
+/* rename replaces whatever is at the destination (a planted symlink too) without following it */
+static int move_out(const char *workdir, const char *plotdir, const char *name, const char *ext,
+		    struct hb_err *e)
+{
+	char from[PATH_MAX], to[PATH_MAX];
+
+	if (hb_snprintf(from, sizeof(from), "%s/%s.%s", workdir, name, ext) ||
+	    hb_snprintf(to, sizeof(to), "%s/%s.%s", plotdir, name, ext))
+		return hb_err_set(e, HB_EINVAL, "%s: path too long", plotdir);
+	if (rename(from, to))
+		return hb_err_errno(e, HB_EIO, "cannot rename %s to %s", from, to);
+	return 0;
+}
+
 /*
- * Writes NAME.dat and NAME.gp and runs gnuplot. The script draws the body twice, into
- * NAME.png (pngcairo) and NAME.svg, so multiplot figures need no replot.
+ * Writes NAME.dat and NAME.gp and runs gnuplot, all in a fresh directory inside plotdir; then
+ * moves the results into plotdir once all are complete. A failure leaves no partial file in
+ * plotdir (only the gnuplot log, to read why). The script draws the body twice, into NAME.png
+ * (pngcairo) and NAME.svg, so multiplot figures need no replot.
  */
 static int finish_plot(const char *plotdir, struct hb_rep_plots *out, const char *name,
 		       const char *title, struct sbuf *dat, struct sbuf *body, int width,
 		       int height, struct hb_err *e)
 {
 	static const char *terms[][2] = {{"pngcairo", "png"}, {"svg", "svg"}};
+	static const char *const outputs[] = {"png", "svg", "dat", "gp", "log"};
 	struct hb_rep_plot *p;
 	struct sbuf gp;
-	char file[64];
+	char file[64], work[PATH_MAX] = "";
+	size_t i;
 	int rc;
 
 	if (out->n >= HB_REP_MAX_PLOTS)
@@ -227,16 +288,35 @@ static int finish_plot(const char *plotdir, struct hb_rep_plots *out, const char
 	p = &out->p[out->n++];
 	hb_strlcpy(p->name, name, sizeof(p->name));
 	hb_strlcpy(p->title, title, sizeof(p->title));
+	if (hb_snprintf(work, sizeof(work), "%s/.%s.XXXXXX", plotdir, name)) {
+		rc = hb_err_set(e, HB_EINVAL, "%s: path too long", plotdir);
+		work[0] = '\0';
+		goto out;
+	}
+	if (!mkdtemp(work)) {
+		rc = hb_err_errno(e, HB_EIO, "cannot create a work directory in %s", plotdir);
+		work[0] = '\0';
+		goto out;
+	}
 	snprintf(file, sizeof(file), "%s.dat", name);
-	if ((rc = sb_save(dat, plotdir, file, e)))
+	if ((rc = sb_save(dat, work, file, e)))
 		goto out;
 	snprintf(file, sizeof(file), "%s.gp", name);
-	if ((rc = sb_save(&gp, plotdir, file, e)))
+	if ((rc = sb_save(&gp, work, file, e)))
 		goto out;
-	if ((rc = run_gnuplot(plotdir, name, e)))
+	if ((rc = run_gnuplot(work, plotdir, name, e))) {
+		move_out(work, plotdir, name, "log", &(struct hb_err){0});
 		goto out;
-	p->ok = 1;
+	}
+	for (i = 0; i < HB_ARRAY_SIZE(outputs) && !rc; i++)
+		rc = output_ok(work, name, outputs[i], i < 2, e);
+	for (i = 0; i < HB_ARRAY_SIZE(outputs) && !rc; i++)
+		rc = move_out(work, plotdir, name, outputs[i], e);
+	if (!rc)
+		p->ok = 1;
 out:
+	if (work[0])
+		hb_rmtree(work);
 	sb_free(&gp);
 	return rc;
 }
@@ -569,6 +649,12 @@ int hb_rep_plots(const struct hb_rep *r, const char *plotdir, struct hb_rep_plot
 	}
 	if ((rc = hb_mkdirs(plotdir, 0755, e)))
 		return rc;
+	{
+		struct stat st;
+		if (lstat(plotdir, &st) || !S_ISDIR(st.st_mode))
+			return hb_err_set(e, HB_EIO, "%s is not a directory (a symlink?): no plots",
+					  plotdir);
+	}
 	for (size_t i = 0; i < HB_ARRAY_SIZE(fns); i++) {
 		struct hb_err pe = {0};
 

@@ -542,15 +542,14 @@ static void notes(struct doc *d, const struct hb_rep *r)
 		computed |= r->cells[i].has_cmp && !r->cells[i].cmp_from_file;
 	if (computed) {
 		md(d,
-		   "\nSome comparisons were not in the results files and were computed by the "
-		   "report: ratios bootstrapped (%d resamples, fixed seed), deltas as the "
-		   "difference "
-		   "of medians (no CI across files).\n",
+		   "\nSome comparisons were not in the results files "
+		   "and were computed by the report as the runner computes them (bootstrap "
+		   "CI, %d resamples, fixed seed).\n",
 		   HB_BOOT_ITERS);
 		ht(d,
-		   "<p class=\"meta\">Some comparisons were not in the results files and were "
-		   "computed by the report: ratios bootstrapped (%d resamples, fixed seed), deltas "
-		   "as the difference of medians (no CI across files).</p>\n",
+		   "<p class=\"meta\">Some comparisons were not in the results files "
+		   "and were computed by the report as the runner computes "
+		   "them (bootstrap CI, %d resamples, fixed seed).</p>\n",
 		   HB_BOOT_ITERS);
 	}
 	if (emu) {
@@ -1540,8 +1539,10 @@ int hb_report_render_opts(json_t *const *results, size_t n, const char *outdir,
 	free(sorted);
 	if (rc)
 		return rc;
+	/* gnuplot absent is a known limitation; a plot that failed (gnuplot error, disk full)
+	 * is a failure the caller must not hide */
 	if (prc)
-		return hb_err_set(e, HB_EUNSUPP,
+		return hb_err_set(e, prc == HB_EUNSUPP ? HB_EUNSUPP : HB_ECHILD,
 				  "%s (report.md and report.html were written without them)",
 				  pe.msg);
 	return 0;
@@ -1731,7 +1732,7 @@ int hb_report_main(int argc, char **argv, FILE *out, FILE *err)
 		outdir = dir;
 	}
 	c = hb_report_render_opts(runs, nruns, outdir, &o, &e);
-	if (c == HB_EUNSUPP) {
+	if (c == HB_EUNSUPP || c == HB_ECHILD) {
 		fprintf(err, "hvbench report: %s\n", e.msg);
 		fprintf(out, "%s/report.md\n%s/report.html\n%s/results.csv\n", outdir, outdir,
 			outdir);

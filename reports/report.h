@@ -10,19 +10,43 @@
 #include <stdio.h>
 #include <jansson.h>
 #include "hb.h"
+#include "metric.h"
 
-#define HB_RESULTS_SCHEMA    "hvbench/result/1"
+#define HB_RESULTS_SCHEMA    "hvbench/result/2"
+#define HB_RESULTS_SCHEMA_V1 "hvbench/result/1" /* read, upgraded on load */
 #define HB_RESULTS_MAX_BYTES ((size_t)64 << 20)
 
 /*
- * Loads path and validates it against hvbench/result/1: the schema string and the type of every
- * field the reports and the gate use. Errors name the place, e.g.
+ * Loads path and validates it against hvbench/result/2 (or /1, then upgraded in memory to /2
+ * with hb_results_upgrade): the schema string and the type of every field the reports and the
+ * gate use. Errors name the place, e.g.
  * "r.json: results[3].samples[1]: not a number"; JSON syntax errors give line and column;
  * files over 64 MiB are refused. On success *out is a new reference the caller json_decref()s.
  */
 int hb_results_load(const char *path, json_t **out, struct hb_err *e);
 /* The same checks on an already parsed document; name prefixes the messages. */
 int hb_results_validate(const json_t *root, const char *name, struct hb_err *e);
+/*
+ * A validated hvbench/result/1 document becomes /2: each row gets area, role and comparison
+ * from the metric declarations of today (hb_metric_lookup; the headline from the profile the
+ * file embeds), comparisons[] is rebuilt from the samples, "upgraded_from" records the old
+ * schema. No-op on /2 documents.
+ */
+void hb_results_upgrade(json_t *root);
+/*
+ * Replaces root["comparisons"] with the comparison of every row whose comparison is ratio or
+ * delta against the row of the same workload and metric of target `baseline` (the samples of
+ * both; see hb_comparison_json). Rows without a baseline row get none.
+ */
+int hb_results_compare_baseline(json_t *root, const char *baseline, struct hb_err *e);
+/*
+ * One comparison of cur against base samples as its model declares: ratio → {"comparison":
+ * "ratio", "ratio" (median cur/base), "ci95", "oriented" (> 1 better), "oriented_ci95"}, only
+ * when both medians are positive; delta → {"comparison": "delta", "delta" (median cur − base),
+ * "ci95"}. NULL for none, empty sides or a ratio that would mean nothing. New reference.
+ */
+json_t *hb_comparison_json(enum hb_cmp cmp, int higher_is_better, const double *cur, size_t ncur,
+			   const double *base, size_t nbase);
 
 /*
  * Formats a measured value: integers (|v| < 1e15) in full ("51974", "6"); otherwise 4
@@ -52,10 +76,11 @@ void hb_report_opts_init(struct hb_report_opts *o);
 /*
  * Renders results[0..n) (n >= 1, each a validated results document; several = a comparison
  * across runs, ordered by started_at) into outdir: report.md, report.html, plots/. Every file is
- * written atomically. Returns 0; HB_EUNSUPP when gnuplot is missing or a plot failed (report.md
- * and report.html are still written and say why the plots are absent; e says it too); another
- * negative code when nothing could be written. The runner calls this with outdir = its results
- * directory.
+ * written atomically (plots: in a fresh directory, moved into plots/ once complete). Returns 0;
+ * HB_EUNSUPP when gnuplot is missing, HB_ECHILD when a plot failed (gnuplot error, disk full):
+ * in both cases report.md and report.html are still written and say why the plots are absent
+ * (e says it too); another negative code when the report could not be written. The runner calls
+ * this with outdir = its results directory.
  */
 int hb_report_render(json_t *const *results, size_t n, const char *outdir, struct hb_err *e);
 int hb_report_render_opts(json_t *const *results, size_t n, const char *outdir,

@@ -1,11 +1,15 @@
 /*
- * results.c — reading results.json for the reports and the regression gate: a loader that
- * refuses anything it cannot trust (wrong schema, wrong field types, duplicate metric rows,
- * oversized files) with messages naming the exact place, small accessors the renderers share,
- * and the number-formatting rule all tables use.
+ * results.c — the owner of results.json: the comparisons with the native baseline (built here
+ * for the runner and for files of older schemas), a loader that refuses anything it cannot
+ * trust (wrong schema, wrong field types, duplicate metric rows, oversized files) with messages
+ * naming the exact place and that upgrades hvbench/result/1 files to the metric model, small
+ * accessors the renderers share, and the number-formatting rule all tables use.
  */
 #include "report.h"
 #include "rep_int.h"
+#include "probe.h"
+#include "stats.h"
+#include "workload.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -114,6 +118,168 @@ const json_t *hb_j_comparison(const json_t *root, const char *target, const char
 		    !strcmp(hb_j_str(x, "metric", ""), metric))
 			return x;
 	return NULL;
+}
+
+/* ---- comparisons with the baseline ---- */
+
+static json_t *ci_pair(double lo, double hi)
+{
+	return json_pack("[o, o]", isfinite(lo) ? json_real(lo) : json_null(),
+			 isfinite(hi) ? json_real(hi) : json_null());
+}
+
+json_t *hb_comparison_json(enum hb_cmp cmp, int higher_is_better, const double *cur, size_t ncur,
+			   const double *base, size_t nbase)
+{
+	double v, lo, hi;
+
+	if (!ncur || !nbase)
+		return NULL;
+	if (cmp == HB_CMP_RATIO) {
+		/* a ratio means something only between two positive figures */
+		if (!(hb_median(base, nbase) > 0) || !(hb_median(cur, ncur) > 0) ||
+		    hb_ratio_ci(cur, ncur, base, nbase, &v, &lo, &hi))
+			return NULL;
+		return json_pack("{s:s, s:f, s:o, s:f, s:o}", "comparison", "ratio", "ratio", v,
+				 "ci95", ci_pair(lo, hi), "oriented",
+				 higher_is_better ? v : 1.0 / v, "oriented_ci95",
+				 higher_is_better ? ci_pair(lo, hi)
+						  : ci_pair(hi > 0 ? 1.0 / hi : NAN,
+							    lo > 0 ? 1.0 / lo : NAN));
+	}
+	if (cmp == HB_CMP_DELTA) {
+		if (hb_delta_ci(cur, ncur, base, nbase, &v, &lo, &hi))
+			return NULL;
+		return json_pack("{s:s, s:f, s:o}", "comparison", "delta", "delta", v, "ci95",
+				 ci_pair(lo, hi));
+	}
+	return NULL;
+}
+
+/* The row of (target, workload, metric) through an index "target\x1fworkload\x1fmetric". */
+static int row_key(const json_t *r, char *buf, size_t len)
+{
+	return hb_snprintf(buf, len, "%s\x1f%s\x1f%s", hb_j_str(r, "target", ""),
+			   hb_j_str(r, "workload", ""), hb_j_str(r, "metric", ""));
+}
+
+int hb_results_compare_baseline(json_t *root, const char *baseline, struct hb_err *e)
+{
+	json_t *rows = json_object_get(root, "results"), *cmps = json_array(), *idx = json_object();
+	const json_t *r;
+	size_t i;
+	int rc = 0;
+
+	if (!cmps || !idx) {
+		rc = hb_err_set(e, HB_ENOMEM, "out of memory");
+		goto out;
+	}
+	json_array_foreach (rows, i, r)
+		if (!strcmp(hb_j_str(r, "target", ""), baseline)) {
+			char key[256];
+			if (!row_key(r, key, sizeof(key)))
+				json_object_set_new(idx, key, json_integer((json_int_t)i));
+		}
+	json_array_foreach (rows, i, r) {
+		const json_t *b;
+		double *cv = NULL, *bv = NULL;
+		size_t nc, nb;
+		json_t *c;
+		char key[256];
+		int cmp = hb_cmp_parse(hb_j_str(r, "comparison", "none"));
+
+		if (!strcmp(hb_j_str(r, "target", ""), baseline) || cmp < 0 || cmp == HB_CMP_NONE)
+			continue;
+		if (hb_snprintf(key, sizeof(key), "%s\x1f%s\x1f%s", baseline,
+				hb_j_str(r, "workload", ""), hb_j_str(r, "metric", "")))
+			continue;
+		b = json_object_get(idx, key);
+		if (!b)
+			continue;
+		b = json_array_get(rows, (size_t)json_integer_value(b));
+		nc = hb_j_samples(r, &cv);
+		nb = hb_j_samples(b, &bv);
+		c = hb_comparison_json(cmp, hb_j_bool(r, "higher_is_better", 1), cv, nc, bv, nb);
+		free(cv);
+		free(bv);
+		if (!c)
+			continue;
+		json_object_update_missing_new(
+			c, json_pack("{s:s, s:s, s:s, s:s, s:s, s:b}", "target",
+				     hb_j_str(r, "target", ""), "baseline", baseline, "workload",
+				     hb_j_str(r, "workload", ""), "metric",
+				     hb_j_str(r, "metric", ""), "unit", hb_j_str(r, "unit", ""),
+				     "higher_is_better", hb_j_bool(r, "higher_is_better", 1)));
+		json_array_append_new(cmps, c);
+	}
+	json_object_set(root, "comparisons", cmps);
+out:
+	json_decref(cmps);
+	json_decref(idx);
+	return rc;
+}
+
+/* ---- upgrading files written before the metric model ---- */
+
+/* The headline metric of a /1 entry, from the profile the file embeds (NULL if unknown). */
+static const char *v1_headline(const json_t *root, const struct hb_workload *wl, const char *entry)
+{
+	const json_t *ws = json_object_get(json_object_get(root, "profile"), "workloads"), *w;
+	const char *h = NULL;
+	struct hb_err e = {0};
+	json_t *params = NULL;
+	size_t i;
+
+	if (!wl->headline)
+		return NULL;
+	json_array_foreach (ws, i, w) {
+		if (strcmp(hb_j_str(w, "name", ""), entry))
+			continue;
+		if (!hb_params_validate(wl->params, wl->nparams, json_object_get(w, "params"),
+					"params", &params, &e))
+			h = wl->headline(params); /* a static string of the descriptor */
+		json_decref(params);
+		break;
+	}
+	return h;
+}
+
+void hb_results_upgrade(json_t *root)
+{
+	json_t *rows = json_object_get(root, "results"), *r;
+	const char *base = hb_j_native(root);
+	size_t i;
+
+	if (strcmp(hb_j_str(root, "schema", ""), HB_RESULTS_SCHEMA_V1))
+		return;
+	json_array_foreach (rows, i, r) {
+		const char *kind = hb_j_str(r, "kind", ""), *metric = hb_j_str(r, "metric", "");
+		const struct hb_metric_def *d = hb_metric_lookup(kind, metric);
+		const struct hb_workload *wl = hb_workload_find(kind);
+		int role = d ? (int)d->role : HB_ROLE_DIAGNOSTIC;
+
+		if (d && wl && d->role == HB_ROLE_HEADLINE) {
+			const char *h = v1_headline(root, wl, hb_j_str(r, "workload", ""));
+			if (h && strcmp(h, metric))
+				role = HB_ROLE_DETAIL;
+		} else if (d && wl) {
+			const char *h = v1_headline(root, wl, hb_j_str(r, "workload", ""));
+			if (h && !strcmp(h, metric))
+				role = HB_ROLE_HEADLINE;
+		}
+		json_object_set_new(r, "area",
+				    json_string(hb_area_str(d ? d->area : HB_AREA_DIAG)));
+		json_object_set_new(r, "role", json_string(hb_role_str(role)));
+		json_object_set_new(r, "comparison",
+				    json_string(hb_cmp_str(d ? d->cmp : HB_CMP_NONE)));
+	}
+	if (base) {
+		struct hb_err e = {0};
+		hb_results_compare_baseline(root, base, &e); /* ENOMEM only: then none */
+	} else
+		json_object_set_new(root, "comparisons", json_array());
+	json_object_set_new(root, "schema", json_string(HB_RESULTS_SCHEMA));
+	json_object_set_new(root, "upgraded_from", json_string(HB_RESULTS_SCHEMA_V1));
 }
 
 /* ---- formatting ---- */
@@ -281,62 +447,94 @@ static int check_targets(const json_t *root, const char *name, struct hb_err *e)
 	return 0;
 }
 
-static int check_results(const json_t *root, const char *name, struct hb_err *e)
+/* The metric model's fields of a /2 row or comparison: present and one of the known names. */
+static int need_model(const json_t *o, const char *where, const char *key,
+		      int (*parse)(const char *), const char *name, struct hb_err *e)
+{
+	int rc = need(o, where, key, T_STR, 1, name, e);
+
+	if (!rc && parse(hb_j_str(o, key, "")) < 0)
+		rc = hb_err_set(e, HB_EINVAL, "%s: %s.%s: \"%s\" is not a known %s", name, where,
+				key, hb_j_str(o, key, ""), key);
+	return rc;
+}
+
+static int check_results(const json_t *root, int v2, const char *name, struct hb_err *e)
 {
 	static const char *strs[] = {"target", "workload", "kind", "metric", "unit"};
 	static const char *sums[] = {"median", "mean", "stdev", "cv"};
 	const json_t *a = json_object_get(root, "results"), *r;
-	char where[64];
+	json_t *seen = NULL; /* row key -> index: duplicates found in one pass */
+	char where[64], key[256];
 	size_t i;
 	int rc;
 
 	if ((rc = need(root, "", "results", T_ARR, 1, name, e)))
 		return rc;
+	seen = json_object();
+	if (!seen)
+		return hb_err_set(e, HB_ENOMEM, "%s: out of memory", name);
 	json_array_foreach (a, i, r) {
 		const json_t *s, *x;
 		size_t j;
 
 		snprintf(where, sizeof(where), "results[%zu]", i);
-		if (!json_is_object(r))
-			return hb_err_set(e, HB_EINVAL, "%s: %s: not an object", name, where);
+		if (!json_is_object(r)) {
+			rc = hb_err_set(e, HB_EINVAL, "%s: %s: not an object", name, where);
+			goto out;
+		}
 		for (j = 0; j < HB_ARRAY_SIZE(strs); j++)
 			if ((rc = need(r, where, strs[j], T_STR, 1, name, e)))
-				return rc;
+				goto out;
 		if ((rc = need(r, where, "higher_is_better", T_BOOL, 1, name, e)) ||
 		    (rc = need(r, where, "samples", T_ARR, 1, name, e)) ||
 		    (rc = need(r, where, "n", T_INT, 0, name, e)))
-			return rc;
+			goto out;
+		if (v2 && ((rc = need_model(r, where, "area", hb_area_parse, name, e)) ||
+			   (rc = need_model(r, where, "role", hb_role_parse, name, e)) ||
+			   (rc = need_model(r, where, "comparison", hb_cmp_parse, name, e))))
+			goto out;
 		for (j = 0; j < HB_ARRAY_SIZE(sums); j++)
 			if ((rc = need(r, where, sums[j], T_NUM_OR_NULL, 0, name, e)))
-				return rc;
+				goto out;
 		if ((rc = need_ci(r, where, name, e)))
-			return rc;
+			goto out;
 		s = json_object_get(r, "samples");
 		json_array_foreach (s, j, x)
-			if (!json_is_number(x))
-				return hb_err_set(e, HB_EINVAL, "%s: %s.samples[%zu]: not a number",
-						  name, where, j);
+			if (!json_is_number(x)) {
+				rc = hb_err_set(e, HB_EINVAL, "%s: %s.samples[%zu]: not a number",
+						name, where, j);
+				goto out;
+			}
 		x = json_object_get(r, "n");
-		if (x && json_number_value(x) != (double)json_array_size(s))
-			return hb_err_set(e, HB_EINVAL, "%s: %s.n: %g but samples holds %zu", name,
-					  where, json_number_value(x), json_array_size(s));
-		for (j = 0; j < i; j++) {
-			const json_t *o = json_array_get(a, j);
-
-			if (!strcmp(hb_j_str(o, "target", ""), hb_j_str(r, "target", "")) &&
-			    !strcmp(hb_j_str(o, "workload", ""), hb_j_str(r, "workload", "")) &&
-			    !strcmp(hb_j_str(o, "metric", ""), hb_j_str(r, "metric", "")))
-				return hb_err_set(
-					e, HB_EINVAL,
-					"%s: %s: duplicate of results[%zu] (%s / %s / %s)", name,
-					where, j, hb_j_str(r, "target", ""),
-					hb_j_str(r, "workload", ""), hb_j_str(r, "metric", ""));
+		if (x && json_number_value(x) != (double)json_array_size(s)) {
+			rc = hb_err_set(e, HB_EINVAL, "%s: %s.n: %g but samples holds %zu", name,
+					where, json_number_value(x), json_array_size(s));
+			goto out;
 		}
+		if (row_key(r, key, sizeof(key))) {
+			rc = hb_err_set(e, HB_EINVAL,
+					"%s: %s: target/workload/metric names too long", name,
+					where);
+			goto out;
+		}
+		x = json_object_get(seen, key);
+		if (x) {
+			rc = hb_err_set(e, HB_EINVAL,
+					"%s: %s: duplicate of results[%lld] (%s / %s / %s)", name,
+					where, (long long)json_integer_value(x),
+					hb_j_str(r, "target", ""), hb_j_str(r, "workload", ""),
+					hb_j_str(r, "metric", ""));
+			goto out;
+		}
+		json_object_set_new(seen, key, json_integer((json_int_t)i));
 	}
-	return 0;
+out:
+	json_decref(seen);
+	return rc;
 }
 
-static int check_comparisons(const json_t *root, const char *name, struct hb_err *e)
+static int check_comparisons(const json_t *root, int v2, const char *name, struct hb_err *e)
 {
 	static const char *strs[] = {"target", "baseline", "workload", "metric"};
 	const json_t *a = json_object_get(root, "comparisons"), *c;
@@ -355,8 +553,21 @@ static int check_comparisons(const json_t *root, const char *name, struct hb_err
 				return rc;
 		if ((rc = need(c, where, "unit", T_STR, 0, name, e)) ||
 		    (rc = need(c, where, "higher_is_better", T_BOOL, 0, name, e)) ||
-		    (rc = need(c, where, "ratio", T_NUM_OR_NULL, 1, name, e)) ||
 		    (rc = need_ci(c, where, name, e)))
+			return rc;
+		if (!v2) {
+			if ((rc = need(c, where, "ratio", T_NUM_OR_NULL, 1, name, e)))
+				return rc;
+			continue;
+		}
+		if ((rc = need_model(c, where, "comparison", hb_cmp_parse, name, e)))
+			return rc;
+		if (!strcmp(hb_j_str(c, "comparison", ""), "ratio") &&
+		    ((rc = need(c, where, "ratio", T_NUM, 1, name, e)) ||
+		     (rc = need(c, where, "oriented", T_NUM, 1, name, e))))
+			return rc;
+		if (!strcmp(hb_j_str(c, "comparison", ""), "delta") &&
+		    (rc = need(c, where, "delta", T_NUM, 1, name, e)))
 			return rc;
 	}
 	return 0;
@@ -389,16 +600,17 @@ static int check_failures(const json_t *root, const char *name, struct hb_err *e
 int hb_results_validate(const json_t *root, const char *name, struct hb_err *e)
 {
 	const char *schema, *status;
-	int rc;
+	int rc, v2;
 
 	if (!json_is_object(root))
 		return hb_err_set(e, HB_EINVAL, "%s: not a JSON object", name);
 	if ((rc = need(root, "", "schema", T_STR, 1, name, e)))
 		return rc;
 	schema = hb_j_str(root, "schema", "");
-	if (strcmp(schema, HB_RESULTS_SCHEMA))
-		return hb_err_set(e, HB_EINVAL, "%s: schema: \"%s\" is not \"%s\"", name, schema,
-				  HB_RESULTS_SCHEMA);
+	v2 = !strcmp(schema, HB_RESULTS_SCHEMA);
+	if (!v2 && strcmp(schema, HB_RESULTS_SCHEMA_V1))
+		return hb_err_set(e, HB_EINVAL, "%s: schema: \"%s\" is not \"%s\" (or \"%s\")",
+				  name, schema, HB_RESULTS_SCHEMA, HB_RESULTS_SCHEMA_V1);
 	if ((rc = need(root, "", "tool_version", T_STR, 0, name, e)) ||
 	    (rc = need(root, "", "started_at", T_STR, 1, name, e)) ||
 	    (rc = need(root, "", "finished_at", T_STR, 0, name, e)) ||
@@ -412,8 +624,8 @@ int hb_results_validate(const json_t *root, const char *name, struct hb_err *e)
 				  "%s: status: \"%s\" is not complete, incomplete or failed", name,
 				  status);
 	if ((rc = check_host(root, name, e)) || (rc = check_targets(root, name, e)) ||
-	    (rc = check_results(root, name, e)) || (rc = check_comparisons(root, name, e)) ||
-	    (rc = check_failures(root, name, e)))
+	    (rc = check_results(root, v2, name, e)) ||
+	    (rc = check_comparisons(root, v2, name, e)) || (rc = check_failures(root, name, e)))
 		return rc;
 	return 0;
 }
@@ -446,6 +658,7 @@ int hb_results_load(const char *path, json_t **out, struct hb_err *e)
 	rc = hb_results_validate(root, path, e);
 	if (rc)
 		goto out;
+	hb_results_upgrade(root);
 	*out = root;
 	root = NULL;
 out:

@@ -29,7 +29,7 @@ cat "$T/log"
 python3 - "$T/r1/results.json" <<'PY' || exit 1
 import json, sys
 r = json.load(open(sys.argv[1]))
-assert r["schema"] == "hvbench/result/1", r["schema"]
+assert r["schema"] == "hvbench/result/2", r["schema"]
 assert r["status"] == "complete", r["status"]
 assert [t["name"] for t in r["targets"]] == ["native"]
 kinds = {x["kind"] for x in r["results"]}

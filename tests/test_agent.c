@@ -188,7 +188,9 @@ static void test_hello_fields(void **state)
 	assert_string_equal(json_string_value(json_object_get(h, "agent")), "hvbench-guest");
 	assert_string_equal(json_string_value(json_object_get(h, "version")), HB_VERSION);
 	names = json_object_get(h, "workloads");
-	assert_int_equal(json_array_size(names), 4);
+	for (i = 0; hb_workloads[i]; i++)
+		;
+	assert_int_equal(json_array_size(names), i);
 	for (i = 0; hb_workloads[i]; i++)
 		assert_string_equal(json_string_value(json_array_get(names, i)),
 				    hb_workloads[i]->name);
@@ -262,7 +264,7 @@ static void test_cpu_run(void **state)
 	struct agent_proc ap;
 	struct hb_err e = {0};
 	struct hb_sample s;
-	struct hb_run_opts o = {.duration = 0.3, .ramp = 0, .timeout = 30};
+	struct hb_run_opts o = {.t = {.duration = 0.3, .ramp = 0, .timeout = 30}};
 	const struct hb_metric *m;
 	json_t *h = NULL;
 
@@ -290,7 +292,7 @@ static void test_mem_run(void **state)
 	struct agent_proc ap;
 	struct hb_err e = {0};
 	struct hb_sample s;
-	struct hb_run_opts o = {.duration = 0.3, .timeout = 60};
+	struct hb_run_opts o = {.t = {.duration = 0.3, .timeout = 60}};
 	json_t *h = NULL, *params = json_pack("{s:s, s:s}", "size", "4M", "chase_size", "64k");
 	const char *metrics[] = {"copy_bw", "triad_bw", "latency"};
 	size_t i;
@@ -614,8 +616,10 @@ static void test_shutdown_cleans_scratch(void **state)
 	d = opendir(g_tmp);
 	assert_non_null(d);
 	while ((de = readdir(d)))
-		if (de->d_name[0] != '.')
+		if (de->d_name[0] != '.') {
+			fprintf(stderr, "left in %s: %s\n", g_tmp, de->d_name);
 			entries++;
+		}
 	closedir(d);
 	assert_int_equal(entries, 0);
 	(void)path;

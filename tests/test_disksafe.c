@@ -1,7 +1,9 @@
 /*
  * test_disksafe.c — the guard in front of user-named disk targets: a missing path, an existing
  * file without consent, filesystem and partition-table signatures, a directory and the mounted
- * root device are refused with their reasons; a blank file with consent is accepted.
+ * root device are refused with their reasons; a blank file with consent is accepted. The check
+ * applies to what fio will open: names fio rewrites (trimmed blanks, ${VAR}, ':') are refused and
+ * a symlink is resolved once, the resolved path being what fio gets (also on a loop device).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,6 +13,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <limits.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -124,6 +127,116 @@ static void mounted_root_device_refused(void **state)
 	expect(dev, 1, HB_EINVAL, "is mounted on /: refused");
 }
 
+/* Each name here passed the old check (it names a blank file) while fio opened the victim. */
+static void names_fio_rewrites_refused(void **state)
+{
+	char p[PATH_MAX], q[PATH_MAX], cwd[PATH_MAX];
+	static const char ext4[] = "\x53\xef";
+
+	(void)state;
+	snprintf(p, sizeof(p), "%s/victim", dir);
+	make_file(p, 0x438, ext4, 2);
+	/* "trail " (blank) next to "trail" -> victim: fio trims the blank */
+	snprintf(p, sizeof(p), "%s/trail", dir);
+	assert_int_equal(symlink("victim", p), 0);
+	snprintf(p, sizeof(p), "%s/trail ", dir);
+	make_file(p, 0, NULL, 0);
+	expect(p, 1, HB_EINVAL, "ends with a blank, which fio strips");
+	/* "e${HOME}" (blank) next to "e/<home>" -> victim: fio expands ${HOME} */
+	snprintf(p, sizeof(p), "%s/e${HOME}", dir);
+	make_file(p, 0, NULL, 0);
+	expect(p, 1, HB_EINVAL, "contains '$', which fio reinterprets");
+	/* " /dev/x" relative: a directory named " " in the cwd; fio would open /dev/x */
+	assert_non_null(getcwd(cwd, sizeof(cwd)));
+	assert_int_equal(chdir(dir), 0);
+	assert_int_equal(mkdir(" ", 0700), 0);
+	assert_int_equal(mkdir(" /dev", 0700), 0);
+	make_file(" /dev/x", 0, NULL, 0);
+	expect(" /dev/x", 1, HB_EINVAL, "starts or ends with a blank");
+	assert_int_equal(chdir(cwd), 0);
+	/* ':' is fio's file list separator, '\\' its escape */
+	snprintf(p, sizeof(p), "%s/a:b", dir);
+	make_file(p, 0, NULL, 0);
+	expect(p, 1, HB_EINVAL, "contains ':'");
+	/* a harmless link whose target fio would misread is refused too */
+	snprintf(q, sizeof(q), "%s/colon-link", dir);
+	assert_int_equal(symlink("a:b", q), 0);
+	expect(q, 1, HB_EINVAL, "resolves to");
+	snprintf(p, sizeof(p), "%s/back\\slash", dir);
+	make_file(p, 0, NULL, 0);
+	expect(p, 1, HB_EINVAL, "contains '\\'");
+}
+
+/* A symlink is resolved once; the result is what the caller gives fio. */
+static void link_resolved(void **state)
+{
+	char p[PATH_MAX], l[PATH_MAX], got[PATH_MAX], want[PATH_MAX];
+	struct hb_err e = {0};
+
+	(void)state;
+	snprintf(p, sizeof(p), "%s/plain", dir);
+	make_file(p, 0, NULL, 0);
+	snprintf(l, sizeof(l), "%s/plain-link", dir);
+	assert_int_equal(symlink(p, l), 0);
+	assert_int_equal(hb_disk_target_resolve(l, 1, got, sizeof(got), &e), 0);
+	assert_non_null(realpath(p, want));
+	assert_string_equal(got, want);
+	/* a link to a file holding data is refused by what it points to */
+	snprintf(p, sizeof(p), "%s/victim2", dir);
+	make_file(p, 0, "XFSB", 4);
+	snprintf(l, sizeof(l), "%s/victim2-link", dir);
+	assert_int_equal(symlink(p, l), 0);
+	expect(l, 1, HB_EINVAL, "XFS filesystem");
+}
+
+/* The same on a real block device: a loop device over a file of ours. */
+static void loop_device(void **state)
+{
+	char img[PATH_MAX], cmd[PATH_MAX + 64], dev[64] = "", l[PATH_MAX], got[PATH_MAX];
+	struct hb_err e = {0};
+	FILE *f;
+	int rc;
+
+	(void)state;
+	snprintf(img, sizeof(img), "%s/loop.img", dir);
+	make_file(img, 0, NULL, 0);
+	snprintf(cmd, sizeof(cmd), "losetup -f --show '%s' 2>/dev/null", img);
+	f = geteuid() == 0 ? popen(cmd, "r") : NULL;
+	if (f) {
+		if (!fgets(dev, sizeof(dev), f))
+			dev[0] = '\0';
+		pclose(f);
+	}
+	dev[strcspn(dev, "\n")] = '\0';
+	if (!dev[0]) {
+		print_message("SKIP: no loop device (needs root and losetup)\n");
+		skip();
+	}
+	snprintf(l, sizeof(l), "%s/loop-link", dir);
+	assert_int_equal(symlink(dev, l), 0);
+	rc = hb_disk_target_resolve(l, 1, got, sizeof(got), &e);
+	if (rc == 0)
+		assert_string_equal(got, dev);
+	/* an ext4 signature on the device is seen through the link */
+	if (rc == 0) {
+		int fd = open(dev, O_WRONLY);
+		assert_true(fd >= 0);
+		assert_int_equal(pwrite(fd, "\x53\xef", 2, 0x438), 2);
+		fsync(fd);
+		close(fd);
+		hb_err_clear(&e);
+		rc = hb_disk_target_resolve(l, 1, got, sizeof(got), &e) == HB_EINVAL &&
+				     strstr(e.msg, "ext2/3/4")
+			     ? 0
+			     : -1;
+	}
+	snprintf(cmd, sizeof(cmd), "losetup -d '%s'", dev);
+	assert_int_equal(system(cmd), 0);
+	if (rc)
+		print_error("loop device %s: %s\n", dev, e.msg);
+	assert_int_equal(rc, 0);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -145,6 +258,9 @@ int main(void)
 		cmocka_unit_test(missing_and_consent),
 		cmocka_unit_test(signatures_refused),
 		cmocka_unit_test(mounted_root_device_refused),
+		cmocka_unit_test(names_fio_rewrites_refused),
+		cmocka_unit_test(link_resolved),
+		cmocka_unit_test(loop_device),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

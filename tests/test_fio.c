@@ -120,8 +120,10 @@ static void test_text_before_json(void **state)
 	struct hb_sample s;
 	struct hb_err e;
 
-	snprintf(mixed, l, "fio: this platform does not support process shared mutexes {x}\n"
-			   "  note: {indented brace is not a start}\n%s\ntrailing text\n", txt);
+	snprintf(mixed, l,
+		 "fio: this platform does not support process shared mutexes {x}\n"
+		 "  note: {indented brace is not a start}\n%s\ntrailing text\n",
+		 txt);
 	hb_sample_init(&s);
 	hb_err_clear(&e);
 	assert_int_equal(hb_fio_parse(mixed, &s, &e), 0);
@@ -143,8 +145,9 @@ static void test_garbage(void **state)
 	assert_non_null(strstr(e.msg, "no JSON in its output"));
 	assert_non_null(strstr(e.msg, "engine libaio not loadable"));
 	hb_err_clear(&e);
-	assert_int_equal(hb_fio_parse("{\n  \"fio version\" : \"fio-3.33\",\n  \"jobs\" : [ {\n",
-				      &s, &e), HB_EPROTO);
+	assert_int_equal(
+		hb_fio_parse("{\n  \"fio version\" : \"fio-3.33\",\n  \"jobs\" : [ {\n", &s, &e),
+		HB_EPROTO);
 	assert_non_null(strstr(e.msg, "not valid JSON"));
 	hb_err_clear(&e);
 	assert_int_equal(hb_fio_parse("", &s, &e), HB_EPROTO);
@@ -175,10 +178,18 @@ static void test_missing_jobs(void **state)
 
 static void test_job_text(void **state)
 {
-	struct hb_fio_job j = {.filename = "/dev/vda", .rw = "randrw", .bs = 4096,
-			       .size = 4 << 20, .iodepth = 32, .numjobs = 2,
-			       .ioengine = "io_uring", .direct = 1, .time_based = 1,
-			       .rwmixread = 70, .runtime = 1.5, .ramp = 0.25};
+	struct hb_fio_job j = {.filename = "/dev/vda",
+			       .rw = "randrw",
+			       .bs = 4096,
+			       .size = 4 << 20,
+			       .iodepth = 32,
+			       .numjobs = 2,
+			       .ioengine = "io_uring",
+			       .direct = 1,
+			       .time_based = 1,
+			       .rwmixread = 70,
+			       .runtime = 1.5,
+			       .ramp = 0.25};
 	char buf[2048];
 	struct hb_err e;
 
@@ -197,6 +208,22 @@ static void test_job_text(void **state)
 	/* fio treats ':' in filename= as a list separator */
 	j.filename = "/tmp/a:b";
 	assert_int_equal(hb_fio_job_text(&j, buf, sizeof(buf), &e), HB_EINVAL);
+	/* fio trims blanks and expands ${VAR}: it would open another file than named */
+	{
+		static const char *const bad[] = {" /dev/x",
+						  "/tmp/trail ",
+						  "/tmp/e${HOME}",
+						  "/tmp/$ncpus",
+						  "/tmp/a\\b",
+						  "/tmp/a\tb",
+						  ""};
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			hb_err_clear(&e);
+			j.filename = bad[i];
+			assert_int_equal(hb_fio_job_text(&j, buf, sizeof(buf), &e), HB_EINVAL);
+			assert_non_null(strstr(e.msg, "fio: "));
+		}
+	}
 	hb_err_clear(&e);
 	j.filename = "/tmp/x";
 	assert_int_equal(hb_fio_job_text(&j, buf, 40, &e), HB_EINVAL);

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "hb.h"
+#include "timing.h"
 
 static void parse_size_exact(void **state)
 {
@@ -116,6 +117,37 @@ static void atomic_write_and_rmtree(void **state)
 	assert_int_equal(hb_mkdirs("", 0700, &e), HB_EINVAL);
 }
 
+/* The one timing rule shared by profile, protocol and agent. */
+static void timing_rules(void **state)
+{
+	struct hb_timing t = {.duration = 2, .ramp = 1, .timeout = 0};
+	struct hb_err e;
+
+	(void)state;
+	hb_err_clear(&e);
+	assert_true(hb_timing_default_timeout(2, 1) == 69.0);
+	assert_int_equal(hb_timing_check(&t, 0, "w", &e), 0);
+	assert_true(t.timeout == 69.0);
+	t.timeout = 0;
+	assert_int_equal(hb_timing_check(&t, 50, "w", &e), 0);
+	assert_true(t.timeout == 50.0); /* capped by the agent's limit */
+	t.timeout = 2.5;
+	assert_int_equal(hb_timing_check(&t, 0, "w", &e), HB_EINVAL);
+	assert_string_equal(e.msg, "w: timeout 2.5 s is shorter than ramp + duration (3 s)");
+	hb_err_clear(&e);
+	t = (struct hb_timing){.duration = 0, .ramp = 0, .timeout = 10};
+	assert_int_equal(hb_timing_check(&t, 0, "run", &e), HB_EINVAL);
+	assert_string_equal(e.msg, "run: duration must be positive");
+	/* --duration 1 on an entry of 10 s + 4 s ramp, timeout 20: ramp halved, timeout raised to
+	 * the default of the new figures (3 * 1.5 + 60) */
+	t = (struct hb_timing){.duration = 10, .ramp = 4, .timeout = 20};
+	hb_timing_override(&t, 1);
+	assert_true(t.duration == 1 && t.ramp == 0.5 && t.timeout == 64.5);
+	t = (struct hb_timing){.duration = 10, .ramp = 4, .timeout = 20};
+	hb_timing_override(&t, 30);
+	assert_true(t.ramp == 4 && t.timeout == 3 * 34 + 60); /* 20 s is below the default */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -124,6 +156,7 @@ int main(void)
 		cmocka_unit_test(utf8_cut_becomes_question_mark),
 		cmocka_unit_test(first_error_wins),
 		cmocka_unit_test(atomic_write_and_rmtree),
+		cmocka_unit_test(timing_rules),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -67,7 +67,7 @@ static int read_full(int fd, void *buf, size_t len, double timeout)
 	size_t got = 0;
 
 	while (got < len) {
-		struct pollfd p = { fd, POLLIN, 0 };
+		struct pollfd p = {fd, POLLIN, 0};
 		double left = end - hb_now();
 		ssize_t r;
 		if (left <= 0 || poll(&p, 1, (int)(left * 1000) + 1) <= 0)
@@ -136,7 +136,7 @@ static void assert_within(double got, double want, double frac, const char *what
 static struct hb_probe_set *new_set(const char *cfg_text)
 {
 	struct hb_probe_set *ps = NULL;
-	struct hb_err e = { 0 };
+	struct hb_err e = {0};
 	json_t *cfg = cfg_text ? json_loads(cfg_text, 0, NULL) : NULL;
 
 	if (cfg_text)
@@ -152,7 +152,7 @@ static struct hb_probe_set *new_set(const char *cfg_text)
 static void test_unknown_probe_suggests(void **state)
 {
 	struct hb_probe_set *ps = NULL;
-	struct hb_err e = { 0 };
+	struct hb_err e = {0};
 	json_t *cfg = json_pack("{s:{}}", "pfmm");
 
 	(void)state;
@@ -168,7 +168,8 @@ static void test_unknown_probe_suggests(void **state)
 	hb_err_clear(&e);
 	cfg = json_pack("{s:{s:[s]}}", "pfm", "event", "cycles");
 	assert_int_equal(hb_probes_validate(cfg, "probes", &e), HB_EINVAL);
-	assert_non_null(strstr(e.msg, "probes.pfm: unknown key \"event\" (did you mean \"events\"?)"));
+	assert_non_null(
+		strstr(e.msg, "probes.pfm: unknown key \"event\" (did you mean \"events\"?)"));
 	json_decref(cfg);
 
 	/* A list of events validates; a non-string entry does not. */
@@ -266,7 +267,7 @@ static void burn_and_measure(int reap_first)
 {
 	struct hb_probe_set *ps = new_set(NULL);
 	struct hb_probe_target t;
-	struct hb_err e = { 0 };
+	struct hb_err e = {0};
 	struct hb_sample s;
 	int resfd = -1, gofd = -1;
 	double fig = 0, task, cpu;
@@ -309,7 +310,8 @@ static void burn_and_measure(int reap_first)
 		      "user + sys");
 	method = json_string_value(json_object_get(pinfo(&s, "proc"), "cpu_method"));
 	assert_non_null(method);
-	assert_non_null(strstr(method, reap_first ? "getrusage(RUSAGE_CHILDREN)" : "/proc/PID/stat"));
+	assert_non_null(
+		strstr(method, reap_first ? "getrusage(RUSAGE_CHILDREN)" : "/proc/PID/stat"));
 	assert_string_equal(json_string_value(json_object_get(pinfo(&s, "pfm"), "mode")),
 			    "worker pid, inherit=1");
 	/* The compact summary for results.json carries the same statuses and reasons. */
@@ -322,9 +324,9 @@ static void burn_and_measure(int reap_first)
 			assert_string_equal(json_string_value(json_object_get(
 						    json_object_get(sum, "kvmstat"), "reason")),
 					    "native target: no KVM statistics");
-		assert_string_equal(json_string_value(json_object_get(json_object_get(sum, "proc"),
-								      "status")),
-				    "ok");
+		assert_string_equal(
+			json_string_value(json_object_get(json_object_get(sum, "proc"), "status")),
+			"ok");
 		assert_null(json_object_get(sum, "derived"));
 		if (!pmu_present())
 			assert_true(json_array_size(json_object_get(json_object_get(sum, "pfm"),
@@ -350,7 +352,8 @@ static void burn_and_measure(int reap_first)
 				seen = 1;
 				assert_string_equal(
 					json_string_value(json_object_get(it, "reason")),
-					"perf_event_open: ENOENT — no hardware PMU (virtualized host?)");
+					"perf_event_open: ENOENT — no hardware PMU (virtualized "
+					"host?)");
 			}
 		}
 		assert_true(seen);
@@ -415,7 +418,7 @@ static void test_thread_before_open(void **state)
 	struct hb_probe_set *nat = new_set("{\"pfm\": {}}");
 	struct hb_probe_target tv, tn;
 	struct hb_sample sv, sn;
-	struct hb_err e = { 0 };
+	struct hb_err e = {0};
 
 	(void)state;
 	assert_int_equal(pipe(go), 0);
@@ -424,7 +427,7 @@ static void test_thread_before_open(void **state)
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		/* Main thread: start the spinner (blocked on go), report its tid, then sleep. */
-		struct spinner sp = { go[0], res[1] };
+		struct spinner sp = {go[0], res[1]};
 		pthread_t th;
 		pid_t mine;
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -486,7 +489,8 @@ static void test_thread_before_open(void **state)
 	other = metric(&sv, "pfm.vmm_other.task_clock_s");
 	whole = metric(&sn, "pfm.task_clock_s");
 	print_message("thread's own figure %.3f s; per-thread vcpu %.3f, other %.3f; "
-		      "pid+inherit %.3f\n", fig, vcpu, other, whole);
+		      "pid+inherit %.3f\n",
+		      fig, vcpu, other, whole);
 	assert_within(vcpu, fig, 0.10, "per-TID counter of the pre-existing thread");
 	assert_true(other < 0.05);
 	assert_within(metric(&sv, "pfm.task_clock_s"), vcpu + other, 0.001, "total = vcpu + other");
@@ -508,7 +512,7 @@ static void test_thread_after_open(void **state)
 	struct hb_probe_set *ps = new_set("{\"pfm\": {}}");
 	struct hb_probe_target t;
 	struct hb_sample s;
-	struct hb_err e = { 0 };
+	struct hb_err e = {0};
 
 	(void)state;
 	assert_int_equal(pipe(go), 0);
@@ -516,7 +520,7 @@ static void test_thread_after_open(void **state)
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
-		struct spinner sp = { go[0], res[1] };
+		struct spinner sp = {go[0], res[1]};
 		pthread_t th;
 		char c;
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -545,14 +549,15 @@ static void test_thread_after_open(void **state)
 	close(res[0]);
 	close(res[1]);
 	got = metric(&s, "pfm.task_clock_s");
-	print_message("thread created after open: own figure %.3f s, counted %.3f s, created %lld\n",
-		      fig, got,
-		      json_integer_value(json_object_get(pinfo(&s, "pfm"),
-							 "threads_created_during_run")));
+	print_message(
+		"thread created after open: own figure %.3f s, counted %.3f s, created %lld\n", fig,
+		got,
+		json_integer_value(
+			json_object_get(pinfo(&s, "pfm"), "threads_created_during_run")));
 	assert_within(got, fig, 0.10, "inherited thread's task clock");
-	assert_int_equal(json_integer_value(json_object_get(pinfo(&s, "pfm"),
-							    "threads_created_during_run")),
-			 1);
+	assert_int_equal(
+		json_integer_value(json_object_get(pinfo(&s, "pfm"), "threads_created_during_run")),
+		1);
 	assert_null(hb_sample_get(&s, "pfm.vcpu.task_clock_s")); /* no vCPU tid given */
 	hb_sample_free(&s);
 }
@@ -585,7 +590,7 @@ static void test_thread_churn(void **state)
 	struct hb_probe_set *ps = new_set("{\"pfm\": {}, \"proc\": {}}");
 	struct hb_probe_target t;
 	struct hb_sample s;
-	struct hb_err e = { 0 };
+	struct hb_err e = {0};
 
 	(void)state;
 	assert_int_equal(pipe(go), 0);
@@ -645,7 +650,7 @@ static void test_rss_sampled(void **state)
 	struct hb_probe_set *ps = new_set("{\"proc\": {\"interval_ms\": 20}}");
 	struct hb_probe_target t;
 	struct hb_sample s;
-	struct hb_err e = { 0 };
+	struct hb_err e = {0};
 	double peak, mean;
 
 	(void)state;
@@ -693,7 +698,8 @@ static void test_rss_sampled(void **state)
 		      json_integer_value(json_object_get(pinfo(&s, "proc"), "mem_samples")));
 	assert_true(peak >= 64.0 && peak < 64.0 + 32.0);
 	assert_true(metric(&s, "proc.pss_peak_mib") >= 64.0);
-	assert_true(mean < metric(&s, "proc.pss_peak_mib")); /* the first sample was before malloc */
+	assert_true(mean <
+		    metric(&s, "proc.pss_peak_mib")); /* the first sample was before malloc */
 	assert_true(json_integer_value(json_object_get(pinfo(&s, "proc"), "mem_samples")) >= 5);
 	assert_non_null(hb_sample_get(&s, "proc.memavail_delta_mib"));
 	hb_sample_free(&s);
@@ -706,7 +712,7 @@ static void test_missing_target_not_fatal(void **state)
 	struct hb_probe_set *ps = new_set(NULL);
 	struct hb_probe_target t;
 	struct hb_sample s;
-	struct hb_err e = { 0 };
+	struct hb_err e = {0};
 	pid_t pid = fork();
 
 	(void)state;
@@ -721,8 +727,8 @@ static void test_missing_target_not_fatal(void **state)
 	hb_probeset_read(ps, &s, 0);
 	assert_string_equal(json_string_value(json_object_get(pinfo(&s, "pfm"), "status")),
 			    "unavailable");
-	assert_non_null(strstr(json_string_value(json_object_get(pinfo(&s, "pfm"), "reason")),
-			       "ESRCH"));
+	assert_non_null(
+		strstr(json_string_value(json_object_get(pinfo(&s, "pfm"), "reason")), "ESRCH"));
 	assert_string_equal(json_string_value(json_object_get(pinfo(&s, "proc"), "status")),
 			    "unavailable");
 	assert_int_equal(s.n, 0);
@@ -751,7 +757,7 @@ static void test_event_options(void **state)
 			"\"software\": false}}");
 	struct hb_probe_target t;
 	struct hb_sample s;
-	struct hb_err e = { 0 };
+	struct hb_err e = {0};
 	const json_t *un;
 	pid_t pid = fork();
 
@@ -790,7 +796,7 @@ static void test_derived(void **state)
 	struct hb_probe_set *ps = new_set("{}"); /* no probes: only the derivation runs */
 	struct hb_probe_target t;
 	struct hb_sample s;
-	struct hb_err e = { 0 };
+	struct hb_err e = {0};
 	const json_t *d;
 
 	(void)state;
@@ -821,7 +827,25 @@ static void test_derived(void **state)
 	assert_true(json_real_value(json_object_get(json_object_get(d, "tax.cpu_s_per_gib"),
 						    "gib")) == 2.0);
 	assert_string_equal(json_string_value(json_object_get(d, "duration_source")),
-			    "given by the runner");
+			    "planned by the runner (the workload reported no interval)");
+	hb_sample_free(&s);
+
+	/*
+	 * The quick profile's net entry: planned 1.5 s + 0.5 s ramp, but libiperf runs whole
+	 * seconds (2 s + 1 s omit) and says so in active_s. 3 CPU-seconds over 3 s at 10 Gbit/s
+	 * = 30 Gbit moved: 1 s per 10 Gbit. With the planned 2 s it would read 1.5 (the bug).
+	 */
+	hb_sample_init(&s);
+	hb_sample_add(&s, "throughput", "Gbit/s", 1, 10);
+	hb_sample_add(&s, "proc.cpu_s", "s", 0, 3.0);
+	s.measured_s = 2.0;
+	s.active_s = 3.0;
+	assert_int_equal(hb_probeset_start(ps, &t, &e), 0);
+	hb_probeset_read(ps, &s, 1.5 + 0.5);
+	assert_true(metric(&s, "tax.cpu_s_per_10gbit") == 1.0);
+	assert_string_equal(
+		json_string_value(json_object_get(pinfo(&s, "derived"), "duration_source")),
+		"measured by the workload (ramp + measured interval)");
 	hb_sample_free(&s);
 
 	/* Without proc the task clock is used; without a duration, the probe window. */
@@ -862,12 +886,12 @@ static void test_probes_command(void **state)
 {
 	char path[] = "/tmp/hbprobesXXXXXX";
 	int fd = mkstemp(path), saved;
-	char *argv[] = { "probes", "--json", NULL };
-	char *argv_bad[] = { "probes", "--bogus", NULL };
+	char *argv[] = {"probes", "--json", NULL};
+	char *argv_bad[] = {"probes", "--bogus", NULL};
 	char *text = NULL;
 	size_t len;
 	json_t *j, *pfm = NULL, *it, *ev;
-	struct hb_err e = { 0 };
+	struct hb_err e = {0};
 	size_t i;
 	int rc, seen_task = 0;
 
@@ -899,8 +923,8 @@ static void test_probes_command(void **state)
 		}
 		if (!strcmp(json_string_value(json_object_get(ev, "event")), "cycles") &&
 		    !pmu_present())
-			assert_non_null(strstr(json_string_value(json_object_get(ev, "reason")),
-					       "ENOENT"));
+			assert_non_null(
+				strstr(json_string_value(json_object_get(ev, "reason")), "ENOENT"));
 	}
 	assert_true(seen_task);
 	json_decref(j);

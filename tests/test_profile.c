@@ -50,12 +50,12 @@ static void valid_profile_loads(void **state)
 	assert_string_equal(hb_param_str(p.entries[0].params, "rw"), "randwrite");
 	assert_int_equal(hb_param_int(p.entries[0].params, "bs"), 8192);
 	assert_string_equal(p.entries[1].name, "cpu"); /* defaults to the workload's name */
-	assert_true(p.entries[0].duration == 1.5);
-	assert_true(p.entries[1].duration == 0.5);
-	assert_true(p.entries[0].ramp == 0.5);
+	assert_true(p.entries[0].t.duration == 1.5);
+	assert_true(p.entries[1].t.duration == 0.5);
+	assert_true(p.entries[0].t.ramp == 0.5);
 	/* default timeout, per entry: 3 * (its duration + ramp) + 60 */
-	assert_true(p.entries[0].timeout == 66.0);
-	assert_true(p.entries[1].timeout == 63.0); /* duration 0.5 of its own + ramp 0.5 */
+	assert_true(p.entries[0].t.timeout == 66.0);
+	assert_true(p.entries[1].t.timeout == 63.0); /* duration 0.5 of its own + ramp 0.5 */
 	hb_profile_free(&p);
 }
 
@@ -160,7 +160,7 @@ static void overrides(void **state)
 	assert_string_equal(p.targets[0].name, "native");
 	assert_int_equal(p.reps, 7);
 	assert_int_equal(p.warmup, 2);
-	assert_true(p.entries[0].duration == 3.0);
+	assert_true(p.entries[0].t.duration == 3.0);
 	hb_profile_free(&p);
 
 	assert_int_equal(hb_profile_parse(two, "p.json", &p, &e), 0);

@@ -522,9 +522,7 @@ static void test_run_skips_stale_and_decodes(void **state)
 	struct pair *p = *state;
 	struct hb_err e = {0};
 	struct hb_sample s;
-	struct hb_run_opts o = {.duration = 1,
-				.ramp = 0.5,
-				.timeout = 5,
+	struct hb_run_opts o = {.t = {.duration = 1, .ramp = 0.5, .timeout = 5},
 				.server_addr = "198.18.0.1",
 				.server_port = 5201};
 	json_t *params = json_pack("{s:s}", "bs", "4k"), *req;
@@ -566,7 +564,7 @@ static void test_run_error_reply(void **state)
 	struct pair *p = *state;
 	struct hb_err e = {0};
 	struct hb_sample s;
-	struct hb_run_opts o = {.duration = 1, .timeout = 5};
+	struct hb_run_opts o = {.t = {.duration = 1, .timeout = 5}};
 
 	puts_(p->agent, "{\"op\":\"error\",\"id\":9,\"code\":\"ETIMEDOUT\",\"message\":\"cpu: no "
 			"result within 5 s\\n\\u001b[31m\"}\n");
@@ -581,7 +579,7 @@ static void test_run_bad_replies(void **state)
 	struct pair *p = *state;
 	struct hb_err e = {0};
 	struct hb_sample s;
-	struct hb_run_opts o = {.duration = 1, .timeout = 5};
+	struct hb_run_opts o = {.t = {.duration = 1, .timeout = 5}};
 
 	/* a result whose sample is invalid */
 	puts_(p->agent,

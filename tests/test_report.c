@@ -107,8 +107,9 @@ static void test_loader_errors(void **state)
 		load_text("{\n \"schema\": \"hvbench/result/1\",\n \"x\": [1,,2]\n}", m, sizeof(m)),
 		HB_EINVAL);
 	assert_true(!strncmp(m, ": line 3, column ", 17));
-	assert_int_equal(load_text("{\"schema\":\"hvbench/result/2\"}", m, sizeof(m)), HB_EINVAL);
-	assert_string_equal(m, ": schema: \"hvbench/result/2\" is not \"hvbench/result/1\"");
+	assert_int_equal(load_text("{\"schema\":\"hvbench/result/9\"}", m, sizeof(m)), HB_EINVAL);
+	assert_string_equal(m, ": schema: \"hvbench/result/9\" is not \"hvbench/result/2\" (or "
+			       "\"hvbench/result/1\")");
 	assert_int_equal(load_text(HEAD "\"results\":[" RES("") "," RES(
 					   ",\"n\":3") ","
 						       "{\"target\":\"native\",\"workload\":"
@@ -199,21 +200,17 @@ static void test_fmt_rule(void **state)
 
 /* ---- hvbench/result/2 fixtures ---- */
 
-/*
- * The results2-* fixtures carry the metric model (area, role, comparison; comparisons with
- * oriented/delta). They are read without hb_results_load so these tests do not depend on the
- * loader's schema version.
- */
+/* The results2-* fixtures are hvbench/result/2: they carry the metric model (area, role,
+ * comparison; comparisons with oriented/delta). Loaded through the validating loader. */
 static json_t *load_fix2(const char *name)
 {
 	char p[320];
-	json_error_t je;
-	json_t *j;
+	json_t *j = NULL;
+	struct hb_err e = {0};
 
 	snprintf(p, sizeof(p), "%s/%s", fixdir, name);
-	j = json_load_file(p, 0, &je);
-	if (!j)
-		fail_msg("%s: %s", p, je.text);
+	if (hb_results_load(p, &j, &e))
+		fail_msg("%s", e.msg);
 	return j;
 }
 
@@ -427,14 +424,18 @@ static size_t check_details(const char *md, const json_t *root, int from_file)
 				p = expect_signed(p + used, num(cmp, "delta"), unit);
 				assert_true(!strncmp(p, ") ", 2));
 				p += 2;
+				/* the CI: the file's, or bootstrapped by the report (checked where
+				 * the report computes it, test_cross_run) */
+				assert_true(!strncmp(p, "(95% CI ", 8));
 				if (from_file) {
-					assert_true(!strncmp(p, "(95% CI ", 8));
 					p = expect_signed(p + 8, idx(cmp, "ci95", 0), unit);
 					assert_true(!strncmp(p, "\xe2\x80\x93", 3));
 					p = expect_signed(p + 3, idx(cmp, "ci95", 1), unit);
-					assert_true(!strncmp(p, ") ", 2));
-					p += 2;
+				} else {
+					p = strchr(p, ')');
 				}
+				assert_true(!strncmp(p, ") ", 2));
+				p += 2;
 				assert_true(!strncmp(p, "\xc2\xb7 ", 3));
 				p += 3;
 			}
@@ -631,7 +632,8 @@ static void test_missing_comparisons_computed(void **state)
 	json_object_del(copy, "comparisons");
 	hb_report_opts_init(&o);
 	md = render_md(&copy, 1, &o, dir, sizeof(dir));
-	assert_non_null(strstr(md, "ratios bootstrapped (10000 resamples, fixed seed)"));
+	assert_non_null(strstr(md, "computed by the report as the runner computes them "
+				   "(bootstrap CI, 10000 resamples, fixed seed)"));
 	assert_int_equal(check_details(md, j, 0), 33);
 	free(md);
 	rmout(dir);
@@ -980,11 +982,25 @@ static void test_cross_run(void **state)
 		 "%.1f%%\xe2\x80\x93%.1f%%) \xc2\xb7 98000 IOPS |",
 		 100 * r, 100 * lo, 100 * hi);
 	assert_non_null(strstr(md, expect));
-	assert_non_null(strstr(md, "| disk-randread \xc2\xb7 clat_p50 (delta) | 80 \xc2\xb5s | "
-				   "\xc3\x97"
-				   "1.20 native (+16 \xc2\xb5s) \xc2\xb7 96 \xc2\xb5s | \xc3\x97"
-				   "1.50 native (+40 \xc2\xb5s) \xc2\xb7 120 \xc2\xb5s |"));
-	assert_non_null(strstr(md, "deltas as the difference of medians (no CI across files)"));
+	{
+		double ca[3] = {96, 97, 95}, cb[3] = {120, 118, 122}, nat[3] = {80, 82, 78};
+		json_t *da = hb_comparison_json(HB_CMP_DELTA, 0, ca, 3, nat, 3);
+		json_t *db = hb_comparison_json(HB_CMP_DELTA, 0, cb, 3, nat, 3);
+
+		assert_true(num(da, "delta") == 16 && num(db, "delta") == 40);
+		snprintf(expect, sizeof(expect),
+			 "| disk-randread \xc2\xb7 clat_p50 (delta) | 80 \xc2\xb5s | \xc3\x97"
+			 "1.20 native (+16 \xc2\xb5s) (95%% CI +%g \xc2\xb5s\xe2\x80\x93+%g "
+			 "\xc2\xb5s) \xc2\xb7 96 \xc2\xb5s | \xc3\x97"
+			 "1.50 native (+40 \xc2\xb5s) (95%% CI +%g \xc2\xb5s\xe2\x80\x93+%g "
+			 "\xc2\xb5s) \xc2\xb7 120 \xc2\xb5s |",
+			 idx(da, "ci95", 0), idx(da, "ci95", 1), idx(db, "ci95", 0),
+			 idx(db, "ci95", 1));
+		assert_non_null(strstr(md, expect));
+		json_decref(da);
+		json_decref(db);
+	}
+	assert_non_null(strstr(md, "computed by the report as the runner computes them"));
 	/* diagnostics side by side, absolute */
 	assert_non_null(strstr(md, "| disk-randread \xc2\xb7 fio_usr_cpu | 5 % | 7 % | 9 % |"));
 	/* comparable: same hardware and parameters; what differs is said */

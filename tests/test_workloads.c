@@ -70,8 +70,8 @@ static json_t *params_for(const struct hb_workload *wl, const char *json)
 	return out;
 }
 
-static int run_wl(const char *name, const char *params, struct hb_wl_ctx *ctx,
-		  struct hb_sample *s, struct hb_err *e)
+static int run_wl(const char *name, const char *params, struct hb_wl_ctx *ctx, struct hb_sample *s,
+		  struct hb_err *e)
 {
 	const struct hb_workload *wl = hb_workload_find(name);
 	json_t *p;
@@ -142,12 +142,12 @@ static int have_fio(void)
 	return hb_workload_find("disk")->supported(why, sizeof(why)) == 0;
 }
 
-#define NEED_FIO()                                                                                \
-	do {                                                                                      \
-		if (!have_fio()) {                                                                \
-			printf("SKIP: fio not installed\n");                                      \
-			skip();                                                                   \
-		}                                                                                 \
+#define NEED_FIO()                                                                                 \
+	do {                                                                                       \
+		if (!have_fio()) {                                                                 \
+			printf("SKIP: fio not installed\n");                                       \
+			skip();                                                                    \
+		}                                                                                  \
 	} while (0)
 
 static const struct want disk_metrics[] = {
@@ -193,8 +193,9 @@ static void test_disk_given_path_kept(void **state)
 	assert_true(fd >= 0);
 	assert_int_equal(ftruncate(fd, 4 << 20), 0);
 	close(fd);
-	if (run_wl("disk", "{\"size\":\"4M\",\"rw\":\"randwrite\",\"ioengine\":\"psync\","
-			   "\"iodepth\":1}",
+	if (run_wl("disk",
+		   "{\"size\":\"4M\",\"rw\":\"randwrite\",\"ioengine\":\"psync\","
+		   "\"iodepth\":1}",
 		   &ctx, &s, &e))
 		fail_msg("%s", e.msg);
 	check_sample(&s, disk_metrics, HB_ARRAY_SIZE(disk_metrics));
@@ -258,7 +259,8 @@ static void test_disk_timeout_kills_fio(void **state)
 static void test_disk_stop_flag(void **state)
 {
 	volatile sig_atomic_t stop = 1;
-	struct hb_wl_ctx ctx = {.duration = 5, .timeout = 30, .scratch_dir = scratch, .stop = &stop};
+	struct hb_wl_ctx ctx = {
+		.duration = 5, .timeout = 30, .scratch_dir = scratch, .stop = &stop};
 	struct hb_sample s;
 	struct hb_err e;
 	double t0 = hb_now();
@@ -272,7 +274,9 @@ static void test_disk_stop_flag(void **state)
 
 static void test_disk_fio_missing(void **state)
 {
-	struct hb_wl_ctx ctx = {.duration = 1, .timeout = 10, .scratch_dir = scratch,
+	struct hb_wl_ctx ctx = {.duration = 1,
+				.timeout = 10,
+				.scratch_dir = scratch,
 				.fio_path = "/nonexistent/fio"};
 	struct hb_sample s;
 	struct hb_err e;
@@ -290,13 +294,14 @@ static void test_disk_bad_rw_did_you_mean(void **state)
 	struct hb_err e;
 
 	hb_err_clear(&e);
-	assert_int_equal(hb_params_validate(wl->params, wl->nparams, in, "profile: disk-randread",
-					    &out, &e),
-			 HB_EINVAL);
+	assert_int_equal(
+		hb_params_validate(wl->params, wl->nparams, in, "profile: disk-randread", &out, &e),
+		HB_EINVAL);
 	assert_null(out);
-	assert_string_equal(e.msg, "profile: disk-randread: \"rw\" is \"randreed\"; expected one of: "
-				   "randread, randwrite, read, write, randrw (did you mean "
-				   "\"randread\"?)");
+	assert_string_equal(e.msg,
+			    "profile: disk-randread: \"rw\" is \"randreed\"; expected one of: "
+			    "randread, randwrite, read, write, randrw (did you mean "
+			    "\"randread\"?)");
 	json_decref(in);
 	in = json_pack("{s:s}", "ioengine", "io-uring");
 	hb_err_clear(&e);
@@ -333,7 +338,8 @@ static const struct want net_metrics[] = {
 
 static void test_net_own_path(void **state)
 {
-	struct hb_wl_ctx ctx = {.duration = 1, .timeout = 30};
+	/* planned 0.6 s + 0.4 s ramp; libiperf runs whole seconds: 1 s + 0 s omit */
+	struct hb_wl_ctx ctx = {.duration = 0.6, .ramp = 0.4, .timeout = 30};
 	struct hb_sample s;
 	struct hb_err e;
 	char ns[64];
@@ -342,6 +348,9 @@ static void test_net_own_path(void **state)
 	if (run_wl("net", "{\"direction\":\"recv\",\"streams\":2}", &ctx, &s, &e))
 		fail_msg("%s", e.msg);
 	check_sample(&s, net_metrics, HB_ARRAY_SIZE(net_metrics));
+	/* the interval that really ran, not the planned one */
+	assert_true(s.measured_s == 1.0);
+	assert_true(s.active_s == 1.0);
 	path = json_string_value(json_object_get(s.info, "path"));
 	assert_non_null(path);
 	if (geteuid() == 0 && access("/usr/sbin/ip", X_OK) == 0 && access("/run/netns", F_OK) == 0)
@@ -376,9 +385,9 @@ static void test_net_loopback_fallback(void **state)
 	check_sample(&s, net_metrics, HB_ARRAY_SIZE(net_metrics));
 	assert_string_equal(json_string_value(json_object_get(s.info, "path")), "loopback");
 	assert_non_null(json_string_value(json_object_get(s.info, "path_reason")));
-	assert_string_equal(json_string_value(json_object_get(json_object_get(s.info, "server"),
-							      "addr")),
-			    "127.0.0.1");
+	assert_string_equal(
+		json_string_value(json_object_get(json_object_get(s.info, "server"), "addr")),
+		"127.0.0.1");
 	assert_int_equal(live_children(), 0);
 	hb_sample_free(&s);
 }
