@@ -426,7 +426,7 @@ static int plot_headline(const struct hb_rep *r, const char *plotdir, struct hb_
 		fprintf(gp.f, " %zu", nrow - 1 - q);
 	}
 	fprintf(gp.f, ")\nset arrow from 100, graph 0 to 100, graph 1 nohead dt 2 lw 1.5 lc rgb "
-		      "'#333333' front\nset key outside bottom center horizontal\n"
+		      "'#333333' front\nset key outside bottom center horizontal\nset bmargin 6\n"
 		      "set style fill solid 0.8 border -1\nplot ");
 	for (size_t k = 0; k < nser; k++) {
 		col_name(r, &r->cols[ser[k]], cn, sizeof(cn));

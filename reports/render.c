@@ -115,7 +115,7 @@ static const char *CSS =
 	"dl.kv{display:grid;grid-template-columns:max-content auto;gap:.2em 1em}"
 	"dl.kv dt{font-weight:600}dl.kv dd{margin:0}"
 	".scroll{overflow-x:auto}"
-	"table.glance td{white-space:nowrap}table.glance th{white-space:nowrap}"
+	"table.glance .pct{white-space:nowrap}"
 	"td.good{background:#c6f6d5}td.fair{background:#fefcbf}td.poor{background:#feebc8}"
 	"td.bad{background:#fed7d7}"
 	"details{margin:1em 0}summary{cursor:pointer;font-weight:600}"
@@ -397,7 +397,7 @@ static void details_table(struct doc *d, const struct hb_rep *r)
 	md(d, "\n## Details by area\n\nEach metric is compared with native as its model declares: "
 	      "ratio (oriented %%, 95%% CI, value), delta (VM \xe2\x88\x92 native in the metric's "
 	      "unit) or absolute.\n\n");
-	ht(d, "<h2>Details by area</h2>\n<p class=\"meta\">Each metric is compared with native "
+	ht(d, "<h2 id=\"details\">Details by area</h2>\n<p class=\"meta\">Each metric is compared with native "
 	      "as its model declares: ratio (oriented %%, 95%% CI, value), delta (VM "
 	      "\xe2\x88\x92 native in the metric's unit) or absolute.</p>\n");
 	for (size_t i = 0; i < r->nrows; i++)
@@ -481,7 +481,7 @@ static void appendix(struct doc *d, const struct hb_rep *r)
 	for (size_t i = 0; i < r->nrows; i++)
 		n += r->rows[i].role == HB_ROLE_DIAGNOSTIC;
 	md(d, "\n## Appendix: diagnostics and probe readings\n\n");
-	ht(d, "<h2>Appendix: diagnostics and probe readings</h2>\n");
+	ht(d, "<h2 id=\"appendix\">Appendix: diagnostics and probe readings</h2>\n");
 	if (!n) {
 		md(d, "None.\n");
 		ht(d, "<p>None.</p>\n");
@@ -914,7 +914,7 @@ static void samples_table(struct doc *d, const struct hb_rep *r)
 	   "host). Every sample of every metric is in `results.csv` next to this report.\n\n",
 	   th);
 	ht(d,
-	   "<h2>Samples and variability</h2>\n<p>Headline and detail metrics whose CV is above "
+	   "<h2 id=\"samples\">Samples and variability</h2>\n<p>Headline and detail metrics whose CV is above "
 	   "%s%%: their medians are not trustworthy (rerun with more repetitions or on a quieter "
 	   "host). Every sample of every metric is in <a href=\"results.csv\">results.csv</a> "
 	   "next to this report.</p>\n",
@@ -1308,7 +1308,7 @@ static void plots_section(struct doc *d, const char *outdir, const struct hb_rep
 			  int plots_ran)
 {
 	md(d, "\n## Plots\n\n");
-	ht(d, "<h2>Plots</h2>\n");
+	ht(d, "<h2 id=\"plots\">Plots</h2>\n");
 	if (pl->why[0]) {
 		md(d, WARN_SIGN " ");
 		ht(d, "<p class=\"warn\">" WARN_SIGN " ");
