@@ -98,19 +98,17 @@ static void progress_clear(struct runner *r)
 static void rlog(void *arg, const char *fmt, ...)
 {
 	struct runner *r = arg;
+	char msg[4096];
 	va_list ap;
 
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
 	pthread_mutex_lock(&r->pm);
 	progress_clear(r);
-	fputs("hvbench: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
+	fprintf(stderr, "hvbench: %s\n", msg);
 	/* the latest message is the phase the progress line shows (e.g. "booting under TCG") */
-	va_start(ap, fmt);
-	vsnprintf(r->p_event, sizeof(r->p_event), fmt, ap);
-	va_end(ap);
+	hb_strlcpy(r->p_event, msg, sizeof(r->p_event));
 	pthread_mutex_unlock(&r->pm);
 }
 

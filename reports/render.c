@@ -397,7 +397,8 @@ static void details_table(struct doc *d, const struct hb_rep *r)
 	md(d, "\n## Details by area\n\nEach metric is compared with native as its model declares: "
 	      "ratio (oriented %%, 95%% CI, value), delta (VM \xe2\x88\x92 native in the metric's "
 	      "unit) or absolute.\n\n");
-	ht(d, "<h2 id=\"details\">Details by area</h2>\n<p class=\"meta\">Each metric is compared with native "
+	ht(d, "<h2 id=\"details\">Details by area</h2>\n<p class=\"meta\">Each metric is compared "
+	      "with native "
 	      "as its model declares: ratio (oriented %%, 95%% CI, value), delta (VM "
 	      "\xe2\x88\x92 native in the metric's unit) or absolute.</p>\n");
 	for (size_t i = 0; i < r->nrows; i++)
@@ -914,7 +915,8 @@ static void samples_table(struct doc *d, const struct hb_rep *r)
 	   "host). Every sample of every metric is in `results.csv` next to this report.\n\n",
 	   th);
 	ht(d,
-	   "<h2 id=\"samples\">Samples and variability</h2>\n<p>Headline and detail metrics whose CV is above "
+	   "<h2 id=\"samples\">Samples and variability</h2>\n<p>Headline and detail metrics whose "
+	   "CV is above "
 	   "%s%%: their medians are not trustworthy (rerun with more repetitions or on a quieter "
 	   "host). Every sample of every metric is in <a href=\"results.csv\">results.csv</a> "
 	   "next to this report.</p>\n",
@@ -1688,7 +1690,13 @@ int hb_report_main(int argc, char **argv, FILE *out, FILE *err)
 		const char *eq = strchr(labels_raw[k], '=');
 		long i = label_target(labels_raw[k], (size_t)(eq - labels_raw[k]), argv + optind,
 				      nfiles);
+		char *bf[1] = {(char *)basefile};
 
+		if (i < 0 && basefile &&
+		    label_target(labels_raw[k], (size_t)(eq - labels_raw[k]), bf, 1) == 0) {
+			o.baseline_label = eq + 1;
+			continue;
+		}
 		if (i < 0) {
 			fprintf(err,
 				"hvbench report: --label %s: \"%.*s\" names none of the results "

@@ -1133,6 +1133,46 @@ static void test_cmd_report(void **state)
 	rmout(dir);
 }
 
+/* The command line of the cross-configuration comparison: labels by file name, by name
+ * without .json and by position, one naming the --baseline file. */
+static void test_cmd_report_cross(void **state)
+{
+	char pa[320], pb[320], pn[320], dir[64], *md;
+	size_t len;
+	FILE *out = fopen("/dev/null", "w"), *err = fopen("/dev/null", "w");
+	char *argv[] = {(char *)"report",
+			pa,
+			pb,
+			(char *)"--label",
+			(char *)"results2-hostA.json=Type-1",
+			(char *)"--label",
+			(char *)"2=Full OS",
+			(char *)"--label",
+			(char *)"results2-baremetal=bare metal",
+			(char *)"--baseline",
+			pn,
+			(char *)"--no-plots",
+			(char *)"-o",
+			dir,
+			NULL};
+
+	mkout(dir, sizeof(dir));
+	snprintf(pa, sizeof(pa), "%s/results2-hostA.json", fixdir);
+	snprintf(pb, sizeof(pb), "%s/results2-hostB.json", fixdir);
+	snprintf(pn, sizeof(pn), "%s/results2-baremetal.json", fixdir);
+	assert_int_equal(hb_report_main(14, argv, out, err), 0);
+	fclose(out);
+	fclose(err);
+	md = slurp(dir, "report.md", &len);
+	assert_non_null(md);
+	assert_non_null(strstr(md, "|  | bare metal: native | Type-1: type1-vm | Full OS: "
+				   "fullos-vm |\n"));
+	assert_non_null(strstr(md, "| Storage: disk-randread iops | 100000 IOPS | **98.0%** "
+				   "(98000 IOPS) | **95.0%** (95000 IOPS) |\n"));
+	free(md);
+	rmout(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1152,6 +1192,7 @@ int main(void)
 		cmocka_unit_test(test_cross_run),
 		cmocka_unit_test(test_glance_text),
 		cmocka_unit_test(test_cmd_report),
+		cmocka_unit_test(test_cmd_report_cross),
 	};
 
 	find_fixtures();
