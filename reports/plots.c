@@ -419,8 +419,13 @@ static int plot_headline(const struct hb_rep *r, const char *plotdir, struct hb_
 	for (size_t q = 0; q < nrow; q++) {
 		const struct hb_rep_row *row = &r->rows[rows[q]];
 
-		snprintf(label, sizeof(label), "%s: %s %s", area_word(row->area), row->workload,
-			 row->metric);
+		/* as in the at-a-glance table: a target-level row (its workload is its kind) has
+		 * no workload name */
+		if (!strcmp(row->workload, row->kind))
+			snprintf(label, sizeof(label), "%s: %s", area_word(row->area), row->metric);
+		else
+			snprintf(label, sizeof(label), "%s: %s %s", area_word(row->area),
+				 row->workload, row->metric);
 		fputs(q ? ", " : "", gp.f);
 		gp_str(gp.f, label);
 		fprintf(gp.f, " %zu", nrow - 1 - q);

@@ -1,6 +1,6 @@
 #!/bin/sh
 # screenshots.sh REPORT_DIR [OUT_DIR] — renders REPORT_DIR/report.html in headless Chromium
-# and writes page screenshots (top of the page, and the whole page) to OUT_DIR (default
+# and writes page screenshots (the top at 1280 and 800 px wide, and the whole page) to OUT_DIR (default
 # REPORT_DIR/screenshots), so a person can check that no table or figure is clipped.
 # Chromium is optional: without it this says so and exits 77 (skip).
 set -eu
@@ -19,14 +19,12 @@ fi
 mkdir -p "$out"
 profile=$(mktemp -d)
 trap 'rm -rf "$profile"' EXIT
-shot() { # NAME WIDTH HEIGHT [#SECTION]
+shot() { # NAME WIDTH HEIGHT
 	"$browser" --headless --no-sandbox --disable-gpu --hide-scrollbars \
 		--user-data-dir="$profile" --window-size="$2,$3" --virtual-time-budget=5000 \
-		--screenshot="$out/$1.png" "file://$html${4:-}" >/dev/null 2>&1
+		--screenshot="$out/$1.png" "file://$html" >/dev/null 2>&1
 	echo "$out/$1.png"
 }
 shot top 1280 1400
 shot narrow 800 1400
-for s in details plots samples appendix; do
-	shot "$s" 1280 1400 "#$s"
-done
+shot full 1280 12000
