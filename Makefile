@@ -26,7 +26,7 @@ ALL_CFLAGS = $(WARN) $(CFLAGS) $(SAN)
 # Keep test objects (make would delete them as intermediates and relink every time).
 .SECONDARY:
 
-.PHONY: all deps test test-loaded asan demo guest bench fuzz clean format format-check install uninstall deb bundle
+.PHONY: all deps test test-loaded asan demo guest bench fuzz clean format format-check install uninstall deb bundle screenshots
 all: $(BUILD)/hvbench $(BUILD)/hvbench-guest
 
 $(BUILD)/obj/%.o: %.c
@@ -76,6 +76,12 @@ demo: guest
 
 bench: deps all
 	sh tools/bench.sh $(BUILD)
+
+# Headless-Chromium screenshots of REPORT/report.html (REPORT=results/<run>) into
+# REPORT/screenshots/, to check that no table or figure is clipped. Needs chromium.
+screenshots:
+	@test -n "$(REPORT)" || { echo "usage: make screenshots REPORT=DIR"; exit 2; }
+	sh tools/screenshots.sh $(REPORT)
 
 # Fuzzing: libFuzzer harnesses fuzz/*.c, built with clang (+ASan/UBSan) into $(BUILD)/fuzz/.
 # The core is rebuilt instrumented in $(BUILD)/fuzz/obj; -Werror is dropped there because

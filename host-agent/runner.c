@@ -13,14 +13,17 @@
 #include <signal.h>
 #include <float.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "netenv.h"
@@ -69,14 +72,28 @@ struct runner {
 	char started_at[40];
 	char results_path[4096];
 	struct hb_probe_set *probes;
-	/* progress */
+	/* progress: the line is drawn by a ticker thread once a second; pm guards it and what
+	 * it shows (set by the run loop) and every write to stderr while it runs */
 	int tty;
 	size_t total_runs, done_runs;
-	double t0, planned_left;
+	double t0;
 	int progress_shown;
 	int boot; /* current boot group, 0 .. p->boots - 1 */
+	pthread_mutex_t pm;
+	pthread_cond_t pc;
+	pthread_t ticker;
+	int ticking, tick_stop;
+	char p_what[160];  /* "[vm-full] disk-randread rep 2/3" or "[vm-full] starting qemu" */
+	char p_event[160]; /* the last thing a backend said (boot phases) */
+	double p_since;	   /* when the current step began */
+	int p_t, p_e;	   /* current (target, entry), -1 when none */
+	/* ETA: observed run times per (target, entry) and the runs left of each */
+	double obs_sum[HB_MAX_TARGETS][HB_MAX_ENTRIES];
+	unsigned obs_n[HB_MAX_TARGETS][HB_MAX_ENTRIES];
+	unsigned left[HB_MAX_TARGETS][HB_MAX_ENTRIES];
 };
 
+/* Called with pm held (or when no ticker runs). */
 static void progress_clear(struct runner *r)
 {
 	if (r->progress_shown) {
@@ -88,33 +105,160 @@ static void progress_clear(struct runner *r)
 static void rlog(void *arg, const char *fmt, ...)
 {
 	struct runner *r = arg;
+	char msg[4096];
 	va_list ap;
 
-	progress_clear(r);
-	fputs("hvbench run: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	pthread_mutex_lock(&r->pm);
+	progress_clear(r);
+	fprintf(stderr, "hvbench: %s\n", msg);
+	/* the latest message is the phase the progress line shows (e.g. "booting under TCG") */
+	hb_strlcpy(r->p_event, msg, sizeof(r->p_event));
+	pthread_mutex_unlock(&r->pm);
 }
 
-static void progress(struct runner *r, const char *target, const char *entry, int rep, int warm)
+/*
+ * Expected seconds of one run of entry e on target t: its own observed mean; else the mean of
+ * that entry on the other targets; else the plan scaled by how all observed runs compared with
+ * theirs. Observed times, not a running correction, so the estimate cannot compound.
+ */
+static double expect_run(const struct runner *r, int t, int e)
 {
-	char eta[32], el[32];
-	double elapsed = hb_now() - r->t0;
+	double sum = 0, plan = 0, obs = 0;
+	unsigned n = 0;
 
-	if (!r->tty)
+	if (r->obs_n[t][e])
+		return r->obs_sum[t][e] / r->obs_n[t][e];
+	for (int k = 0; k < r->p->ntargets; k++) {
+		sum += r->obs_sum[k][e];
+		n += r->obs_n[k][e];
+	}
+	if (n)
+		return sum / n;
+	for (int k = 0; k < r->p->ntargets; k++)
+		for (int q = 0; q < r->p->nentries; q++) {
+			obs += r->obs_sum[k][q];
+			plan += hb_entry_cost(&r->p->entries[q]) * r->obs_n[k][q];
+		}
+	return hb_entry_cost(&r->p->entries[e]) * (plan > 0 ? obs / plan : 1.0);
+}
+
+/* Seconds left: every run still to do at its expected time, less what the current one has
+ * already taken. */
+static double eta_left(const struct runner *r, double now)
+{
+	double left = 0;
+
+	for (int t = 0; t < r->p->ntargets; t++)
+		for (int e = 0; e < r->p->nentries; e++)
+			if (r->left[t][e] && !r->ts[t].dead && !r->skip[t][e])
+				left += r->left[t][e] * expect_run(r, t, e);
+	if (r->p_t >= 0 && r->p_e >= 0) {
+		double cur = now - r->p_since, exp = expect_run(r, r->p_t, r->p_e);
+
+		left -= cur < exp ? cur : exp;
+	}
+	return left > 0 ? left : 0;
+}
+
+static int term_width(void)
+{
+	struct winsize ws;
+
+	if (ioctl(2, TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 20)
+		return ws.ws_col;
+	return 80;
+}
+
+/* Draws the line (pm held): never wider than the terminal, so it never wraps. */
+static void progress_draw(struct runner *r)
+{
+	char line[512], el[32], eta[32], step[32];
+	double now = hb_now();
+	int w = term_width(), n;
+
+	hb_fmt_duration(now - r->t0, el, sizeof(el));
+	hb_fmt_duration(now - r->p_since, step, sizeof(step));
+	if (r->p_e >= 0) {
+		hb_fmt_duration(eta_left(r, now), eta, sizeof(eta));
+		n = snprintf(line, sizeof(line), "%s %s | run %zu/%zu | %s elapsed, ETA %s",
+			     r->p_what, step, r->done_runs + 1, r->total_runs, el, eta);
+	} else {
+		n = snprintf(line, sizeof(line), "%s %s%s%s | %s elapsed", r->p_what, step,
+			     r->p_event[0] ? ": " : "", r->p_event, el);
+	}
+	if (n < 0)
 		return;
-	hb_fmt_duration(r->planned_left, eta, sizeof(eta));
-	hb_fmt_duration(elapsed, el, sizeof(el));
-	if (warm)
-		fprintf(stderr, "\r\033[K[%s] %s warm-up %d | run %zu/%zu | %s elapsed, ETA %s",
-			target, entry, rep, r->done_runs + 1, r->total_runs, el, eta);
-	else
-		fprintf(stderr, "\r\033[K[%s] %s rep %d/%d | run %zu/%zu | %s elapsed, ETA %s",
-			target, entry, rep, r->p->reps, r->done_runs + 1, r->total_runs, el, eta);
+	/* cut at a character boundary, one column short of the edge */
+	if ((size_t)w - 1 < strlen(line)) {
+		size_t cut = (size_t)w - 1;
+
+		while (cut > 0 && ((unsigned char)line[cut] & 0xc0) == 0x80)
+			cut--;
+		line[cut] = '\0';
+	}
+	fprintf(stderr, "\r\033[K%s", line);
 	fflush(stderr);
 	r->progress_shown = 1;
+}
+
+static void *ticker(void *arg)
+{
+	struct runner *r = arg;
+
+	pthread_mutex_lock(&r->pm);
+	while (!r->tick_stop) {
+		struct timespec ts;
+
+		if (r->p_what[0])
+			progress_draw(r);
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += 1;
+		pthread_cond_timedwait(&r->pc, &r->pm, &ts);
+	}
+	progress_clear(r);
+	pthread_mutex_unlock(&r->pm);
+	return NULL;
+}
+
+/* What the line shows now; t/e = -1 outside a workload run (a target starting). */
+static void progress_set(struct runner *r, int t, int e, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static void progress_set(struct runner *r, int t, int e, const char *fmt, ...)
+{
+	va_list ap;
+
+	pthread_mutex_lock(&r->pm);
+	va_start(ap, fmt);
+	vsnprintf(r->p_what, sizeof(r->p_what), fmt, ap);
+	va_end(ap);
+	r->p_t = t;
+	r->p_e = e;
+	r->p_since = hb_now();
+	r->p_event[0] = '\0';
+	if (r->ticking)
+		progress_draw(r);
+	pthread_mutex_unlock(&r->pm);
+}
+
+static void progress_start(struct runner *r)
+{
+	if (r->tty && !pthread_create(&r->ticker, NULL, ticker, r))
+		r->ticking = 1;
+}
+
+static void progress_stop(struct runner *r)
+{
+	if (!r->ticking)
+		return;
+	pthread_mutex_lock(&r->pm);
+	r->tick_stop = 1;
+	pthread_cond_signal(&r->pc);
+	pthread_mutex_unlock(&r->pm);
+	pthread_join(r->ticker, NULL);
+	r->ticking = 0;
 }
 
 static struct series *series_get(struct runner *r, int target, const char *workload,
@@ -361,12 +505,7 @@ static int start_target(struct runner *r, int t)
 	} else if (tg->ops->supported && tg->ops->supported(why, sizeof(why))) {
 		rc = hb_err_set(&e, HB_EUNSUPP, "not supported on this host: %s", why);
 	} else {
-		if (r->tty) {
-			progress_clear(r);
-			fprintf(stderr, "\r\033[K[%s] starting %s target...", tg->name,
-				tg->ops->kind);
-			r->progress_shown = 1;
-		}
+		progress_set(r, -1, -1, "[%s] starting %s target", tg->name, tg->ops->kind);
 		rc = tg->ops->start(ts->priv, tg, &r->env, &ts->facts, ts->info, &e);
 		hb_facts_to_info(&ts->facts, ts->info);
 	}
@@ -505,7 +644,9 @@ static void entry_done(struct runner *r, int ei)
 
 	if (isatty(2)) /* a terminal has the progress line (or asked for quiet with -q) */
 		return;
-	hb_fmt_duration(r->planned_left, eta, sizeof(eta));
+	pthread_mutex_lock(&r->pm);
+	hb_fmt_duration(eta_left(r, hb_now()), eta, sizeof(eta));
+	pthread_mutex_unlock(&r->pm);
 	hb_fmt_duration(hb_now() - r->t0, el, sizeof(el));
 	if (r->p->boots > 1)
 		rlog(r,
@@ -546,28 +687,29 @@ static void run_all(struct runner *r)
 					double t1;
 					if (r->ts[t].dead || !r->ts[t].up || r->skip[t][ei])
 						continue;
-					progress(r, r->p->targets[t].name, en->name,
-						 rep < 0 ? rep + r->p->warmup + 1 : rep + 1,
-						 rep < 0);
+					if (rep < 0)
+						progress_set(r, t, ei, "[%s] %s warm-up %d",
+							     r->p->targets[t].name, en->name,
+							     rep + r->p->warmup + 1);
+					else
+						progress_set(r, t, ei, "[%s] %s rep %d/%d",
+							     r->p->targets[t].name, en->name,
+							     rep + 1, r->p->reps);
 					t1 = hb_now();
 					run_one(r, t, ei, en, rep);
+					pthread_mutex_lock(&r->pm);
 					r->done_runs++;
-					r->planned_left -= hb_entry_cost(en);
-					if (r->planned_left < 0)
-						r->planned_left = 0;
-					/* learn the real cost from this run */
-					if (r->done_runs > 0) {
-						double ratio = (hb_now() - t1) / hb_entry_cost(en);
-						if (ratio > 0.2 && ratio < 20)
-							r->planned_left *= 0.8 + 0.2 * ratio;
-					}
+					r->obs_sum[t][ei] += hb_now() - t1;
+					r->obs_n[t][ei]++;
+					if (r->left[t][ei])
+						r->left[t][ei]--;
+					pthread_mutex_unlock(&r->pm);
 				}
 			}
 			write_results(r, "incomplete");
 			entry_done(r, ei);
 		}
 	}
-	progress_clear(r);
 }
 
 /*
@@ -724,6 +866,9 @@ int hb_run_profile(struct hb_profile *p, const struct hb_run_cfg *cfg, volatile 
 	size_t k;
 
 	memset(&r, 0, sizeof(r));
+	pthread_mutex_init(&r.pm, NULL);
+	pthread_cond_init(&r.pc, NULL);
+	r.p_t = r.p_e = -1;
 	r.p = p;
 	r.cfg = cfg;
 	r.stop = stop;
@@ -772,9 +917,9 @@ int hb_run_profile(struct hb_profile *p, const struct hb_run_cfg *cfg, volatile 
 	r.env.log = rlog;
 	r.env.log_arg = &r;
 
-	for (i = 0; i < p->nentries; i++)
-		r.planned_left += hb_entry_cost(&p->entries[i]) * (p->reps + p->warmup * p->boots) *
-				  p->ntargets;
+	for (t = 0; t < p->ntargets; t++)
+		for (i = 0; i < p->nentries; i++)
+			r.left[t][i] = (unsigned)(p->reps + p->warmup * p->boots);
 	r.total_runs = (size_t)p->nentries * (size_t)(p->reps + p->warmup * p->boots) *
 		       (size_t)p->ntargets;
 	r.t0 = hb_now();
@@ -785,10 +930,13 @@ int hb_run_profile(struct hb_profile *p, const struct hb_run_cfg *cfg, volatile 
 		goto out_free;
 	}
 
+	progress_start(&r);
 	up = start_targets(&r);
 	if (up > 0 && !*stop)
 		run_all(&r);
+	progress_set(&r, -1, -1, "stopping targets");
 	stop_targets(&r);
+	progress_stop(&r);
 
 	for (k = 0; k < r.nser; k++)
 		if (r.ser[k].n && !hb_entry_name_reserved(r.ser[k].workload))
@@ -814,17 +962,31 @@ int hb_run_profile(struct hb_profile *p, const struct hb_run_cfg *cfg, volatile 
 		status = "unsaved";
 		rc = HB_EXIT_FAILED;
 	}
-	if (!cfg->no_report && nok > 0 && strcmp(status, "unsaved")) {
+	if (nok > 0 && strcmp(status, "unsaved") && (!cfg->no_report || !cfg->quiet)) {
 		json_t *res = build_results(&r, status);
 		struct hb_err re = {0};
-		int rrc = hb_report_render(&res, 1, cfg->out_dir, &re);
-		if (rrc)
-			rlog(&r, "report: %s", re.msg);
-		if (rrc == 0 || rrc == HB_EUNSUPP)
-			fprintf(stderr, "hvbench run: report: %s/report.html (and report.md)\n",
-				cfg->out_dir);
-		else if (rc == HB_EXIT_OK)
-			rc = HB_EXIT_FAILED; /* a report that could not be written is a failure */
+		int rrc = 0;
+
+		if (!cfg->no_report) {
+			rrc = hb_report_render(&res, 1, cfg->out_dir, &re);
+			if (rrc)
+				rlog(&r, "report: %s", re.msg);
+			if (rrc == 0 || rrc == HB_EUNSUPP)
+				fprintf(stderr,
+					"hvbench run: report: %s/report.html (and report.md)\n",
+					cfg->out_dir);
+			else if (rc == HB_EXIT_OK)
+				rc = HB_EXIT_FAILED; /* a report that could not be written fails */
+		}
+		/* the answer, at the end of the run: the at-a-glance table on stdout */
+		if (!cfg->quiet) {
+			struct winsize ws;
+			int w = isatty(1) && ioctl(1, TIOCGWINSZ, &ws) == 0 ? ws.ws_col : 0;
+
+			fputc('\n', stdout);
+			hb_report_glance_text(res, stdout, w, &re);
+			fflush(stdout);
+		}
 		json_decref(res);
 	}
 	if (strcmp(status, "unsaved"))
@@ -859,6 +1021,8 @@ out_free:
 	json_decref(r.host);
 	if (r.probes)
 		hb_probeset_free(r.probes);
+	pthread_cond_destroy(&r.pc);
+	pthread_mutex_destroy(&r.pm);
 	if (lockfd >= 0)
 		close(lockfd);
 	return rc;

@@ -29,36 +29,42 @@ const json_t *hb_j_comparison(const json_t *root, const char *target, const char
 /* Section title of an area ("Storage I/O"). */
 const char *hb_area_name(int area);
 
+/* One (workload, metric) pair with its declared model (from the results rows). */
 struct hb_rep_row {
 	const char *workload, *metric, *kind, *unit; /* borrowed from the first run holding it */
-	int area, higher_is_better;
-	enum hb_role role; /* the metric model, from the file (upgraded on load for /1 files) */
-	enum hb_cmp cmp;
+	int area, role, cmp;			     /* enum hb_area / hb_role / hb_cmp */
+	int higher_is_better;
 };
 
+/* One (run, target) pair; ref is the column its comparisons are taken against. */
 struct hb_rep_col {
 	size_t run;
 	const char *target; /* borrowed */
+	const char *label;  /* the run's label (--label) or NULL; borrowed */
 	const json_t *info; /* the target's info object or NULL */
 	int is_native, emulated, user_net;
+	int is_baseline; /* a column of the separate --baseline file */
+	long ref;	 /* index of the reference column (a native target); -1: none */
 };
 
 struct hb_rep_cell {
-	const json_t *res;    /* NULL when this target has no such metric */
-	size_t n;	      /* sample count */
-	double median, cv;    /* from the file (computed from samples only when absent) */
-	double ci_lo, ci_hi;  /* the median's CI from the file (NAN if absent) */
-	int has_ratio;	      /* comparison "ratio" with the same run's native target */
-	double ratio, lo, hi; /* raw VM/native, from "comparisons" when present, else computed */
-	double oriented, olo, ohi; /* > 1 better */
-	int has_delta;		   /* comparison "delta": VM - native in the metric's unit */
-	double delta, dlo, dhi;
-	int ratio_from_file;
+	const json_t *res;   /* NULL when this target has no such metric */
+	size_t n;	     /* sample count */
+	double median, cv;   /* from the file (computed from samples only when absent) */
+	double ci_lo, ci_hi; /* the median's CI from the file (NAN if absent) */
+	double base;	     /* the reference column's median (NAN when none) */
+	/* the row's declared comparison against the reference column; has_cmp only when there is
+	 * one that may be printed (no ratio of a zero or negative baseline) */
+	int has_cmp, cmp_from_file;
+	double ratio, lo, hi;	   /* raw VM / native and its CI (ratio rows) */
+	double oriented, olo, ohi; /* > 1 is better (ratio rows) */
+	double delta, dlo, dhi;	   /* VM - native in the unit, CI may be NAN (delta rows) */
 };
 
 struct hb_rep {
-	json_t *const *runs;
+	json_t *const *runs; /* runs[0..nruns) and, when baseline, runs[nruns] = the baseline */
 	size_t nruns;
+	int has_baseline;
 	struct hb_rep_row *rows;
 	size_t nrows;
 	struct hb_rep_col *cols;
@@ -67,6 +73,10 @@ struct hb_rep {
 	struct hb_report_opts opts;
 };
 
+/*
+ * Builds the model of runs[0..n) (+ o->baseline when set: its native target becomes the
+ * reference of every column). labels[i] (may be NULL) names runs[i].
+ */
 int hb_rep_build(struct hb_rep *r, json_t *const *runs, size_t n, const struct hb_report_opts *o,
 		 struct hb_err *e);
 void hb_rep_free(struct hb_rep *r);
@@ -76,6 +86,22 @@ static inline const struct hb_rep_cell *hb_rep_cell(const struct hb_rep *r, size
 }
 /* Row label "workload · metric". */
 void hb_rep_row_label(const struct hb_rep_row *row, char *buf, size_t len);
+/* Column label: "target", or "LABEL: target" / "run N: target" with several runs. */
+void hb_rep_col_label(const struct hb_rep *r, const struct hb_rep_col *c, char *buf, size_t len);
+/* Whether a column is a VM-like target (not native, not the baseline). */
+int hb_rep_col_is_vm(const struct hb_rep_col *c);
+
+/*
+ * Text of one headline/detail cell under the row's comparison, without markup:
+ *   ratio: "96.0%" (oriented), "×12.3" when >= 10x, with *cls = HB_REP_GOOD...;
+ *   delta: "×4.2 native (+310 µs)" / "+310 µs";
+ *   none or reference column: the median with its unit.
+ * abs (may be NULL) gets the median with its unit; ci (may be NULL) the CI text or "".
+ */
+enum { HB_REP_NEUTRAL, HB_REP_GOOD, HB_REP_FAIR, HB_REP_POOR, HB_REP_BAD };
+void hb_rep_cell_text(const struct hb_rep_row *row, const struct hb_rep_col *col,
+		      const struct hb_rep_cell *c, char *main, size_t mlen, char *abs, size_t alen,
+		      char *ci, size_t clen, int *cls);
 
 #define HB_REP_MAX_PLOTS 16
 struct hb_rep_plot {

@@ -61,6 +61,15 @@ void hb_fmt_pct(double ratio, char *buf, size_t len);
 struct hb_report_opts {
 	double cv_warn; /* warn when a metric's CV exceeds this fraction (default 0.10) */
 	int no_plots;	/* skip gnuplot entirely (the plots section says so) */
+	/* labels[i] names results[i] in column headers ("KVM", "Hyper-V"); NULL or a NULL entry:
+	 * "run N". With labels the runs keep the order given, otherwise they are ordered by
+	 * started_at. Borrowed. */
+	const char *const *labels;
+	/* A separate results document (borrowed) whose native target is the reference of every
+	 * column (bare metal on the same hardware as a remote target in another hypervisor's VM);
+	 * NULL: each run's own native target. */
+	json_t *baseline;
+	const char *baseline_label; /* its column label (default "baseline"); borrowed */
 };
 void hb_report_opts_init(struct hb_report_opts *o);
 
@@ -70,15 +79,23 @@ void hb_report_opts_init(struct hb_report_opts *o);
  * written atomically (plots: in a fresh directory, moved into plots/ once complete). Returns 0;
  * HB_EUNSUPP when gnuplot is missing, HB_ECHILD when a plot failed (gnuplot error, disk full):
  * in both cases report.md and report.html are still written and say why the plots are absent
- * (e says it too); another negative code when the report could not be written. The runner calls this with outdir = its results
- * directory.
+ * (e says it too); another negative code when the report could not be written. The runner calls
+ * this with outdir = its results directory.
  */
 int hb_report_render(json_t *const *results, size_t n, const char *outdir, struct hb_err *e);
 int hb_report_render_opts(json_t *const *results, size_t n, const char *outdir,
 			  const struct hb_report_opts *o, struct hb_err *e);
 
 /*
- * `hvbench report RESULTS.json [MORE.json ...] [-o DIR] [--cv-warn PCT] [--no-plots]`
+ * The at-a-glance table of one results document as plain text for a terminal (the end of
+ * `hvbench run`): one row per headline metric, one column per target, every line cut to
+ * width columns (0: no limit). Returns 0, or HB_ENOMEM.
+ */
+int hb_report_glance_text(json_t *results, FILE *out, int width, struct hb_err *e);
+
+/*
+ * `hvbench report RESULTS.json [MORE.json ...] [-o DIR] [--cv-warn PCT] [--no-plots]
+ *  [--label FILE=TEXT ...] [--baseline NATIVE.json]`
  * (argv[0] = "report"). Exit status: 0 written, 1 written without plots (gnuplot missing or
  * failed; the reason on stderr), 2 usage or input error. Default DIR: the first file's directory.
  */

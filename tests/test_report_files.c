@@ -1,6 +1,6 @@
 /*
  * test_report_files.c — how report files are written, not what they say: a symlink planted in
- * the output directory (plots/ratio.log, plots/samples.png, report.md) is replaced, never
+ * the output directory (plots/headline.log, plots/headline.png, report.md) is replaced, never
  * followed, so its target survives; on a full disk (RLIMIT_FSIZE, in a child) rendering fails
  * with a code a run must not hide, and no truncated or temporary file is left behind.
  */
@@ -78,7 +78,7 @@ static void assert_regular(const char *path)
 static void planted_symlinks_not_followed(void **state)
 {
 	char dir[] = "/tmp/hb-repfiles-XXXXXX", p[256], v[256];
-	static const char *const planted[] = {"plots/ratio.log", "plots/samples.png",
+	static const char *const planted[] = {"plots/headline.log", "plots/headline.png",
 					      "plots/memory.svg", "report.md"};
 	json_t *j = load_results();
 	struct hb_err e = {0};
