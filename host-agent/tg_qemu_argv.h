@@ -60,8 +60,8 @@ int hb_qemu_is_microvm(const struct hb_qemu_vm *vm);
  * microvm with disk_image or full_featured, disk_image with kernel/initrd, initrd without
  * kernel, aio=native without O_DIRECT caching, memory below HB_QEMU_MIN_MEMORY_MIB for the
  * embedded guest (kernel and disk_image unset), a ':' in a drive file's path (QEMU may take it
- * for a protocol prefix; ',' is escaped as ",," in every value), and kernel/initrd/disk_image that are not regular files. where is put before
- * each message as is ("vm1: ", or "").
+ * for a protocol prefix; ',' is escaped as ",," in every value), and kernel/initrd/disk_image that
+ * are not regular files. where is put before each message as is ("vm1: ", or "").
  */
 void hb_qemu_check(const struct hb_qemu_vm *vm, const char *where, struct hb_diag *d);
 

@@ -53,8 +53,7 @@ static void test_catalogue(void **state)
 	check_def("disk", "tax.cpu_s_per_gib", HB_AREA_COST, HB_ROLE_HEADLINE, HB_CMP_RATIO);
 	check_def("net", "pfm.ipc", HB_AREA_DIAG, HB_ROLE_DIAGNOSTIC, HB_CMP_NONE);
 	check_def(HB_ROWS_BOOT, "time_to_ready", HB_AREA_BOOT, HB_ROLE_HEADLINE, HB_CMP_NONE);
-	check_def(HB_ROWS_MEMORY, "vmm_overhead", HB_AREA_OVERHEAD, HB_ROLE_HEADLINE,
-		  HB_CMP_NONE);
+	check_def(HB_ROWS_MEMORY, "vmm_overhead", HB_AREA_OVERHEAD, HB_ROLE_HEADLINE, HB_CMP_NONE);
 	assert_null(hb_metric_lookup("disk", "no_such_metric"));
 	assert_null(hb_metric_lookup(HB_ROWS_BOOT, "no_such_metric"));
 }
