@@ -188,7 +188,9 @@ static void test_hello_fields(void **state)
 	assert_string_equal(json_string_value(json_object_get(h, "agent")), "hvbench-guest");
 	assert_string_equal(json_string_value(json_object_get(h, "version")), HB_VERSION);
 	names = json_object_get(h, "workloads");
-	assert_int_equal(json_array_size(names), 4);
+	for (i = 0; hb_workloads[i]; i++)
+		;
+	assert_int_equal(json_array_size(names), i); /* every registered workload, in order */
 	for (i = 0; hb_workloads[i]; i++)
 		assert_string_equal(json_string_value(json_array_get(names, i)),
 				    hb_workloads[i]->name);
