@@ -438,3 +438,38 @@ int hb_child_run(char *const argv[], const char *in, double timeout, volatile si
 		hb_child_out_free(&tmp);
 	return rc;
 }
+
+int hb_child_server_failed(struct hb_child *c, const char *what, const char *bind, int port,
+			   const char *netns, struct hb_err *e)
+{
+	struct hb_child_out r;
+	struct hb_err ce;
+	int rc;
+
+	hb_err_clear(&ce);
+	hb_child_wait(c, what, hb_now() + 2, NULL, 1 << 16, &r, &ce);
+	rc = hb_err_set(e, HB_ECHILD, "%s on %s:%d%s%s exited: %s", what, bind ? bind : "*", port,
+			netns ? " in netns " : "", netns ? netns : "",
+			r.err && r.err[0] ? hb_tail(r.err, 300) : "(no message)");
+	hb_child_out_free(&r);
+	return rc;
+}
+
+pid_t hb_child_detach(struct hb_child *c)
+{
+	pid_t pid = c->pid;
+
+	close_fd(&c->out_fd);
+	close_fd(&c->err_fd);
+	c->pid = 0;
+	return pid;
+}
+
+void hb_child_stop_pid(pid_t *pid)
+{
+	struct hb_child c = {.pid = *pid, .out_fd = -1, .err_fd = -1};
+
+	if (*pid > 0)
+		hb_child_kill(&c);
+	*pid = 0;
+}

@@ -55,6 +55,18 @@ void hb_child_kill(struct hb_child *c);
 
 void hb_child_out_free(struct hb_child_out *r);
 
+/*
+ * For server children (iperf3, echo) that outlive the call starting them. hb_child_server_failed:
+ * the child did not come up; reaps it (2 s, then killed) and sets e to "WHAT on BIND:PORT[ in
+ * netns NS] exited: <its stderr tail>", returning HB_ECHILD. hb_child_detach: it is up; closes
+ * its pipes (its later writes fail with EPIPE, ignored) and returns its pid. hb_child_stop_pid:
+ * kills and reaps the group of *pid and sets it to 0 (no-op when 0).
+ */
+int hb_child_server_failed(struct hb_child *c, const char *what, const char *bind, int port,
+			   const char *netns, struct hb_err *e);
+pid_t hb_child_detach(struct hb_child *c);
+void hb_child_stop_pid(pid_t *pid);
+
 /* Last `max` characters of s, starting at a line boundary when possible (for error messages). */
 const char *hb_tail(const char *s, size_t max);
 

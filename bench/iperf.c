@@ -173,15 +173,8 @@ int hb_iperf_server_start(struct hb_iperf_server *s, const char *netns, const ch
 		memset(&si, 0, sizeof(si));
 		if (waitid(P_PID, (id_t)c.pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 &&
 		    si.si_pid == c.pid) {
-			struct hb_child_out r;
-			hb_err_clear(&ce);
-			hb_child_wait(&c, "iperf3 server", hb_now() + 2, NULL, 1 << 16, &r, &ce);
-			rc = hb_err_set(e, HB_ECHILD, "iperf3 server on %s:%d%s%s exited: %s",
-					a.bind ? a.bind : "*", port, a.netns ? " in netns " : "",
-					a.netns ? a.netns : "",
-					r.err && r.err[0] ? hb_tail(r.err, 300) : "(no message)");
-			hb_child_out_free(&r);
-			return rc;
+			return hb_child_server_failed(&c, "iperf3 server", a.bind, port, a.netns,
+						      e);
 		}
 		if (hb_now() > deadline) {
 			hb_child_kill(&c);
@@ -191,20 +184,13 @@ int hb_iperf_server_start(struct hb_iperf_server *s, const char *netns, const ch
 		}
 		usleep(10000);
 	}
-	/* Its stderr pipe is no longer read; writes to it fail with EPIPE (ignored there). */
-	close(c.out_fd);
-	close(c.err_fd);
-	s->pid = c.pid;
+	s->pid = hb_child_detach(&c);
 	return 0;
 }
 
 void hb_iperf_server_stop(struct hb_iperf_server *s)
 {
-	struct hb_child c = {.pid = s->pid, .out_fd = -1, .err_fd = -1};
-
-	if (s->pid > 0)
-		hb_child_kill(&c);
-	s->pid = 0;
+	hb_child_stop_pid(&s->pid);
 }
 
 /* ---- client ---- */

@@ -201,31 +201,14 @@ int hb_rrpeer_start(struct hb_rrpeer *p, const char *netns, const char *bind_add
 			if (!parse_ready(line, p))
 				break;
 		}
-		{
-			/* EOF or garbage: the child failed; its stderr says why. */
-			struct hb_child_out r;
-			hb_err_clear(&ce);
-			hb_child_wait(&c, "echo server", hb_now() + 2, NULL, 1 << 16, &r, &ce);
-			rc = hb_err_set(e, HB_ECHILD, "echo server on %s:%d%s%s failed: %s",
-					a.bind ? a.bind : "*", port, a.netns ? " in netns " : "",
-					a.netns ? a.netns : "",
-					r.err && r.err[0] ? hb_tail(r.err, 300) : "(no message)");
-			hb_child_out_free(&r);
-			return rc;
-		}
+		/* EOF or garbage: the child failed; its stderr says why. */
+		return hb_child_server_failed(&c, "echo server", a.bind, port, a.netns, e);
 	}
-	/* Nothing more is read from its pipes; its writes to them fail with EPIPE (ignored). */
-	close(c.out_fd);
-	close(c.err_fd);
-	p->pid = c.pid;
+	p->pid = hb_child_detach(&c);
 	return 0;
 }
 
 void hb_rrpeer_stop(struct hb_rrpeer *p)
 {
-	struct hb_child c = {.pid = p->pid, .out_fd = -1, .err_fd = -1};
-
-	if (p->pid > 0)
-		hb_child_kill(&c);
-	p->pid = 0;
+	hb_child_stop_pid(&p->pid);
 }

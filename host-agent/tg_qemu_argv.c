@@ -228,7 +228,9 @@ int hb_qemu_argv(const struct hb_qemu_vm *vm, const char *accel, const char *cpu
 		char tsc[48] = "";
 		long khz = strcmp(accel, "tcg") ? 0 : host_tsc_khz();
 		if (khz)
-			hb_snprintf(tsc, sizeof(tsc), " tsc_early_khz=%ld", khz);
+			/* tsc=reliable: no watchdog check against jiffies, which lag on a loaded
+			 * host and would demote the TSC to refined-jiffies (4 ms clock steps) */
+			hb_snprintf(tsc, sizeof(tsc), " tsc_early_khz=%ld tsc=reliable", khz);
 		arg(v, "-append");
 		arg(v, "console=ttyS0 panic=-1 quiet%s%s%s hvbench.disk=%s hvbench.port=%s%s%s",
 		    tsc, ipcidr ? " hvbench.ip=" : "", ipcidr ? ipcidr : "", disk_dev,

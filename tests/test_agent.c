@@ -190,7 +190,7 @@ static void test_hello_fields(void **state)
 	names = json_object_get(h, "workloads");
 	for (i = 0; hb_workloads[i]; i++)
 		;
-	assert_int_equal(json_array_size(names), i);
+	assert_int_equal(json_array_size(names), i); /* every registered workload, in order */
 	for (i = 0; hb_workloads[i]; i++)
 		assert_string_equal(json_string_value(json_array_get(names, i)),
 				    hb_workloads[i]->name);

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <math.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -120,6 +121,126 @@ static void test_rr_metrics_known_series(void **state)
 	check_metric(&s, "rtt_mean", "us", 0, (990 * 100 + 9 * 200 + 250) / 1000.0 / 1e3);
 	hb_sample_free(&s);
 	hb_hist_free(&h);
+}
+
+/* ---- noise arithmetic: the loop on a fake clock ---- */
+
+struct fake_clock {
+	const uint64_t *t;
+	size_t n, i;
+	uint64_t step; /* after the series: advance by this per read */
+};
+
+static uint64_t fake_now(void *arg)
+{
+	struct fake_clock *c = arg;
+	uint64_t last;
+
+	if (c->i < c->n)
+		return c->t[c->i++];
+	last = c->n ? c->t[c->n - 1] : 0;
+	return last + c->step * (++c->i - c->n);
+}
+
+static void test_noise_loop_known_gaps(void **state)
+{
+	/* gaps: 10 10 1000 10 10 2000 10 2000 (ns); threshold 1000 is strict: 1000 is no gap */
+	static const uint64_t t[] = {0, 10, 20, 1020, 1030, 1040, 3040, 3050, 5050, 9999};
+	struct fake_clock c = {t, HB_ARRAY_SIZE(t), 0, 1};
+	struct hb_noise_result r;
+	struct hb_hist g;
+	struct hb_sample s;
+
+	assert_int_equal(hb_hist_init(&g), 0);
+	hb_sample_init(&s);
+	assert_int_equal(hb_noise_loop(fake_now, &c, 5000, 1000, NULL, &g, &r), 0);
+	assert_int_equal(c.i, 9); /* stopped at the first reading >= 5000 */
+	assert_int_equal(r.elapsed_ns, 5050);
+	assert_int_equal(r.reads, 8);
+	assert_int_equal(r.interruptions, 2);
+	assert_int_equal(r.noise_ns, 4000);
+	assert_int_equal(g.count, 2);
+	assert_int_equal(hb_noise_metrics(&r, &g, &s), 0);
+	check_metric(&s, "available", "%", 1, 100.0 * (1.0 - 4000.0 / 5050.0));
+	check_metric(&s, "interrupts", "1/s", 0, 2.0 / (5050.0 / 1e9));
+	check_metric(&s, "gap_max", "us", 0, 2.0);
+	/* 2000 ns sits in the 8-wide bucket [2000, 2008): value 2003, clamped to the max 2000 */
+	check_metric(&s, "gap_p99", "us", 0, 2.0);
+	check_metric(&s, "gap_p999", "us", 0, 2.0);
+	hb_sample_free(&s);
+	hb_hist_free(&g);
+
+	/* a quiet loop: 100% available, no interruption, gap figures 0 */
+	{
+		struct fake_clock q = {NULL, 0, 0, 20};
+		assert_int_equal(hb_hist_init(&g), 0);
+		hb_sample_init(&s);
+		assert_int_equal(hb_noise_loop(fake_now, &q, 100000, 1000, NULL, &g, &r), 0);
+		assert_int_equal(r.reads, 5000);
+		assert_int_equal(hb_noise_metrics(&r, &g, &s), 0);
+		check_metric(&s, "available", "%", 1, 100.0);
+		check_metric(&s, "interrupts", "1/s", 0, 0.0);
+		check_metric(&s, "gap_max", "us", 0, 0.0);
+		check_metric(&s, "gap_p99", "us", 0, 0.0);
+		hb_sample_free(&s);
+		hb_hist_free(&g);
+	}
+}
+
+static void test_noise_loop_errors(void **state)
+{
+	static const uint64_t back[] = {100, 200, 150};
+	struct fake_clock c = {back, HB_ARRAY_SIZE(back), 0, 1};
+	struct fake_clock slow = {NULL, 0, 0, 1};
+	volatile sig_atomic_t stop = 1;
+	struct hb_noise_result r;
+	struct hb_hist g;
+
+	assert_int_equal(hb_hist_init(&g), 0);
+	assert_int_equal(hb_noise_loop(fake_now, &c, 1000, 10, NULL, &g, &r), HB_EPROTO);
+	/* the stop flag is seen within 1024 reads */
+	assert_int_equal(hb_noise_loop(fake_now, &slow, 1000000, 10, &stop, &g, &r), HB_EINTR);
+	assert_int_equal(r.reads, 1024);
+	r.elapsed_ns = 0;
+	assert_int_equal(hb_noise_metrics(&r, &g, NULL), HB_EINVAL);
+	hb_hist_free(&g);
+}
+
+static void test_proc_stat_steal(void **state)
+{
+	static const char txt[] = "cpu  1 2 3 4 5 6 7 8 9 10\n"
+				  "cpu10 5 5 5 5 5 5 5 555 5 5\n"
+				  "cpu1 10 20 30 40 50 60 70 80 90 100\n"
+				  "cpu2 1 2 3 4 5 6 7\n"
+				  "intr 12345\n";
+	unsigned long long t = 0;
+
+	assert_int_equal(hb_proc_stat_steal(txt, 1, &t), 0);
+	assert_int_equal(t, 80);
+	assert_int_equal(hb_proc_stat_steal(txt, 10, &t), 0);
+	assert_int_equal(t, 555);
+	assert_int_equal(hb_proc_stat_steal(txt, -1, &t), 0);
+	assert_int_equal(t, 8);
+	assert_int_equal(hb_proc_stat_steal(txt, 2, &t), HB_EPROTO); /* no steal column */
+	assert_int_equal(hb_proc_stat_steal(txt, 3, &t), HB_EPROTO); /* no such CPU */
+}
+
+/* ---- micro arithmetic ---- */
+
+static void test_micro_cost(void **state)
+{
+	const double op[] = {1100, 1300, 1200, 5000, 1150};
+	const double empty[] = {100, 100, 100, 100, 150};
+	const double slower_empty[] = {2000, 2000, 2000, 2000, 2000};
+
+	/* per batch (op - empty) / 10: 100 120 110 490 100 -> median 110 */
+	assert_true(hb_micro_cost(op, empty, 5, 10) == 110.0);
+	/* an even count of batches: the mean of the middle two of 100 110 120 490 */
+	assert_true(hb_micro_cost(op, empty, 4, 10) == (120.0 + 110.0) / 2);
+	/* the loop alone was slower: never a negative cost */
+	assert_true(hb_micro_cost(op, slower_empty, 5, 10) == 0.0);
+	assert_true(isnan(hb_micro_cost(op, empty, 0, 10)));
+	assert_true(isnan(hb_micro_cost(op, empty, 5, 0)));
 }
 
 /* ---- netrr for real ---- */
@@ -283,6 +404,78 @@ static void test_netrr_errors(void **state)
 	hb_sample_free(&s);
 }
 
+/* ---- noise and micro for real ---- */
+
+static void same_affinity(const cpu_set_t *before)
+{
+	cpu_set_t now;
+
+	assert_int_equal(sched_getaffinity(0, sizeof(now), &now), 0);
+	assert_true(CPU_EQUAL(before, &now));
+}
+
+static void test_noise_run(void **state)
+{
+	struct hb_wl_ctx ctx = {.duration = 0.2, .ramp = 0.05, .timeout = 10};
+	struct hb_sample s;
+	struct hb_err e;
+	cpu_set_t before;
+
+	assert_int_equal(sched_getaffinity(0, sizeof(before), &before), 0);
+	if (run_wl("noise", "{\"threshold\":2}", &ctx, &s, &e))
+		fail_msg("%s", e.msg);
+	check_declared(&s, "noise", "available");
+	assert_true(val(&s, "available") > 0 && val(&s, "available") <= 100);
+	assert_true(val(&s, "gap_p99") <= val(&s, "gap_p999"));
+	assert_true(val(&s, "gap_p999") <= val(&s, "gap_max"));
+	if (val(&s, "interrupts") > 0)
+		assert_true(val(&s, "gap_p99") > 2.0); /* every interruption is above 2 µs */
+	assert_true(json_real_value(json_object_get(s.info, "threshold_us")) == 2.0);
+	assert_true(json_real_value(json_object_get(s.info, "measured_s")) >= 0.2);
+	assert_true(CPU_ISSET(json_integer_value(json_object_get(s.info, "cpu")), &before));
+	same_affinity(&before);
+	hb_sample_free(&s);
+	/* a CPU this process may not use is named */
+	assert_int_equal(run_wl("noise", "{\"cpu\":4095}", &ctx, &s, &e), HB_EINVAL);
+	assert_string_equal(e.msg, "noise: CPU 4095 is not one this process may use");
+	hb_sample_free(&s);
+	same_affinity(&before);
+}
+
+static void test_micro_run(void **state)
+{
+	struct hb_wl_ctx ctx = {.duration = 0.6, .timeout = 30};
+	struct hb_sample s;
+	struct hb_err e;
+	cpu_set_t before;
+	const char *path;
+	static const char *const names[] = {"cpuid",   "rdtsc",	     "clock_gettime",
+					    "syscall", "page_fault", "wakeup"};
+	size_t i;
+
+	assert_int_equal(sched_getaffinity(0, sizeof(before), &before), 0);
+	if (run_wl("micro", NULL, &ctx, &s, &e))
+		fail_msg("%s", e.msg);
+	check_declared(&s, "micro", "cpuid");
+	for (i = 0; i < HB_ARRAY_SIZE(names); i++) {
+		if (!strcmp(names[i], "wakeup") && CPU_COUNT(&before) < 2) {
+			assert_null(hb_sample_get(&s, "wakeup"));
+			assert_non_null(json_object_get(s.info, "wakeup_skipped"));
+			continue;
+		}
+		assert_non_null(hb_sample_get(&s, names[i]));
+		assert_string_equal(hb_sample_get(&s, names[i])->unit, "ns");
+	}
+	/* these cannot be free: a trap or a kernel entry, a page zeroed, a thread woken */
+	assert_true(val(&s, "syscall") > 0);
+	assert_true(val(&s, "page_fault") > 0);
+	path = json_string_value(json_object_get(s.info, "clock_gettime_path"));
+	assert_non_null(path);
+	assert_true(!strcmp(path, "vdso") || !strcmp(path, "syscall"));
+	same_affinity(&before);
+	hb_sample_free(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -290,9 +483,15 @@ int main(void)
 		cmocka_unit_test(test_hist_buckets),
 		cmocka_unit_test(test_hist_merge_and_clamp),
 		cmocka_unit_test(test_rr_metrics_known_series),
+		cmocka_unit_test(test_noise_loop_known_gaps),
+		cmocka_unit_test(test_noise_loop_errors),
+		cmocka_unit_test(test_proc_stat_steal),
+		cmocka_unit_test(test_micro_cost),
 		cmocka_unit_test(test_netrr_against_given_server),
 		cmocka_unit_test(test_netrr_own_path),
 		cmocka_unit_test(test_netrr_errors),
+		cmocka_unit_test(test_noise_run),
+		cmocka_unit_test(test_micro_run),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

@@ -1,7 +1,8 @@
 #!/bin/sh
 # bench.sh — `make bench`: checks hvbench's own measurement chain and its own cost, in one run,
 # as ratios (never as a timed unit test: this machine is noisy).
-#  1. disk and net figures against the fio and iperf3 CLIs running the same job (crosscheck.sh);
+#  1. disk, net, netrr and noise figures against the fio, iperf3, sockperf and oslat CLIs
+#     running the same job (crosscheck.sh);
 #  2. the runner's overhead per run (wall time beyond the measured duration) and hvbench's peak
 #     RSS, from a cpu-only profile on the native target;
 #  3. the same through the agent protocol (hvbench-guest over TCP on loopback, "remote" target);
@@ -15,7 +16,7 @@ T=$(mktemp -d /tmp/hb-bench.XXXXXX)
 AGENT=""
 trap '[ -n "$AGENT" ] && kill $AGENT 2>/dev/null; rm -rf "$T"' EXIT
 
-echo "== 1. measurement chain: hvbench vs the fio and iperf3 CLIs"
+echo "== 1. measurement chain: hvbench vs the fio, iperf3, sockperf and oslat CLIs"
 make -s BUILD="$BUILD" "$BUILD/tests/test_workloads" >/dev/null
 REPS=${REPS:-3} DURATION=${DURATION:-3} sh tools/crosscheck.sh "$BUILD" || echo "crosscheck failed (exit $?)"
 

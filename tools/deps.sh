@@ -3,7 +3,7 @@
 set -eu
 PKGS="gcc make libjansson-dev libiperf-dev libpfm4-dev libcmocka-dev fio iperf3 gnuplot-nox
 qemu-system-x86 qemu-utils busybox-static cpio kmod iproute2 zstd xz-utils clang
-libclang-rt-14-dev file python3 python3-yaml jq stress-ng
+libclang-rt-14-dev file python3 python3-yaml jq stress-ng sockperf rt-tests
 libsqlite3-dev sqlite3 libpq-dev postgresql python3-jsonschema prometheus ansible man-db"
 missing=""
 for p in $PKGS; do
