@@ -561,9 +561,34 @@ int hb_agent_run(struct hb_conn *c, int id, const char *workload, const json_t *
 	if (rc)
 		return rc;
 	rc = hb_sample_from_json(json_object_get(reply, "sample"), out, e);
+	if (!rc) {
+		const json_t *el = json_object_get(reply, "elapsed_s");
+		if (json_is_number(el) && json_number_value(el) > 0 && json_number_value(el) < 1e6)
+			out->guest_s = json_number_value(el);
+	}
 	json_decref(reply);
 	if (rc)
 		hb_err_prefix(e, "agent: %s", what);
+	return rc;
+}
+
+int hb_agent_ping(struct hb_conn *c, int id, double timeout, double *rtt, struct hb_err *e)
+{
+	json_t *req = json_pack("{s:s, s:i}", "op", "ping", "id", id), *reply = NULL;
+	double t0 = hb_now();
+	int rc;
+
+	*rtt = 0;
+	rc = hb_conn_send(c, req, e);
+	json_decref(req);
+	if (rc) {
+		hb_err_prefix(e, "agent: ping");
+		return rc;
+	}
+	rc = wait_reply(c, id, hb_now() + timeout, timeout, "ping", &reply, e);
+	json_decref(reply);
+	if (!rc)
+		*rtt = hb_now() - t0;
 	return rc;
 }
 
