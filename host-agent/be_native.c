@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cgroup.h"
 #include "disksafe.h"
 #include "scratchdisk.h"
 #include "proto.h"
@@ -27,6 +28,7 @@ struct native {
 	const char *disk_target; /* NULL: scratch files; else points to resolved */
 	char resolved[4096];	 /* disk_target as checked: absolute, no symlinks (fio opens it) */
 	char disk[4096];	 /* the pre-filled scratch disk made at start ("" none) */
+	struct hb_cgroup cg;	 /* cpu_limit: the group every worker joins (path "" none) */
 };
 
 static const struct hb_param native_opts[] = {
@@ -36,6 +38,9 @@ static const struct hb_param native_opts[] = {
 	 "(needs allow_existing; mounted devices and ones holding a filesystem are refused)"},
 	{"allow_existing", HB_P_BOOL, 0, 0, "false", NULL,
 	 "consent to disk workloads writing over disk_target"},
+	{"cpu_limit", HB_P_DOUBLE, 0, 1024, "0", NULL,
+	 "CPUs the worker may use (a cgroup with a CPU quota over a 20 ms period; 0: no cap); "
+	 "emulates a capped CPU share"},
 	{"disk_size", HB_P_SIZE, 16 << 20, 1ULL << 40, "512M", NULL,
 	 "size of the scratch disk file made and filled once at start, before anything is "
 	 "measured (as a VM's scratch drive is); not used with disk_target"},
@@ -49,6 +54,12 @@ static void native_check(const json_t *opts, const char *name, const struct hb_c
 
 	(void)name;
 	(void)env;
+	if (hb_param_double(opts, "cpu_limit") > 0) {
+		struct hb_cgroup cg;
+		if (hb_cgroup_probe(&cg, &e))
+			hb_diag_error(d, "%scpu_limit: %s", where, e.msg);
+		hb_err_clear(&e);
+	}
 	if (target && *target &&
 	    hb_disk_target_check(target, hb_param_bool(opts, "allow_existing"), &e))
 		hb_diag_error(d, "%s%s", where, e.msg);
@@ -77,7 +88,8 @@ static int native_start(void *priv, const struct hb_target *t, const struct hb_e
 		/* laid out once here, as a VM's scratch drive is before boot: no run's measured
 		 * window (nor its CPU tax) contains fio writing its file */
 		int rc;
-		if (hb_snprintf(n->disk, sizeof(n->disk), "%s/native-disk.raw", env->scratch_dir))
+		if (hb_snprintf(n->disk, sizeof(n->disk), "%s/native-%s-disk.raw", env->scratch_dir,
+				t->name))
 			return hb_err_set(e, HB_EINVAL, "scratch path too long");
 		rc = hb_scratch_disk_make(
 			n->disk, (unsigned long long)hb_param_int(t->opts, "disk_size"), e);
@@ -87,6 +99,15 @@ static int native_start(void *priv, const struct hb_target *t, const struct hb_e
 		}
 		n->disk_target = n->disk;
 		json_object_set_new(info, "scratch_disk", json_string(n->disk));
+	}
+	if (hb_param_double(t->opts, "cpu_limit") > 0) {
+		int rc =
+			hb_cgroup_create(&n->cg, t->name, hb_param_double(t->opts, "cpu_limit"), e);
+		if (rc)
+			return rc;
+		json_object_set_new(
+			info, "cpu_limit",
+			json_pack("{s:f, s:s}", "cpus", n->cg.cpus, "cgroup", n->cg.path));
 	}
 	facts->emulation = 0;
 	json_object_set_new(info, "scratch_dir", json_string(env->scratch_dir));
@@ -218,6 +239,10 @@ static int native_run(void *priv, const struct hb_run_req *req, const struct hb_
 		}
 		started = 1;
 	}
+	if (n->cg.path[0] && (rc = hb_cgroup_add(&n->cg, pid, e))) {
+		kill_worker(pid, 1);
+		goto out;
+	}
 	t_go = hb_now();
 	if (write(gop[1], "g", 1) != 1) {
 		rc = hb_err_errno(e, HB_EIO, "native: cannot start worker");
@@ -327,6 +352,7 @@ static void native_stop(void *priv, json_t *info)
 	if (n->disk[0])
 		unlink(n->disk);
 	n->disk[0] = '\0';
+	hb_cgroup_destroy(&n->cg);
 }
 
 const struct hb_backend_ops hb_be_native = {

@@ -28,6 +28,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cgroup.h"
 #include "child.h"
 #include "proto.h"
 #include "qmp.h"
@@ -72,6 +73,9 @@ static const struct hb_param qemu_opts[] = {
 	{"net_delay", HB_P_DOUBLE, 0, 10000, "0", NULL,
 	 "milliseconds added to every packet the host end of the tap sends to the guest (tc "
 	 "netem delay; net tap only; 0: none)"},
+	{"cpu_limit", HB_P_DOUBLE, 0, 1024, "0", NULL,
+	 "CPUs the whole QEMU process may use once booted (a cgroup with a CPU quota over a "
+	 "20 ms period; 0: no cap); emulates a capped or contended vCPU"},
 	{"net", HB_P_ENUM, 0, 0, "tap", nets,
 	 "tap: tap device in a private netns (user networking if that fails); user: slirp"},
 	{"kernel", HB_P_STRING, 0, 4096, "", NULL, "guest kernel (default: make guest's)"},
@@ -96,7 +100,8 @@ struct qemu {
 	const struct hb_env *env;
 	char name[64];
 	const char *accel, *net;
-	double net_rate_mbit, net_delay_ms;
+	double net_rate_mbit, net_delay_ms, cpu_limit;
+	struct hb_cgroup cg; /* cpu_limit: QEMU's group (path "" none) */
 	long boot_timeout, kvm_probe_timeout;
 	struct hb_qemu_vm vm; /* what the command line is built from */
 	/* files */
@@ -220,6 +225,7 @@ static void describe(struct qemu *q, const json_t *o)
 	vm->disk_bps_limit = (unsigned long long)hb_param_int(o, "disk_bps_limit");
 	q->net_rate_mbit = hb_param_double(o, "net_rate_limit");
 	q->net_delay_ms = hb_param_double(o, "net_delay");
+	q->cpu_limit = hb_param_double(o, "cpu_limit");
 	vm->full = hb_param_bool(o, "full_featured");
 	s = hb_param_str(o, "append");
 	vm->append = s ? s : "";
@@ -725,6 +731,18 @@ static int qemu_start(void *priv, const struct hb_target *t, const struct hb_env
 	json_object_set_new(info, "vcpu_tids", tids);
 	json_object_set_new(info, "qemu_pid", json_integer(q->pid));
 
+	/* the cap applies once booted: a boot under it would only be slower */
+	if (q->cpu_limit > 0) {
+		rc = hb_cgroup_create(&q->cg, q->name, q->cpu_limit, e);
+		if (!rc)
+			rc = hb_cgroup_add(&q->cg, q->pid, e);
+		if (rc)
+			return rc;
+		json_object_set_new(
+			info, "cpu_limit",
+			json_pack("{s:f, s:s}", "cpus", q->cg.cpus, "cgroup", q->cg.path));
+	}
+
 	/* memory overhead */
 	struct hb_err me = {0};
 	if (hb_vmmem_read(q->pid, HB_VMMEM_QEMU_MEMFD, &facts->mem, &me) == 0) {
@@ -815,6 +833,7 @@ static void qemu_stop(void *priv, json_t *info)
 	}
 	close_channels(q);
 	kill_qemu(q, 3.0);
+	hb_cgroup_destroy(&q->cg);
 	if (info && q->pid > 0) {
 		char st[64];
 		hb_status_str(q->wstatus, st, sizeof(st));

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "disksafe.h"
+#include "calibrate.h"
 #include "datapath.h"
 #include "hb.h"
 #include "history.h"
@@ -40,6 +41,7 @@ static const char usage_main[] =
 	"  validate PROFILE   check a profile and print what it would run\n"
 	"  report RESULTS...  render report.md, report.html and plots from result files\n"
 	"  compare BASE CUR   regression gate between two result files\n"
+	"  calibrate          inject known overheads and check hvbench measures them\n"
 	"  history ...        the run history store: list, show, import, export, prune\n"
 	"  export ...         results as csv, openmetrics, influx or json\n"
 	"  list               workloads with their parameters, target kinds, profiles\n"
@@ -386,6 +388,10 @@ int main(int argc, char **argv)
 		return hb_cmd_history(argc - 1, argv + 1);
 	if (!strcmp(cmd, "export"))
 		return hb_cmd_export(argc - 1, argv + 1);
+	if (!strcmp(cmd, "calibrate")) {
+		install_signals();
+		return hb_cmd_calibrate(argc - 1, argv + 1, &g_stop);
+	}
 	fprintf(stderr, "hvbench: unknown command \"%s\"\n%s", cmd, usage_main);
 	return HB_EXIT_USAGE;
 }

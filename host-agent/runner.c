@@ -388,6 +388,13 @@ static void info_rows(struct runner *r, int t)
 	}
 }
 
+/* HVBENCH_TEST_BREAK=NAME: a test build's deliberate break of the chain (tests only). */
+static int test_break(const char *name)
+{
+	const char *b = getenv("HVBENCH_TEST_BREAK");
+	return b && !strcmp(b, name);
+}
+
 struct hookctx {
 	struct runner *r;
 	int started;
@@ -527,6 +534,12 @@ static int run_one(struct runner *r, int t, int ei, const struct hb_entry *en, i
 		json_t *ps = hb_probe_summary(&s);
 		if (ps)
 			json_object_set_new(ts->info, "probes", ps);
+	}
+	if (rep == 1 && t == 1 && test_break("drop-rep")) {
+		/* a deliberately broken chain: the second repetition of the second target is
+		 * lost on its way to results.json (`hvbench calibrate` must notice) */
+		hb_sample_free(&s);
+		return 0;
 	}
 	hb_metrics_annotate(&s, en->wl, en->params);
 	sample_notes(r, tg->name, en->name, &s);
