@@ -48,3 +48,13 @@ for name, prof in (("native", "cpu.json"), ("agent over TCP", "remote.json")):
 rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
 print("hvbench peak RSS: %.1f MiB" % (rss / 1024.0))
 PY
+
+echo
+echo "== 4. calibration: injected overheads measured back (hvbench calibrate, full)"
+# VM experiments boot QEMU: one VM job machine-wide
+if [ "$(id -u)" = 0 ]; then
+	flock /tmp/hvbench-vm.lock "$BIN" calibrate --build "$BUILD" -o "$T/calibrate" ||
+		echo "calibrate: exit $? (1: an experiment failed, 2: one could not be set up here)"
+else
+	echo "calibrate skipped: needs root (cgroups, namespaces, tc)"
+fi
