@@ -17,7 +17,7 @@ fail() { echo "FAIL: $*"; exit 1; }
 command -v tc >/dev/null || { echo "SKIP: tc (iproute2) not installed"; exit 77; }
 CG=$(awk '$3 == "cgroup2" || ($3 == "cgroup" && $4 ~ /(^|,)cpu(,|$)/) { print $2 }' /proc/mounts | tr '\n' ' ')
 
-# what a calibrate with pid $1 left behind: namespaces, veths, cgroups, processes
+# what the calibrate with pid $1 left behind (other runs may share the machine): namespaces, veths, cgroups, processes
 leftovers() {
 	ip netns list 2>/dev/null | grep -E "^hb-$1-c" | sed 's/^/netns /'
 	ip -o link show 2>/dev/null | grep -oE "hbc$1r[01]" | sed 's/^/link /'
@@ -27,7 +27,9 @@ leftovers() {
 EXPS=cpu-native,net-remote,clock-remote
 
 # 1. the sound chain passes, and its figures are in results.json's calibration section
-"$BIN" calibrate --quick -q --only $EXPS -o "$T/ok" >"$T/ok.out" 2>"$T/ok.err"
+"$BIN" calibrate --quick -q --only $EXPS -o "$T/ok" >"$T/ok.out" 2>"$T/ok.err" &
+OKPID=$!
+wait $OKPID
 rc=$?
 cat "$T/ok.out"
 if [ $rc -eq 2 ] && grep -q "too busy" "$T/ok.out"; then
@@ -55,7 +57,7 @@ assert len(r["runs"]) == 10 and all(x["clock"] == "ok" for x in r["runs"]), r["r
 assert all(x["guest_s"] > 0 and x["host_s"] > 0 for x in r["runs"])
 PY
 grep -q "| net-remote | 40 Mbit/s |" "$T/ok/calibration.md" || fail "calibration.md table"
-[ -z "$(leftovers '[0-9]*')" ] || { leftovers '[0-9]*'; fail "left behind after a normal exit"; }
+[ -z "$(leftovers $OKPID)" ] || { leftovers $OKPID; fail "left behind after a normal exit"; }
 
 # 2. broken chains fail, naming the experiment and by how much
 HVBENCH_TEST_BREAK=planned-interval "$BIN" calibrate --quick -q --only clock-remote \
@@ -82,9 +84,10 @@ done
 kill -INT $PID
 wait $PID
 rc=$?
+IPID=$PID
 PID=""
 [ $rc -eq 2 ] || fail "interrupted: exit $rc, expected 2"
-[ -z "$(leftovers '[0-9]*')" ] || { leftovers '[0-9]*'; fail "left behind after Ctrl-C"; }
+[ -z "$(leftovers $IPID)" ] || { leftovers $IPID; fail "left behind after Ctrl-C"; }
 
 # 4. SIGKILL: nothing can clean up, so the next start does
 "$BIN" calibrate --reps 20 --only cpu-native,net-remote -o "$T/kill" >/dev/null 2>&1 &
