@@ -42,7 +42,7 @@
 #include "vmmem.h"
 
 /* What is injected (docs/calibrate.md says why these sizes). */
-#define INJ_IOPS      300.0	    /* QEMU throttling.iops-total */
+#define INJ_IOPS      100.0	    /* QEMU throttling.iops-total */
 #define INJ_BPS	      (8 << 20)	    /* QEMU throttling.bps-total, bytes/s */
 #define INJ_RATE_MBIT 40.0	    /* tbf on the host end of the tap / veth */
 #define INJ_CPUS      0.5	    /* cgroup CPU quota */
@@ -51,7 +51,10 @@
 #define FRAME	      (MSS + 66.0)  /* what tbf counts: + TCP/IP headers 52 + Ethernet 14 */
 #define GOODPUT	      (MSS / FRAME) /* 0.9564 */
 #define AGENT_PORT    7000
-#define REMOTE_NET    "198.18.8."
+/* the remote agents' /30s: 198.19.N.0/29 with N from our pid, so that two calibrations on one
+ * machine (whose veths both live in the root namespace) do not route to each other's agents */
+#define REMOTE_NET "198.19.%d.%d"
+#define NET_OCTET  ((int)(getpid() % 256))
 
 enum exit_code { X_PASS = 0, X_FAIL = 1, X_SETUP = 2 };
 enum kind { K_LIMIT, K_CPU, K_DELTA, K_CLOCK, K_MEMORY };
@@ -231,8 +234,9 @@ static json_t *group_profile(const struct cal *c, const char *group, const char 
 	} else if (!strcmp(group, "remote")) {
 		for (int i = 0; i < 2; i++) {
 			char addr[64], bind[32];
-			hb_snprintf(addr, sizeof(addr), REMOTE_NET "%d:%d", 4 * i + 2, AGENT_PORT);
-			hb_snprintf(bind, sizeof(bind), REMOTE_NET "%d", 4 * i + 1);
+			hb_snprintf(addr, sizeof(addr), REMOTE_NET ":%d", NET_OCTET, 4 * i + 2,
+				    AGENT_PORT);
+			hb_snprintf(bind, sizeof(bind), REMOTE_NET, NET_OCTET, 4 * i + 1);
 			json_array_append_new(t, json_pack("{s:s, s:s, s:{s:s, s:s, s:s, s:i}}",
 							   "name", i ? "remote-limited" : "remote",
 							   "kind", "remote", "options", "address",
@@ -338,9 +342,10 @@ static int remote_up(struct cal *c, struct remote_env *r, struct hb_err *e)
 		hb_snprintf(r->ns[i], sizeof(r->ns[i]), "hb-%d-cr%d", (int)getpid(), i);
 		hb_snprintf(r->host_if[i], sizeof(r->host_if[i]), "hbc%dr%d",
 			    (int)getpid() % 1000000, i);
-		hb_snprintf(host, sizeof(host), REMOTE_NET "%d/30", 4 * i + 1);
-		hb_snprintf(guest, sizeof(guest), REMOTE_NET "%d/30", 4 * i + 2);
-		hb_snprintf(listen, sizeof(listen), REMOTE_NET "%d:%d", 4 * i + 2, AGENT_PORT);
+		hb_snprintf(host, sizeof(host), REMOTE_NET "/30", NET_OCTET, 4 * i + 1);
+		hb_snprintf(guest, sizeof(guest), REMOTE_NET "/30", NET_OCTET, 4 * i + 2);
+		hb_snprintf(listen, sizeof(listen), REMOTE_NET ":%d", NET_OCTET, 4 * i + 2,
+			    AGENT_PORT);
 		rc = hb_netns_create(r->ns[i], e);
 		if (rc)
 			return rc;
