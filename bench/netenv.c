@@ -221,3 +221,81 @@ void hb_netpair_destroy(struct hb_netpair *np)
 		hb_netns_destroy(np->ns_s);
 	np->made_s = np->made_c = 0;
 }
+
+/* Runs `[ip netns exec NS] tc ARGS...` with a timeout. */
+static int tc_run(const char *ns, char *const *args, int nargs, struct hb_err *e)
+{
+	char *argv[24];
+	int n = 0;
+
+	if (ns) {
+		argv[n++] = "ip";
+		argv[n++] = "netns";
+		argv[n++] = "exec";
+		argv[n++] = (char *)ns;
+	}
+	argv[n++] = "tc";
+	for (int i = 0; i < nargs && n < 23; i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
+	return hb_child_run(argv, NULL, IP_TIMEOUT, NULL, NULL, e);
+}
+
+int hb_net_shape(const char *ns, const char *dev, double rate_mbit, double delay_ms,
+		 struct hb_err *e)
+{
+	char rate[48], delay[48], burst[48];
+	char *args[20] = {"qdisc", "replace", "dev", (char *)dev, "root"};
+	int n = 5, rc;
+
+	if ((ns && !name_ok(ns, 63)) || !name_ok(dev, 15))
+		return hb_err_set(e, HB_EINVAL, "tc: bad namespace or device name");
+	if (!(rate_mbit >= 0) || !(delay_ms >= 0) || rate_mbit > 1e6 || delay_ms > 1e5 ||
+	    (rate_mbit <= 0 && delay_ms <= 0))
+		return hb_err_set(e, HB_EINVAL, "tc: rate or delay out of range");
+	hb_snprintf(rate, sizeof(rate), "%.0fbit", rate_mbit * 1e6);
+	if (delay_ms > 0) {
+		/* netem: a delay, with its own rate when both are asked */
+		hb_snprintf(delay, sizeof(delay), "%.3fms", delay_ms);
+		args[n++] = "netem";
+		args[n++] = "delay";
+		args[n++] = delay;
+		if (rate_mbit > 0) {
+			args[n++] = "rate";
+			args[n++] = rate;
+		}
+		args[n++] = "limit"; /* deep enough that TCP, not tail drop, finds the rate */
+		args[n++] = "10000";
+	} else {
+		/* tbf: a bucket of 4 ms of traffic (at least 32 KiB) and a queue of 100 ms */
+		double b = rate_mbit * 1e6 / 8 * 0.004;
+		hb_snprintf(burst, sizeof(burst), "%.0f", b > 32768 ? b : 32768);
+		args[n++] = "tbf";
+		args[n++] = "rate";
+		args[n++] = rate;
+		args[n++] = "burst";
+		args[n++] = burst;
+		args[n++] = "latency";
+		args[n++] = "100ms";
+	}
+	rc = tc_run(ns, args, n, e);
+	if (rc && delay_ms > 0 && strstr(e->msg, "qdisc kind is unknown")) {
+		hb_err_clear(e);
+		return hb_err_set(e, HB_EUNSUPP,
+				  "a delay needs the netem qdisc, which this kernel does not have "
+				  "(CONFIG_NET_SCH_NETEM)");
+	}
+	if (rc)
+		hb_err_prefix(e, "tc on %s%s%s", dev, ns ? " in netns " : "", ns ? ns : "");
+	return rc;
+}
+
+void hb_net_unshape(const char *ns, const char *dev)
+{
+	char *args[] = {"qdisc", "del", "dev", (char *)dev, "root"};
+	struct hb_err e = {0};
+
+	if ((ns && !name_ok(ns, 63)) || !name_ok(dev, 15))
+		return;
+	tc_run(ns, args, (int)HB_ARRAY_SIZE(args), &e);
+}

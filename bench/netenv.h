@@ -39,6 +39,17 @@ int hb_netpair_create(struct hb_netpair *np, struct hb_err *e);
 /* Deletes what hb_netpair_create made; safe to repeat. */
 void hb_netpair_destroy(struct hb_netpair *np);
 
+/*
+ * Shapes what dev sends (its egress: for a VM's tap, host to guest): a rate of rate_mbit
+ * Mbit/s alone is a tbf qdisc; delay_ms added to every packet (with the rate when both are
+ * given) is netem (HB_EUNSUPP when the kernel has none). Rates count frames without FCS
+ * (Ethernet + IP + TCP headers + payload). ns NULL: the caller's namespace. Replaces any
+ * root qdisc of dev; hb_net_unshape restores the default.
+ */
+int hb_net_shape(const char *ns, const char *dev, double rate_mbit, double delay_ms,
+		 struct hb_err *e);
+void hb_net_unshape(const char *ns, const char *dev);
+
 /* Deletes namespaces named hb-<pid>-s / hb-<pid>-c (the net workload's) whose <pid> no longer
  * exists (left by a killed run). */
 void hb_netns_cleanup_stale(void);

@@ -128,8 +128,13 @@ static int run(const struct hb_wl_ctx *ctx, const json_t *p, struct hb_sample *o
 		goto out;
 	}
 	hb_sample_info(out, "path", json_string(path));
-	if (why[0])
+	if (why[0]) {
 		hb_sample_info(out, "path_reason", json_string(why));
+		hb_sample_info(out, "fallback",
+			       json_sprintf("loopback instead of a veth pair between namespaces "
+					    "(%s): throughput is not a network path's",
+					    why));
+	}
 	hb_sample_info(out, "server", json_pack("{s:s, s:i}", "addr", cl.addr, "port", cl.port));
 	hb_sample_info(out, "libiperf_version", json_string(hb_iperf_version()));
 	hb_sample_info(out, "duration_s", json_integer(cl.duration));

@@ -385,8 +385,13 @@ static int run(const struct hb_wl_ctx *ctx, const json_t *p, struct hb_sample *o
 		goto out;
 	}
 	hb_sample_info(out, "path", json_string(rp.path));
-	if (rp.why[0])
+	if (rp.why[0]) {
 		hb_sample_info(out, "path_reason", json_string(rp.why));
+		hb_sample_info(out, "fallback",
+			       json_sprintf("loopback instead of a veth pair between namespaces "
+					    "(%s): latency is not a network path's",
+					    rp.why));
+	}
 	hb_sample_info(out, "server", json_pack("{s:s, s:i}", "addr", rp.addr, "port", rp.port));
 	hb_sample_info(out, "protocol", json_string(udp ? "UDP" : "TCP"));
 	hb_sample_info(out, "size", json_integer((json_int_t)size));

@@ -86,7 +86,8 @@ struct hb_workload {
 	/* NULL or returns 0 when runnable here; otherwise HB_EUNSUPP with the reason in why. */
 	int (*supported)(char *why, size_t len);
 	/* One measured run. params: validated object with every parameter present (defaults
-	 * filled). */
+	 * filled). A run that had to fall back to something less representative says so in
+	 * out->info "fallback" (one sentence): results.json lists it in notes[]. */
 	int (*run)(const struct hb_wl_ctx *ctx, const json_t *params, struct hb_sample *out,
 		   struct hb_err *e);
 };

@@ -545,10 +545,19 @@ enum hb_agent_action hb_agent_handle(struct hb_agent *a, int rc, const json_t *m
 		*reply = json_pack("{s:s, s:I}", "op", "result", "id", (json_int_t)id);
 		return HB_ACT_SHUTDOWN;
 	}
+	if (!strcmp(op, "ping")) {
+		/* the host times the protocol's round trip with it (nothing runs) */
+		if (take_id(a, msg, "ping", &id, &e)) {
+			*reply = error_reply(a, id, e.code, e.msg);
+			return HB_ACT_REPLY;
+		}
+		*reply = json_pack("{s:s, s:I}", "op", "result", "id", (json_int_t)id);
+		return HB_ACT_REPLY;
+	}
 	{
 		char m[128];
-		hb_snprintf(m, sizeof(m), "unknown op \"%.40s\" (expected hello, run, shutdown)",
-			    op);
+		hb_snprintf(m, sizeof(m),
+			    "unknown op \"%.40s\" (expected hello, run, ping, shutdown)", op);
 		*reply = error_reply(a, msg_id(msg), HB_EPROTO, m);
 	}
 	return HB_ACT_REPLY;
@@ -606,6 +615,20 @@ json_t *hb_agent_execute(struct hb_agent *a, const struct hb_agent_req *req, con
 
 /* ---- serving ---- */
 
+/*
+ * The span a result reports. HVBENCH_TEST_BREAK=planned-interval makes it the planned
+ * duration + ramp instead of the measured span: a deliberately broken chain that
+ * `hvbench calibrate` must catch (its test sets it on an agent it runs on the host).
+ */
+static double reply_span(const struct hb_agent_req *req, double measured)
+{
+	const char *b = getenv("HVBENCH_TEST_BREAK");
+
+	if (b && !strcmp(b, "planned-interval"))
+		return req->t.duration + req->t.ramp;
+	return measured;
+}
+
 int hb_agent_serve(struct hb_agent *a, int rfd, int wfd, struct hb_err *e)
 {
 	struct hb_conn c;
@@ -621,7 +644,7 @@ int hb_agent_serve(struct hb_agent *a, int rfd, int wfd, struct hb_err *e)
 		struct hb_agent_req req;
 		enum hb_agent_action act;
 		json_t *msg = NULL, *reply = NULL;
-		double timeout = -1;
+		double timeout = -1, t_req;
 
 		if (a->cfg.stop && *a->cfg.stop) {
 			rc = hb_err_set(e, HB_EINTR, "stopped by a signal");
@@ -651,10 +674,17 @@ int hb_agent_serve(struct hb_agent *a, int rfd, int wfd, struct hb_err *e)
 						a->cfg.hello_timeout);
 			break;
 		}
+		t_req = hb_now();
 		act = hb_agent_handle(a, rc, msg, re.msg, &reply, &req);
 		json_decref(msg);
 		if (act == HB_ACT_RUN) {
 			reply = hb_agent_execute(a, &req, fds, 2);
+			/* the request-to-reply span on this machine's clock: the host compares it
+			 * with its own to catch a guest clock that runs fast or slow */
+			if (reply &&
+			    !strcmp(json_string_value(json_object_get(reply, "op")), "result"))
+				json_object_set_new(reply, "elapsed_s",
+						    json_real(reply_span(&req, hb_now() - t_req)));
 			hb_agent_req_free(&req);
 		}
 		rc = reply ? hb_conn_send(&c, reply, &re) : 0;

@@ -28,9 +28,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cgroup.h"
 #include "child.h"
 #include "proto.h"
 #include "qmp.h"
+#include "scratchdisk.h"
 #include "tg_agent.h"
 #include "tg_netpeer.h"
 #include "tg_qemu_argv.h"
@@ -59,6 +61,21 @@ static const struct hb_param qemu_opts[] = {
 	{"disk_aio", HB_P_ENUM, 0, 0, "threads", aios, "QEMU aio engine of the scratch disk"},
 	{"disk_size", HB_P_SIZE, 16 << 20, 1ULL << 40, "512M", NULL,
 	 "size of the raw scratch disk (sparse file in the run's scratch directory)"},
+	{"disk_iops_limit", HB_P_INT, 0, 1e9, "0", NULL,
+	 "QEMU I/O throttling of the scratch drive (id hbdisk): I/O operations per second, "
+	 "reads + writes (throttling.iops-total; 0: none); emulates a cloud disk's IOPS cap"},
+	{"disk_bps_limit", HB_P_SIZE, 0, 1ULL << 40, "0", NULL,
+	 "QEMU I/O throttling of the scratch drive: bytes per second, reads + writes "
+	 "(throttling.bps-total, e.g. 20M; 0: none)"},
+	{"net_rate_limit", HB_P_DOUBLE, 0, 1e6, "0", NULL,
+	 "Mbit/s the host end of the tap sends to the guest (tc tbf on the tap, netem with "
+	 "net_delay; counts Ethernet frames without FCS; net tap only; 0: none)"},
+	{"net_delay", HB_P_DOUBLE, 0, 10000, "0", NULL,
+	 "milliseconds added to every packet the host end of the tap sends to the guest (tc "
+	 "netem delay; net tap only; 0: none)"},
+	{"cpu_limit", HB_P_DOUBLE, 0, 1024, "0", NULL,
+	 "CPUs the whole QEMU process may use once booted (a cgroup with a CPU quota over a "
+	 "20 ms period; 0: no cap); emulates a capped or contended vCPU"},
 	{"net", HB_P_ENUM, 0, 0, "tap", nets,
 	 "tap: tap device in a private netns (user networking if that fails); user: slirp"},
 	{"kernel", HB_P_STRING, 0, 4096, "", NULL, "guest kernel (default: make guest's)"},
@@ -83,6 +100,8 @@ struct qemu {
 	const struct hb_env *env;
 	char name[64];
 	const char *accel, *net;
+	double net_rate_mbit, net_delay_ms, cpu_limit;
+	struct hb_cgroup cg; /* cpu_limit: QEMU's group (path "" none) */
 	long boot_timeout, kvm_probe_timeout;
 	struct hb_qemu_vm vm; /* what the command line is built from */
 	/* files */
@@ -202,6 +221,11 @@ static void describe(struct qemu *q, const json_t *o)
 	vm->disk_cache = hb_param_str(o, "disk_cache");
 	vm->disk_aio = hb_param_str(o, "disk_aio");
 	vm->disk_size = (unsigned long long)hb_param_int(o, "disk_size");
+	vm->disk_iops_limit = (unsigned long long)hb_param_int(o, "disk_iops_limit");
+	vm->disk_bps_limit = (unsigned long long)hb_param_int(o, "disk_bps_limit");
+	q->net_rate_mbit = hb_param_double(o, "net_rate_limit");
+	q->net_delay_ms = hb_param_double(o, "net_delay");
+	q->cpu_limit = hb_param_double(o, "cpu_limit");
 	vm->full = hb_param_bool(o, "full_featured");
 	s = hb_param_str(o, "append");
 	vm->append = s ? s : "";
@@ -267,6 +291,10 @@ static void qemu_check(const json_t *opts, const char *name, const struct hb_che
 	if (!env || !env->out_dir)
 		q->console_path[0] = '\0'; /* the results directory is not chosen yet */
 	hb_qemu_check(&q->vm, where, d);
+	if ((q->net_rate_mbit > 0 || q->net_delay_ms > 0) && strcmp(q->net, "tap"))
+		hb_diag_error(d,
+			      "%snet_rate_limit and net_delay shape the tap: they need net \"tap\"",
+			      where);
 	hb_strlcpy(facts->machine, q->vm.machine, sizeof(facts->machine));
 	facts->vcpus = (int)q->vm.vcpus;
 	facts->memory_mib = q->vm.memory_mib;
@@ -507,6 +535,8 @@ static int setup_network(struct qemu *q, struct hb_target_facts *facts, json_t *
 		.host_ip = HB_QEMU_HOST_IP,
 		.user_gw = HB_QEMU_USER_HOST_IP,
 		.none_why = "no network path to an iperf3 server",
+		.rate_mbit = q->net_rate_mbit,
+		.delay_ms = q->net_delay_ms,
 		.log = q->env->log,
 		.log_arg = q->env->log_arg,
 	};
@@ -517,37 +547,6 @@ static int setup_network(struct qemu *q, struct hb_target_facts *facts, json_t *
 	q->vm.net_mode = q->peer.mode;
 	hb_strlcpy(facts->net_mode, q->peer.mode, sizeof(facts->net_mode));
 	return 0;
-}
-
-/* Writes size bytes of a non-repeating pattern (xorshift) and syncs: -1 with errno on failure. */
-static int fill_disk(int fd, unsigned long long size)
-{
-	enum { CHUNK = 1 << 20 };
-	uint64_t *buf = malloc(CHUNK), x = 0x9e3779b97f4a7c15ULL;
-	unsigned long long off = 0;
-	size_t i;
-
-	if (!buf)
-		return -1;
-	while (off < size) {
-		size_t n = size - off < CHUNK ? (size_t)(size - off) : CHUNK;
-		for (i = 0; i < CHUNK / sizeof(*buf); i++) {
-			x ^= x << 13;
-			x ^= x >> 7;
-			x ^= x << 17;
-			buf[i] = x;
-		}
-		ssize_t w = pwrite(fd, buf, n, (off_t)off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			free(buf);
-			return -1;
-		}
-		off += (unsigned long long)w;
-	}
-	free(buf);
-	return fdatasync(fd);
 }
 
 static int make_files(struct qemu *q, struct hb_err *e)
@@ -574,25 +573,11 @@ static int make_files(struct qemu *q, struct hb_err *e)
 	if (q->console_fd < 0)
 		return hb_err_errno(e, HB_EIO, "cannot create console log %s", q->console_path);
 	q->vm.console_fd = QEMU_CONSOLE_FD;
-	fd = open(q->disk_path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return hb_err_errno(e, HB_EIO, "cannot create scratch disk %s", q->disk_path);
+	/* pre-filled like the native target's: see scratchdisk.h */
+	rc = hb_scratch_disk_make(q->disk_path, q->vm.disk_size, e);
+	if (rc)
+		return rc;
 	q->disk_made = 1;
-	if (ftruncate(fd, (off_t)q->vm.disk_size)) {
-		rc = hb_err_errno(e, HB_EIO, "cannot size scratch disk %s", q->disk_path);
-		close(fd);
-		return rc;
-	}
-	/* Written, not sparse: reads of holes never reach the host disk, so a sparse scratch
-	 * disk would make guest reads look faster than native ones (fio lays out its native
-	 * file with real data before reading it). */
-	rc = fill_disk(fd, q->vm.disk_size);
-	if (rc) {
-		rc = hb_err_errno(e, HB_EIO, "cannot fill scratch disk %s", q->disk_path);
-		close(fd);
-		return rc;
-	}
-	close(fd);
 	/* cache=none/directsync need O_DIRECT, which e.g. tmpfs refuses */
 	if (!strcmp(q->vm.disk_cache, "none") || !strcmp(q->vm.disk_cache, "directsync")) {
 		fd = open(q->disk_path, O_RDWR | O_DIRECT | O_CLOEXEC);
@@ -746,6 +731,18 @@ static int qemu_start(void *priv, const struct hb_target *t, const struct hb_env
 	json_object_set_new(info, "vcpu_tids", tids);
 	json_object_set_new(info, "qemu_pid", json_integer(q->pid));
 
+	/* the cap applies once booted: a boot under it would only be slower */
+	if (q->cpu_limit > 0) {
+		rc = hb_cgroup_create(&q->cg, q->name, q->cpu_limit, e);
+		if (!rc)
+			rc = hb_cgroup_add(&q->cg, q->pid, e);
+		if (rc)
+			return rc;
+		json_object_set_new(
+			info, "cpu_limit",
+			json_pack("{s:f, s:s}", "cpus", q->cg.cpus, "cgroup", q->cg.path));
+	}
+
 	/* memory overhead */
 	struct hb_err me = {0};
 	if (hb_vmmem_read(q->pid, HB_VMMEM_QEMU_MEMFD, &facts->mem, &me) == 0) {
@@ -836,6 +833,7 @@ static void qemu_stop(void *priv, json_t *info)
 	}
 	close_channels(q);
 	kill_qemu(q, 3.0);
+	hb_cgroup_destroy(&q->cg);
 	if (info && q->pid > 0) {
 		char st[64];
 		hb_status_str(q->wstatus, st, sizeof(st));

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "calibrate.h"
 #include "datapath.h"
 #include "hb.h"
 #include "history.h"
@@ -432,6 +433,14 @@ static int cmd_list(int argc, char **argv)
 	return 0;
 }
 
+/* `calibrate` runs profiles like `run`: Ctrl-C stops it cleanly */
+static int cmd_calibrate(int argc, char **argv)
+{
+	if (g_arm)
+		g_arm();
+	return hb_cmd_calibrate(argc, argv, g_stop);
+}
+
 /* ---- the table ---- */
 
 static int cmd_help(int argc, char **argv);
@@ -452,6 +461,7 @@ static const struct command commands[] = {
 	{"probes", hb_cmd_probes, "host-side probes and whether they work on this host"},
 	{"history", hb_cmd_history, "the run history store: list, show, import, export, prune"},
 	{"export", hb_cmd_export, "results as csv, openmetrics, influx or json"},
+	{"calibrate", cmd_calibrate, "inject known overheads and check that they are measured"},
 	{"help", cmd_help, "help on a command: hvbench help CMD"},
 	{"version", cmd_version, "the version, results schema and agent protocol"},
 };

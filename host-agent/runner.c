@@ -14,6 +14,7 @@
 #include <float.h>
 #include <math.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,6 +67,8 @@ struct runner {
 	struct series *ser;
 	size_t nser, capser;
 	json_t *failures;
+	json_t *runs;	 /* every measured run: intervals and the workload's info (runs[]) */
+	json_t *notes;	 /* fallbacks and doubts a reader must see (notes[]) */
 	json_t *skipped; /* workloads a target cannot run here (HB_EUNSUPP): not failures */
 	unsigned char skip[HB_MAX_TARGETS][HB_MAX_ENTRIES];
 	json_t *host;
@@ -331,6 +334,97 @@ static void add_failure(struct runner *r, const char *target, const char *worklo
 					workload, "rep", rep, "error", msg));
 }
 
+/* A note for results.json's notes[] (once per target, workload and text), also logged. */
+static void add_note(struct runner *r, const char *target, const char *workload, const char *fmt,
+		     ...) __attribute__((format(printf, 4, 5)));
+static void add_note(struct runner *r, const char *target, const char *workload, const char *fmt,
+		     ...)
+{
+	char msg[768];
+	va_list ap;
+	size_t i;
+	json_t *n;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	json_array_foreach (r->notes, i, n)
+		if (!strcmp(json_string_value(json_object_get(n, "target")), target) &&
+		    !strcmp(json_string_value(json_object_get(n, "workload")), workload) &&
+		    !strcmp(json_string_value(json_object_get(n, "note")), msg))
+			return;
+	rlog(r, "note: [%s] %s: %s", target, workload, msg);
+	json_array_append_new(r->notes, json_pack("{s:s, s:s, s:s}", "target", target, "workload",
+						  workload, "note", msg));
+}
+
+/* Notes from what a target found at start: network fallback, an unreliable guest clock. */
+static void target_notes(struct runner *r, int t)
+{
+	const char *name = r->p->targets[t].name;
+	const char *fb = json_string_value(json_object_get(r->ts[t].info, "net_fallback"));
+	const char *cs = r->ts[t].facts.guest_clocksource;
+
+	if (fb)
+		add_note(r, name, "start", "%s", fb);
+	if (cs[0] && strstr(cs, "jiffies"))
+		add_note(r, name, "start",
+			 "guest clocksource is %s: in-guest rates may be off by 10-25%% (every run "
+			 "is also timed from the host: see runs[].clock)",
+			 cs);
+}
+
+/* What a workload said about how it ran (its sample info), as notes. */
+static void sample_notes(struct runner *r, const char *target, const char *entry,
+			 const struct hb_sample *s)
+{
+	const char *fb = json_string_value(json_object_get(s->info, "fallback"));
+	const char *fw = json_string_value(json_object_get(s->info, "fio_warnings"));
+	double dev;
+
+	if (fb)
+		add_note(r, target, entry, "%s", fb);
+	if (fw)
+		add_note(r, target, entry, "fio warned: %s", fw);
+	if (hb_clock_agrees(s->host_s, s->guest_s, &dev) == 0)
+		add_note(r, target, entry,
+			 "guest clock disagrees with the host's: the run took %.3f s on the host "
+			 "and %.3f s in the guest (%+.1f%%, tolerance %.0f%% or %.0f ms); in-guest "
+			 "rates are off by as much",
+			 s->host_s, s->guest_s, dev * 100, HB_CLOCK_TOL_REL * 100,
+			 HB_CLOCK_TOL_ABS * 1000);
+}
+
+/* runs[]: one record per measured run (what the metrics alone do not say). */
+static void add_run(struct runner *r, const char *target, const char *entry, int rep,
+		    const struct hb_sample *s)
+{
+	json_t *o =
+		json_pack("{s:s, s:s, s:i}", "target", target, "workload", entry, "rep", rep + 1);
+	int agree = hb_clock_agrees(s->host_s, s->guest_s, NULL);
+	static const struct {
+		const char *key;
+		size_t off;
+	} spans[] = {
+		{"measured_s", offsetof(struct hb_sample, measured_s)},
+		{"active_s", offsetof(struct hb_sample, active_s)},
+		{"host_s", offsetof(struct hb_sample, host_s)},
+		{"guest_s", offsetof(struct hb_sample, guest_s)},
+	};
+
+	for (size_t i = 0; i < HB_ARRAY_SIZE(spans); i++) {
+		double v = *(const double *)((const char *)s + spans[i].off);
+		if (v > 0)
+			json_object_set_new(o, spans[i].key, json_real(v));
+	}
+	json_object_set_new(o, "clock",
+			    json_string(agree < 0 ? "unknown"
+					: agree	  ? "ok"
+						  : "mismatch"));
+	json_object_set_new(o, "info", s->info ? json_deep_copy(s->info) : json_object());
+	json_array_append_new(r->runs, o);
+}
+
 /* [lo, hi]; a bound that is not finite (e.g. a resampled baseline median of 0) is null. */
 static json_t *ci_array(double lo, double hi)
 {
@@ -399,6 +493,8 @@ static json_t *build_results(struct runner *r, const char *status)
 	if (root && base >= 0)
 		hb_results_compare_baseline(root, r->p->targets[base].name, &e);
 	json_object_set(root, "skipped", r->skipped);
+	json_object_set(root, "runs", r->runs);
+	json_object_set(root, "notes", r->notes);
 	json_object_set_new(root, "labels",
 			    r->cfg->labels ? json_deep_copy(r->cfg->labels) : json_object());
 	json_object_set_new(root, "settings",
@@ -462,6 +558,13 @@ static void info_rows(struct runner *r, int t)
 	}
 }
 
+/* HVBENCH_TEST_BREAK=NAME: a test build's deliberate break of the chain (tests only). */
+static int test_break(const char *name)
+{
+	const char *b = getenv("HVBENCH_TEST_BREAK");
+	return b && !strcmp(b, name);
+}
+
 struct hookctx {
 	struct runner *r;
 	int started;
@@ -523,6 +626,7 @@ static int start_target(struct runner *r, int t)
 	}
 	ts->up = 1;
 	info_rows(r, t);
+	target_notes(r, t);
 	if (r->boot == 0 && ts->facts.emulation == 1 && (tg->ops->flags & HB_BE_VM))
 		rlog(r,
 		     "%s runs under emulation (%s): its figures test the measurement "
@@ -617,7 +721,16 @@ static int run_one(struct runner *r, int t, int ei, const struct hb_entry *en, i
 		if (ps)
 			json_object_set_new(ts->info, "probes", ps);
 	}
+	if (rep == 1 && t == 1 && test_break("drop-rep")) {
+		/* a deliberately broken chain: the second repetition of the second target is
+		 * lost on its way to results.json (`hvbench calibrate` must notice) */
+		hb_sample_free(&s);
+		return 0;
+	}
 	hb_metrics_annotate(&s, en->wl, en->params);
+	sample_notes(r, tg->name, en->name, &s);
+	if (rep >= 0)
+		add_run(r, tg->name, en->name, rep, &s);
 	if (rep >= 0)
 		for (i = 0; i < s.n; i++) {
 			char msg[256];
@@ -874,6 +987,8 @@ int hb_run_profile(struct hb_profile *p, const struct hb_run_cfg *cfg, volatile 
 	r.stop = stop;
 	r.tty = !cfg->quiet && isatty(2);
 	r.failures = json_array();
+	r.runs = json_array();
+	r.notes = json_array();
 	r.skipped = json_array();
 	r.host = hb_host_facts();
 	hb_utc_now(r.started_at, sizeof(r.started_at));
@@ -1017,6 +1132,8 @@ out_free:
 	}
 	free(r.ser);
 	json_decref(r.failures);
+	json_decref(r.runs);
+	json_decref(r.notes);
 	json_decref(r.skipped);
 	json_decref(r.host);
 	if (r.probes)

@@ -21,6 +21,7 @@ struct hb_tg_agent {
 	int fd;	     /* owned; -1 when closed */
 	int open;    /* conn initialised on fd */
 	int next_id; /* next request id (ids increase within a session) */
+	double rtt;  /* the protocol's round trip (least of a few pings after hello); 0: unknown */
 	volatile sig_atomic_t *stop;
 };
 
@@ -31,7 +32,8 @@ void hb_tg_agent_attach(struct hb_tg_agent *a, int fd);
 /*
  * hello (token may be NULL) within timeout seconds; check (may be NULL) is asked every 0.25 s
  * and when the channel closes whether the VM is still there (see hb_hello_check_fn).
- * *hello: the agent's hello, a new reference.
+ * *hello: the agent's hello, a new reference. Then times the protocol's round trip (a->rtt)
+ * with a few pings; an agent that does not know ping leaves it 0.
  */
 int hb_tg_agent_hello(struct hb_tg_agent *a, const char *token, double timeout,
 		      hb_hello_check_fn check, void *arg, json_t **hello, struct hb_err *e);
@@ -39,7 +41,7 @@ int hb_tg_agent_hello(struct hb_tg_agent *a, const char *token, double timeout,
 /* What one run through the agent produced beyond the sample. */
 struct hb_tg_run_result {
 	int interrupted; /* the stop watcher cut the channel: the session is unusable */
-	double elapsed;	 /* seconds from the request to its end */
+	double elapsed;	 /* seconds from the request to its end (out->host_s: minus a->rtt) */
 	double budget;	 /* the reply budget the protocol allowed (timeout + 10 s) */
 };
 

@@ -174,8 +174,24 @@ int hb_netpeer_open(struct hb_netpeer *np, const struct hb_netpeer_cfg *c, json_
 		if (open_tap(np, c, &ne) == 0) {
 			np->mode = "tap";
 			json_object_set_new(info, "netns", json_string(np->netns));
+			if (c->rate_mbit <= 0 && c->delay_ms <= 0)
+				return 0;
+			rc = hb_net_shape(np->netns, c->tap, c->rate_mbit, c->delay_ms, e);
+			if (rc) {
+				hb_netpeer_close(np);
+				return rc;
+			}
+			json_object_set_new(info, "net_shaping",
+					    json_pack("{s:f, s:f, s:s, s:s}", "rate_mbit",
+						      c->rate_mbit, "delay_ms", c->delay_ms,
+						      "qdisc", "netem", "device", c->tap));
 			return 0;
 		}
+		if (c->rate_mbit > 0 || c->delay_ms > 0)
+			return hb_err_set(e, HB_EUNSUPP,
+					  "net_rate_limit/net_delay need tap networking, which is "
+					  "impossible here: %s",
+					  ne.msg);
 		json_object_set_new(info, "net_fallback",
 				    json_sprintf("tap in a private netns impossible (%s); user "
 						 "networking used: network figures are not "

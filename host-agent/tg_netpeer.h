@@ -31,6 +31,9 @@ struct hb_netpeer_cfg {
 	const char *bind_addr; /* bind: address the servers listen on */
 	int base_port;	       /* tap/bind: port of the first service (others follow); 0: 5201 */
 	const char *none_why;  /* what a network workload is told when there is no peer */
+	/* tap: shaping of the host end's egress (host to guest; hb_net_shape), 0: none. A peer
+	 * asked to shape that cannot (no tap) fails to open instead of measuring unshaped. */
+	double rate_mbit, delay_ms;
 	void (*log)(void *arg, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 	void *log_arg;
 };
@@ -55,10 +58,10 @@ struct hb_netpeer {
 };
 
 /*
- * Opens the peer. Facts go into info: "netns" (tap), "net_fallback" (tap impossible: user
- * networking used, with the reason), "net_error" (user: the server could not start; network
- * workloads then fail with a clear error, others still run). Only "bind" failures and
- * programming errors are returned as errors; np is closed then.
+ * Opens the peer. Facts go into info: "netns" (tap), "net_shaping" (tap with a rate or delay),
+ * "net_fallback" (tap impossible: user networking used, with the reason), "net_error" (user: the
+ * server could not start; network workloads then fail with a clear error, others still run). Only
+ * "bind" failures and programming errors are returned as errors; np is closed then.
  */
 int hb_netpeer_open(struct hb_netpeer *np, const struct hb_netpeer_cfg *cfg, json_t *info,
 		    struct hb_err *e);

@@ -122,16 +122,25 @@ static void add_boot(const struct hb_qemu_vm *vm, struct hb_argv *v, json_t *dev
 /* The scratch disk; returns the guest's name for it. */
 static const char *add_disk(const struct hb_qemu_vm *vm, struct hb_argv *v, json_t *devices)
 {
-	char d[64], x[2 * 4096 + 2];
+	char d[64], x[2 * 4096 + 2], thr[96] = "";
+	int n = 0;
 
+	/* QEMU's token bucket: the average is the limit, the burst defaults to a tenth of it */
+	if (vm->disk_iops_limit)
+		n = snprintf(thr, sizeof(thr), ",throttling.iops-total=%llu", vm->disk_iops_limit);
+	if (vm->disk_bps_limit && n >= 0 && (size_t)n < sizeof(thr))
+		snprintf(thr + n, sizeof(thr) - (size_t)n, ",throttling.bps-total=%llu",
+			 vm->disk_bps_limit);
 	arg(v, "-drive");
-	arg(v, "file=%s,if=none,id=hbdisk,format=raw,cache=%s,aio=%s",
-	    esc(v, vm->disk_path, x, sizeof(x)), vm->disk_cache, vm->disk_aio);
+	arg(v, "file=%s,if=none,id=" HB_QEMU_DISK_ID ",format=raw,cache=%s,aio=%s%s",
+	    esc(v, vm->disk_path, x, sizeof(x)), vm->disk_cache, vm->disk_aio, thr);
+	if (thr[0])
+		json_array_append_new(devices, json_sprintf("scratch drive throttled:%s", thr));
 	if (!strcmp(vm->disk_bus, "virtio-scsi")) {
 		arg(v, "-device");
 		arg(v, "%s,id=hbscsi", dev(vm, "virtio-scsi", d, sizeof(d)));
 		arg(v, "-device");
-		arg(v, "scsi-hd,drive=hbdisk,bus=hbscsi.0,serial=hbscratch");
+		arg(v, "scsi-hd,drive=" HB_QEMU_DISK_ID ",bus=hbscsi.0,serial=hbscratch");
 		json_array_append_new(
 			devices,
 			json_sprintf("%s + scsi-hd (scratch %llu MiB raw, cache=%s, aio=%s)", d,
@@ -139,7 +148,8 @@ static const char *add_disk(const struct hb_qemu_vm *vm, struct hb_argv *v, json
 		return vm->disk_image[0] ? "/dev/sdb" : "/dev/sda";
 	}
 	arg(v, "-device");
-	arg(v, "%s,drive=hbdisk,serial=hbscratch", dev(vm, "virtio-blk", d, sizeof(d)));
+	arg(v, "%s,drive=" HB_QEMU_DISK_ID ",serial=hbscratch",
+	    dev(vm, "virtio-blk", d, sizeof(d)));
 	json_array_append_new(devices,
 			      json_sprintf("%s (scratch %llu MiB raw, cache=%s, aio=%s)", d,
 					   vm->disk_size >> 20, vm->disk_cache, vm->disk_aio));
@@ -225,12 +235,17 @@ int hb_qemu_argv(const struct hb_qemu_vm *vm, const char *accel, const char *cpu
 	disk_dev = add_disk(vm, v, devices);
 	ipcidr = add_net(vm, v, devices);
 	if (!vm->disk_image[0]) {
-		char tsc[48] = "";
+		char tsc[96] = "";
 		long khz = strcmp(accel, "tcg") ? 0 : host_tsc_khz();
+		/* Under TCG the guest kernel may judge the TSC unstable and fall back to
+		 * refined-jiffies, whose clock runs at 0.77-0.92x real time on a loaded host:
+		 * every in-guest rate is then off by as much. The TCG TSC follows the host's
+		 * clock, so the guest is told to trust it. KVM guests keep kvm-clock. */
 		if (khz)
-			/* tsc=reliable: no watchdog check against jiffies, which lag on a loaded
-			 * host and would demote the TSC to refined-jiffies (4 ms clock steps) */
-			hb_snprintf(tsc, sizeof(tsc), " tsc_early_khz=%ld tsc=reliable", khz);
+			hb_snprintf(tsc, sizeof(tsc), " tsc_early_khz=%ld %s", khz,
+				    HB_QEMU_TCG_CLOCK);
+		else if (!strcmp(accel, "tcg"))
+			hb_snprintf(tsc, sizeof(tsc), " %s", HB_QEMU_TCG_CLOCK);
 		arg(v, "-append");
 		arg(v, "console=ttyS0 panic=-1 quiet%s%s%s hvbench.disk=%s hvbench.port=%s%s%s",
 		    tsc, ipcidr ? " hvbench.ip=" : "", ipcidr ? ipcidr : "", disk_dev,

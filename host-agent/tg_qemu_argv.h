@@ -21,6 +21,10 @@
 #define HB_QEMU_USER_HOST_IP "10.0.2.2"
 #define HB_QEMU_USER_CIDR    "10.0.2.15/24"
 #define HB_QEMU_AGENT_PORT   "org.hvbench.agent"
+/* Kernel command line a TCG guest gets for a clock that keeps real time (see tg_qemu_argv.c). */
+#define HB_QEMU_TCG_CLOCK "clocksource=tsc tsc=reliable"
+/* The scratch drive's id (-drive id=): QMP commands such as block_set_io_throttle name it. */
+#define HB_QEMU_DISK_ID "hbdisk"
 /* The embedded guest's initramfs unpacks to ~90 MiB into a tmpfs capped at half of RAM. */
 #define HB_QEMU_MIN_MEMORY_MIB 320
 
@@ -31,6 +35,8 @@ struct hb_qemu_vm {
 	const char *kernel, *initrd, *disk_image, *append, *extra;
 	const char *disk_path, *disk_bus, *disk_cache, *disk_aio;
 	unsigned long long disk_size;
+	/* QEMU I/O throttling of the scratch drive (throttling.iops-total / bps-total), 0: none */
+	unsigned long long disk_iops_limit, disk_bps_limit;
 	const char *net_mode; /* "tap" | "user" | "none" */
 	int full;	      /* full_featured */
 	const char *qmp_path, *agent_path, *console_path;

@@ -87,6 +87,11 @@ struct hb_sample {
 	 * whole seconds, fio rounds to ms): measured_s is what its rates cover, active_s the whole
 	 * busy time including its ramp (what the host probes' window sees). 0 = not reported. */
 	double measured_s, active_s;
+	/* The run's span from request to result on the host's monotonic clock (minus the agent
+	 * protocol's round trip), and the agent's own span of it on the target's clock (from the
+	 * reply's "elapsed_s"; 0 for native runs and older agents). Set by the host, never sent
+	 * in a sample: a guest clock that runs fast or slow shows as guest_s != host_s. */
+	double host_s, guest_s;
 	json_t *info; /* owned by the sample; NULL or an object; freed by hb_sample_free */
 };
 

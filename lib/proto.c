@@ -566,24 +566,44 @@ int hb_agent_run(struct hb_conn *c, int id, const char *workload, const json_t *
 	if (rc)
 		return rc;
 	rc = hb_sample_from_json(json_object_get(reply, "sample"), out, e);
+	if (!rc) {
+		const json_t *el = json_object_get(reply, "elapsed_s");
+		if (json_is_number(el) && json_number_value(el) > 0 && json_number_value(el) < 1e6)
+			out->guest_s = json_number_value(el);
+	}
 	json_decref(reply);
 	if (rc)
 		hb_err_prefix(e, "agent: %s", what);
 	return rc;
 }
 
-int hb_agent_shutdown(struct hb_conn *c, int id, double timeout, struct hb_err *e)
+/* A request with nothing but op and id, answered by an empty result (ping, shutdown). */
+static int bare_request(struct hb_conn *c, const char *op, int id, double timeout, struct hb_err *e)
 {
-	json_t *req = json_pack("{s:s, s:i}", "op", "shutdown", "id", id), *reply = NULL;
+	json_t *req = json_pack("{s:s, s:i}", "op", op, "id", id), *reply = NULL;
 	int rc;
 
 	rc = hb_conn_send(c, req, e);
 	json_decref(req);
 	if (rc) {
-		hb_err_prefix(e, "agent: shutdown");
+		hb_err_prefix(e, "agent: %s", op);
 		return rc;
 	}
-	rc = wait_reply(c, id, hb_now() + timeout, timeout, "shutdown", &reply, e);
+	rc = wait_reply(c, id, hb_now() + timeout, timeout, op, &reply, e);
 	json_decref(reply);
 	return rc;
+}
+
+int hb_agent_ping(struct hb_conn *c, int id, double timeout, double *rtt, struct hb_err *e)
+{
+	double t0 = hb_now();
+	int rc = bare_request(c, "ping", id, timeout, e);
+
+	*rtt = rc ? 0 : hb_now() - t0;
+	return rc;
+}
+
+int hb_agent_shutdown(struct hb_conn *c, int id, double timeout, struct hb_err *e)
+{
+	return bare_request(c, "shutdown", id, timeout, e);
 }

@@ -17,9 +17,11 @@
  *             "proto":1}   (version mismatch; a bad token gets EINVAL and the line is closed)
  *   host  -> {"op":"run","id":7,"workload":"disk","params":{...},"duration":10,"ramp":2,
  *             "timeout":60[,"server":{"addr":"198.18.0.1","port":5201}]}
- *   agent -> {"op":"result","id":7,"sample":{"metrics":[...],"info":{...}}}
+ *   agent -> {"op":"result","id":7,"sample":{"metrics":[...],"info":{...}},"elapsed_s":12.3}
+ *            (elapsed_s: request received to reply sent, on the agent's own clock)
  *         |  {"op":"error","id":7,"code":"EINVAL","message":"..."}
- *   host  -> {"op":"shutdown","id":8}   agent -> {"op":"result","id":8} and exits
+ *   host  -> {"op":"ping","id":8}       agent -> {"op":"result","id":8}   (round-trip time)
+ *   host  -> {"op":"shutdown","id":9}   agent -> {"op":"result","id":9} and exits
  * Ids are integers 0..2^53-1 that strictly increase within a session (a hello starts one).
  * Errors the agent cannot attribute (oversized or malformed lines) carry no id.
  */
@@ -99,10 +101,14 @@ int hb_agent_hello_wait(struct hb_conn *c, const char *token, double timeout,
 /*
  * Host side: one run request; waits opts->timeout + 10 s for the reply. Ids must strictly
  * increase within one connection (the agent refuses a reused or lower id). Replies carrying
- * another id (stale, e.g. from a request that timed out earlier) are skipped.
+ * another id (stale, e.g. from a request that timed out earlier) are skipped. The reply's
+ * "elapsed_s" (the agent's own span of the run, on its clock) goes into out->guest_s when
+ * present (older agents: 0).
  */
 int hb_agent_run(struct hb_conn *c, int id, const char *workload, const json_t *params,
 		 const struct hb_run_opts *opts, struct hb_sample *out, struct hb_err *e);
+/* Host side: one ping; *rtt is the round trip in seconds (request sent to reply read). */
+int hb_agent_ping(struct hb_conn *c, int id, double timeout, double *rtt, struct hb_err *e);
 /* Host side: asks the agent to shut down; waits up to timeout for the acknowledgement. */
 int hb_agent_shutdown(struct hb_conn *c, int id, double timeout, struct hb_err *e);
 

@@ -3,6 +3,8 @@
  */
 #include "timing.h"
 
+#include <math.h>
+
 double hb_timing_default_timeout(double duration, double ramp)
 {
 	return 3 * (duration + ramp) + 60;
@@ -36,4 +38,20 @@ void hb_timing_override(struct hb_timing *t, double duration)
 	def = hb_timing_default_timeout(t->duration, t->ramp);
 	if (t->timeout < def)
 		t->timeout = def;
+}
+
+int hb_clock_agrees(double host_s, double guest_s, double *dev)
+{
+	double tol;
+
+	if (dev)
+		*dev = 0;
+	if (!(host_s > 0) || !(guest_s > 0))
+		return -1;
+	if (dev)
+		*dev = guest_s / host_s - 1;
+	tol = host_s * HB_CLOCK_TOL_REL;
+	if (tol < HB_CLOCK_TOL_ABS)
+		tol = HB_CLOCK_TOL_ABS;
+	return fabs(guest_s - host_s) <= tol;
 }

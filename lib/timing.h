@@ -29,4 +29,17 @@ int hb_timing_check(struct hb_timing *t, double max_timeout, const char *where, 
  * default for the new figures. */
 void hb_timing_override(struct hb_timing *t, double duration);
 
+/*
+ * The guest-clock check: a run's span on the target's clock (guest_s) must match its span on
+ * the host's monotonic clock (host_s, protocol round trip removed) within HB_CLOCK_TOL_REL of
+ * host_s or HB_CLOCK_TOL_ABS seconds, whichever is larger (the floor covers a short run's
+ * scheduling jitter on a loaded host). Both spans contain the same fork, exec and file layout,
+ * so they differ only when one clock runs at another rate, as a TCG guest's refined-jiffies
+ * clocksource does (0.77-0.92x real time). Returns 1 when they agree, 0 when they do not, -1
+ * when either is unknown (<= 0); *dev (may be NULL) gets guest_s / host_s - 1.
+ */
+#define HB_CLOCK_TOL_REL 0.02
+#define HB_CLOCK_TOL_ABS 0.05
+int hb_clock_agrees(double host_s, double guest_s, double *dev);
+
 #endif

@@ -1,0 +1,37 @@
+/*
+ * cgroup.h — a CPU cap for a process: a control group of hvbench's own with a CPU quota, on
+ * the cgroup v2 hierarchy when its cpu controller is available there (cpu.max) and on the v1
+ * cpu hierarchy otherwise (cpu.cfs_quota_us / cpu.cfs_period_us). Targets use it for their
+ * cpu_limit option (the native worker, a VM's QEMU) and `hvbench calibrate` to inject a
+ * known CPU loss. Groups are named hvbench-<pid>-<tag> directly under the hierarchy's root;
+ * hb_cgroup_cleanup_stale removes those of a process that no longer exists (a SIGKILLed run).
+ */
+#ifndef HB_CGROUP_H
+#define HB_CGROUP_H
+
+#include <limits.h>
+#include <sys/types.h>
+#include "hb.h"
+
+/* The quota's period: short, so that a run of a second or two spans many of them. */
+#define HB_CGROUP_PERIOD_US 20000
+
+struct hb_cgroup {
+	int v2;		     /* 1: cgroup v2 (cpu.max), 0: v1 cpu controller */
+	char root[PATH_MAX]; /* the hierarchy's mount point */
+	char path[PATH_MAX]; /* the group ("" when none) */
+	double cpus;	     /* the quota in CPUs */
+};
+
+/* Where a CPU cap can be made here: 0 and the hierarchy in cg, or HB_EUNSUPP naming why. */
+int hb_cgroup_probe(struct hb_cgroup *cg, struct hb_err *e);
+/* Makes hvbench-<pid>-<tag> capped at cpus CPUs (0 < cpus <= 1024). */
+int hb_cgroup_create(struct hb_cgroup *cg, const char *tag, double cpus, struct hb_err *e);
+/* Moves process pid (all its threads) into the group. */
+int hb_cgroup_add(struct hb_cgroup *cg, pid_t pid, struct hb_err *e);
+/* Moves every process out of the group (to the root) and removes it; safe to repeat. */
+void hb_cgroup_destroy(struct hb_cgroup *cg);
+/* Removes groups hvbench-<pid>-* whose pid no longer exists, in both hierarchies. */
+void hb_cgroup_cleanup_stale(void);
+
+#endif
