@@ -272,7 +272,12 @@ static int run_parsed(int argc, char **argv, int first, const struct hb_cli_cmd_
 		struct hb_err ge = {0}; /* nothing found: the qemu check names where it looked */
 
 		hb_data_path(HB_DATA_GUEST, NULL, build_dir, sizeof(build_dir), &ge);
-		a->cfg.build_dir = build_dir[0] ? build_dir : "build";
+		if (build_dir[0])
+			a->cfg.build_dir = build_dir;
+		else if (getenv("HVBENCH_BUILD") && *getenv("HVBENCH_BUILD"))
+			a->cfg.build_dir = getenv("HVBENCH_BUILD"); /* the message names it */
+		else
+			a->cfg.build_dir = "build";
 	}
 	if (hb_profile_load(profile_path, &p, &e) || hb_profile_apply(&p, &a->ov, &e)) {
 		fprintf(stderr, "hvbench %s: %s\n", u->name, e.msg);

@@ -76,7 +76,10 @@ int hb_data_dirs(enum hb_data_kind kind, char dirs[][HB_DATA_PATH_MAX], int max)
 		n = add(dirs, n, max, exe, "/../configs");
 		return n;
 	}
-	n = add(dirs, n, max, getenv("HVBENCH_BUILD"), NULL);
+	/* $HVBENCH_BUILD, when set, is the one place: a user who points there must not get
+	 * another build's image behind their back (the message then names it) */
+	if (getenv("HVBENCH_BUILD") && *getenv("HVBENCH_BUILD"))
+		return add(dirs, n, max, getenv("HVBENCH_BUILD"), NULL);
 	n = add(dirs, n, max, "build", NULL);
 	n = add(dirs, n, max, exe, NULL);
 	xdg = getenv("XDG_CACHE_HOME");

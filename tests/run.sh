@@ -6,7 +6,8 @@ BUILD=${1:-build}
 pass=0; fail=0; skip=0; failed=""
 export HB_BUILD="$BUILD" HB_BIN="$BUILD/hvbench" HB_GUEST_BIN="$BUILD/hvbench-guest"
 # runs made by the tests are recorded here, not in the user's history store
-export HVBENCH_DB="${HVBENCH_DB:-$BUILD/test-history.db}"
+case $BUILD in /*) absbuild=$BUILD ;; *) absbuild=$(pwd)/$BUILD ;; esac
+export HVBENCH_DB="${HVBENCH_DB:-$absbuild/test-history.db}"
 run_one() {
 	name=$1; shift
 	log="$BUILD/test-logs/$name.log"
