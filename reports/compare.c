@@ -845,7 +845,7 @@ static void facts_diff(struct cmp *c, const json_t *b, const char *bname)
 	const json_t *bp = json_object_get(b, "profile"), *cp = json_object_get(c->cur, "profile");
 	const json_t *a, *x;
 	char what[256];
-	size_t i;
+	size_t i, before = c->nnotes;
 
 	if (c->nbase > 1)
 		note_add(c, 0, "comparing with baseline %s:", bname);
@@ -895,6 +895,9 @@ static void facts_diff(struct cmp *c, const json_t *b, const char *bname)
 		snprintf(what, sizeof(what), "workload %s", n);
 		cmp_json(c, what, x, ce);
 	}
+	/* a heading with nothing under it says nothing */
+	if (c->nbase > 1 && c->nnotes == before + 1)
+		free(c->notes[--c->nnotes]);
 }
 
 /* A target with results in a baseline but none now. */
@@ -1781,8 +1784,8 @@ int hb_compare_main(int argc, char **argv, FILE *out, FILE *err)
 			goto out;
 		}
 		for (size_t i = 0; i < nsdocs && c->nbase < MAX_RUNS; i++) {
-			hb_snprintf(from_names[c->nbase], sizeof(from_names[0]), "%s[%zu]", from,
-				    i);
+			hb_snprintf(from_names[c->nbase], sizeof(from_names[0]), "%s #%zu", from,
+				    i + 1);
 			c->bpath[c->nbase] = from_names[c->nbase];
 			c->base[c->nbase++] = json_incref(sdocs[i]);
 		}
