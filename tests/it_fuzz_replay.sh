@@ -1,6 +1,6 @@
 #!/bin/sh
 # Builds the libFuzzer harnesses (make fuzz, clang + ASan/UBSan) and replays each seed corpus
-# fuzz/corpus/<name> with $BUILD/fuzz/fuzz_<name>: every seed once (-runs=0), then 20000
+# fuzz/corpus/<name> with $BUILD/fuzz/fuzz_<name>: every seed once (-runs=0), then 5000
 # mutations from a private copy (new inputs never land in the source tree). Any crash, leak,
 # sanitizer report or timeout fails. Skips with a reason when clang or its fuzzer runtime is
 # missing.
@@ -34,8 +34,8 @@ for bin in "$BUILD"/fuzz/fuzz_*; do
 		tail -40 "$work/$name.replay.log"; echo "FAIL: $name crashed on a seed"; exit 1; }
 	mkdir -p "$work/$name"
 	cp "$corpus"/* "$work/$name/"
-	echo "== $name: 20000 mutations"
-	"$bin" -runs=20000 -seed=1 -max_len=4096 -timeout=10 -max_total_time=300 \
+	echo "== $name: 5000 mutations"
+	"$bin" -runs=5000 -seed=1 -max_len=4096 -timeout=10 -max_total_time=300 \
 		-artifact_prefix="$work/" "$work/$name" >"$work/$name.fuzz.log" 2>&1 || {
 		tail -40 "$work/$name.fuzz.log"; echo "FAIL: $name found a problem"; exit 1; }
 	grep -E '^Done|^#[0-9]+.*DONE' "$work/$name.fuzz.log" | tail -1
@@ -44,4 +44,4 @@ if [ "$found" -eq 0 ]; then
 	echo "FAIL: make fuzz built no harness"
 	exit 1
 fi
-echo "ok: $found harnesses, seeds replayed, 20000 mutations each, no findings"
+echo "ok: $found harnesses, seeds replayed, 5000 mutations each, no findings"
