@@ -34,6 +34,7 @@
 #include "tg_agent.h"
 #include "tg_netpeer.h"
 #include "tg_qemu_argv.h"
+#include "tg_scratch.h"
 #include "vmmem.h"
 
 #define QMP_TIMEOUT	5.0
@@ -519,42 +520,11 @@ static int setup_network(struct qemu *q, struct hb_target_facts *facts, json_t *
 	return 0;
 }
 
-/* Writes size bytes of a non-repeating pattern (xorshift) and syncs: -1 with errno on failure. */
-static int fill_disk(int fd, unsigned long long size)
-{
-	enum { CHUNK = 1 << 20 };
-	uint64_t *buf = malloc(CHUNK), x = 0x9e3779b97f4a7c15ULL;
-	unsigned long long off = 0;
-	size_t i;
-
-	if (!buf)
-		return -1;
-	while (off < size) {
-		size_t n = size - off < CHUNK ? (size_t)(size - off) : CHUNK;
-		for (i = 0; i < CHUNK / sizeof(*buf); i++) {
-			x ^= x << 13;
-			x ^= x >> 7;
-			x ^= x << 17;
-			buf[i] = x;
-		}
-		ssize_t w = pwrite(fd, buf, n, (off_t)off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			free(buf);
-			return -1;
-		}
-		off += (unsigned long long)w;
-	}
-	free(buf);
-	return fdatasync(fd);
-}
-
 static int make_files(struct qemu *q, struct hb_err *e)
 {
 	const struct hb_env *env = q->env;
 	const char *out = env->out_dir ? env->out_dir : env->scratch_dir;
-	int fd, rc;
+	int rc;
 
 	switch (name_files(q, env->scratch_dir, out)) {
 	case HB_EINVAL: return hb_err_set(e, HB_EINVAL, "scratch path too long");
@@ -574,34 +544,12 @@ static int make_files(struct qemu *q, struct hb_err *e)
 	if (q->console_fd < 0)
 		return hb_err_errno(e, HB_EIO, "cannot create console log %s", q->console_path);
 	q->vm.console_fd = QEMU_CONSOLE_FD;
-	fd = open(q->disk_path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return hb_err_errno(e, HB_EIO, "cannot create scratch disk %s", q->disk_path);
-	q->disk_made = 1;
-	if (ftruncate(fd, (off_t)q->vm.disk_size)) {
-		rc = hb_err_errno(e, HB_EIO, "cannot size scratch disk %s", q->disk_path);
-		close(fd);
-		return rc;
-	}
 	/* Written, not sparse: reads of holes never reach the host disk, so a sparse scratch
-	 * disk would make guest reads look faster than native ones (fio lays out its native
-	 * file with real data before reading it). */
-	rc = fill_disk(fd, q->vm.disk_size);
-	if (rc) {
-		rc = hb_err_errno(e, HB_EIO, "cannot fill scratch disk %s", q->disk_path);
-		close(fd);
+	 * disk would make guest reads look faster than native ones. */
+	rc = hb_scratch_disk_create(q->disk_path, q->vm.disk_size, q->vm.disk_cache, e);
+	if (rc)
 		return rc;
-	}
-	close(fd);
-	/* cache=none/directsync need O_DIRECT, which e.g. tmpfs refuses */
-	if (!strcmp(q->vm.disk_cache, "none") || !strcmp(q->vm.disk_cache, "directsync")) {
-		fd = open(q->disk_path, O_RDWR | O_DIRECT | O_CLOEXEC);
-		if (fd < 0)
-			return hb_err_errno(e, HB_EINVAL,
-					    "disk_cache=%s needs O_DIRECT on the scratch directory",
-					    q->vm.disk_cache);
-		close(fd);
-	}
+	q->disk_made = 1;
 	return 0;
 }
 
