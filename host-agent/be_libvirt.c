@@ -232,38 +232,36 @@ static void change(json_t *changes, const char *fmt, ...)
 		json_array_append_new(changes, json_string(msg));
 }
 
-/* libxml2 reports parse errors through a callback; keep the first line for our message. */
-static void xml_error(void *arg, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void xml_error(void *arg, const char *fmt, ...)
+/* libxml2 prints parse errors to stderr unless given a handler; we take xmlGetLastError(). */
+static void xml_quiet(void *arg, const char *fmt, ...)
 {
-	char *buf = arg, *nl;
-	size_t n = strlen(buf);
-	va_list ap;
-
-	if (n)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(buf, 256, fmt, ap);
-	va_end(ap);
-	nl = strchr(buf, '\n');
-	if (nl)
-		*nl = '\0';
+	(void)arg;
+	(void)fmt;
 }
 
 /* Parses text (no network, no entities) into a document whose root is <domain>. */
 static int parse_domain(const char *text, const char *what, xmlDocPtr *out, struct hb_err *e)
 {
-	char perr[256] = "";
 	xmlDocPtr doc;
 
-	xmlSetGenericErrorFunc(perr, xml_error);
+	xmlResetLastError();
+	xmlSetGenericErrorFunc(NULL, xml_quiet);
 	doc = xmlReadMemory(text, (int)strlen(text), what, NULL,
-			    XML_PARSE_NONET | XML_PARSE_NOBLANKS);
+			    XML_PARSE_NONET | XML_PARSE_NOBLANKS | XML_PARSE_NOERROR |
+				    XML_PARSE_NOWARNING);
 	xmlSetGenericErrorFunc(NULL, NULL);
 	*out = NULL;
-	if (!doc)
-		return hb_err_set(e, HB_EINVAL, "%s: not well-formed XML%s%s", what,
-				  perr[0] ? ": " : "", perr);
+	if (!doc) {
+		const xmlError *xe = xmlGetLastError();
+		char msg[256] = "";
+		if (xe && xe->message) {
+			hb_strlcpy(msg, xe->message, sizeof(msg));
+			msg[strcspn(msg, "\n")] = '\0';
+		}
+		return hb_err_set(e, HB_EINVAL, "%s: not well-formed XML%s%s%s%.0d", what,
+				  msg[0] ? ": " : "", msg, xe && xe->line ? " at line " : "",
+				  xe ? xe->line : 0);
+	}
 	xmlNodePtr root = xmlDocGetRootElement(doc);
 	if (!root || xmlStrcmp(root->name, BAD_CAST "domain")) {
 		xmlFreeDoc(doc);
