@@ -1299,30 +1299,19 @@ static int lv_start(void *priv, const struct hb_target *t, const struct hb_env *
 	return rc;
 }
 
-/* After a failed run: is the domain still usable? Builds the message naming target and cause. */
-static int classify_failure(struct lv *l, const struct hb_run_req *req, int rc,
-			    const struct hb_tg_run_result *res, const struct hb_err *ae,
-			    struct hb_err *e)
+/* hb_tg_agent_failure's question: waits up to wait s for the domain to go; 1 (and why) if it did.
+ */
+static int dom_is_gone(void *arg, double wait, char *msg, size_t len)
 {
-	char g[300];
+	struct lv *l = arg;
+	double end = hb_now() + wait;
 
-	if (rc == HB_EIO || rc == HB_ETIMEDOUT) {
-		/* the channel closed: give libvirt a moment to notice a dead QEMU */
-		double end = hb_now() + (rc == HB_EIO ? 2.0 : 0.1);
-		while (dom_alive(l) && hb_now() < end)
-			hb_sleep(0.05, NULL);
-	}
-	if (!dom_alive(l)) {
-		l->dead = 1;
-		gone_msg(l, g, sizeof(g));
-		return hb_err_set(e, HB_ECHILD, "%s: %s during %s", l->name, g, req->entry);
-	}
-	if (rc == HB_EIO || (rc == HB_ETIMEDOUT && res->elapsed >= res->budget - 0.5)) {
-		l->dead = 1;
-		return hb_err_set(e, HB_EIO, "%s: agent stopped answering during %s: %s", l->name,
-				  req->entry, ae->msg);
-	}
-	return hb_err_set(e, rc, "%s", ae->msg);
+	while (dom_alive(l) && hb_now() < end)
+		hb_sleep(0.05, NULL);
+	if (dom_alive(l))
+		return 0;
+	gone_msg(l, msg, len);
+	return 1;
 }
 
 static int lv_run(void *priv, const struct hb_run_req *req, const struct hb_run_hooks *hooks,
@@ -1356,7 +1345,8 @@ static int lv_run(void *priv, const struct hb_run_req *req, const struct hb_run_
 		return hb_err_set(e, HB_EINTR, "%s: %s interrupted", l->name, req->entry);
 	}
 	if (rc)
-		return classify_failure(l, req, rc, &res, &ae, e);
+		return hb_tg_agent_failure(l->name, req->entry, rc, &res, &ae, dom_is_gone, l,
+					   &l->dead, e);
 	return 0;
 }
 

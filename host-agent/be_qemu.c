@@ -707,26 +707,17 @@ static int qemu_start(void *priv, const struct hb_target *t, const struct hb_env
 	return 0;
 }
 
-/* After a failed run: is the VM still usable? Builds the message naming target and cause. */
-static int classify_failure(struct qemu *q, const struct hb_run_req *req, int rc,
-			    const struct hb_tg_run_result *res, const struct hb_err *ae,
-			    struct hb_err *e)
+/* hb_tg_agent_failure's question: waits up to wait s for QEMU to exit; 1 (and why) if it did. */
+static int qemu_is_gone(void *arg, double wait, char *msg, size_t len)
 {
-	char g[700];
+	struct qemu *q = arg;
 
-	if (rc == HB_EIO || rc == HB_ETIMEDOUT)
-		wait_gone(q, rc == HB_EIO ? 2.0 : 0.1);
-	if (qemu_gone(q)) {
-		q->dead = 1;
-		gone_msg(q, g, sizeof(g));
-		return hb_err_set(e, HB_ECHILD, "%s: %s during %s", q->name, g, req->entry);
-	}
-	if (rc == HB_EIO || (rc == HB_ETIMEDOUT && res->elapsed >= res->budget - 0.5)) {
-		q->dead = 1;
-		return hb_err_set(e, HB_EIO, "%s: agent stopped answering during %s: %s", q->name,
-				  req->entry, ae->msg);
-	}
-	return hb_err_set(e, rc, "%s", ae->msg);
+	if (wait > 0)
+		wait_gone(q, wait);
+	if (!qemu_gone(q))
+		return 0;
+	gone_msg(q, msg, len);
+	return 1;
 }
 
 static int qemu_run(void *priv, const struct hb_run_req *req, const struct hb_run_hooks *hooks,
@@ -759,7 +750,8 @@ static int qemu_run(void *priv, const struct hb_run_req *req, const struct hb_ru
 		return hb_err_set(e, HB_EINTR, "%s: %s interrupted", q->name, req->entry);
 	}
 	if (rc)
-		return classify_failure(q, req, rc, &res, &ae, e);
+		return hb_tg_agent_failure(q->name, req->entry, rc, &res, &ae, qemu_is_gone, q,
+					   &q->dead, e);
 	return 0;
 }
 
