@@ -13,6 +13,13 @@ CPPFLAGS += -D_GNU_SOURCE -Ilib -Ibench -Iprobes -Ireports -Ihost-agent -Iguest-
 LDLIBS   := -ljansson -liperf -lpfm -lm -lpthread
 # the history store (host side only: the guest agent never links them)
 HOST_LIBS := -lsqlite3 -lpq
+# The libvirt backend (host agent only): built when libvirt's and libxml2's headers are there,
+# else host-agent/be_libvirt.c compiles to a stub that says why it is unsupported.
+LIBVIRT_PC := libvirt libvirt-qemu libxml-2.0
+ifeq ($(shell pkg-config --exists $(LIBVIRT_PC) && echo yes),yes)
+CPPFLAGS += -DHB_HAVE_LIBVIRT $(shell pkg-config --cflags $(LIBVIRT_PC))
+HOST_LDLIBS := $(shell pkg-config --libs $(LIBVIRT_PC))
+endif
 
 CORE_SRC  := $(wildcard lib/*.c bench/*.c) $(filter-out guest-agent/main.c,$(wildcard guest-agent/*.c))
 HOST_SRC  := $(wildcard probes/*.c reports/*.c) $(filter-out host-agent/main.c,$(wildcard host-agent/*.c))
@@ -41,7 +48,7 @@ $(BUILD)/libhbhost.a: $(HOST_OBJ)
 
 $(BUILD)/hvbench: $(BUILD)/obj/host-agent/main.o $(BUILD)/libhbhost.a $(BUILD)/libhbcore.a
 	@echo "  LINK    $@"
-	@$(CC) $(ALL_CFLAGS) -o $@ $^ $(HOST_LIBS) $(LDLIBS)
+	@$(CC) $(ALL_CFLAGS) -o $@ $^ $(HOST_LIBS) $(HOST_LDLIBS) $(LDLIBS)
 $(BUILD)/hvbench-guest: $(BUILD)/obj/guest-agent/main.o $(BUILD)/libhbcore.a
 	@echo "  LINK    $@"
 	@$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
@@ -49,7 +56,7 @@ $(BUILD)/hvbench-guest: $(BUILD)/obj/guest-agent/main.o $(BUILD)/libhbcore.a
 $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(BUILD)/libhbhost.a $(BUILD)/libhbcore.a
 	@mkdir -p $(dir $@)
 	@echo "  LINK    $@"
-	@$(CC) $(ALL_CFLAGS) -o $@ $^ -lcmocka $(HOST_LIBS) $(LDLIBS)
+	@$(CC) $(ALL_CFLAGS) -o $@ $^ -lcmocka $(HOST_LIBS) $(HOST_LDLIBS) $(LDLIBS)
 
 # Installs missing Debian packages (apt-get; needs root when something is missing).
 deps: $(BUILD)/.deps
@@ -101,7 +108,7 @@ $(BUILD)/fuzz/libhbhost.a: $(HOST_SRC:%.c=$(BUILD)/fuzz/obj/%.o)
 	@rm -f $@; ar rcs $@ $^
 $(BUILD)/fuzz/%: fuzz/%.c $(FUZZ_LIBS)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(HOST_LIBS) $(LDLIBS)
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(HOST_LIBS) $(HOST_LDLIBS) $(LDLIBS)
 -include $(shell find $(BUILD)/fuzz/obj -name '*.d' 2>/dev/null)
 
 # Install like a Debian tool (docs/install.md): `make install PREFIX=/usr/local DESTDIR=...`.

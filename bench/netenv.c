@@ -135,6 +135,85 @@ int hb_netns_add_tap(const char *ns, const char *tap, const char *cidr, struct h
 	return rc;
 }
 
+int hb_tap_create_root(const char *tap, struct hb_err *e)
+{
+	if (!name_ok(tap, 15))
+		return hb_err_set(e, HB_EINVAL, "netns: bad tap name \"%s\"", tap ? tap : "");
+	if (geteuid() != 0)
+		return hb_err_set(e, HB_EUNSUPP, "netns: creating a tap device needs root");
+	int rc = ip_run(e, "tuntap", "add", "dev", tap, "mode", "tap", NULL);
+
+	if (rc)
+		hb_err_prefix(e, "tap %s", tap);
+	return rc;
+}
+
+int hb_netns_adopt_dev(const char *ns, const char *dev, const char *cidr, struct hb_err *e)
+{
+	int rc;
+
+	if (!name_ok(ns, 63) || !name_ok(dev, 15) || !cidr_ok(cidr))
+		return hb_err_set(e, HB_EINVAL, "netns: bad namespace/device name or address");
+	rc = ip_run(e, "link", "set", "dev", dev, "netns", ns, NULL);
+	if (!rc)
+		rc = ip_run(e, "-n", ns, "addr", "add", cidr, "dev", dev, NULL);
+	if (!rc)
+		rc = ip_run(e, "-n", ns, "link", "set", dev, "up", NULL);
+	if (rc)
+		hb_err_prefix(e, "netns %s: moving %s in", ns, dev);
+	return rc;
+}
+
+void hb_link_delete(const char *dev)
+{
+	char path[PATH_MAX];
+
+	if (!name_ok(dev, 15) || hb_snprintf(path, sizeof(path), "/sys/class/net/%s", dev) ||
+	    access(path, F_OK))
+		return;
+	ip_run(NULL, "link", "del", "dev", dev, NULL);
+}
+
+/* The <pid> of "<prefix><pid>-...", or 0. */
+static long owner_pid(const char *name, const char *prefix)
+{
+	size_t pl = strlen(prefix);
+	const char *dash;
+	char num[32];
+	long pid;
+
+	if (strncmp(name, prefix, pl))
+		return 0;
+	dash = strchr(name + pl, '-');
+	if (!dash || (size_t)(dash - (name + pl)) >= sizeof(num))
+		return 0;
+	memcpy(num, name + pl, (size_t)(dash - (name + pl)));
+	num[dash - (name + pl)] = '\0';
+	if (hb_parse_long(num, 1, INT_MAX, &pid))
+		return 0;
+	return pid;
+}
+
+static int pid_dead(long pid)
+{
+	return kill((pid_t)pid, 0) != 0 && errno == ESRCH;
+}
+
+void hb_link_cleanup_stale(const char *prefix)
+{
+	DIR *d = opendir("/sys/class/net");
+	struct dirent *de;
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		long pid = owner_pid(de->d_name, prefix);
+		if (pid && pid_dead(pid))
+			hb_link_delete(de->d_name);
+	}
+	closedir(d);
+}
+
 int hb_netns_add_veth(const char *ns_a, const char *if_a, const char *cidr_a, const char *ns_b,
 		      const char *if_b, const char *cidr_b, struct hb_err *e)
 {
@@ -166,20 +245,9 @@ void hb_netns_cleanup_stale(void)
 	if (!d)
 		return;
 	while ((de = readdir(d))) {
-		long pid;
-		char num[32];
-		const char *p = de->d_name, *dash;
-		if (strncmp(p, "hb-", 3))
-			continue;
-		dash = strchr(p + 3, '-');
-		if (!dash || (size_t)(dash - (p + 3)) >= sizeof(num))
-			continue;
-		memcpy(num, p + 3, (size_t)(dash - (p + 3)));
-		num[dash - (p + 3)] = '\0';
 		/* hvbench owns the "hb-<pid>-" prefix (net workload: -s/-c; qemu: -<target>). */
-		if (hb_parse_long(num, 1, INT_MAX, &pid))
-			continue;
-		if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+		long pid = owner_pid(de->d_name, "hb-");
+		if (!pid || !pid_dead(pid))
 			continue;
 		hb_netns_destroy(de->d_name);
 	}

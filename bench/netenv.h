@@ -20,6 +20,18 @@ int hb_netns_enter(const char *name, struct hb_err *e);
 /* Creates tap device `tap` inside ns, assigns cidr (e.g. "198.18.1.1/24"), sets it up. */
 int hb_netns_add_tap(const char *ns, const char *tap, const char *cidr, struct hb_err *e);
 /*
+ * For a VMM that opens its tap itself in the root namespace (libvirt's managed='no' ethernet
+ * interface): creates tap device `tap` there, persistent, without an address and down; once
+ * the VMM holds it, hb_netns_adopt_dev moves it into ns, assigns cidr and sets it up (the
+ * VMM's open queue moves with it). hb_link_delete removes a device of the root namespace
+ * (ignores errors).
+ */
+int hb_tap_create_root(const char *tap, struct hb_err *e);
+int hb_netns_adopt_dev(const char *ns, const char *dev, const char *cidr, struct hb_err *e);
+void hb_link_delete(const char *dev);
+/* Deletes root-namespace devices named <prefix><pid>-... whose <pid> no longer exists. */
+void hb_link_cleanup_stale(const char *prefix);
+/*
  * Creates a veth pair with end if_a in ns_a and end if_b in ns_b (created directly inside the
  * namespaces, never in the root one), assigns the addresses and sets both up.
  */

@@ -36,6 +36,7 @@
 #include "tg_agent.h"
 #include "tg_netpeer.h"
 #include "tg_qemu_argv.h"
+#include "tg_scratch.h"
 #include "vmmem.h"
 
 #define QMP_TIMEOUT	5.0
@@ -553,7 +554,7 @@ static int make_files(struct qemu *q, struct hb_err *e)
 {
 	const struct hb_env *env = q->env;
 	const char *out = env->out_dir ? env->out_dir : env->scratch_dir;
-	int fd, rc;
+	int rc;
 
 	switch (name_files(q, env->scratch_dir, out)) {
 	case HB_EINVAL: return hb_err_set(e, HB_EINVAL, "scratch path too long");
@@ -573,20 +574,12 @@ static int make_files(struct qemu *q, struct hb_err *e)
 	if (q->console_fd < 0)
 		return hb_err_errno(e, HB_EIO, "cannot create console log %s", q->console_path);
 	q->vm.console_fd = QEMU_CONSOLE_FD;
-	/* pre-filled like the native target's: see scratchdisk.h */
-	rc = hb_scratch_disk_make(q->disk_path, q->vm.disk_size, e);
+	/* Written, not sparse: reads of holes never reach the host disk, so a sparse scratch
+	 * disk would make guest reads look faster than native ones. */
+	rc = hb_scratch_disk_create(q->disk_path, q->vm.disk_size, q->vm.disk_cache, e);
 	if (rc)
 		return rc;
 	q->disk_made = 1;
-	/* cache=none/directsync need O_DIRECT, which e.g. tmpfs refuses */
-	if (!strcmp(q->vm.disk_cache, "none") || !strcmp(q->vm.disk_cache, "directsync")) {
-		fd = open(q->disk_path, O_RDWR | O_DIRECT | O_CLOEXEC);
-		if (fd < 0)
-			return hb_err_errno(e, HB_EINVAL,
-					    "disk_cache=%s needs O_DIRECT on the scratch directory",
-					    q->vm.disk_cache);
-		close(fd);
-	}
 	return 0;
 }
 
@@ -756,26 +749,17 @@ static int qemu_start(void *priv, const struct hb_target *t, const struct hb_env
 	return 0;
 }
 
-/* After a failed run: is the VM still usable? Builds the message naming target and cause. */
-static int classify_failure(struct qemu *q, const struct hb_run_req *req, int rc,
-			    const struct hb_tg_run_result *res, const struct hb_err *ae,
-			    struct hb_err *e)
+/* hb_tg_agent_failure's question: waits up to wait s for QEMU to exit; 1 (and why) if it did. */
+static int qemu_is_gone(void *arg, double wait, char *msg, size_t len)
 {
-	char g[700];
+	struct qemu *q = arg;
 
-	if (rc == HB_EIO || rc == HB_ETIMEDOUT)
-		wait_gone(q, rc == HB_EIO ? 2.0 : 0.1);
-	if (qemu_gone(q)) {
-		q->dead = 1;
-		gone_msg(q, g, sizeof(g));
-		return hb_err_set(e, HB_ECHILD, "%s: %s during %s", q->name, g, req->entry);
-	}
-	if (rc == HB_EIO || (rc == HB_ETIMEDOUT && res->elapsed >= res->budget - 0.5)) {
-		q->dead = 1;
-		return hb_err_set(e, HB_EIO, "%s: agent stopped answering during %s: %s", q->name,
-				  req->entry, ae->msg);
-	}
-	return hb_err_set(e, rc, "%s", ae->msg);
+	if (wait > 0)
+		wait_gone(q, wait);
+	if (!qemu_gone(q))
+		return 0;
+	gone_msg(q, msg, len);
+	return 1;
 }
 
 static int qemu_run(void *priv, const struct hb_run_req *req, const struct hb_run_hooks *hooks,
@@ -808,7 +792,8 @@ static int qemu_run(void *priv, const struct hb_run_req *req, const struct hb_ru
 		return hb_err_set(e, HB_EINTR, "%s: %s interrupted", q->name, req->entry);
 	}
 	if (rc)
-		return classify_failure(q, req, rc, &res, &ae, e);
+		return hb_tg_agent_failure(q->name, req->entry, rc, &res, &ae, qemu_is_gone, q,
+					   &q->dead, e);
 	return 0;
 }
 

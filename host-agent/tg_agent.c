@@ -173,6 +173,26 @@ int hb_tg_agent_run(struct hb_tg_agent *a, const char *target, const struct hb_r
 	return 0;
 }
 
+int hb_tg_agent_failure(const char *target, const char *entry, int rc,
+			const struct hb_tg_run_result *res, const struct hb_err *ae,
+			int (*gone)(void *arg, double wait, char *msg, size_t len), void *arg,
+			int *dead, struct hb_err *e)
+{
+	char g[700];
+
+	/* a closed channel usually means the VMM died: give it a moment to be reaped */
+	if (gone(arg, rc == HB_EIO ? 2.0 : rc == HB_ETIMEDOUT ? 0.1 : 0, g, sizeof(g))) {
+		*dead = 1;
+		return hb_err_set(e, HB_ECHILD, "%s: %s during %s", target, g, entry);
+	}
+	if (rc == HB_EIO || (rc == HB_ETIMEDOUT && res->elapsed >= res->budget - 0.5)) {
+		*dead = 1;
+		return hb_err_set(e, HB_EIO, "%s: agent stopped answering during %s: %s", target,
+				  entry, ae->msg);
+	}
+	return hb_err_set(e, rc, "%s", ae->msg);
+}
+
 int hb_tg_agent_shutdown(struct hb_tg_agent *a, double timeout, struct hb_err *e)
 {
 	if (!a->open)

@@ -54,6 +54,17 @@ int hb_tg_agent_run(struct hb_tg_agent *a, const char *target, const struct hb_r
 		    const struct hb_run_hooks *hooks, const struct hb_probe_target *pt,
 		    const struct hb_netpeer *peer, struct hb_sample *out,
 		    struct hb_tg_run_result *res, struct hb_err *e);
+/*
+ * What a failed hb_tg_agent_run means for the VM. gone(arg, wait, msg, len) waits up to wait
+ * seconds for the VM to be gone and returns 1 with a description ("QEMU exited (killed by
+ * signal 9)") in msg when it is. Returns, with the message naming target and cause in e:
+ * HB_ECHILD (the VM is gone) or HB_EIO (the agent stopped answering), both setting *dead;
+ * else rc with the agent's message.
+ */
+int hb_tg_agent_failure(const char *target, const char *entry, int rc,
+			const struct hb_tg_run_result *res, const struct hb_err *ae,
+			int (*gone)(void *arg, double wait, char *msg, size_t len), void *arg,
+			int *dead, struct hb_err *e);
 /* Asks the agent to power the guest off; waits up to timeout for the acknowledgement. */
 int hb_tg_agent_shutdown(struct hb_tg_agent *a, double timeout, struct hb_err *e);
 /* Ends the session and closes the fd; safe to repeat. */

@@ -135,7 +135,8 @@ static int open_tap(struct hb_netpeer *np, const struct hb_netpeer_cfg *c, struc
 	if (rc)
 		return rc;
 	np->netns_made = 1;
-	rc = hb_netns_add_tap(np->netns, c->tap, c->host_cidr, e);
+	rc = c->adopt_tap ? hb_netns_adopt_dev(np->netns, c->tap, c->host_cidr, e)
+			  : hb_netns_add_tap(np->netns, c->tap, c->host_cidr, e);
 	if (!rc)
 		rc = start_services(np, np->netns, c->host_ip, c->base_port ? c->base_port : 5201,
 				    e);
@@ -185,6 +186,12 @@ int hb_netpeer_open(struct hb_netpeer *np, const struct hb_netpeer_cfg *c, json_
 					    json_pack("{s:f, s:f, s:s, s:s}", "rate_mbit",
 						      c->rate_mbit, "delay_ms", c->delay_ms,
 						      "qdisc", "netem", "device", c->tap));
+			return 0;
+		}
+		if (c->adopt_tap) {
+			json_object_set_new(info, "net_error", json_string(ne.msg));
+			hb_snprintf(np->why_none, sizeof(np->why_none), "no network peer: %s",
+				    ne.msg);
 			return 0;
 		}
 		if (c->rate_mbit > 0 || c->delay_ms > 0)

@@ -25,6 +25,9 @@ struct hb_netpeer_cfg {
 	const char *mode;      /* "tap" | "user" | "bind" | "none" */
 	const char *tag;       /* names the namespace: hb-<pid>-<tag> (the target's name) */
 	const char *tap;       /* tap: device name inside the namespace */
+	int adopt_tap;	       /* tap: `tap` already exists in the root namespace, held by the
+				  VMM (libvirt opens it there): move it in instead of creating
+				  one; no user-networking fallback (the VM has no such NIC) */
 	const char *host_cidr; /* tap: address of the host end, e.g. "198.18.1.1/24" */
 	const char *host_ip;   /* tap: the same without the prefix length */
 	const char *user_gw;   /* user: how the guest reaches the host's 127.0.0.1 (10.0.2.2) */

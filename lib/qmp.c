@@ -4,6 +4,8 @@
  * command at a time. Each command carries an "id" so a stale reply left over from an earlier
  * timed-out command can never be taken for the answer to a later one; asynchronous events are
  * skipped. A mutex serialises commands so a probe thread and the backend may share the client.
+ * A handle may instead carry commands over a caller's transport (hb_qmp_open_custom: libvirt's
+ * monitor passthrough), with the same reply handling.
  */
 #include "qmp.h"
 
@@ -20,7 +22,9 @@
 #define QMP_MAX_LINE (8 * 1024 * 1024)
 
 struct hb_qmp {
-	int fd;
+	int fd; /* -1 with a custom transport */
+	hb_qmp_send_fn send;
+	void *send_arg;
 	char *buf; /* received bytes not yet consumed */
 	size_t len, cap;
 	long long next_id;
@@ -140,6 +144,49 @@ static int send_all(struct hb_qmp *q, const char *s, size_t n, double deadline, 
 	return 0;
 }
 
+/* The socket transport: sends msg (one line) and waits for the reply carrying id. */
+static int exchange_socket(struct hb_qmp *q, const char *text, long long id, double deadline,
+			   json_t **reply, struct hb_err *e)
+{
+	int rc = send_all(q, text, strlen(text), deadline, e);
+
+	while (!rc) {
+		rc = read_msg(q, deadline, reply, e);
+		if (rc)
+			break;
+		json_t *rid = json_object_get(*reply, "id");
+		if (!json_object_get(*reply, "event") &&
+		    !(rid && !(json_is_integer(rid) && json_integer_value(rid) == id)))
+			return 0;
+		/* an event, or the late reply to an earlier command that timed out */
+		json_decref(*reply);
+		*reply = NULL;
+	}
+	return rc;
+}
+
+/* A caller's transport (e.g. libvirt's monitor passthrough): one command, one reply text. */
+static int exchange_custom(struct hb_qmp *q, const char *text, double timeout, json_t **reply,
+			   struct hb_err *e)
+{
+	char *rtext = NULL;
+	json_error_t jerr;
+	int rc = q->send(q->send_arg, text, timeout, &rtext, e);
+
+	if (rc)
+		return rc;
+	*reply = json_loads(rtext ? rtext : "", 0, &jerr);
+	if (!*reply && strstr(jerr.text, "too big"))
+		*reply = json_loads(rtext, JSON_DECODE_INT_AS_REAL, &jerr);
+	free(rtext);
+	if (!json_is_object(*reply)) {
+		json_decref(*reply);
+		*reply = NULL;
+		return hb_err_set(e, HB_EPROTO, "qmp: malformed reply: %s", jerr.text);
+	}
+	return 0;
+}
+
 /* Sends one command and waits for its reply; caller holds the lock. */
 static int cmd_locked(struct hb_qmp *q, const char *cmd, json_t *args, double timeout, json_t **ret,
 		      struct hb_err *e)
@@ -166,7 +213,8 @@ static int cmd_locked(struct hb_qmp *q, const char *cmd, json_t *args, double ti
 	json_object_set_new(msg, "execute", json_string(cmd));
 	if (args)
 		json_object_set_new(msg, "arguments", args);
-	json_object_set_new(msg, "id", json_integer(id));
+	if (!q->send) /* a custom transport matches replies itself */
+		json_object_set_new(msg, "id", json_integer(id));
 	text = json_dumps(msg, JSON_COMPACT);
 	if (!text) {
 		rc = hb_err_set(e, HB_ENOMEM, "qmp: cannot encode %s", cmd);
@@ -179,25 +227,14 @@ static int cmd_locked(struct hb_qmp *q, const char *cmd, json_t *args, double ti
 		goto out;
 	}
 	text = nl;
-	text[n] = '\n';
-	text[n + 1] = '\0';
-	rc = send_all(q, text, n + 1, deadline, e);
+	if (!q->send) {
+		text[n] = '\n';
+		text[n + 1] = '\0';
+	}
+	rc = q->send ? exchange_custom(q, text, timeout, &reply, e)
+		     : exchange_socket(q, text, id, deadline, &reply, e);
 	if (rc)
 		goto out;
-	for (;;) {
-		rc = read_msg(q, deadline, &reply, e);
-		if (rc)
-			goto out;
-		json_t *rid = json_object_get(reply, "id");
-		if (json_object_get(reply, "event") ||
-		    (rid && !(json_is_integer(rid) && json_integer_value(rid) == id))) {
-			/* an event, or the late reply to an earlier command that timed out */
-			json_decref(reply);
-			reply = NULL;
-			continue;
-		}
-		break;
-	}
 	json_t *err = json_object_get(reply, "error");
 	if (err) {
 		const char *cls = json_string_value(json_object_get(err, "class"));
@@ -238,6 +275,24 @@ int hb_qmp_cmd(struct hb_qmp *q, const char *cmd, json_t *args, double timeout, 
 	rc = cmd_locked(q, cmd, args, timeout, ret, e);
 	pthread_mutex_unlock(&q->lock);
 	return rc;
+}
+
+int hb_qmp_open_custom(hb_qmp_send_fn send, void *arg, struct hb_qmp **out, struct hb_err *e)
+{
+	struct hb_qmp *q;
+
+	*out = NULL;
+	if (!send)
+		return hb_err_set(e, HB_EINVAL, "qmp: no transport");
+	q = calloc(1, sizeof(*q));
+	if (!q)
+		return hb_err_set(e, HB_ENOMEM, "qmp: out of memory");
+	q->fd = -1;
+	q->send = send;
+	q->send_arg = arg;
+	pthread_mutex_init(&q->lock, NULL);
+	*out = q;
+	return 0;
 }
 
 int hb_qmp_connect(const char *path, double timeout, struct hb_qmp **out, struct hb_err *e)

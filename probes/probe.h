@@ -23,6 +23,11 @@ struct hb_probe_target {
 	const char *qmp_path; /* VM: QMP socket path (NULL for native) */
 	void *qmp; /* VM: a struct hb_qmp * (lib/qmp.h) the probe may use for query-stats, or NULL
 		    */
+	/* VM: the hypervisor's own counters of this VM as one flat object name -> number with
+	 * libvirt's domain-stats keys ("cpu.time", "vcpu.0.time", "block.0.rd.reqs", ...; *stats
+	 * a new reference), or NULL when the backend has no such source (domstats probe). */
+	int (*vmm_stats)(void *arg, json_t **stats, struct hb_err *e);
+	void *vmm_stats_arg;
 };
 
 /* Callbacks a backend makes around the measured part of a run (the runner attaches probes). */

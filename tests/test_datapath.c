@@ -73,16 +73,23 @@ static void t_guest(void **state)
 	snprintf(env, sizeof(env), "%s/cache", tmp);
 	setenv("XDG_CACHE_HOME", env, 1);
 	assert_int_equal(chdir(tmp), 0); /* no ./build here */
+	/* $HVBENCH_BUILD, when set, is the only place: half an image there is no image */
+	assert_int_equal(hb_data_path(HB_DATA_GUEST, NULL, buf, sizeof(buf), &e), HB_EUNSUPP);
+	snprintf(want, sizeof(want), "%s/half", tmp);
+	assert_string_equal(buf, want);
+	hb_err_clear(&e);
+	unsetenv("HVBENCH_BUILD");
 	assert_int_equal(hb_data_path(HB_DATA_GUEST, NULL, buf, sizeof(buf), &e), 0);
 	snprintf(want, sizeof(want), "%s/cache/hvbench", tmp);
 	assert_string_equal(buf, want);
 	assert_int_equal(hb_data_path(HB_DATA_GUEST, "initrd.img", buf, sizeof(buf), &e), 0);
 	snprintf(want, sizeof(want), "%s/cache/hvbench/guest/initrd.img", tmp);
 	assert_string_equal(buf, want);
-	touch("half/guest", "initrd.img"); /* now complete: $HVBENCH_BUILD comes first */
+	touch("half/guest", "initrd.img"); /* now complete: $HVBENCH_BUILD is used */
+	snprintf(env, sizeof(env), "%s/half", tmp);
+	setenv("HVBENCH_BUILD", env, 1);
 	assert_int_equal(hb_data_path(HB_DATA_GUEST, NULL, buf, sizeof(buf), &e), 0);
-	snprintf(want, sizeof(want), "%s/half", tmp);
-	assert_string_equal(buf, want);
+	assert_string_equal(buf, env);
 	snprintf(env, sizeof(env), "%s/none", tmp);
 	setenv("HVBENCH_BUILD", env, 1);
 	setenv("XDG_CACHE_HOME", env, 1);

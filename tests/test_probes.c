@@ -318,7 +318,7 @@ static void burn_and_measure(int reap_first)
 	{
 		json_t *sum = hb_probe_summary(&s);
 		assert_non_null(sum);
-		assert_int_equal(json_object_size(sum), 3);
+		assert_int_equal(json_object_size(sum), 4); /* pfm, proc, kvmstat, domstats */
 		char why[256];
 		if (hb_probe_find("kvmstat")->supported(why, sizeof(why)) == 0)
 			assert_string_equal(json_string_value(json_object_get(
@@ -911,7 +911,7 @@ static void test_probes_command(void **state)
 	j = json_loads(text, 0, NULL);
 	free(text);
 	assert_true(json_is_array(j));
-	assert_int_equal(json_array_size(j), 3);
+	assert_int_equal(json_array_size(j), 4);
 	json_array_foreach (j, i, it)
 		if (!strcmp(json_string_value(json_object_get(it, "name")), "pfm"))
 			pfm = it;
@@ -931,6 +931,91 @@ static void test_probes_command(void **state)
 	assert_int_equal(hb_cmd_probes(2, argv_bad), 2);
 }
 
+/* ---- domstats: the hypervisor's per-VM counters (libvirt keys) before and after a run ---- */
+
+struct fake_stats {
+	int calls;
+	int fail_at; /* call number that fails (0: none) */
+};
+
+static int fake_vmm_stats(void *arg, json_t **out, struct hb_err *e)
+{
+	struct fake_stats *f = arg;
+	int n = ++f->calls;
+
+	if (n == f->fail_at)
+		return hb_err_set(e, HB_EIO, "virDomainListGetStats: domain gone");
+	/* before: call 1, after: call 2; two vCPUs and two disks, no interface counters */
+	*out = json_pack("{s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f}", "cpu.time",
+			 n == 1 ? 1e9 : 3.5e9, "vcpu.0.time", n == 1 ? 1e9 : 2e9, "vcpu.1.time",
+			 n == 1 ? 0.0 : 0.5e9, "vcpu.0.delay", 0.0, "vcpu.1.delay",
+			 n == 1 ? 0.0 : 0.25e9, "block.0.rd.reqs", n == 1 ? 100.0 : 1100.0,
+			 "block.1.rd.reqs", n == 1 ? 0.0 : 24.0, "block.0.rd.bytes",
+			 n == 1 ? 0.0 : 4194304.0, "block.1.rd.bytes", 0.0, "balloon.current",
+			 524288.0, "vcpu.current", 2.0);
+	return 0;
+}
+
+static void test_domstats(void **state)
+{
+	struct hb_probe_set *ps = new_set("{\"domstats\": {}}");
+	struct fake_stats f = {0};
+	struct hb_probe_target t = {.is_vm = 1, .vmm_stats = fake_vmm_stats, .vmm_stats_arg = &f};
+	struct hb_probe_target nat = {.pid = getpid()};
+	struct hb_sample s;
+	struct hb_err e = {0};
+	const json_t *missing;
+
+	(void)state;
+	hb_sample_init(&s);
+	assert_int_equal(hb_probeset_start(ps, &t, &e), 0);
+	hb_probeset_read(ps, &s, 1.0);
+	assert_int_equal(f.calls, 2);
+	assert_string_equal(json_string_value(json_object_get(pinfo(&s, "domstats"), "status")),
+			    "ok");
+	assert_true(fabs(metric(&s, "domstats.cpu_s") - 2.5) < 1e-9);
+	assert_true(fabs(metric(&s, "domstats.vcpu_s") - 1.5) < 1e-9); /* summed over vCPUs */
+	assert_true(fabs(metric(&s, "domstats.vcpu_delay_s") - 0.25) < 1e-9);
+	assert_true(fabs(metric(&s, "domstats.block_rd_reqs") - 1024) < 1e-9); /* over disks */
+	assert_true(fabs(metric(&s, "domstats.block_rd_mib") - 4) < 1e-9);
+	assert_true(fabs(metric(&s, "domstats.balloon_current_mib") - 512) < 1e-9);
+	/* "vcpu.current" is not a per-vCPU "vcpu.<n>.time" key and must not be summed */
+	assert_null(hb_sample_get(&s, "domstats.net_rx_mib"));
+	missing = json_object_get(pinfo(&s, "domstats"), "missing");
+	/* cpu user/system, vCPU wait, block writes and flushes, net x4, balloon rss */
+	assert_int_equal(json_array_size(missing), 11);
+	hb_sample_free(&s);
+
+	/* the source failing at the end: the probe failed with the reason, no figures */
+	hb_sample_init(&s);
+	f.calls = 0;
+	f.fail_at = 2;
+	assert_int_equal(hb_probeset_start(ps, &t, &e), 0);
+	hb_probeset_read(ps, &s, 1.0);
+	assert_string_equal(json_string_value(json_object_get(pinfo(&s, "domstats"), "status")),
+			    "failed");
+	assert_non_null(strstr(json_string_value(json_object_get(pinfo(&s, "domstats"), "reason")),
+			       "domain gone"));
+	assert_null(hb_sample_get(&s, "domstats.cpu_s"));
+	hb_sample_free(&s);
+
+	/* native and a VM without the source: unavailable, said why */
+	hb_sample_init(&s);
+	assert_int_equal(hb_probeset_start(ps, &nat, &e), 0);
+	hb_probeset_read(ps, &s, 1.0);
+	assert_string_equal(json_string_value(json_object_get(pinfo(&s, "domstats"), "reason")),
+			    "native target: no hypervisor statistics");
+	hb_sample_free(&s);
+	hb_sample_init(&s);
+	t.vmm_stats = NULL;
+	assert_int_equal(hb_probeset_start(ps, &t, &e), 0);
+	hb_probeset_read(ps, &s, 1.0);
+	assert_string_equal(json_string_value(json_object_get(pinfo(&s, "domstats"), "status")),
+			    "unavailable");
+	hb_sample_free(&s);
+	hb_probeset_free(ps);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -945,6 +1030,7 @@ int main(void)
 		cmocka_unit_test(test_event_options),
 		cmocka_unit_test(test_derived),
 		cmocka_unit_test(test_probes_command),
+		cmocka_unit_test(test_domstats),
 	};
 	char why[256] = "";
 	const struct hb_probe_ops *pfm = hb_probe_find("pfm");

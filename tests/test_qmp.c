@@ -456,10 +456,65 @@ static void test_real_qemu(void **state)
 	rmdir(dir);
 }
 
+/* A caller's transport (libvirt's monitor passthrough): one command text in, one reply out. */
+struct xport {
+	char last[256];
+	const char *reply; /* NULL: the transport fails */
+};
+
+static int fake_send(void *arg, const char *cmd, double timeout, char **reply, struct hb_err *e)
+{
+	struct xport *x = arg;
+
+	(void)timeout;
+	hb_strlcpy(x->last, cmd, sizeof(x->last));
+	if (!x->reply)
+		return hb_err_set(e, HB_EIO, "qemu-monitor-command: domain is not running");
+	*reply = strdup(x->reply);
+	return 0;
+}
+
+static void test_custom_transport(void **state)
+{
+	struct xport x = {.reply = "{\"return\": {\"enabled\": false, \"present\": true}, "
+				   "\"id\": \"libvirt-12\"}"};
+	struct hb_qmp *q = NULL;
+	struct hb_err e = {0};
+	json_t *ret = NULL;
+
+	(void)state;
+	assert_int_equal(hb_qmp_open_custom(fake_send, &x, &q, &e), 0);
+	assert_int_equal(hb_qmp_cmd(q, "query-kvm", NULL, 1.0, &ret, &e), 0);
+	/* no id of ours and no newline: libvirt numbers the commands itself */
+	assert_string_equal(x.last, "{\"execute\":\"query-kvm\"}");
+	assert_true(json_is_false(json_object_get(ret, "enabled")));
+	json_decref(ret);
+	x.reply = "{\"error\": {\"class\": \"CommandNotFound\", \"desc\": \"no such command\"}}";
+	assert_int_equal(
+		hb_qmp_cmd(q, "query-stats", json_pack("{s:s}", "target", "vm"), 1.0, &ret, &e),
+		HB_EPROTO);
+	assert_string_equal(x.last,
+			    "{\"execute\":\"query-stats\",\"arguments\":{\"target\":\"vm\"}}");
+	assert_string_equal(e.msg, "qmp: query-stats failed: CommandNotFound: no such command");
+	assert_null(ret);
+	hb_err_clear(&e);
+	x.reply = "not json";
+	assert_int_equal(hb_qmp_cmd(q, "query-kvm", NULL, 1.0, &ret, &e), HB_EPROTO);
+	assert_non_null(strstr(e.msg, "qmp: malformed reply"));
+	hb_err_clear(&e);
+	x.reply = NULL;
+	assert_int_equal(hb_qmp_cmd(q, "query-kvm", NULL, 1.0, &ret, &e), HB_EIO);
+	assert_string_equal(e.msg, "qemu-monitor-command: domain is not running");
+	hb_qmp_close(q);
+	assert_int_equal(hb_qmp_open_custom(NULL, NULL, &q, &e), HB_EINVAL);
+	assert_null(q);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_status),
+		cmocka_unit_test(test_custom_transport),
 		cmocka_unit_test(test_cpus_fast),
 		cmocka_unit_test(test_events_skipped),
 		cmocka_unit_test(test_error_reply),

@@ -4,7 +4,8 @@ set -eu
 PKGS="gcc make libjansson-dev libiperf-dev libpfm4-dev libcmocka-dev fio iperf3 gnuplot-nox
 qemu-system-x86 qemu-utils busybox-static cpio kmod iproute2 zstd xz-utils clang
 libclang-rt-14-dev file python3 python3-yaml jq stress-ng sockperf rt-tests
-libsqlite3-dev sqlite3 libpq-dev postgresql python3-jsonschema prometheus ansible man-db"
+libsqlite3-dev sqlite3 libpq-dev postgresql python3-jsonschema prometheus ansible man-db
+libvirt-dev libxml2-dev libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients pkg-config"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
