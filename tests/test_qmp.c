@@ -513,18 +513,12 @@ static void test_custom_transport(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_status),
-		cmocka_unit_test(test_custom_transport),
-		cmocka_unit_test(test_cpus_fast),
-		cmocka_unit_test(test_events_skipped),
-		cmocka_unit_test(test_error_reply),
-		cmocka_unit_test(test_stale_reply_skipped),
-		cmocka_unit_test(test_timeout),
-		cmocka_unit_test(test_eof),
-		cmocka_unit_test(test_not_a_greeting),
-		cmocka_unit_test(test_capabilities_refused),
-		cmocka_unit_test(test_connect_timeout),
-		cmocka_unit_test(test_stats_fixture),
+		cmocka_unit_test(test_status),		cmocka_unit_test(test_custom_transport),
+		cmocka_unit_test(test_cpus_fast),	cmocka_unit_test(test_events_skipped),
+		cmocka_unit_test(test_error_reply),	cmocka_unit_test(test_stale_reply_skipped),
+		cmocka_unit_test(test_timeout),		cmocka_unit_test(test_eof),
+		cmocka_unit_test(test_not_a_greeting),	cmocka_unit_test(test_capabilities_refused),
+		cmocka_unit_test(test_connect_timeout), cmocka_unit_test(test_stats_fixture),
 		cmocka_unit_test(test_real_qemu),
 	};
 	signal(SIGPIPE, SIG_IGN);
