@@ -323,7 +323,7 @@ static void series_add(struct series *s, double v, int boot)
 /* Targets that are booted again for every boot group (VMs); native runs on the host itself. */
 static int rebooted(const struct runner *r, int t)
 {
-	return r->p->boots > 1 && strcmp(r->p->targets[t].ops->kind, "native");
+	return r->p->boots > 1 && (r->p->targets[t].ops->flags & HB_BE_VM);
 }
 
 static void add_failure(struct runner *r, const char *target, const char *workload, int rep,
