@@ -1,0 +1,283 @@
+/*
+ * test_capacity.c — the capacity planner's arithmetic (reports/capacity_model.c) on fixed
+ * numbers: Jain's index, the knee of a sweep (a dip ends it, a recovery later does not count),
+ * the overhead fit (exact line, flat overhead as measured here: 118/114/115 MiB for
+ * 0.5/2/4 GiB), the topology count, the planning options table and the projection for this
+ * host and a described 64-core / 512 GiB host with a vCPU ratio of 4, each with its binding
+ * constraint.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <string.h>
+
+#include "capacity_model.h"
+
+static void test_jain(void **state)
+{
+	const double eq[] = {5, 5, 5, 5}, one[] = {8, 0, 0, 0}, mix[] = {1, 2, 3};
+	const double bad[] = {1, -1};
+
+	(void)state;
+	assert_float_equal(hb_cap_jain(eq, 4), 1.0, 1e-12);
+	assert_float_equal(hb_cap_jain(one, 4), 0.25, 1e-12);
+	/* (1+2+3)^2 / (3 * (1+4+9)) = 36/42 */
+	assert_float_equal(hb_cap_jain(mix, 3), 36.0 / 42.0, 1e-12);
+	assert_true(isnan(hb_cap_jain(bad, 2)));
+	assert_true(isnan(hb_cap_jain(eq, 0)));
+}
+
+static void test_rel(void **state)
+{
+	(void)state;
+	assert_float_equal(hb_cap_rel(90, 100, 1), 0.9, 1e-12);
+	/* latency: 125 us against 100 us alone is 80% as good */
+	assert_float_equal(hb_cap_rel(125, 100, 0), 0.8, 1e-12);
+	assert_true(isnan(hb_cap_rel(0, 100, 1)));
+}
+
+static void test_knee(void **state)
+{
+	const int k[] = {1, 2, 4, 8};
+	const double held[] = {1.0, 0.97, 0.93, 0.91};
+	const double dip[] = {1.0, 0.95, 0.62, 0.95};
+	const double partial[] = {1.0, 0.96, NAN, NAN};
+	const double first[] = {1.0, 0.89, 0.95, 0.95};
+	struct hb_cap_knee kn;
+
+	(void)state;
+	hb_cap_knee(k, held, 4, 0.9, &kn);
+	assert_int_equal(kn.knee_k, 8);
+	assert_int_equal(kn.limited, 0);
+	assert_int_equal(kn.first_below_k, 0);
+	hb_cap_knee(k, dip, 4, 0.9, &kn);
+	assert_int_equal(kn.knee_k, 2);
+	assert_int_equal(kn.limited, 1);
+	assert_int_equal(kn.first_below_k, 4);
+	/* the sweep stopped after k = 2 (memory headroom): a lower bound only */
+	hb_cap_knee(k, partial, 4, 0.9, &kn);
+	assert_int_equal(kn.knee_k, 2);
+	assert_int_equal(kn.limited, 0);
+	hb_cap_knee(k, first, 4, 0.9, &kn);
+	assert_int_equal(kn.knee_k, 1);
+	assert_int_equal(kn.first_below_k, 2);
+	/* exactly at the threshold holds */
+	hb_cap_knee(k, (const double[]){1.0, 0.9, 0.8999, 1}, 4, 0.9, &kn);
+	assert_int_equal(kn.knee_k, 2);
+}
+
+static void test_fit_line(void **state)
+{
+	/* 100 MiB + 8 MiB/GiB, exactly */
+	const double g[] = {0.5, 2, 4}, o[] = {104, 116, 132};
+	struct hb_cap_ofit f;
+
+	(void)state;
+	assert_int_equal(hb_cap_overhead_fit(g, o, 3, &f), 0);
+	assert_float_equal(f.fixed_mib, 100.0, 1e-9);
+	assert_float_equal(f.per_gib_mib, 8.0, 1e-9);
+	assert_float_equal(f.r2, 1.0, 1e-12);
+	assert_float_equal(f.rmse_mib, 0.0, 1e-9);
+	assert_int_equal(f.n, 3);
+	assert_int_equal(f.flat, 0);
+}
+
+static void test_fit_flat(void **state)
+{
+	/* the TCG figures this issue started from: 118/114/115 MiB for 0.5/2/4 GiB */
+	const double g[] = {0.5, 2, 4}, o[] = {118, 114, 115};
+	struct hb_cap_ofit f;
+	double mx = 6.5 / 3, my = 347.0 / 3, sxx, sxy;
+
+	(void)state;
+	sxx = (0.5 - mx) * (0.5 - mx) + (2 - mx) * (2 - mx) + (4 - mx) * (4 - mx);
+	sxy = (0.5 - mx) * (118 - my) + (2 - mx) * (114 - my) + (4 - mx) * (115 - my);
+	assert_int_equal(hb_cap_overhead_fit(g, o, 3, &f), 0);
+	assert_float_equal(f.per_gib_mib, sxy / sxx, 1e-9);
+	assert_float_equal(f.fixed_mib, my - sxy / sxx * mx, 1e-9);
+	assert_true(f.per_gib_mib < 0 && f.per_gib_mib > -1);
+	assert_int_equal(f.flat, 1);
+	assert_true(f.max_resid_mib > 1.5 && f.max_resid_mib < 2.5);
+	/* all equal: flat and exact, R^2 undefined */
+	assert_int_equal(hb_cap_overhead_fit(g, (const double[]){115, 115, 115}, 3, &f), 0);
+	assert_float_equal(f.fixed_mib, 115, 1e-9);
+	assert_float_equal(f.per_gib_mib, 0, 1e-12);
+	assert_true(isnan(f.r2));
+	assert_int_equal(f.flat, 1);
+	/* one size only: no fit */
+	assert_int_equal(hb_cap_overhead_fit((const double[]){1, 1}, o, 2, &f), HB_EINVAL);
+	assert_int_equal(hb_cap_overhead_fit(g, o, 1, &f), HB_EINVAL);
+}
+
+static void test_topo(void **state)
+{
+	/* 2 packages x 2 cores x 2 threads */
+	const int pkg[] = {0, 0, 0, 0, 1, 1, 1, 1}, core[] = {0, 1, 0, 1, 0, 1, 0, 1};
+	struct hb_cap_topo t;
+
+	(void)state;
+	hb_cap_topo_count(pkg, core, 8, &t);
+	assert_int_equal(t.threads, 8);
+	assert_int_equal(t.cores, 4);
+	assert_int_equal(t.packages, 2);
+	hb_cap_topo_count((const int[]){0, 0}, (const int[]){0, 1}, 2, &t);
+	assert_int_equal(t.cores, 2);
+	assert_int_equal(t.packages, 1);
+}
+
+static void test_plan(void **state)
+{
+	struct hb_cap_plan p;
+	struct hb_err e = {0};
+	json_t *o = NULL;
+
+	(void)state;
+	hb_cap_plan_init(&p);
+	assert_int_equal(hb_cap_plan_flag(&o, "host-cores", "64", &e), 0);
+	assert_int_equal(hb_cap_plan_flag(&o, "host-memory", "512G", &e), 0);
+	assert_int_equal(hb_cap_plan_flag(&o, "vcpu-ratio", "4", &e), 0);
+	assert_int_equal(hb_cap_plan_flag(&o, "reserve", "8G", &e), 0);
+	assert_int_equal(hb_cap_plan_flag(&o, "output", "x", &e), 1); /* not ours */
+	assert_int_equal(hb_cap_plan_parse(o, "report", &p, &e), 0);
+	assert_int_equal(p.described, 1);
+	assert_float_equal(p.host_cores, 64, 0);
+	assert_float_equal(p.host_mem_mib, 512 * 1024, 0);
+	assert_float_equal(p.reserve_mib, 8192, 0);
+	assert_float_equal(p.vcpu_ratio, 4, 0);
+	assert_int_equal(p.vcpu_set, 1);
+	assert_float_equal(p.mem_overcommit, 1, 0);
+	assert_int_equal(p.mem_set, 0);
+	assert_int_equal(p.per_thread, 1);
+	json_decref(o);
+
+	/* bad input names its cause */
+	hb_cap_plan_init(&p);
+	o = json_pack("{s:i}", "host_cores", 64);
+	assert_int_equal(hb_cap_plan_parse(o, "profile: planning", &p, &e), HB_EINVAL);
+	assert_string_equal(e.msg, "profile: planning: a described host needs both host_cores "
+				   "and host_memory");
+	json_decref(o);
+	hb_err_clear(&e);
+	o = json_pack("{s:f}", "vcpu_ration", 4.0);
+	assert_int_equal(hb_cap_plan_parse(o, "planning", &p, &e), HB_EINVAL);
+	assert_non_null(
+		strstr(e.msg, "unknown key \"vcpu_ration\" (did you mean \"vcpu_ratio\"?)"));
+	json_decref(o);
+	hb_err_clear(&e);
+	o = NULL;
+	assert_int_equal(hb_cap_plan_flag(&o, "vcpu-ratio", "four", &e), HB_EINVAL);
+	assert_string_equal(e.msg, "--vcpu-ratio: \"four\" is not a number");
+	json_decref(o);
+}
+
+/* This host (2 threads = 2 cores, 23.5 GiB, 1.2 GiB footprint), small TCG VMs, knee at 2. */
+static void test_project_here(void **state)
+{
+	struct hb_cap_host h = {.cores = 2, .threads = 2, .mem_mib = 24105, .reserve_mib = 1246};
+	struct hb_cap_plan p;
+	struct hb_cap_shape s = {.vcpus = 1, .guest_mib = 384, .overhead_mib = 116};
+	struct hb_cap_fit f;
+
+	(void)state;
+	hb_cap_plan_init(&p);
+	assert_int_equal(hb_cap_project(&h, &p, &s, &f), 0);
+	/* (24105 - 1246) / 500 = 45.7 -> 45; 2 * 1 / 1 = 2 */
+	assert_float_equal(f.mem_per_vm_mib, 500, 0);
+	assert_float_equal(f.by_mem, 45, 0);
+	assert_float_equal(f.by_vcpu, 2, 0);
+	assert_true(isnan(f.by_knee));
+	assert_float_equal(f.fit, 2, 0);
+	assert_int_equal(f.binds, HB_CAP_BY_VCPU);
+	assert_string_equal(hb_cap_bound_name(f.binds), "vCPU ratio");
+	/* a vCPU ratio of 8 and a knee at k = 2 (k = 4 fell below) on 2 threads */
+	p.vcpu_ratio = 8;
+	s.knee.knee_k = 2;
+	s.knee.limited = 1;
+	s.knee_units = 2;
+	assert_int_equal(hb_cap_project(&h, &p, &s, &f), 0);
+	assert_float_equal(f.by_vcpu, 16, 0);
+	assert_float_equal(f.by_knee, 2, 0);
+	assert_float_equal(f.fit, 2, 0);
+	assert_int_equal(f.binds, HB_CAP_BY_KNEE);
+	/* a knee that never fell is not a limit */
+	s.knee.limited = 0;
+	assert_int_equal(hb_cap_project(&h, &p, &s, &f), 0);
+	assert_true(isnan(f.by_knee));
+	assert_float_equal(f.fit, 16, 0);
+	/* missing figures are refused */
+	s.vcpus = 0;
+	assert_int_equal(hb_cap_project(&h, &p, &s, &f), HB_EINVAL);
+}
+
+/* The described host of the issue: 64 cores / 512 GiB, vCPU ratio 4, reserve 8 GiB. */
+static void test_project_described(void **state)
+{
+	struct hb_cap_plan p;
+	struct hb_cap_host h;
+	struct hb_cap_shape small = {.vcpus = 1, .guest_mib = 384, .overhead_mib = 116};
+	struct hb_cap_shape large = {.vcpus = 4, .guest_mib = 4096, .overhead_mib = 115};
+	struct hb_cap_fit f;
+
+	(void)state;
+	hb_cap_plan_init(&p);
+	p.vcpu_ratio = 4;
+	h = (struct hb_cap_host){.cores = 64, .threads = 0, .mem_mib = 524288, .reserve_mib = 8192};
+	/* small: memory (524288 - 8192) / 500 = 1032.19 -> 1032; vCPU 64 * 4 / 1 = 256 */
+	assert_int_equal(hb_cap_project(&h, &p, &small, &f), 0);
+	assert_float_equal(f.units, 64, 0);
+	assert_float_equal(f.by_mem, 1032, 0);
+	assert_float_equal(f.by_vcpu, 256, 0);
+	assert_float_equal(f.fit, 256, 0);
+	assert_int_equal(f.binds, HB_CAP_BY_VCPU);
+	/* large: memory 516096 / 4211 = 122.56 -> 122; vCPU 256 / 4 = 64 */
+	assert_int_equal(hb_cap_project(&h, &p, &large, &f), 0);
+	assert_float_equal(f.by_mem, 122, 0);
+	assert_float_equal(f.by_vcpu, 64, 0);
+	assert_int_equal(f.binds, HB_CAP_BY_VCPU);
+	/* with 128 SMT threads counted, large is bound by memory: 128 * 4 / 4 = 128 > 122 */
+	h.threads = 128;
+	assert_int_equal(hb_cap_project(&h, &p, &large, &f), 0);
+	assert_float_equal(f.by_vcpu, 128, 0);
+	assert_float_equal(f.fit, 122, 0);
+	assert_int_equal(f.binds, HB_CAP_BY_MEMORY);
+	/* counting physical cores instead */
+	p.per_thread = 0;
+	assert_int_equal(hb_cap_project(&h, &p, &large, &f), 0);
+	assert_float_equal(f.units, 64, 0);
+	assert_float_equal(f.by_vcpu, 64, 0);
+	/* memory overcommit 1.5: 516096 / (4096/1.5 + 115) = 181.35 -> 181 */
+	p.per_thread = 1;
+	p.mem_overcommit = 1.5;
+	assert_int_equal(hb_cap_project(&h, &p, &large, &f), 0);
+	assert_float_equal(f.by_mem, 181, 0);
+	assert_int_equal(f.binds, HB_CAP_BY_VCPU);
+	/* the knee measured here (k = 2 on 2 threads) scaled to 128 threads: 128 */
+	small.knee.knee_k = 2;
+	small.knee.limited = 1;
+	small.knee_units = 2;
+	p.mem_overcommit = 1;
+	assert_int_equal(hb_cap_project(&h, &p, &small, &f), 0);
+	assert_float_equal(f.by_knee, 128, 0);
+	assert_float_equal(f.fit, 128, 0);
+	assert_int_equal(f.binds, HB_CAP_BY_KNEE);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_jain),
+		cmocka_unit_test(test_rel),
+		cmocka_unit_test(test_knee),
+		cmocka_unit_test(test_fit_line),
+		cmocka_unit_test(test_fit_flat),
+		cmocka_unit_test(test_topo),
+		cmocka_unit_test(test_plan),
+		cmocka_unit_test(test_project_here),
+		cmocka_unit_test(test_project_described),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
