@@ -672,7 +672,8 @@ int hb_rep_plots(const struct hb_rep *r, const char *plotdir, struct hb_rep_plot
 		 struct hb_err *e)
 {
 	int (*const fns[])(const struct hb_rep *, const char *, struct hb_rep_plots *,
-			   struct hb_err *) = {plot_ratio, plot_samples, plot_memory, plot_trend};
+			   struct hb_err *) = {plot_ratio, plot_samples, plot_memory, plot_trend,
+					       hb_rep_capacity_plots};
 	int rc, first = 0;
 
 	memset(out, 0, sizeof(*out));
@@ -703,4 +704,25 @@ int hb_rep_plots(const struct hb_rep *r, const char *plotdir, struct hb_rep_plot
 	if (!out->n && !first)
 		snprintf(out->why, sizeof(out->why), "No plots: the results hold no data to plot.");
 	return first;
+}
+
+int hb_rep_plot_script(const char *plotdir, struct hb_rep_plots *out, const char *name,
+		       const char *title, const char *data, const char *body, int width, int height,
+		       struct hb_err *e)
+{
+	struct sbuf dat, gp;
+	int rc;
+
+	if (sb_open(&dat) || sb_open(&gp)) {
+		sb_free(&dat);
+		return hb_err_set(e, HB_ENOMEM, "plots: out of memory");
+	}
+	fputs(data, dat.f);
+	gp_head(gp.f, name, title, width, height);
+	fputs(body, gp.f);
+	gp_tail(gp.f, name, width, height);
+	rc = finish_plot(plotdir, out, name, title, &dat, &gp, e);
+	sb_free(&dat);
+	sb_free(&gp);
+	return rc;
 }

@@ -5,6 +5,7 @@
  * exactly what the Markdown says; every number goes through hb_fmt_value/hb_fmt_pct.
  */
 #include "rep_int.h"
+#include "capacity_model.h"
 #include "stats.h"
 
 #include <errno.h>
@@ -418,83 +419,6 @@ static void targets_table(struct doc *d, const struct hb_rep *r)
 	ht(d, "</tbody></table>\n");
 }
 
-/* Median of results[target, workload, metric] in one run, NAN when absent. */
-static double run_median(const json_t *run, const char *target, const char *workload,
-			 const char *metric)
-{
-	const json_t *x;
-	size_t i;
-
-	json_array_foreach (json_object_get(run, "results"), i, x)
-		if (!strcmp(hb_j_str(x, "target", ""), target) &&
-		    !strcmp(hb_j_str(x, "workload", ""), workload) &&
-		    !strcmp(hb_j_str(x, "metric", ""), metric))
-			return hb_j_num(x, "median");
-	return NAN;
-}
-
-/*
- * Capacity: how many VMs of each measured size this host holds without overcommit. Memory
- * bound: 90% of host RAM (10% left to the host) over configured RAM + measured VMM overhead;
- * CPU bound: cores over vCPUs. The smaller wins. Shown only for targets with both figures.
- */
-static void capacity(struct doc *d, const struct hb_rep *r)
-{
-	int any = 0;
-	char b1[64], b2[64], b3[64];
-
-	for (size_t j = 0; j < r->ncols; j++) {
-		const struct hb_rep_col *c = &r->cols[j];
-		const json_t *run = r->runs[c->run], *host = json_object_get(run, "host");
-		double mem = hb_j_num(c->info, "memory_mib"), vcpus = hb_j_num(c->info, "vcpus");
-		double over = run_median(run, c->target, "memory", "vmm_overhead");
-		double host_mib = hb_j_num(host, "memory_bytes") / 1048576.0;
-		double cores = hb_j_num(host, "cores");
-		double by_mem, by_cpu;
-
-		if (c->is_native || !(mem > 0) || !(vcpus > 0) || !isfinite(over) ||
-		    !(host_mib > 0) || !(cores > 0))
-			continue;
-		if (!any) {
-			md(d,
-			   "\n## Capacity (no overcommit)\n\nVMs of each measured size that fit on "
-			   "this host: memory-bound = 90%% of host RAM / (guest RAM + measured VMM "
-			   "overhead), CPU-bound = cores / vCPUs; the smaller decides. No KSM, "
-			   "ballooning or memory overcommit assumed.\n\n"
-			   "| target | guest RAM | VMM overhead | host RAM per VM | fit by memory "
-			   "| "
-			   "fit by CPU | fit |\n|---|---|---|---|---|---|---|\n");
-			ht(d,
-			   "<h2>Capacity (no overcommit)</h2>\n<p>VMs of each measured size that "
-			   "fit "
-			   "on this host: memory-bound = 90%% of host RAM / (guest RAM + measured "
-			   "VMM "
-			   "overhead), CPU-bound = cores / vCPUs; the smaller decides. No KSM, "
-			   "ballooning or memory overcommit assumed.</p>\n<table><thead><tr>"
-			   "<th>target</th><th>guest RAM</th><th>VMM overhead</th><th>host RAM per "
-			   "VM</th><th>fit by memory</th><th>fit by CPU</th><th>fit</th></tr>"
-			   "</thead><tbody>\n");
-			any = 1;
-		}
-		by_mem = floor(0.9 * host_mib / (mem + over));
-		by_cpu = floor(cores / vcpus);
-		hb_fmt_value(mem, b1, sizeof(b1));
-		hb_fmt_value(over, b2, sizeof(b2));
-		hb_fmt_value(mem + over, b3, sizeof(b3));
-		md(d, "| ");
-		ht(d, "<tr><td>");
-		both(d, c->target);
-		md(d, " | %s MiB | %s MiB | %s MiB | %.0f | %.0f | **%.0f** |\n", b1, b2, b3,
-		   by_mem, by_cpu, by_mem < by_cpu ? by_mem : by_cpu);
-		ht(d,
-		   "</td><td>%s MiB</td><td>%s MiB</td><td>%s MiB</td><td>%.0f</td><td>%.0f</td>"
-		   "<td><b>%.0f</b></td></tr>\n",
-		   b1, b2, b3, by_mem, by_cpu, by_mem < by_cpu ? by_mem : by_cpu);
-	}
-	if (any)
-		ht(d, "</tbody></table>\n");
-}
-
 static void profile_summary(struct doc *d, const struct hb_rep *r)
 {
 	md(d, "\n## Profile\n");
@@ -760,7 +684,7 @@ static void failures(struct doc *d, const struct hb_rep *r)
 
 /* ---- plots ---- */
 
-static void base64(FILE *f, const unsigned char *p, size_t n)
+void hb_rep_base64(FILE *f, const unsigned char *p, size_t n)
 {
 	static const char tab[] =
 		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -793,32 +717,34 @@ static void plots_section(struct doc *d, const char *outdir, const struct hb_rep
 	}
 	if (!plots_ran)
 		return;
-	for (size_t i = 0; i < pl->n; i++) {
-		const struct hb_rep_plot *p = &pl->p[i];
-		char path[PATH_MAX];
-		char *png = NULL;
-		size_t len = 0;
-		struct hb_err e2 = {0};
+	for (size_t i = 0; i < pl->n; i++)
+		if (pl->p[i].ok)
+			hb_rep_figure(d->md, d->html, outdir, &pl->p[i]);
+}
 
-		if (!p->ok)
-			continue;
-		md(d, "![%s](plots/%s.png)\n\n%s ([PNG](plots/%s.png), [SVG](plots/%s.svg))\n\n",
-		   p->title, p->name, p->title, p->name, p->name);
-		ht(d, "<figure>");
-		if (!hb_snprintf(path, sizeof(path), "%s/plots/%s.png", outdir, p->name) &&
-		    !hb_read_file(path, 16u << 20, &png, &len, &e2)) {
-			ht(d, "<img alt=\"");
-			html_esc(d, p->title);
-			ht(d, "\" src=\"data:image/png;base64,");
-			base64(d->html, (const unsigned char *)png, len);
-			ht(d, "\">");
-			free(png);
-		}
-		ht(d, "<figcaption>");
+void hb_rep_figure(FILE *mdf, FILE *html, const char *outdir, const struct hb_rep_plot *p)
+{
+	struct doc dd = {mdf, html}, *d = &dd;
+	char path[PATH_MAX];
+	char *png = NULL;
+	size_t len = 0;
+	struct hb_err e2 = {0};
+
+	md(d, "![%s](plots/%s.png)\n\n%s ([PNG](plots/%s.png), [SVG](plots/%s.svg))\n\n", p->title,
+	   p->name, p->title, p->name, p->name);
+	ht(d, "<figure>");
+	if (!hb_snprintf(path, sizeof(path), "%s/plots/%s.png", outdir, p->name) &&
+	    !hb_read_file(path, 16u << 20, &png, &len, &e2)) {
+		ht(d, "<img alt=\"");
 		html_esc(d, p->title);
-		ht(d, " (files: plots/%s.png, plots/%s.svg)</figcaption></figure>\n", p->name,
-		   p->name);
+		ht(d, "\" src=\"data:image/png;base64,");
+		hb_rep_base64(d->html, (const unsigned char *)png, len);
+		ht(d, "\">");
+		free(png);
 	}
+	ht(d, "<figcaption>");
+	html_esc(d, p->title);
+	ht(d, " (files: plots/%s.png, plots/%s.svg)</figcaption></figure>\n", p->name, p->name);
 }
 
 /* ---- entry points ---- */
@@ -886,9 +812,9 @@ static int write_docs(const struct hb_rep *r, const char *outdir, const struct h
 		md(&d, "No results.\n");
 		ht(&d, "<p>No results.</p>\n");
 	}
+	hb_rep_capacity(d.md, d.html, r, outdir, pl);
 	runs_table(&d, r);
 	targets_table(&d, r);
-	capacity(&d, r);
 	profile_summary(&d, r);
 	samples_table(&d, r);
 	failures(&d, r);
@@ -1002,6 +928,13 @@ static void report_usage(FILE *f)
 	      "  -o, --output DIR   where to write\n"
 	      "  --cv-warn PCT      flag metrics whose CV exceeds PCT percent (default 10)\n"
 	      "  --no-plots         do not run gnuplot\n"
+	      "Capacity planning for a described host (override the profile's \"planning\"):\n"
+	      "  --host-cores N --host-memory SIZE   the host (both; e.g. 64 and 512G)\n"
+	      "  --host-threads N   its hardware threads (default: = cores, no SMT)\n"
+	      "  --vcpu-ratio R     vCPUs per CPU unit (default 1: no CPU overcommit)\n"
+	      "  --mem-overcommit R guest RAM per byte of host RAM (default 1: none)\n"
+	      "  --reserve SIZE     RAM the host keeps (default: this host's measured footprint)\n"
+	      "  --cpu-unit threads|cores  what the vCPU ratio counts (default threads)\n"
 	      "Exit status: 0 written, 1 written without plots (gnuplot missing or failed),\n"
 	      "2 usage or input error.\n",
 	      f);
@@ -1014,22 +947,42 @@ int hb_report_main(int argc, char **argv, FILE *out, FILE *err)
 		{"cv-warn", required_argument, NULL, 'c'},
 		{"no-plots", no_argument, NULL, 'n'},
 		{"help", no_argument, NULL, 'h'},
+		/* planning: a described host for the capacity section (capacity_model.c's table) */
+		{"host-cores", required_argument, NULL, 'P'},
+		{"host-threads", required_argument, NULL, 'P'},
+		{"host-memory", required_argument, NULL, 'P'},
+		{"reserve", required_argument, NULL, 'P'},
+		{"vcpu-ratio", required_argument, NULL, 'P'},
+		{"mem-overcommit", required_argument, NULL, 'P'},
+		{"cpu-unit", required_argument, NULL, 'P'},
 		{NULL, 0, NULL, 0},
 	};
 	struct hb_report_opts o;
 	struct hb_err e = {0};
 	const char *outdir = NULL;
 	char dir[PATH_MAX];
-	json_t **runs = NULL;
+	json_t **runs = NULL, *plan = NULL;
+	struct hb_cap_plan pchk;
 	size_t nruns = 0;
-	int c, rc = 2;
+	int c, rc = 2, li = 0;
 
 	hb_report_opts_init(&o);
 	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "o:h", lopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "o:h", lopts, &li)) != -1) {
 		switch (c) {
 		case 'o': outdir = optarg; break;
+		case 'P':
+			hb_cap_plan_init(&pchk);
+			if (hb_cap_plan_flag(&plan, lopts[li].name, optarg, &e) < 0 ||
+			    hb_cap_plan_parse(plan, "hvbench report", &pchk, &e)) {
+				if (strstr(e.msg, "needs both"))
+					break; /* --host-cores without --host-memory yet */
+				fprintf(err, "hvbench report: %s\n", e.msg);
+				json_decref(plan);
+				return 2;
+			}
+			break;
 		case 'c': {
 			char buf[64];
 			size_t l;
@@ -1043,28 +996,43 @@ int hb_report_main(int argc, char **argv, FILE *out, FILE *err)
 				fprintf(err,
 					"hvbench report: --cv-warn: \"%s\" is not a percentage\n",
 					optarg);
+				json_decref(plan);
 				return 2;
 			}
 			o.cv_warn = v / 100.0;
 			break;
 		}
 		case 'n': o.no_plots = 1; break;
-		case 'h': report_usage(out); return 0;
+		case 'h':
+			report_usage(out);
+			json_decref(plan);
+			return 0;
 		default:
 			fprintf(err, "hvbench report: unknown or incomplete option \"%s\"\n",
 				argv[optind - 1]);
 			report_usage(err);
+			json_decref(plan);
 			return 2;
 		}
 	}
+	hb_err_clear(&e);
+	hb_cap_plan_init(&pchk);
+	if (plan && hb_cap_plan_parse(plan, "hvbench report", &pchk, &e)) {
+		fprintf(err, "hvbench report: %s\n", e.msg);
+		json_decref(plan);
+		return 2;
+	}
+	o.planning = plan;
 	if (optind >= argc) {
 		fprintf(err, "hvbench report: no results file given\n");
 		report_usage(err);
+		json_decref(plan);
 		return 2;
 	}
 	runs = calloc((size_t)(argc - optind), sizeof(*runs));
 	if (!runs) {
 		fprintf(err, "hvbench report: out of memory\n");
+		json_decref(plan);
 		return 2;
 	}
 	for (int i = optind; i < argc; i++) {
@@ -1100,6 +1068,7 @@ out:
 	for (size_t i = 0; i < nruns; i++)
 		json_decref(runs[i]);
 	free(runs);
+	json_decref(plan);
 	return rc;
 }
 

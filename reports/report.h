@@ -61,6 +61,9 @@ void hb_fmt_pct(double ratio, char *buf, size_t len);
 struct hb_report_opts {
 	double cv_warn; /* warn when a metric's CV exceeds this fraction (default 0.10) */
 	int no_plots;	/* skip gnuplot entirely (the plots section says so) */
+	/* the planning flags of `hvbench report` (--host-cores ...) as a planning object over the
+	 * profile's "planning" block (hb_cap_plan_flag); borrowed, NULL = none */
+	const json_t *planning;
 };
 void hb_report_opts_init(struct hb_report_opts *o);
 
@@ -70,8 +73,8 @@ void hb_report_opts_init(struct hb_report_opts *o);
  * written atomically (plots: in a fresh directory, moved into plots/ once complete). Returns 0;
  * HB_EUNSUPP when gnuplot is missing, HB_ECHILD when a plot failed (gnuplot error, disk full):
  * in both cases report.md and report.html are still written and say why the plots are absent
- * (e says it too); another negative code when the report could not be written. The runner calls this with outdir = its results
- * directory.
+ * (e says it too); another negative code when the report could not be written. The runner calls
+ * this with outdir = its results directory.
  */
 int hb_report_render(json_t *const *results, size_t n, const char *outdir, struct hb_err *e);
 int hb_report_render_opts(json_t *const *results, size_t n, const char *outdir,
