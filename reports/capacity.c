@@ -10,6 +10,7 @@
 #include "rep_int.h"
 #include "capacity_model.h"
 #include "stats.h"
+#include "workload.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -244,6 +245,10 @@ static size_t shapes(const json_t *run, struct shape *out, size_t max)
 		s->vcpus = hb_j_num(info, "vcpus");
 		s->guest_mib = hb_j_num(info, "memory_mib");
 		s->overhead_mib = hb_j_num(mo, "vmm_overhead_mib");
+		if (!isfinite(s->overhead_mib)) /* the results row the runner made of it */
+			s->overhead_mib =
+				hb_j_num(hb_j_result(run, s->name, HB_ROWS_MEMORY, "vmm_overhead"),
+					 "median");
 		s->emulated = hb_j_bool(info, "emulation", 0);
 		if (!(s->vcpus > 0) || !(s->guest_mib > 0) || !isfinite(s->overhead_mib))
 			continue;
@@ -569,9 +574,11 @@ static void footprint_section(const struct cdoc *d, const json_t *run, const str
 		     "+ "
 		     "%s per GiB of guest RAM; RMS residual %s, largest %s, R^2 %s.%s",
 		     f.n, f.min_gib, f.max_gib, fx, sl, rm, mr, r2,
-		     f.flat ? " The overhead is flat: guest RAM size does not explain it beyond "
-			      "the noise, so a fixed cost per VM describes it."
-			    : "");
+		     f.n == 2 ? " Two points: the line passes through both, so there is no error "
+				"estimate; measure a third size to test it."
+		     : f.flat ? " The overhead is flat: guest RAM size does not explain it beyond "
+				"the noise, so a fixed cost per VM describes it."
+			      : "");
 		if (fp) {
 			double mean = 0;
 
@@ -654,8 +661,10 @@ static void projection(const struct cdoc *d, const json_t *run, const struct hb_
 	fputs("<ul>\n", d->html);
 	item(d,
 	     "By memory = floor((host RAM - reserve) / (guest RAM / memory overcommit + "
-	     "measured VMM overhead)); reserve on this host: %s, its measured footprint.",
-	     rs);
+	     "measured VMM overhead)); reserve on this host: %s.",
+	     json_object_get(run, "host_footprint") ? rs
+						    : "none (these results hold no measured "
+						      "footprint)");
 	if (p->described) {
 		num(rs, sizeof(rs), there.reserve_mib, "MiB");
 		item(d,

@@ -440,11 +440,12 @@ static void test_markdown_matches_fixture(void **state)
 	assert_non_null(strstr(md, "- \xe2\x9a\xa0 vm-usernet mem-lat, CV above 10.0% (n = 6): "
 				   "latency 17.9%\n"));
 	assert_null(strstr(md, "native disk-randread, CV above"));
-	/* capacity: 0.9 * 7961.8 MiB host over guest RAM + measured VMM overhead; cores / vCPUs */
-	assert_non_null(
-		strstr(md, "| vm-minimal | 512 MiB | 211.9 MiB | 723.9 MiB | 9 | 2 | **2** |\n"));
-	assert_non_null(
-		strstr(md, "| vm-usernet | 1024 MiB | 229.9 MiB | 1254 MiB | 5 | 1 | **1** |\n"));
+	/* capacity: 7961.8 MiB (no footprint recorded: no reserve) over guest RAM + measured VMM
+	 * overhead: 10.998 and 6.35 VMs; 2 threads / vCPUs: 2 and 1 */
+	assert_non_null(strstr(md, "| this host: 2 threads, 8 GiB | vm-minimal (TCG) | 1 | 723.9 "
+				   "MiB | 10 | 2 | not swept | 2 | vCPU ratio |\n"));
+	assert_non_null(strstr(md, "| this host: 2 threads, 8 GiB | vm-usernet (TCG) | 2 | 1254 "
+				   "MiB | 6 | 1 | not swept | 1 | vCPU ratio |\n"));
 	/* failures section */
 	assert_non_null(strstr(md, "| 1 | vm-usernet | net-tcp-rx | 2 | net: iperf3 client: unable "
 				   "to connect <to> \"10.0.2.2\" & gave up after 10 s |"));
