@@ -661,8 +661,9 @@ static void projection(const struct cdoc *d, const json_t *run, const struct hb_
 	fputs("<ul>\n", d->html);
 	item(d,
 	     "By memory = floor((host RAM - reserve) / (guest RAM / memory overcommit + "
-	     "measured VMM overhead)); reserve on this host: %s.",
-	     json_object_get(run, "host_footprint") ? rs
+	     "measured VMM overhead)); reserve on this host: %s%s.",
+	     json_object_get(run, "host_footprint") ? rs : "",
+	     json_object_get(run, "host_footprint") ? " (its measured footprint)"
 						    : "none (these results hold no measured "
 						      "footprint)");
 	if (p->described) {

@@ -4,7 +4,9 @@
  * the overhead fit (exact line, flat overhead as measured here: 118/114/115 MiB for
  * 0.5/2/4 GiB), the topology count, the planning options table and the projection for this
  * host and a described 64-core / 512 GiB host with a vCPU ratio of 4, each with its binding
- * constraint.
+ * constraint. Then the report on tests/fixtures/results-density.json (a sweep of k = 1, 2, 4
+ * whose disk workload falls below the knee at k = 2): the validator, the capacity section's
+ * exact rows with the profile's planning block and with `hvbench report` flags over it.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,9 +15,12 @@
 #include <cmocka.h>
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "capacity_model.h"
+#include "report.h"
 
 static void test_jain(void **state)
 {
@@ -266,6 +271,121 @@ static void test_project_described(void **state)
 	assert_int_equal(f.binds, HB_CAP_BY_KNEE);
 }
 
+static json_t *fixture(void)
+{
+	char path[512], *dir = strdup(__FILE__), *slash = strrchr(dir, '/');
+	struct hb_err e = {0};
+	json_t *j = NULL;
+
+	if (slash)
+		*slash = '\0';
+	hb_snprintf(path, sizeof(path), "%s/fixtures/results-density.json", slash ? dir : ".");
+	free(dir);
+	if (hb_results_load(path, &j, &e))
+		fail_msg("%s", e.msg);
+	return j;
+}
+
+static void test_results_checked(void **state)
+{
+	json_t *j = fixture(), *w;
+	struct hb_err e = {0};
+
+	(void)state;
+	assert_int_equal(hb_results_validate(j, "r.json", &e), 0);
+	/* a step of k = 2 with one figure */
+	w = json_array_get(
+		json_object_get(
+			json_array_get(json_object_get(json_object_get(j, "density"), "steps"), 1),
+			"workloads"),
+		0);
+	json_array_remove(json_object_get(w, "per_vm"), 1);
+	assert_int_equal(hb_results_validate(j, "r.json", &e), HB_EINVAL);
+	assert_string_equal(e.msg,
+			    "r.json: density.steps[1].workloads[0].per_vm: 1 values, expected 2");
+	json_decref(j);
+	j = fixture();
+	hb_err_clear(&e);
+	json_object_set_new(json_object_get(j, "host_footprint"), "in_use_mib", json_string("x"));
+	assert_int_equal(hb_results_validate(j, "r.json", &e), HB_EINVAL);
+	assert_string_equal(e.msg, "r.json: host_footprint.in_use_mib: not a number");
+	json_decref(j);
+}
+
+/* report.md of the fixture rendered with opts into a fresh directory (caller frees). */
+static char *render(const json_t *planning)
+{
+	char dir[] = "/tmp/hb-test-capacity.XXXXXX", path[600], *md = NULL;
+	struct hb_report_opts o;
+	struct hb_err e = {0};
+	json_t *j = fixture();
+
+	hb_report_opts_init(&o);
+	o.no_plots = 1;
+	o.planning = planning;
+	assert_non_null(mkdtemp(dir));
+	if (hb_report_render_opts(&j, 1, dir, &o, &e))
+		fail_msg("%s", e.msg);
+	snprintf(path, sizeof(path), "%s/report.md", dir);
+	assert_int_equal(hb_read_file(path, 1 << 22, &md, NULL, &e), 0);
+	json_decref(j);
+	hb_rmtree(dir);
+	return md;
+}
+
+static void test_report_section(void **state)
+{
+	char *md = render(NULL), *cap, *runs;
+
+	(void)state;
+	cap = strstr(md, "\n## Capacity\n");
+	runs = strstr(md, "\n## Runs");
+	assert_non_null(cap);
+	assert_true(strstr(md, "\n## Results\n") < cap && (!runs || cap < runs));
+	/* this host: (7961.77 - 1000 footprint) / 723.9 = 9.6; 2 threads x 4 / 1 = 8; knee 1 */
+	assert_non_null(strstr(md, "| this host: 2 threads, 8 GiB | vm-minimal (TCG) | 1 | 723.9 "
+				   "MiB | 9 | 8 | 1 (disk-randread) | 1 | measured knee |\n"));
+	/* described: (524288 - 8192) / 723.9 = 712.9; 64 x 4 = 256; knee 1 x 64 / 2 = 32 */
+	assert_non_null(strstr(md,
+			       "| described: 64 cores, 512 GiB | vm-minimal (TCG) | 1 | 723.9 "
+			       "MiB | 712 | 256 | 32 (disk-randread) | 32 | measured knee |\n"));
+	/* not swept: (516096 / 1253.9) = 411.6; 256 / 2 = 128 */
+	assert_non_null(strstr(md, "| described: 64 cores, 512 GiB | vm-usernet (TCG) | 2 | 1254 "
+				   "MiB | 411 | 128 | not swept | 128 | vCPU ratio |\n"));
+	/* the sweep: knee marked, worst VM, Jain's index (95 + 93)^2 / (2 (95^2 + 93^2)) */
+	assert_non_null(strstr(md, "| 2 (knee) | 94 ops/s | 93 .. 95 | 93.0% | 188 ops/s | 0.9999 "
+				   "| 100 % | 0 % |\n"));
+	assert_non_null(strstr(md, "Knee: k = 2 (at k = 4 the slowest VM fell below 90.0% of the "
+				   "lone VM)."));
+	assert_non_null(strstr(md, "Knee: k = 1 (at k = 2 the slowest VM fell below 90.0% of the "
+				   "lone VM)."));
+	assert_non_null(strstr(md, "| 4 | 396 MiB | 210 MiB | 1584 MiB | 5300 MiB | 0 (off) |\n"));
+	/* caveats; a process name with markup is escaped */
+	assert_non_null(strstr(md, "- Emulation: the VMs ran under TCG"));
+	assert_non_null(strstr(md, "memory overcommit 1 (default: no memory overcommit assumed)"));
+	assert_non_null(strstr(md, "a<b\\|c 3 MiB"));
+	free(md);
+}
+
+static void test_report_flags(void **state)
+{
+	json_t *o = NULL;
+	struct hb_err e = {0};
+	char *md;
+
+	(void)state;
+	assert_int_equal(hb_cap_plan_flag(&o, "host-cores", "8", &e), 0);
+	assert_int_equal(hb_cap_plan_flag(&o, "host-memory", "16G", &e), 0);
+	assert_int_equal(hb_cap_plan_flag(&o, "reserve", "2G", &e), 0);
+	md = render(o);
+	/* (16384 - 2048) / 723.9 = 19.8; 8 x 4 (the profile's ratio) = 32; knee 1 x 8 / 2 = 4 */
+	assert_non_null(strstr(md, "| described: 8 cores, 16 GiB | vm-minimal (TCG) | 1 | 723.9 "
+				   "MiB | 19 | 32 | 4 (disk-randread) | 4 | measured knee |\n"));
+	assert_null(strstr(md, "described: 64 cores"));
+	free(md);
+	json_decref(o);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -278,6 +398,9 @@ int main(void)
 		cmocka_unit_test(test_plan),
 		cmocka_unit_test(test_project_here),
 		cmocka_unit_test(test_project_described),
+		cmocka_unit_test(test_results_checked),
+		cmocka_unit_test(test_report_section),
+		cmocka_unit_test(test_report_flags),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
