@@ -34,6 +34,8 @@ static const struct hb_param density_params[] = {
 	{"repetitions", HB_P_INT, 1, 100, "1", NULL, "runs of each workload at each k"},
 	{"headroom", HB_P_SIZE, 0, 1ULL << 40, "256M", NULL,
 	 "MemAvailable kept free beyond what the next step's VMs need"},
+	{"duration", HB_P_DOUBLE, 0, 3600, "0", NULL,
+	 "measured seconds of each sweep run (0: the workload entry's own)"},
 };
 
 void hb_density_free(struct hb_density *d)
@@ -145,6 +147,7 @@ int hb_density_parse(const json_t *obj, struct hb_profile *p, const char *where,
 	d->knee = hb_param_double(v, "knee");
 	d->reps = (int)hb_param_int(v, "repetitions");
 	d->headroom_mib = (double)hb_param_int(v, "headroom") / 1048576.0;
+	d->duration = hb_param_double(v, "duration");
 	tname = hb_param_str(v, "target");
 	for (int i = 0; i < p->ntargets; i++) {
 		names[i] = p->targets[i].name;
@@ -192,7 +195,9 @@ double hb_density_estimate(const struct hb_profile *p)
 	s = HB_VM_START_ESTIMATE_S * d->counts[d->ncounts - 1];
 	for (int i = 0; i < d->ncounts; i++)
 		for (int w = 0; w < d->nentries; w++)
-			s += hb_entry_cost(&p->entries[d->entries[w]]) * d->reps;
+			s += (d->duration > 0 ? d->duration + 1.0
+					      : hb_entry_cost(&p->entries[d->entries[w]])) *
+			     d->reps;
 	return s;
 }
 
@@ -521,6 +526,8 @@ static int run_entry(struct sweep *sw, int k, const struct hb_entry *en, double 
 		json_decref(errs);
 		return 0;
 	}
+	if (d->duration > 0)
+		hb_timing_override(&req.t, d->duration);
 	for (int rep = 0; rep < d->reps && !lost && !*sw->env.stop; rep++) {
 		pthread_t th[HB_DENSITY_MAX_VMS];
 		struct hb_cpu_ticks c0, c1;

@@ -31,6 +31,7 @@ struct hb_density {
 	double knee; /* fraction of the lone VM's figure every VM must keep */
 	int reps;
 	double headroom_mib; /* MemAvailable kept free beyond what the next step needs */
+	double duration;     /* measured seconds of each sweep run; 0: the entry's own */
 };
 
 /*
