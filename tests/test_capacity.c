@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "capacity_model.h"
+#include "profile.h"
 #include "report.h"
 
 static void test_jain(void **state)
@@ -386,6 +387,65 @@ static void test_report_flags(void **state)
 	json_decref(o);
 }
 
+/* The profile's density section: every problem named with its place. */
+static void test_density_profile(void **state)
+{
+	static const char *head =
+		"{\"name\": \"p\", \"targets\": [{\"name\": \"native\", \"kind\": \"native\"}, "
+		"{\"name\": \"vm\", \"kind\": \"qemu\", \"options\": {\"memory\": 384}}], "
+		"\"workloads\": [{\"name\": \"cpu\", \"workload\": \"cpu\"}, {\"name\": "
+		"\"disk-rr\", "
+		"\"workload\": \"disk\"}], \"density\": ";
+	static const struct {
+		const char *density, *msg;
+	} bad[] = {
+		{"{\"target\": \"vm\", \"counts\": [2, 4]}",
+		 "p.json: density: counts must start with 1 (the lone VM every step is compared "
+		 "with)"},
+		{"{\"target\": \"vm\", \"counts\": [1, 4, 2]}",
+		 "p.json: density: counts must increase (counts[2] = 2)"},
+		{"{\"target\": \"vn\", \"counts\": [1]}",
+		 "p.json: density: \"target\": the profile has no target \"vn\" (did you mean "
+		 "\"vm\"?)"},
+		{"{\"target\": \"native\", \"counts\": [1]}",
+		 "p.json: density: \"target\": native is a native target; a sweep needs VMs whose "
+		 "VMM the host sees (kind qemu)"},
+		{"{\"target\": \"vm\", \"counts\": [1], \"workloads\": [\"disk-r\"]}",
+		 "p.json: density: workloads[0]: the profile has no workload entry \"disk-r\" (did "
+		 "you mean \"disk-rr\"?)"},
+		{"{\"target\": \"vm\", \"counts\": [1], \"knee\": 1.5}",
+		 "p.json: density: \"knee\" is 1.5, outside 0.01..1"},
+		{"{\"target\": \"vm\"}", "p.json: density: \"counts\" is required"},
+	};
+	struct hb_profile p;
+	struct hb_err e;
+	char text[2048];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		hb_err_clear(&e);
+		snprintf(text, sizeof(text), "%s%s}", head, bad[i].density);
+		assert_int_equal(hb_profile_parse(text, "p.json", &p, &e), HB_EINVAL);
+		assert_string_equal(e.msg, bad[i].msg);
+	}
+	hb_err_clear(&e);
+	snprintf(text, sizeof(text), "%s%s}", head,
+		 "{\"target\": \"vm\", \"counts\": [1, 2, 4], \"workloads\": [\"disk-rr\"], "
+		 "\"duration\": 3}");
+	assert_int_equal(hb_profile_parse(text, "p.json", &p, &e), 0);
+	assert_int_equal(p.density.enabled, 1);
+	assert_int_equal(p.density.ncounts, 3);
+	assert_int_equal(p.density.counts[2], 4);
+	assert_int_equal(p.density.nentries, 1);
+	assert_int_equal(p.density.entries[0], 1);
+	assert_float_equal(p.density.knee, 0.9, 1e-12);
+	assert_float_equal(p.density.duration, 3, 0);
+	assert_string_equal(p.density.target.name, "vm");
+	/* 4 VM starts + 3 steps x (3 s + 1 s) */
+	assert_float_equal(hb_density_estimate(&p), 4 * HB_VM_START_ESTIMATE_S + 12, 1e-9);
+	hb_profile_free(&p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -401,6 +461,7 @@ int main(void)
 		cmocka_unit_test(test_results_checked),
 		cmocka_unit_test(test_report_section),
 		cmocka_unit_test(test_report_flags),
+		cmocka_unit_test(test_density_profile),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
