@@ -747,6 +747,43 @@ static void k_axis(FILE *f, const json_t *dens)
 	fprintf(f, ")\nset xrange [0.8:%.3g]\nset xlabel 'VMs running at once (k)'\n", kmax * 1.25);
 }
 
+/* The data file and the script body of one plot, as memory streams. */
+struct pbuf {
+	char *data, *body;
+	size_t dl, bl;
+	FILE *df, *bf;
+};
+
+static int pbuf_open(struct pbuf *p, struct hb_err *e)
+{
+	memset(p, 0, sizeof(*p));
+	p->df = open_memstream(&p->data, &p->dl);
+	p->bf = open_memstream(&p->body, &p->bl);
+	if (p->df && p->bf)
+		return 0;
+	if (p->df)
+		fclose(p->df);
+	if (p->bf)
+		fclose(p->bf);
+	free(p->data);
+	free(p->body);
+	return hb_err_set(e, HB_ENOMEM, "plots: out of memory");
+}
+
+/* Closes the streams, draws the plot and frees everything. */
+static int pbuf_draw(struct pbuf *p, const char *plotdir, struct hb_rep_plots *out,
+		     const char *name, const char *title, int height, struct hb_err *e)
+{
+	int rc;
+
+	fclose(p->df);
+	fclose(p->bf);
+	rc = hb_rep_plot_script(plotdir, out, name, title, p->data, p->body, 900, height, e);
+	free(p->data);
+	free(p->body);
+	return rc;
+}
+
 static int plot_workload(const json_t *dens, const json_t *kn, const char *plotdir,
 			 struct hb_rep_plots *out, struct hb_err *e)
 {
@@ -754,20 +791,15 @@ static int plot_workload(const json_t *dens, const json_t *kn, const char *plotd
 	const json_t *steps = json_object_get(dens, "steps"), *st;
 	const json_t *w0 = step_wl(json_array_get(steps, 0), wl);
 	double thr = hb_j_num(dens, "knee_threshold"), lone = NAN, d0, d1;
-	char *data = NULL, *body = NULL, name[64], title[200];
-	size_t dl = 0, bl = 0, i;
-	FILE *df = open_memstream(&data, &dl), *bf = open_memstream(&body, &bl);
-	int rc;
+	char name[64], title[200];
+	struct pbuf pb;
+	FILE *df, *bf;
+	size_t i;
 
-	if (!df || !bf) {
-		if (df)
-			fclose(df);
-		if (bf)
-			fclose(bf);
-		free(data);
-		free(body);
-		return hb_err_set(e, HB_ENOMEM, "plots: out of memory");
-	}
+	if (pbuf_open(&pb, e))
+		return HB_ENOMEM;
+	df = pb.df;
+	bf = pb.bf;
 	plot_name(name, sizeof(name), wl);
 	fputs("# k\tper_vm_mean\tmin\tmax\taggregate\n", df);
 	json_array_foreach (steps, i, st) {
@@ -807,35 +839,21 @@ static int plot_workload(const json_t *dens, const json_t *kn, const char *plotd
 		"slowest..fastest)', '' using 1:5 axes x1y2 with linespoints lw 2 pt 5 "
 		"title 'aggregate'\n",
 		name);
-	fclose(df);
-	fclose(bf);
 	snprintf(title, sizeof(title), "Density: %s per VM and in aggregate against k (%s%s)", wl,
 		 density_emulated(dens) ? "TCG, " : "", hb_j_str(dens, "target", "?"));
-	rc = hb_rep_plot_script(plotdir, out, name, title, data, body, 900, 520, e);
-	free(data);
-	free(body);
-	return rc;
+	return pbuf_draw(&pb, plotdir, out, name, title, 520, e);
 }
 
 static int plot_memory(const json_t *dens, const char *plotdir, struct hb_rep_plots *out,
 		       struct hb_err *e)
 {
 	const json_t *st;
-	char *data = NULL, *body = NULL;
-	size_t dl = 0, bl = 0, i;
-	FILE *df = open_memstream(&data, &dl), *bf = open_memstream(&body, &bl);
-	int rc;
+	struct pbuf pb;
+	size_t i;
 
-	if (!df || !bf) {
-		if (df)
-			fclose(df);
-		if (bf)
-			fclose(bf);
-		free(data);
-		free(body);
-		return hb_err_set(e, HB_ENOMEM, "plots: out of memory");
-	}
-	k_axis(bf, dens);
+	if (pbuf_open(&pb, e))
+		return HB_ENOMEM;
+	k_axis(pb.bf, dens);
 	fputs("set ylabel 'per VM (MiB)'\n"
 	      "set y2label 'all VMs (MiB)'\nset ytics nomirror\nset y2tics\n"
 	      "set yrange [0:*]\nset y2range [0:*]\n"
@@ -843,20 +861,14 @@ static int plot_memory(const json_t *dens, const char *plotdir, struct hb_rep_pl
 	      "plot 'density-memory.dat' using 1:2 with linespoints lw 2 pt 7 title 'PSS per VM', "
 	      "'' using 1:3 with linespoints lw 2 pt 9 title 'VMM overhead per VM', "
 	      "'' using 1:4 axes x1y2 with linespoints lw 2 pt 5 title 'all VMs (PSS)'\n",
-	      bf);
-	fclose(bf);
-	fputs("# k\tpss_per_vm\toverhead_per_vm\tpss_total\n", df);
+	      pb.bf);
+	fputs("# k\tpss_per_vm\toverhead_per_vm\tpss_total\n", pb.df);
 	json_array_foreach (json_object_get(dens, "steps"), i, st)
-		fprintf(df, "%.0f\t%.6g\t%.6g\t%.6g\n", hb_j_num(st, "k"),
+		fprintf(pb.df, "%.0f\t%.6g\t%.6g\t%.6g\n", hb_j_num(st, "k"),
 			step_vm_mean(st, "pss_mib"), step_vm_mean(st, "vmm_overhead_mib"),
 			hb_j_num(st, "pss_total_mib"));
-	fclose(df);
-	rc = hb_rep_plot_script(plotdir, out, "density-memory",
-				"Density: host memory (PSS) per VM and in total against k", data,
-				body, 900, 480, e);
-	free(data);
-	free(body);
-	return rc;
+	return pbuf_draw(&pb, plotdir, out, "density-memory",
+			 "Density: host memory (PSS) per VM and in total against k", 480, e);
 }
 
 int hb_rep_capacity_plots(const struct hb_rep *r, const char *plotdir, struct hb_rep_plots *out,
