@@ -151,8 +151,10 @@ int hb_density_parse(const json_t *obj, struct hb_profile *p, const char *where,
 	tname = hb_param_str(v, "target");
 	for (int i = 0; i < p->ntargets; i++) {
 		names[i] = p->targets[i].name;
-		if (!strcmp(p->targets[i].name, tname))
+		if (!strcmp(p->targets[i].name, tname)) {
 			d->target = p->targets[i];
+			json_incref(d->target.opts); /* ours from here: hb_density_free drops it */
+		}
 	}
 	if (!d->target.ops) {
 		rc = hb_err_set(e, HB_EINVAL, "%s: \"target\": the profile has no target \"%s\"%s",
@@ -166,10 +168,8 @@ int hb_density_parse(const json_t *obj, struct hb_profile *p, const char *where,
 			"%s: \"target\": %s is a %s target; a sweep needs VMs whose VMM the "
 			"host sees (kind qemu)",
 			where, tname, d->target.ops->kind);
-		d->target.ops = NULL;
 		goto out;
 	}
-	json_incref(d->target.opts);
 	if (!json_object_get(obj, "counts")) {
 		rc = hb_err_set(e, HB_EINVAL, "%s: \"counts\" is required", where);
 		goto out;
