@@ -4,7 +4,9 @@
 # and holds the k = 1 step with density.stopped = "interrupted"; no QEMU, network namespace or
 # scratch directory of the sweep remains. (2) SIGKILL of hvbench at the same point: the
 # parent-death signal takes every QEMU of the sweep down, and the next run removes the dead
-# run's network namespaces and scratch directory. TCG, small guests, short runs.
+# run's network namespaces and scratch directory. (3) A host without the memory headroom the
+# next step needs: the sweep stops before booting it and says why. TCG, small guests, short
+# runs.
 set -u
 BUILD=${HB_BUILD:-build}
 BIN=${HB_BIN:-$BUILD/hvbench}
@@ -119,4 +121,23 @@ EOF2
 	{ cat "$T/next.log"; fail "the next run failed"; }
 no_sweep_left "SIGKILL"
 echo "case 2 (SIGKILL mid-sweep) ok"
+
+# ---- 3. no headroom: a terabyte kept free cannot be met, so not even k = 1 boots
+sed 's/"headroom": "64M"/"headroom": "1T"/; s/"duration": 60,/"duration": 1,/' "$T/p.json" >"$T/full.json"
+"$BIN" run "$T/full.json" --build "$BUILD" -q --no-report --no-history --scratch-dir "$SCR" -o "$T/full" 2>"$T/full.log"
+rc=$?
+cat "$T/full.log"
+[ $rc -eq 0 ] || fail "a sweep stopped for headroom is not a failure of the run (exit $rc)"
+grep -q "density: stopping before k=1: host memory headroom: MemAvailable" "$T/full.log" ||
+	fail "the log does not say why the sweep stopped"
+python3 - "$T/full/results.json" <<'PY' || fail "results.json after the headroom stop"
+import json, sys
+d = json.load(open(sys.argv[1]))["density"]
+assert d["steps"] == [], d["steps"]
+assert d["stopped"].startswith("host memory headroom: MemAvailable "), d["stopped"]
+assert "MiB k=1 needs (1 more VM x " in d["stopped"] and "+ 1048576 MiB headroom)" in d["stopped"], d["stopped"]
+print("stopped:", d["stopped"])
+PY
+no_sweep_left "headroom"
+echo "case 3 (memory headroom) ok"
 exit 0
