@@ -793,6 +793,11 @@ void hb_density_run(const struct hb_profile *p, const struct hb_env *env, json_t
 			if (wj)
 				json_array_append_new(wls, wj);
 		}
+		if (*env->stop) { /* an interrupted step measured nothing whole: not recorded */
+			hb_strlcpy(sw->stopped, "interrupted", sizeof(sw->stopped));
+			json_decref(step);
+			break;
+		}
 		{
 			double pss = 0;
 			size_t i;
