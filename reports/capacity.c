@@ -599,15 +599,15 @@ static void footprint_section(const struct cdoc *d, const json_t *run, const str
 		char fx[64], sl[64], rm[64], mr[64], r2[64];
 
 		num(fx, sizeof(fx), f.fixed_mib, "MiB");
-		num(sl, sizeof(sl), f.per_gib_mib, "MiB");
+		num(sl, sizeof(sl), fabs(f.per_gib_mib), "MiB");
 		num(rm, sizeof(rm), f.rmse_mib, "MiB");
 		num(mr, sizeof(mr), f.max_resid_mib, "MiB");
 		num(r2, sizeof(r2), f.r2, "");
 		para(d,
 		     "Overhead model (least squares over %d VMs of %.2g..%.2g GiB): overhead = %s "
-		     "+ "
+		     "%s "
 		     "%s per GiB of guest RAM; RMS residual %s, largest %s, R^2 %s.%s",
-		     f.n, f.min_gib, f.max_gib, fx, sl, rm, mr, r2,
+		     f.n, f.min_gib, f.max_gib, fx, f.per_gib_mib < 0 ? "-" : "+", sl, rm, mr, r2,
 		     f.n == 2 ? " Two points: the line passes through both, so there is no error "
 				"estimate; measure a third size to test it."
 		     : f.flat ? " The overhead is flat: guest RAM size does not explain it beyond "
