@@ -848,10 +848,11 @@ static int plot_workload(const json_t *dens, const json_t *kn, const char *plotd
 		fprintf(df, "%.0f\t%.6g\t%.6g\t%.6g\t%.6g\n", hb_j_num(st, "k"), mean, mn, mx,
 			hb_j_num(w, "aggregate"));
 	}
+	k_axis(bf, dens);
 	fprintf(bf,
-		"set xlabel 'VMs running at once (k)'\nset ylabel 'per VM: %s (%s)'\n"
+		"set ylabel 'per VM: %s (%s)'\n"
 		"set y2label 'all VMs together (%s)'\nset ytics nomirror\nset y2tics\n"
-		"set logscale x 2\nset xrange [0.8:*]\nset yrange [0:*]\nset y2range [0:*]\n"
+		"set yrange [0:*]\nset y2range [0:*]\n"
 		"set key outside bottom center horizontal\nset datafile missing 'nan'\n",
 		hb_j_str(w0, "metric", "?"), hb_j_str(w0, "unit", ""), hb_j_str(w0, "unit", ""));
 	d0 = hb_j_num(kn, "knee_k");
