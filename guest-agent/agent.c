@@ -5,6 +5,7 @@
  */
 #include "agent.h"
 #include "exec.h"
+#include "procstat.h"
 
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -581,8 +582,9 @@ json_t *hb_agent_execute(struct hb_agent *a, const struct hb_agent_req *req, con
 	struct hb_err e = {0};
 	char dir[PATH_MAX + 32], why[256] = "";
 	double t0 = hb_now();
+	struct hb_cpu_ticks t0s, t1s;
 	json_t *reply;
-	int rc;
+	int rc, have_ticks;
 
 	if (req->wl->supported && req->wl->supported(why, sizeof(why))) {
 		char m[400];
@@ -602,10 +604,15 @@ json_t *hb_agent_execute(struct hb_agent *a, const struct hb_agent_req *req, con
 	ctx.stop = a->cfg.stop;
 	logf_(a, "run id=%lld %s: duration %g s, ramp %g s, timeout %g s", req->id, req->wl->name,
 	      req->t.duration, req->t.ramp, req->t.timeout);
+	have_ticks = hb_procstat_read(&t0s) == 0;
 	rc = hb_agent_exec(req->wl, req->params, &ctx, close_fds, nclose, &s, &e);
 	hb_rmtree(dir);
 	if (rc)
 		return error_reply(a, req->id, rc, e.msg[0] ? e.msg : hb_strerror(rc));
+	/* the time the hypervisor took from this system during the run (density sweeps) */
+	if (have_ticks && hb_procstat_read(&t1s) == 0 &&
+	    isfinite(hb_procstat_steal_pct(&t0s, &t1s)))
+		hb_sample_info(&s, "steal_pct", json_real(hb_procstat_steal_pct(&t0s, &t1s)));
 	logf_(a, "run id=%lld %s: ok in %.2f s", req->id, req->wl->name, hb_now() - t0);
 	reply = json_pack("{s:s, s:I, s:o}", "op", "result", "id", (json_int_t)req->id, "sample",
 			  hb_sample_to_json(&s));

@@ -237,6 +237,15 @@ static void print_plan(const char *path, const struct hb_profile *p)
 		printf("  workload %-24s %-5s %gs + %gs ramp (timeout %gs)\n", p->entries[i].name,
 		       p->entries[i].wl->name, p->entries[i].t.duration, p->entries[i].t.ramp,
 		       p->entries[i].t.timeout);
+	if (p->density.enabled) {
+		printf("  density  k =");
+		for (i = 0; i < p->density.ncounts; i++)
+			printf("%s %d", i ? "," : "", p->density.counts[i]);
+		printf(" clones of %s, knee %g, on", p->density.target.name, p->density.knee);
+		for (i = 0; i < p->density.nentries; i++)
+			printf("%s %s", i ? "," : "", p->entries[p->density.entries[i]].name);
+		printf("\n");
+	}
 	hb_fmt_duration(hb_profile_estimate(p), est, sizeof(est));
 	printf("estimated wall time: about %s\n", est);
 }

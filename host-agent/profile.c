@@ -4,6 +4,7 @@
  * (hb_params_validate) against the workload's and backend's own tables.
  */
 #include "profile.h"
+#include "capacity_model.h"
 #include "probe.h"
 
 #include <math.h>
@@ -14,9 +15,9 @@
 
 #define PROFILE_MAX_BYTES (4 * 1024 * 1024)
 
-static const char *const top_keys[] = {"name",	    "description", "repetitions", "warmup",
-				       "duration",  "ramp",	   "timeout",	  "targets",
-				       "workloads", "probes",	   "boots",	  NULL};
+static const char *const top_keys[] = {
+	"name",	   "description", "repetitions", "warmup", "duration", "ramp",	   "timeout",
+	"targets", "workloads",	  "probes",	 "boots",  "density",  "planning", NULL};
 static const char *const target_keys[] = {"name", "kind", "options", NULL};
 static const char *const entry_keys[] = {"name", "workload", "params", "duration",
 					 "ramp", "timeout",  NULL};
@@ -282,6 +283,20 @@ int hb_profile_parse(const char *text, const char *name, struct hb_profile *p, s
 		goto fail;
 	}
 	p->probes = probes;
+	if (json_object_get(j, "density")) {
+		char where[600];
+		snprintf(where, sizeof(where), "%s: density", name);
+		if ((rc = hb_density_parse(json_object_get(j, "density"), p, where, e)))
+			goto fail;
+	}
+	if (json_object_get(j, "planning")) {
+		struct hb_cap_plan plan;
+		char where[600];
+		hb_cap_plan_init(&plan);
+		snprintf(where, sizeof(where), "%s: planning", name);
+		if ((rc = hb_cap_plan_parse(json_object_get(j, "planning"), where, &plan, e)))
+			goto fail;
+	}
 	return 0;
 fail:
 	hb_profile_free(p);
@@ -312,6 +327,7 @@ void hb_profile_free(struct hb_profile *p)
 		json_decref(p->targets[i].opts);
 	for (i = 0; i < HB_MAX_ENTRIES; i++)
 		json_decref(p->entries[i].params);
+	hb_density_free(&p->density);
 	json_decref(p->json);
 	memset(p, 0, sizeof(*p));
 }
@@ -373,8 +389,6 @@ int hb_profile_apply(struct hb_profile *p, const struct hb_overrides *o, struct 
 
 /* ---- static checks and the estimate ---- */
 
-#define VM_START_ESTIMATE_S 30.0 /* boot (TCG ~5-15 s) and scratch disk fill, per VM target */
-
 void hb_profile_check(const struct hb_profile *p, const struct hb_check_env *env, struct hb_diag *d)
 {
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
@@ -412,6 +426,21 @@ void hb_profile_check(const struct hb_profile *p, const struct hb_check_env *env
 			     "the VM targets run side by side with %.0f MiB of guest RAM together, "
 			     "more than the host's %.0f MiB",
 			     vm_mib, host_mib);
+	if (p->density.enabled) {
+		struct hb_target_facts f;
+		int kmax = p->density.counts[p->density.ncounts - 1];
+
+		hb_facts_init(&f);
+		if (p->density.target.ops->check)
+			p->density.target.ops->check(p->density.target.opts, p->density.target.name,
+						     env, &f, "density: ", d);
+		if (host_mib > 0 && (double)kmax * (double)f.memory_mib > host_mib)
+			hb_diag_warn(d,
+				     "density: k=%d VMs of %ld MiB need more than the host's %.0f "
+				     "MiB: the sweep will stop early for lack of memory",
+				     kmax, f.memory_mib, host_mib);
+		hb_facts_free(&f);
+	}
 	if (!baseline)
 		hb_diag_warn(d, "no baseline target (kind native): nothing to compare the VM "
 				"figures with, so no ratios");
@@ -432,6 +461,6 @@ double hb_profile_estimate(const struct hb_profile *p)
 		s += hb_entry_cost(&p->entries[i]) * (p->reps + p->warmup) * p->ntargets;
 	for (i = 0; i < p->ntargets; i++)
 		if (p->targets[i].ops->flags & HB_BE_VM)
-			s += VM_START_ESTIMATE_S;
-	return s;
+			s += HB_VM_START_ESTIMATE_S;
+	return s + hb_density_estimate(p);
 }

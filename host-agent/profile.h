@@ -10,11 +10,14 @@
 #include <jansson.h>
 #include "hb.h"
 #include "backend.h"
+#include "density.h"
 #include "timing.h"
 #include "workload.h"
 
 #define HB_MAX_TARGETS 16
 #define HB_MAX_ENTRIES 64
+/* boot (TCG ~5-15 s) and scratch disk fill, per VM started */
+#define HB_VM_START_ESTIMATE_S 30.0
 
 struct hb_entry {
 	char name[64]; /* unique entry name, e.g. "disk-randread" */
@@ -32,7 +35,8 @@ struct hb_profile {
 	int ntargets, nentries;
 	struct hb_target targets[HB_MAX_TARGETS]; /* opts owned */
 	struct hb_entry entries[HB_MAX_ENTRIES];
-	const json_t *probes; /* borrowed from json; NULL = defaults */
+	const json_t *probes;	   /* borrowed from json; NULL = defaults */
+	struct hb_density density; /* the "density" section (enabled = 0 when absent) */
 };
 
 /* Parses text (name used in messages). On error *p is left empty (nothing to free). */

@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "density.h"
 #include "netenv.h"
 #include "probe.h"
 #include "report.h"
@@ -72,6 +73,8 @@ struct runner {
 	json_t *skipped; /* workloads a target cannot run here (HB_EUNSUPP): not failures */
 	unsigned char skip[HB_MAX_TARGETS][HB_MAX_ENTRIES];
 	json_t *host;
+	json_t *density;   /* the density sweep's section (NULL: none in the profile) */
+	json_t *footprint; /* the host footprint before any target started */
 	char started_at[40];
 	char results_path[4096];
 	struct hb_probe_set *probes;
@@ -495,6 +498,10 @@ static json_t *build_results(struct runner *r, const char *status)
 	json_object_set(root, "skipped", r->skipped);
 	json_object_set(root, "runs", r->runs);
 	json_object_set(root, "notes", r->notes);
+	if (r->footprint)
+		json_object_set(root, "host_footprint", r->footprint);
+	if (r->density)
+		json_object_set(root, "density", r->density);
 	json_object_set_new(root, "labels",
 			    r->cfg->labels ? json_deep_copy(r->cfg->labels) : json_object());
 	json_object_set_new(root, "settings",
@@ -825,6 +832,11 @@ static void run_all(struct runner *r)
 	}
 }
 
+static void density_checkpoint(void *arg)
+{
+	write_results(arg, "incomplete");
+}
+
 /*
  * A hvbench that was SIGKILLed cannot clean up: its scratch directory (named after its pid)
  * is removed by the next run once that pid is gone.
@@ -1046,16 +1058,26 @@ int hb_run_profile(struct hb_profile *p, const struct hb_run_cfg *cfg, volatile 
 	}
 
 	progress_start(&r);
+	r.footprint = hb_host_footprint();
 	up = start_targets(&r);
 	if (up > 0 && !*stop)
 		run_all(&r);
 	progress_set(&r, -1, -1, "stopping targets");
 	stop_targets(&r);
 	progress_stop(&r);
+	if (p->density.enabled && !*stop) {
+		/* the sweep after the other targets are down: its VMs have the host to themselves
+		 */
+		r.density = json_object();
+		progress_clear(&r);
+		hb_density_run(p, &r.env, r.density, r.failures, density_checkpoint, &r);
+	}
 
 	for (k = 0; k < r.nser; k++)
 		if (r.ser[k].n && !hb_entry_name_reserved(r.ser[k].workload))
 			nok++;
+	if (r.density && json_array_size(json_object_get(r.density, "steps")))
+		nok++;
 	if (*stop) {
 		status = "incomplete";
 		rc = HB_EXIT_INCOMPLETE;
@@ -1136,6 +1158,8 @@ out_free:
 	json_decref(r.notes);
 	json_decref(r.skipped);
 	json_decref(r.host);
+	json_decref(r.density);
+	json_decref(r.footprint);
 	if (r.probes)
 		hb_probeset_free(r.probes);
 	pthread_cond_destroy(&r.pc);

@@ -642,7 +642,8 @@ int hb_rep_plots(const struct hb_rep *r, const char *plotdir, struct hb_rep_plot
 		 struct hb_err *e)
 {
 	int (*const fns[])(const struct hb_rep *, const char *, struct hb_rep_plots *,
-			   struct hb_err *) = {plot_headline, plot_memory, plot_trend};
+			   struct hb_err *) = {plot_headline, plot_memory, plot_trend,
+					       hb_rep_capacity_plots};
 	int rc, first = 0;
 
 	memset(out, 0, sizeof(*out));
@@ -673,4 +674,27 @@ int hb_rep_plots(const struct hb_rep *r, const char *plotdir, struct hb_rep_plot
 	if (!out->n && !first)
 		snprintf(out->why, sizeof(out->why), "No plots: the results hold no data to plot.");
 	return first;
+}
+
+int hb_rep_plot_script(const char *plotdir, struct hb_rep_plots *out, const char *name,
+		       const char *title, const char *data, const char *body, int width, int height,
+		       struct hb_err *e)
+{
+	struct sbuf dat, gp;
+	int rc;
+
+	if (sb_open(&dat) || sb_open(&gp)) {
+		sb_free(&dat);
+		return hb_err_set(e, HB_ENOMEM, "plots: out of memory");
+	}
+	fputs(data, dat.f);
+	/* finish_plot sets the terminals and outputs; the figure's own frame goes here */
+	fputs("set title ", gp.f);
+	gp_str(gp.f, title);
+	fputs("\nset grid ytics lc rgb '#dddddd'\nset border 3\nset tics nomirror\n", gp.f);
+	fputs(body, gp.f);
+	rc = finish_plot(plotdir, out, name, title, &dat, &gp, width, height, e);
+	sb_free(&dat);
+	sb_free(&gp);
+	return rc;
 }

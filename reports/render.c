@@ -9,6 +9,7 @@
  * `hvbench run` (hb_report_glance_text).
  */
 #include "rep_int.h"
+#include "capacity_model.h"
 #include "stats.h"
 
 #include <errno.h>
@@ -745,83 +746,6 @@ static void targets_table(struct doc *d, const struct hb_rep *r)
 	ht(d, "</tbody></table>\n");
 }
 
-/* The column's headline host-memory overhead in MiB (the overhead area's headline row
- * measured in MiB), NAN when absent. */
-static double overhead_mib(const struct hb_rep *r, size_t col)
-{
-	for (size_t i = 0; i < r->nrows; i++) {
-		const struct hb_rep_cell *c = hb_rep_cell(r, i, col);
-
-		if (r->rows[i].area == HB_AREA_OVERHEAD && r->rows[i].role == HB_ROLE_HEADLINE &&
-		    !strcmp(r->rows[i].unit, "MiB") && c->res)
-			return c->median;
-	}
-	return NAN;
-}
-
-/*
- * Capacity: how many VMs of each measured size this host holds without overcommit. Memory
- * bound: 90% of host RAM (10% left to the host) over configured RAM + measured VMM overhead;
- * CPU bound: cores over vCPUs. The smaller wins. Shown only for targets with both figures.
- */
-static void capacity(struct doc *d, const struct hb_rep *r)
-{
-	int any = 0;
-	char b1[64], b2[64], b3[64], lab[256];
-
-	for (size_t j = 0; j < r->ncols; j++) {
-		const struct hb_rep_col *c = &r->cols[j];
-		const json_t *run = r->runs[c->run], *host = json_object_get(run, "host");
-		double mem = hb_j_num(c->info, "memory_mib"), vcpus = hb_j_num(c->info, "vcpus");
-		double over = overhead_mib(r, j);
-		double host_mib = hb_j_num(host, "memory_bytes") / 1048576.0;
-		double cores = hb_j_num(host, "cores");
-		double by_mem, by_cpu;
-
-		if (!hb_rep_col_is_vm(c) || !(mem > 0) || !(vcpus > 0) || !isfinite(over) ||
-		    !(host_mib > 0) || !(cores > 0))
-			continue;
-		if (!any) {
-			md(d,
-			   "\n## Capacity (no overcommit)\n\nVMs of each measured size that fit on "
-			   "this host: memory-bound = 90%% of host RAM / (guest RAM + measured VMM "
-			   "overhead), CPU-bound = cores / vCPUs; the smaller decides. No KSM, "
-			   "ballooning or memory overcommit assumed.\n\n"
-			   "| target | guest RAM | VMM overhead | host RAM per VM | fit by memory "
-			   "| "
-			   "fit by CPU | fit |\n|---|---|---|---|---|---|---|\n");
-			ht(d,
-			   "<h2>Capacity (no overcommit)</h2>\n<p>VMs of each measured size that "
-			   "fit "
-			   "on this host: memory-bound = 90%% of host RAM / (guest RAM + measured "
-			   "VMM "
-			   "overhead), CPU-bound = cores / vCPUs; the smaller decides. No KSM, "
-			   "ballooning or memory overcommit assumed.</p>\n<table><thead><tr>"
-			   "<th>target</th><th>guest RAM</th><th>VMM overhead</th><th>host RAM per "
-			   "VM</th><th>fit by memory</th><th>fit by CPU</th><th>fit</th></tr>"
-			   "</thead><tbody>\n");
-			any = 1;
-		}
-		by_mem = floor(0.9 * host_mib / (mem + over));
-		by_cpu = floor(cores / vcpus);
-		hb_fmt_value(mem, b1, sizeof(b1));
-		hb_fmt_value(over, b2, sizeof(b2));
-		hb_fmt_value(mem + over, b3, sizeof(b3));
-		hb_rep_col_label(r, c, lab, sizeof(lab));
-		md(d, "| ");
-		ht(d, "<tr><td>");
-		both(d, lab);
-		md(d, " | %s MiB | %s MiB | %s MiB | %.0f | %.0f | **%.0f** |\n", b1, b2, b3,
-		   by_mem, by_cpu, by_mem < by_cpu ? by_mem : by_cpu);
-		ht(d,
-		   "</td><td>%s MiB</td><td>%s MiB</td><td>%s MiB</td><td>%.0f</td><td>%.0f</td>"
-		   "<td><b>%.0f</b></td></tr>\n",
-		   b1, b2, b3, by_mem, by_cpu, by_mem < by_cpu ? by_mem : by_cpu);
-	}
-	if (any)
-		ht(d, "</tbody></table>\n");
-}
-
 static void profile_summary(struct doc *d, const struct hb_rep *r)
 {
 	md(d, "\n## Profile\n");
@@ -1302,7 +1226,7 @@ static int build_csv(const struct hb_rep *r, char **buf, size_t *len)
 
 /* ---- plots ---- */
 
-static void base64(FILE *f, const unsigned char *p, size_t n)
+void hb_rep_base64(FILE *f, const unsigned char *p, size_t n)
 {
 	static const char tab[] =
 		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -1335,32 +1259,34 @@ static void plots_section(struct doc *d, const char *outdir, const struct hb_rep
 	}
 	if (!plots_ran)
 		return;
-	for (size_t i = 0; i < pl->n; i++) {
-		const struct hb_rep_plot *p = &pl->p[i];
-		char path[PATH_MAX];
-		char *png = NULL;
-		size_t len = 0;
-		struct hb_err e2 = {0};
+	for (size_t i = 0; i < pl->n; i++)
+		if (pl->p[i].ok)
+			hb_rep_figure(d->md, d->html, outdir, &pl->p[i]);
+}
 
-		if (!p->ok)
-			continue;
-		md(d, "![%s](plots/%s.png)\n\n%s ([PNG](plots/%s.png), [SVG](plots/%s.svg))\n\n",
-		   p->title, p->name, p->title, p->name, p->name);
-		ht(d, "<figure>");
-		if (!hb_snprintf(path, sizeof(path), "%s/plots/%s.png", outdir, p->name) &&
-		    !hb_read_file(path, 16u << 20, &png, &len, &e2)) {
-			ht(d, "<img alt=\"");
-			html_esc(d, p->title);
-			ht(d, "\" src=\"data:image/png;base64,");
-			base64(d->html, (const unsigned char *)png, len);
-			ht(d, "\">");
-			free(png);
-		}
-		ht(d, "<figcaption>");
+void hb_rep_figure(FILE *mdf, FILE *html, const char *outdir, const struct hb_rep_plot *p)
+{
+	struct doc dd = {mdf, html}, *d = &dd;
+	char path[PATH_MAX];
+	char *png = NULL;
+	size_t len = 0;
+	struct hb_err e2 = {0};
+
+	md(d, "![%s](plots/%s.png)\n\n%s ([PNG](plots/%s.png), [SVG](plots/%s.svg))\n\n", p->title,
+	   p->name, p->title, p->name, p->name);
+	ht(d, "<figure>");
+	if (!hb_snprintf(path, sizeof(path), "%s/plots/%s.png", outdir, p->name) &&
+	    !hb_read_file(path, 16u << 20, &png, &len, &e2)) {
+		ht(d, "<img alt=\"");
 		html_esc(d, p->title);
-		ht(d, " (files: plots/%s.png, plots/%s.svg)</figcaption></figure>\n", p->name,
-		   p->name);
+		ht(d, "\" src=\"data:image/png;base64,");
+		hb_rep_base64(d->html, (const unsigned char *)png, len);
+		ht(d, "\">");
+		free(png);
 	}
+	ht(d, "<figcaption>");
+	html_esc(d, p->title);
+	ht(d, " (files: plots/%s.png, plots/%s.svg)</figcaption></figure>\n", p->name, p->name);
 }
 
 /* ---- entry points ---- */
@@ -1458,6 +1384,8 @@ static int write_docs(const struct hb_rep *r, const char *outdir, const struct h
 	if (r->nrows && r->ncols) {
 		glance_table(&d, r);
 		notes(&d, r);
+		/* the planner's answer right after the at-a-glance one */
+		hb_rep_capacity(d.md, d.html, r, outdir, pl);
 		details_table(&d, r);
 	} else {
 		md(&d, "## At a glance\n\nNo results.\n");
@@ -1465,7 +1393,6 @@ static int write_docs(const struct hb_rep *r, const char *outdir, const struct h
 	}
 	comparability(&d, r);
 	plots_section(&d, outdir, pl, plots_ran);
-	capacity(&d, r);
 	samples_table(&d, r);
 	failures(&d, r);
 	runs_table(&d, r);
@@ -1586,6 +1513,13 @@ static void report_usage(FILE *f)
 	      "                      are ordered by start time\n"
 	      "  --baseline FILE     compare every column with the native target of FILE (bare\n"
 	      "                      metal on the same hardware) instead of each run's own\n"
+	      "Capacity planning for a described host (override the profile's \"planning\"):\n"
+	      "  --host-cores N --host-memory SIZE   the host (both; e.g. 64 and 512G)\n"
+	      "  --host-threads N    its hardware threads (default: = cores, no SMT)\n"
+	      "  --vcpu-ratio R      vCPUs per CPU unit (default 1: no CPU overcommit)\n"
+	      "  --mem-overcommit R  guest RAM per byte of host RAM (default 1: none)\n"
+	      "  --reserve SIZE      RAM the host keeps (default: this host's measured footprint)\n"
+	      "  --cpu-unit threads|cores  what the vCPU ratio counts (default threads)\n"
 	      "Exit status: 0 written, 1 written without plots (gnuplot missing or failed),\n"
 	      "2 usage or input error.\n",
 	      f);
@@ -1625,6 +1559,14 @@ int hb_report_main(int argc, char **argv, FILE *out, FILE *err)
 		{"label", required_argument, NULL, 'l'},
 		{"baseline", required_argument, NULL, 'b'},
 		{"help", no_argument, NULL, 'h'},
+		/* planning: a described host for the capacity section (capacity_model.c's table) */
+		{"host-cores", required_argument, NULL, 'P'},
+		{"host-threads", required_argument, NULL, 'P'},
+		{"host-memory", required_argument, NULL, 'P'},
+		{"reserve", required_argument, NULL, 'P'},
+		{"vcpu-ratio", required_argument, NULL, 'P'},
+		{"mem-overcommit", required_argument, NULL, 'P'},
+		{"cpu-unit", required_argument, NULL, 'P'},
 		{NULL, 0, NULL, 0},
 	};
 	struct hb_report_opts o;
@@ -1633,9 +1575,10 @@ int hb_report_main(int argc, char **argv, FILE *out, FILE *err)
 	char dir[PATH_MAX];
 	char **labels_raw = NULL;
 	const char **labels = NULL;
-	json_t **runs = NULL, *base = NULL;
+	json_t **runs = NULL, *base = NULL, *plan = NULL;
+	struct hb_cap_plan pchk;
 	size_t nruns = 0, nlab = 0, nfiles;
-	int c, rc = 2;
+	int c, rc = 2, li = 0;
 
 	hb_report_opts_init(&o);
 	optind = 0;
@@ -1645,9 +1588,19 @@ int hb_report_main(int argc, char **argv, FILE *out, FILE *err)
 		fprintf(err, "hvbench report: out of memory\n");
 		return 2;
 	}
-	while ((c = getopt_long(argc, argv, "o:h", lopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "o:h", lopts, &li)) != -1) {
 		switch (c) {
 		case 'o': outdir = optarg; break;
+		case 'P':
+			hb_cap_plan_init(&pchk);
+			if (hb_cap_plan_flag(&plan, lopts[li].name, optarg, &e) < 0 ||
+			    hb_cap_plan_parse(plan, "hvbench report", &pchk, &e)) {
+				if (strstr(e.msg, "needs both"))
+					break; /* --host-cores without --host-memory yet */
+				fprintf(err, "hvbench report: %s\n", e.msg);
+				goto out;
+			}
+			break;
 		case 'c': {
 			char buf[64];
 			size_t l;
@@ -1689,6 +1642,13 @@ int hb_report_main(int argc, char **argv, FILE *out, FILE *err)
 			goto out;
 		}
 	}
+	hb_err_clear(&e);
+	hb_cap_plan_init(&pchk);
+	if (plan && hb_cap_plan_parse(plan, "hvbench report", &pchk, &e)) {
+		fprintf(err, "hvbench report: %s\n", e.msg);
+		goto out;
+	}
+	o.planning = plan;
 	if (optind >= argc) {
 		fprintf(err, "hvbench report: no results file given\n");
 		report_usage(err);
@@ -1774,6 +1734,7 @@ out:
 	free(runs);
 	free(labels);
 	free(labels_raw);
+	json_decref(plan);
 	return rc;
 }
 

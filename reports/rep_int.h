@@ -103,7 +103,7 @@ void hb_rep_cell_text(const struct hb_rep_row *row, const struct hb_rep_col *col
 		      const struct hb_rep_cell *c, char *main, size_t mlen, char *abs, size_t alen,
 		      char *ci, size_t clen, int *cls);
 
-#define HB_REP_MAX_PLOTS 16
+#define HB_REP_MAX_PLOTS 32
 struct hb_rep_plot {
 	char name[32]; /* file stem under plots/: NAME.png, NAME.svg, NAME.dat, NAME.gp */
 	char title[160];
@@ -117,5 +117,25 @@ struct hb_rep_plots {
 /* Writes data + scripts into plotdir and runs gnuplot; HB_EUNSUPP when gnuplot is missing. */
 int hb_rep_plots(const struct hb_rep *r, const char *plotdir, struct hb_rep_plots *out,
 		 struct hb_err *e);
+
+/*
+ * One plot from its data and the body of its gnuplot script (between the terminal set-up and
+ * the SVG replot that hb_rep_plots' own figures use), through the same symlink-safe work
+ * directory; recorded in out.
+ */
+int hb_rep_plot_script(const char *plotdir, struct hb_rep_plots *out, const char *name,
+		       const char *title, const char *data, const char *body, int width, int height,
+		       struct hb_err *e);
+/* A figure (PNG inlined in the HTML, linked from the Markdown) of a plot that was drawn. */
+void hb_rep_figure(FILE *md, FILE *html, const char *outdir, const struct hb_rep_plot *p);
+/* Base64 of p[0..n) into f (the HTML report inlines its PNGs). */
+void hb_rep_base64(FILE *f, const unsigned char *p, size_t n);
+
+/* reports/capacity.c: the capacity section (density sweep, host footprint, overhead model,
+ * VMs per host) into both documents, and its plots (names "density-*"). */
+void hb_rep_capacity(FILE *md, FILE *html, const struct hb_rep *r, const char *outdir,
+		     const struct hb_rep_plots *pl);
+int hb_rep_capacity_plots(const struct hb_rep *r, const char *plotdir, struct hb_rep_plots *out,
+			  struct hb_err *e);
 
 #endif

@@ -70,6 +70,9 @@ struct hb_report_opts {
 	 * NULL: each run's own native target. */
 	json_t *baseline;
 	const char *baseline_label; /* its column label (default "baseline"); borrowed */
+	/* the planning flags of `hvbench report` (--host-cores ...) as a planning object over the
+	 * profile's "planning" block (hb_cap_plan_flag); borrowed, NULL = none */
+	const json_t *planning;
 };
 void hb_report_opts_init(struct hb_report_opts *o);
 

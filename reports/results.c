@@ -597,6 +597,184 @@ static int check_failures(const json_t *root, const char *name, struct hb_err *e
 	return 0;
 }
 
+/* o[key]: an array of numbers or nulls (of length n when n >= 0). */
+static int need_nums(const json_t *o, const char *where, const char *key, long n, const char *name,
+		     struct hb_err *e)
+{
+	const json_t *a = json_object_get(o, key), *v;
+	size_t i;
+	int rc;
+
+	if ((rc = need(o, where, key, T_ARR, 1, name, e)))
+		return rc;
+	if (n >= 0 && json_array_size(a) != (size_t)n)
+		return hb_err_set(e, HB_EINVAL, "%s: %s.%s: %zu values, expected %ld", name, where,
+				  key, json_array_size(a), n);
+	json_array_foreach (a, i, v)
+		if (!jt_ok(v, T_NUM_OR_NULL))
+			return hb_err_set(e, HB_EINVAL, "%s: %s.%s[%zu]: not a number or null",
+					  name, where, key, i);
+	return 0;
+}
+
+/* Each element of o[key] must be an object; where[i] is checked by fn. */
+static int need_objs(const json_t *o, const char *where, const char *key, int required,
+		     int (*fn)(const json_t *x, const char *where, const char *name,
+			       struct hb_err *e),
+		     const char *name, struct hb_err *e)
+{
+	const json_t *a = json_object_get(o, key), *x;
+	char w[160];
+	size_t i;
+	int rc;
+
+	if ((rc = need(o, where, key, T_ARR, required, name, e)) || !a)
+		return rc;
+	json_array_foreach (a, i, x) {
+		snprintf(w, sizeof(w), "%s%s%s[%zu]", where, where[0] ? "." : "", key, i);
+		if (!json_is_object(x))
+			return hb_err_set(e, HB_EINVAL, "%s: %s: not an object", name, w);
+		if ((rc = fn(x, w, name, e)))
+			return rc;
+	}
+	return 0;
+}
+
+static int check_ksm(const json_t *o, const char *where, const char *name, struct hb_err *e)
+{
+	const json_t *k = json_object_get(o, "ksm");
+	char w[160];
+	int rc;
+
+	if (!k || json_is_null(k))
+		return 0;
+	snprintf(w, sizeof(w), "%s%sksm", where, where[0] ? "." : "");
+	if ((rc = need(o, where, "ksm", T_OBJ, 0, name, e)) ||
+	    (rc = need(k, w, "run", T_INT, 1, name, e)) ||
+	    (rc = need(k, w, "pages_sharing", T_INT, 1, name, e)))
+		return rc;
+	return 0;
+}
+
+static int check_consumer(const json_t *x, const char *where, const char *name, struct hb_err *e)
+{
+	int rc;
+
+	if ((rc = need(x, where, "pid", T_INT, 1, name, e)) ||
+	    (rc = need(x, where, "comm", T_STR, 1, name, e)) ||
+	    (rc = need(x, where, "rss_mib", T_NUM, 1, name, e)))
+		return rc;
+	return 0;
+}
+
+static int check_footprint(const json_t *root, const char *name, struct hb_err *e)
+{
+	static const char *nums[] = {"memtotal_mib", "memavailable_mib", "in_use_mib"};
+	const json_t *f = json_object_get(root, "host_footprint"), *c;
+	int rc;
+
+	if ((rc = need(root, "", "host_footprint", T_OBJ, 0, name, e)) || !f)
+		return rc;
+	for (size_t i = 0; i < HB_ARRAY_SIZE(nums); i++)
+		if ((rc = need(f, "host_footprint", nums[i], T_NUM, 1, name, e)))
+			return rc;
+	if ((rc = need_objs(f, "host_footprint", "top", 0, check_consumer, name, e)) ||
+	    (rc = check_ksm(f, "host_footprint", name, e)) ||
+	    (rc = need(f, "host_footprint", "cpu", T_OBJ, 0, name, e)))
+		return rc;
+	c = json_object_get(f, "cpu");
+	if (c && ((rc = need(c, "host_footprint.cpu", "threads", T_INT, 1, name, e)) ||
+		  (rc = need(c, "host_footprint.cpu", "cores", T_INT, 1, name, e))))
+		return rc;
+	return 0;
+}
+
+static int check_dvm(const json_t *x, const char *where, const char *name, struct hb_err *e)
+{
+	static const char *nums[] = {"pss_mib", "guest_ram_pss_mib", "vmm_overhead_mib"};
+	int rc;
+
+	if ((rc = need(x, where, "name", T_STR, 1, name, e)))
+		return rc;
+	for (size_t i = 0; i < HB_ARRAY_SIZE(nums); i++)
+		if ((rc = need(x, where, nums[i], T_NUM, 0, name, e)))
+			return rc;
+	return 0;
+}
+
+static int check_dstep(const json_t *x, const char *where, const char *name, struct hb_err *e)
+{
+	static const char *nums[] = {"aggregate", "fairness", "worst_rel", "host_cpu_busy_pct"};
+	const json_t *w;
+	char ww[200];
+	size_t i;
+	long k;
+	int rc;
+
+	if ((rc = need(x, where, "k", T_INT, 1, name, e)) ||
+	    (rc = need(x, where, "workloads", T_ARR, 1, name, e)) ||
+	    (rc = need_objs(x, where, "vms", 1, check_dvm, name, e)) ||
+	    (rc = need(x, where, "pss_total_mib", T_NUM, 0, name, e)) ||
+	    (rc = need(x, where, "memavailable_mib", T_NUM, 0, name, e)) ||
+	    (rc = check_ksm(x, where, name, e)))
+		return rc;
+	k = (long)json_number_value(json_object_get(x, "k"));
+	if (k < 1)
+		return hb_err_set(e, HB_EINVAL, "%s: %s.k: %ld is not a count of VMs", name, where,
+				  k);
+	json_array_foreach (json_object_get(x, "workloads"), i, w) {
+		snprintf(ww, sizeof(ww), "%s.workloads[%zu]", where, i);
+		if (!json_is_object(w))
+			return hb_err_set(e, HB_EINVAL, "%s: %s: not an object", name, ww);
+		if ((rc = need(w, ww, "workload", T_STR, 1, name, e)) ||
+		    (rc = need(w, ww, "metric", T_STR, 1, name, e)) ||
+		    (rc = need(w, ww, "unit", T_STR, 1, name, e)) ||
+		    (rc = need(w, ww, "higher_is_better", T_BOOL, 1, name, e)) ||
+		    (rc = need_nums(w, ww, "per_vm", k, name, e)) ||
+		    (rc = need_nums(w, ww, "steal_pct", k, name, e)))
+			return rc;
+		for (size_t j = 0; j < HB_ARRAY_SIZE(nums); j++)
+			if ((rc = need(w, ww, nums[j], T_NUM_OR_NULL, 1, name, e)))
+				return rc;
+	}
+	return 0;
+}
+
+static int check_knee(const json_t *x, const char *where, const char *name, struct hb_err *e)
+{
+	int rc;
+
+	if ((rc = need(x, where, "workload", T_STR, 1, name, e)) ||
+	    (rc = need(x, where, "knee_k", T_INT, 1, name, e)) ||
+	    (rc = need(x, where, "limited", T_BOOL, 1, name, e)))
+		return rc;
+	return 0;
+}
+
+static int check_density(const json_t *root, const char *name, struct hb_err *e)
+{
+	const json_t *d = json_object_get(root, "density"), *s, *st;
+	int rc;
+
+	if ((rc = need(root, "", "density", T_OBJ, 0, name, e)) || !d)
+		return rc;
+	if ((rc = need(d, "density", "target", T_STR, 1, name, e)) ||
+	    (rc = need(d, "density", "shape", T_OBJ, 1, name, e)) ||
+	    (rc = need(d, "density", "knee_threshold", T_NUM, 1, name, e)) ||
+	    (rc = need(d, "density", "counts", T_ARR, 1, name, e)) ||
+	    (rc = need_objs(d, "density", "steps", 1, check_dstep, name, e)) ||
+	    (rc = need_objs(d, "density", "knees", 0, check_knee, name, e)))
+		return rc;
+	s = json_object_get(d, "shape");
+	if ((rc = need(s, "density.shape", "vcpus", T_NUM, 1, name, e)) ||
+	    (rc = need(s, "density.shape", "memory_mib", T_NUM, 1, name, e)))
+		return rc;
+	st = json_object_get(d, "stopped");
+	if (st && !json_is_null(st) && !json_is_string(st))
+		return hb_err_set(e, HB_EINVAL, "%s: density.stopped: not a string or null", name);
+	return 0;
+}
+
 int hb_results_validate(const json_t *root, const char *name, struct hb_err *e)
 {
 	const char *schema, *status;
@@ -625,7 +803,8 @@ int hb_results_validate(const json_t *root, const char *name, struct hb_err *e)
 				  status);
 	if ((rc = check_host(root, name, e)) || (rc = check_targets(root, name, e)) ||
 	    (rc = check_results(root, v2, name, e)) ||
-	    (rc = check_comparisons(root, v2, name, e)) || (rc = check_failures(root, name, e)))
+	    (rc = check_comparisons(root, v2, name, e)) || (rc = check_failures(root, name, e)) ||
+	    (rc = check_footprint(root, name, e)) || (rc = check_density(root, name, e)))
 		return rc;
 	return 0;
 }

@@ -23,3 +23,13 @@ hb_wait_no_leftovers() {
 	done
 	return 0
 }
+# The preamble of a test that boots the guest: python3 (results checks), QEMU and a guest
+# image (tools/mkguest.sh builds it or says it cannot: then the test is skipped). $1 = BUILD.
+hb_require_guest() {
+	command -v python3 >/dev/null 2>&1 || { echo "SKIP: python3 missing (used to check results.json)"; exit 77; }
+	command -v qemu-system-x86_64 >/dev/null 2>&1 || { echo "SKIP: qemu-system-x86_64 not installed"; exit 77; }
+	sh tools/mkguest.sh "$1"
+	_rc=$?
+	[ $_rc -eq 2 ] && { echo "SKIP: guest image cannot be built (no kernel package)"; exit 77; }
+	[ $_rc -eq 0 ] || { echo "FAIL: mkguest.sh exited $_rc"; exit 1; }
+}

@@ -1,0 +1,68 @@
+/*
+ * procstat.c — /proc/stat's all-CPU line as counters (see procstat.h). Columns: user nice
+ * system idle iowait irq softirq steal [guest guest_nice]; guest time is counted inside user
+ * and nice already, so it is left out of the total.
+ */
+#include "procstat.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+int hb_procstat_parse(const char *text, struct hb_cpu_ticks *t)
+{
+	const char *p = text;
+	unsigned long long v[8];
+	int i;
+
+	memset(t, 0, sizeof(*t));
+	while (p && strncmp(p, "cpu ", 4)) {
+		p = strchr(p, '\n');
+		if (p)
+			p++;
+	}
+	if (!p)
+		return HB_EPROTO;
+	p += 4;
+	for (i = 0; i < 8; i++) {
+		char *end;
+
+		while (*p == ' ')
+			p++;
+		if (*p < '0' || *p > '9')
+			return HB_EPROTO;
+		v[i] = strtoull(p, &end, 10);
+		p = end;
+		t->total += v[i];
+	}
+	t->idle = v[3] + v[4];
+	t->steal = v[7];
+	return 0;
+}
+
+int hb_procstat_read(struct hb_cpu_ticks *t)
+{
+	char *txt = NULL;
+	int rc = hb_read_file("/proc/stat", 1 << 20, &txt, NULL, NULL);
+
+	if (!rc)
+		rc = hb_procstat_parse(txt, t);
+	free(txt);
+	return rc;
+}
+
+double hb_procstat_busy_pct(const struct hb_cpu_ticks *a, const struct hb_cpu_ticks *b)
+{
+	double dt = (double)(b->total - a->total);
+
+	if (b->total <= a->total || b->idle < a->idle)
+		return NAN;
+	return 100.0 * (dt - (double)(b->idle - a->idle)) / dt;
+}
+
+double hb_procstat_steal_pct(const struct hb_cpu_ticks *a, const struct hb_cpu_ticks *b)
+{
+	if (b->total <= a->total || b->steal < a->steal)
+		return NAN;
+	return 100.0 * (double)(b->steal - a->steal) / (double)(b->total - a->total);
+}
