@@ -10,11 +10,7 @@
 # SIGKILLed mid-run: results.json keeps what was measured (incomplete) and libvirtd destroys the
 # transient domain (AUTODESTROY). (4) The domain's QEMU SIGKILLed mid-run: the failure names the
 # cause, the run is incomplete with what was measured, no domain is left.
-# Every VM boot runs under /tmp/hvbench-vm.lock (the whole script holds it).
 set -u
-if [ -z "${HB_VM_LOCKED:-}" ] && command -v flock >/dev/null 2>&1; then
-	HB_VM_LOCKED=1 exec flock /tmp/hvbench-vm.lock sh "$0" "$@"
-fi
 BUILD=${HB_BUILD:-build}
 BIN=${HB_BIN:-$BUILD/hvbench}
 URI=qemu:///system

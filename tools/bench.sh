@@ -98,9 +98,8 @@ echo "A/A, two runs of the same code:"
 $BIN compare --aa "$T/aa1/results.json" "$T/aa2/results.json" | tail -n 2 | head -n 1
 
 echo "== 5. calibration: injected overheads measured back (hvbench calibrate, full)"
-# VM experiments boot QEMU: one VM job machine-wide
 if [ "$(id -u)" = 0 ]; then
-	flock /tmp/hvbench-vm.lock "$BIN" calibrate --build "$BUILD" -o "$T/calibrate" ||
+	"$BIN" calibrate --build "$BUILD" -o "$T/calibrate" ||
 		echo "calibrate: exit $? (1: an experiment failed, 2: one could not be set up here)"
 else
 	echo "calibrate skipped: needs root (cgroups, namespaces, tc)"
