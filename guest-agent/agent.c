@@ -23,10 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static void logf_(const struct hb_agent *a, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void logf_(const struct hb_agent *a, const char *fmt, ...)
+void hb_agent_log(const struct hb_agent *a, const char *fmt, ...)
 {
 	char buf[1200];
 	va_list ap;
@@ -409,9 +406,9 @@ int hb_agent_decode_run(const json_t *msg, struct hb_agent_req *req, struct hb_e
 static json_t *error_reply(struct hb_agent *a, long long id, int code, const char *msg)
 {
 	if (id >= 0)
-		logf_(a, "error id=%lld %s: %s", id, hb_proto_code_name(code), msg);
+		hb_agent_log(a, "error id=%lld %s: %s", id, hb_proto_code_name(code), msg);
 	else
-		logf_(a, "error %s: %s", hb_proto_code_name(code), msg);
+		hb_agent_log(a, "error %s: %s", hb_proto_code_name(code), msg);
 	return hb_proto_error(id, code, msg);
 }
 
@@ -457,7 +454,7 @@ static enum hb_agent_action handle_hello(struct hb_agent *a, const json_t *msg, 
 	}
 	a->hello_done = 1;
 	a->last_id = -1;
-	logf_(a, "hello from host (protocol %d)", HB_PROTO_VERSION);
+	hb_agent_log(a, "hello from host (protocol %d)", HB_PROTO_VERSION);
 	*reply = hello_reply(a);
 	return HB_ACT_REPLY;
 }
@@ -541,7 +538,7 @@ enum hb_agent_action hb_agent_handle(struct hb_agent *a, int rc, const json_t *m
 			*reply = error_reply(a, id, e.code, e.msg);
 			return HB_ACT_REPLY;
 		}
-		logf_(a, "shutdown requested (id %lld)", id);
+		hb_agent_log(a, "shutdown requested (id %lld)", id);
 		a->shutdown = 1;
 		*reply = json_pack("{s:s, s:I}", "op", "result", "id", (json_int_t)id);
 		return HB_ACT_SHUTDOWN;
@@ -602,8 +599,8 @@ json_t *hb_agent_execute(struct hb_agent *a, const struct hb_agent_req *req, con
 	ctx.server_addr = req->server_addr[0] ? req->server_addr : NULL;
 	ctx.server_port = req->server_port;
 	ctx.stop = a->cfg.stop;
-	logf_(a, "run id=%lld %s: duration %g s, ramp %g s, timeout %g s", req->id, req->wl->name,
-	      req->t.duration, req->t.ramp, req->t.timeout);
+	hb_agent_log(a, "run id=%lld %s: duration %g s, ramp %g s, timeout %g s", req->id,
+		     req->wl->name, req->t.duration, req->t.ramp, req->t.timeout);
 	have_ticks = hb_procstat_read(&t0s) == 0;
 	rc = hb_agent_exec(req->wl, req->params, &ctx, close_fds, nclose, &s, &e);
 	hb_rmtree(dir);
@@ -613,7 +610,7 @@ json_t *hb_agent_execute(struct hb_agent *a, const struct hb_agent_req *req, con
 	if (have_ticks && hb_procstat_read(&t1s) == 0 &&
 	    isfinite(hb_procstat_steal_pct(&t0s, &t1s)))
 		hb_sample_info(&s, "steal_pct", json_real(hb_procstat_steal_pct(&t0s, &t1s)));
-	logf_(a, "run id=%lld %s: ok in %.2f s", req->id, req->wl->name, hb_now() - t0);
+	hb_agent_log(a, "run id=%lld %s: ok in %.2f s", req->id, req->wl->name, hb_now() - t0);
 	reply = json_pack("{s:s, s:I, s:o}", "op", "result", "id", (json_int_t)req->id, "sample",
 			  hb_sample_to_json(&s));
 	hb_sample_free(&s);
@@ -639,13 +636,22 @@ static double reply_span(const struct hb_agent_req *req, double measured)
 int hb_agent_serve(struct hb_agent *a, int rfd, int wfd, struct hb_err *e)
 {
 	struct hb_conn c;
-	double started = hb_now();
-	int fds[2] = {rfd, wfd};
-	int rc = 0;
+	int rc;
 
 	hb_agent_session_reset(a);
 	hb_conn_init(&c, rfd, wfd);
 	c.stop = a->cfg.stop;
+	rc = hb_agent_serve_conn(a, &c, e);
+	hb_conn_free(&c);
+	return rc;
+}
+
+int hb_agent_serve_conn(struct hb_agent *a, struct hb_conn *c, struct hb_err *e)
+{
+	double started = hb_now();
+	int fds[2] = {c->rfd, c->wfd};
+	int rc = 0;
+
 	for (;;) {
 		struct hb_err re = {0};
 		struct hb_agent_req req;
@@ -664,7 +670,7 @@ int hb_agent_serve(struct hb_agent *a, int rfd, int wfd, struct hb_err *e)
 		} else if (a->hello_done && a->cfg.idle_timeout > 0) {
 			timeout = a->cfg.idle_timeout; /* from the last message on */
 		}
-		rc = hb_conn_recv(&c, timeout, &msg, &re);
+		rc = hb_conn_recv(c, timeout, &msg, &re);
 		if (rc == HB_EIO || rc == HB_EINTR || rc == HB_ENOMEM) {
 			json_decref(msg);
 			rc = hb_err_set(e, rc, "%s", re.msg);
@@ -694,14 +700,14 @@ int hb_agent_serve(struct hb_agent *a, int rfd, int wfd, struct hb_err *e)
 						    json_real(reply_span(&req, hb_now() - t_req)));
 			hb_agent_req_free(&req);
 		}
-		rc = reply ? hb_conn_send(&c, reply, &re) : 0;
+		rc = reply ? hb_conn_send(c, reply, &re) : 0;
 		if (rc == HB_EINVAL) {
 			/* the result did not fit the message limit: say so instead */
 			long long id = msg_id(reply);
 			json_decref(reply);
 			reply = error_reply(a, id, HB_EPROTO, re.msg);
 			hb_err_clear(&re);
-			rc = hb_conn_send(&c, reply, &re);
+			rc = hb_conn_send(c, reply, &re);
 		}
 		json_decref(reply);
 		if (rc) {
@@ -717,6 +723,5 @@ int hb_agent_serve(struct hb_agent *a, int rfd, int wfd, struct hb_err *e)
 			break;
 		}
 	}
-	hb_conn_free(&c);
 	return rc;
 }

@@ -28,16 +28,19 @@
 
 #include <limits.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <jansson.h>
 #include "hb.h"
 #include "proto.h"
 #include "workload.h"
 
-#define HB_AGENT_NAME	      "hvbench-guest"
-#define HB_AGENT_MAX_DURATION 3600.0
-#define HB_AGENT_MAX_RAMP     600.0
-#define HB_AGENT_MAX_TIMEOUT  7200.0
-#define HB_AGENT_MAX_ID	      9007199254740991LL /* 2^53 - 1: exact in any JSON reader */
+#define HB_AGENT_NAME	       "hvbench-guest"
+#define HB_AGENT_MAX_DURATION  3600.0
+#define HB_AGENT_MAX_RAMP      600.0
+#define HB_AGENT_MAX_TIMEOUT   7200.0
+#define HB_AGENT_MAX_ID	       9007199254740991LL /* 2^53 - 1: exact in any JSON reader */
+#define HB_AGENT_HELLO_TIMEOUT 5.0 /* TCP: seconds a new connection has to say hello */
+#define HB_AGENT_MAX_PENDING   64  /* TCP: connections waiting for hello at once (oldest go) */
 
 struct hb_agent_cfg {
 	const char *disk_path;	 /* scratch device/file for disk workloads; NULL: a scratch file */
@@ -122,6 +125,29 @@ json_t *hb_agent_execute(struct hb_agent *a, const struct hb_agent_req *req, con
  * session. a->shutdown tells whether a shutdown was acknowledged.
  */
 int hb_agent_serve(struct hb_agent *a, int rfd, int wfd, struct hb_err *e);
+/*
+ * hb_agent_serve on a connection already set up (c->stop set): the session state is a's as it
+ * is (reset, or a hello already handled); c stays the caller's (not freed, fds not closed).
+ */
+int hb_agent_serve_conn(struct hb_agent *a, struct hb_conn *c, struct hb_err *e);
+
+/*
+ * Serves TCP on the listening socket lfd (guest-agent/listen.c) until a shutdown is
+ * acknowledged (0, a->shutdown set) or a stop signal (HB_EINTR; a running session is stopped
+ * first). Handshakes are served concurrently: up to HB_AGENT_MAX_PENDING connections wait for
+ * their hello, each for a->cfg.hello_timeout seconds (HB_AGENT_HELLO_TIMEOUT when <= 0), and
+ * one that sends no complete hello by then is closed, however slowly it trickles bytes. One
+ * authenticated session runs at a time, in a forked child; a host that authenticates while
+ * it runs gets the error "busy: another session is running" and is closed (unauthenticated
+ * peers never learn whether a session runs). lfd is made non-blocking; the caller closes it.
+ */
+int hb_agent_serve_listen(struct hb_agent *a, int lfd, struct hb_err *e);
+/* "A.B.C.D:PORT" or "[v6]:PORT" for a socket address. */
+void hb_agent_addr_name(const struct sockaddr_storage *ss, char *buf, size_t len);
+/* Diagnostics on stderr unless quiet, prefixed with the agent's name; control characters from
+ * peers are replaced. */
+void hb_agent_log(const struct hb_agent *a, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 /* Constant-time comparison of a presented secret with the expected one: 1 when equal. */
 int hb_agent_token_ok(const char *given, const char *secret);

@@ -1,8 +1,9 @@
 /*
  * main.c — hvbench-guest: parses options, opens the transport (virtio-serial port found by name,
- * TCP with a token, or stdio), installs signal handlers and hands each connection to
- * hb_agent_serve (guest-agent/agent.c). With --poweroff (PID-1 child in the guest image) it
- * syncs and powers the VM off when it is done. Diagnostics go to stderr (the guest console).
+ * TCP with a token, or stdio), installs signal handlers and hands the stream to hb_agent_serve
+ * (guest-agent/agent.c) or the listening socket to hb_agent_serve_listen (guest-agent/listen.c).
+ * With --poweroff (PID-1 child in the guest image) it syncs and powers the VM off when it is done.
+ * Diagnostics go to stderr (the guest console).
  */
 #include "agent.h"
 
@@ -40,8 +41,8 @@ static void usage(FILE *f)
 	      "  --stdio               serve on stdin/stdout (tests, pipes)\n"
 	      "  --virtio-serial NAME  serve on the virtio-serial port named NAME\n"
 	      "  --wait S              seconds to wait for the port to appear (default 60)\n"
-	      "  --tcp ADDR:PORT       listen on ADDR:PORT, one host at a time ([::1]:5000 for "
-	      "IPv6)\n"
+	      "  --tcp ADDR:PORT       listen on ADDR:PORT, one session at a time ([::1]:5000 "
+	      "for IPv6)\n"
 	      "  --token-file FILE     shared token the host's hello must carry (required unless\n"
 	      "                        ADDR is a loopback address)\n"
 	      "  --disk PATH           scratch file or device for disk workloads (default: a file\n"
@@ -213,38 +214,6 @@ static int read_token(const char *path, char **out, struct hb_err *e)
 	return 0;
 }
 
-static void describe_peer(const struct sockaddr_storage *ss, char *buf, size_t len)
-{
-	char a[INET6_ADDRSTRLEN] = "?";
-
-	if (ss->ss_family == AF_INET) {
-		const struct sockaddr_in *s4 = (const struct sockaddr_in *)ss;
-		inet_ntop(AF_INET, &s4->sin_addr, a, sizeof(a));
-		hb_snprintf(buf, len, "%s:%u", a, ntohs(s4->sin_port));
-	} else {
-		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
-		inet_ntop(AF_INET6, &s6->sin6_addr, a, sizeof(a));
-		hb_snprintf(buf, len, "[%s]:%u", a, ntohs(s6->sin6_port));
-	}
-}
-
-/*
- * A peer that vanished (host crashed, network cut) is noticed within about a minute: keepalive
- * probes after 30 s of silence, 3 unanswered 10 s apart; unacknowledged data times out after
- * 60 s (TCP_USER_TIMEOUT). A live but silent host is the idle timeout's business.
- */
-static void tune_tcp(int fd)
-{
-	int one = 1, idle = 30, intvl = 10, cnt = 3;
-	unsigned int user_ms = 60000;
-
-	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
-	setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
-	setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
-	setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
-	setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_ms, sizeof(user_ms));
-}
-
 static int serve_tcp(struct hb_agent *a, const char *spec, struct hb_err *e)
 {
 	struct sockaddr_storage ss, bound;
@@ -266,47 +235,16 @@ static int serve_tcp(struct hb_agent *a, const char *spec, struct hb_err *e)
 	if (lfd < 0)
 		return hb_err_errno(e, HB_EIO, "socket");
 	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(lfd, (struct sockaddr *)&ss, sl) || listen(lfd, 1)) {
+	if (bind(lfd, (struct sockaddr *)&ss, sl) || listen(lfd, HB_AGENT_MAX_PENDING)) {
 		rc = hb_err_errno(e, HB_EIO, "cannot listen on %s", spec);
 		close(lfd);
 		return rc;
 	}
 	getsockname(lfd, (struct sockaddr *)&bound, &bl);
-	describe_peer(&bound, where, sizeof(where));
+	hb_agent_addr_name(&bound, where, sizeof(where));
 	info("listening on %s (%s)", where, a->cfg.token ? "token required" : "loopback, no token");
-	while (!g_stop && !a->shutdown) {
-		struct sockaddr_storage peer;
-		socklen_t pl = sizeof(peer);
-		struct pollfd pf = {.fd = lfd, .events = POLLIN};
-		struct hb_err se = {0};
-		char who[96];
-		int cfd, src;
-
-		if (poll(&pf, 1, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			rc = hb_err_errno(e, HB_EIO, "poll");
-			break;
-		}
-		cfd = accept4(lfd, (struct sockaddr *)&peer, &pl, SOCK_CLOEXEC);
-		if (cfd < 0) {
-			if (errno == EINTR || errno == ECONNABORTED || errno == EAGAIN)
-				continue;
-			rc = hb_err_errno(e, HB_EIO, "accept");
-			break;
-		}
-		tune_tcp(cfd);
-		describe_peer(&peer, who, sizeof(who));
-		info("connection from %s", who);
-		src = hb_agent_serve(a, cfd, cfd, &se);
-		close(cfd);
-		info("connection from %s ended: %s", who, a->shutdown ? "shutdown" : se.msg);
-		if (src == HB_EPROTO)
-			hb_sleep(0.5, NULL); /* slow down token guessing */
-	}
+	rc = hb_agent_serve_listen(a, lfd, e);
 	close(lfd);
-	if (!rc && g_stop && !a->shutdown)
-		rc = hb_err_set(e, HB_EINTR, "stopped by a signal");
 	return rc;
 }
 
@@ -438,7 +376,7 @@ int main(int argc, char **argv)
 	} else if (virtio) {
 		rc = serve_virtio(&agent, virtio, wait, &e);
 	} else {
-		agent.cfg.hello_timeout = 10;
+		agent.cfg.hello_timeout = HB_AGENT_HELLO_TIMEOUT;
 		/* longer than any one run may take (the host waits that long for a result, and
 		 * other targets' runs come between ours): a silent client frees the agent then */
 		agent.cfg.idle_timeout = HB_AGENT_MAX_TIMEOUT;

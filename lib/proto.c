@@ -223,6 +223,11 @@ static int fill(struct hb_conn *c, double deadline, struct hb_err *e)
 		return hb_err_set(e, HB_ENOMEM, "receive: out of memory");
 	if (c->rchunk && room > c->rchunk)
 		room = c->rchunk;
+	if (c->rlimited) {
+		if (c->rleft <= 0)
+			return HB_ETIMEDOUT;
+		c->rleft--;
+	}
 	if (c->rfd < 0) {
 		if (!c->srclen) {
 			c->eof = 1;
@@ -357,7 +362,7 @@ int hb_conn_recv(struct hb_conn *c, double timeout, json_t **msg, struct hb_err 
 			return hb_err_set(e, HB_EIO, "connection closed by peer");
 		}
 		rc = fill(c, deadline, e);
-		if (rc == HB_ETIMEDOUT && c->discarding)
+		if (rc == HB_ETIMEDOUT && c->discarding && !c->rlimited)
 			return hb_err_set(e, HB_EPROTO,
 					  "message exceeds %d bytes (1 MiB) and no newline came "
 					  "within %.3g s",
@@ -367,6 +372,17 @@ int hb_conn_recv(struct hb_conn *c, double timeout, json_t **msg, struct hb_err 
 		if (rc)
 			return rc;
 	}
+}
+
+int hb_conn_recv_buffered(struct hb_conn *c, int reads, json_t **msg, struct hb_err *e)
+{
+	int rc;
+
+	c->rlimited = 1;
+	c->rleft = reads;
+	rc = hb_conn_recv(c, 0, msg, e);
+	c->rlimited = 0;
+	return rc;
 }
 
 /* Copies an untrusted peer string into buf with control characters replaced. */

@@ -54,6 +54,8 @@ struct hb_conn {
 	const unsigned char *src;
 	size_t srclen;
 	size_t rchunk; /* 0, or the most bytes one read may take (exercises split reads) */
+	int rlimited;  /* internal (hb_conn_recv_buffered): reads are counted */
+	int rleft;     /* internal: reads left while rlimited */
 };
 
 void hb_conn_init(struct hb_conn *c, int rfd, int wfd);
@@ -68,6 +70,14 @@ int hb_conn_send(struct hb_conn *c, const json_t *msg, struct hb_err *e);
  * caller can echo its id.
  */
 int hb_conn_recv(struct hb_conn *c, double timeout, json_t **msg, struct hb_err *e);
+
+/*
+ * hb_conn_recv that never waits: takes a message already buffered, reading from the fd at most
+ * reads times first (call it with 1 when poll said the fd is readable, then with 0 for further
+ * buffered messages). HB_ETIMEDOUT: no complete message yet. A server polling many peers uses
+ * it so that one peer that sends without pause cannot hold it.
+ */
+int hb_conn_recv_buffered(struct hb_conn *c, int reads, json_t **msg, struct hb_err *e);
 
 /* Sets a memory source (rfd must be < 0): recv then frames these bytes; EOF after them. */
 void hb_conn_set_source(struct hb_conn *c, const void *data, size_t len);
