@@ -711,13 +711,66 @@ static int is_native_reference(const struct cmp *c, const char *native, const st
 	return 0;
 }
 
+/*
+ * Every --threshold-for key must name something compared: a METRIC, WORKLOAD/METRIC or
+ * TARGET/WORKLOAD/METRIC of some row. A typo would otherwise leave the default threshold in
+ * force without a word.
+ */
+static int check_thresholds(const struct cmp *c, struct hb_err *e)
+{
+	const char **names = NULL;
+	char(*keys)[512] = NULL;
+	int rc = 0;
+
+	if (!c->nthr)
+		return 0;
+	names = calloc(c->nrows + 1, sizeof(*names));
+	keys = calloc(c->nrows + 1, sizeof(*keys));
+	if (!names || !keys) {
+		rc = hb_err_set(e, HB_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t t = 0; t < c->nthr && !rc; t++) {
+		const char *key = c->thr[t].key, *sl = strchr(key, '/');
+		int depth = !sl ? 0 : strchr(sl + 1, '/') ? 2 : 1, found = 0;
+		char near[600];
+
+		for (size_t i = 0; i < c->nrows; i++) {
+			const struct cmp_row *r = &c->rows[i];
+
+			if (depth == 0)
+				hb_strlcpy(keys[i], r->metric, sizeof(keys[i]));
+			else if (depth == 1)
+				snprintf(keys[i], sizeof(keys[i]), "%s/%s", r->workload, r->metric);
+			else
+				snprintf(keys[i], sizeof(keys[i]), "%s/%s/%s", r->target,
+					 r->workload, r->metric);
+			names[i] = keys[i];
+			found |= !strcmp(keys[i], key);
+		}
+		if (!found)
+			rc = hb_err_set(e, HB_EINVAL,
+					"--threshold-for: \"%s\" matches no %s of the compared "
+					"files%s",
+					key,
+					depth == 0   ? "metric"
+					: depth == 1 ? "WORKLOAD/METRIC"
+						     : "TARGET/WORKLOAD/METRIC",
+					hb_suggest(near, sizeof(near), key, names, c->nrows));
+	}
+out:
+	free(names);
+	free(keys);
+	return rc;
+}
+
 static int build(struct cmp *c, struct hb_err *e)
 {
 	const char *native = hb_j_native(c->cur);
 	size_t common = 0;
 	int rc;
 
-	if ((rc = collect_rows(c, e)))
+	if ((rc = collect_rows(c, e)) || (rc = check_thresholds(c, e)))
 		return rc;
 	/* pass 1: tests and which of them can fail */
 	for (size_t i = 0; i < c->nrows; i++) {

@@ -435,6 +435,40 @@ static void test_input_errors(void **state)
 	run_free(&r);
 }
 
+/* A --threshold-for key that names nothing compared is refused, not silently ignored. */
+static void test_threshold_for_unknown(void **state)
+{
+	struct run r = compare("base.json", "same.json", "--threshold-for", "nosuch=5%", NULL);
+
+	assert_int_equal(r.rc, 2);
+	assert_string_equal(r.err, "hvbench compare: --threshold-for: \"nosuch\" matches no "
+				   "metric of the compared files\n");
+	assert_string_equal(r.out, "");
+	run_free(&r);
+	r = compare("base.json", "same.json", "--threshold-for", "clat_p98=5%", NULL);
+	assert_int_equal(r.rc, 2);
+	assert_string_equal(r.err, "hvbench compare: --threshold-for: \"clat_p98\" matches no "
+				   "metric of the compared files (did you mean \"clat_p99\"?)\n");
+	run_free(&r);
+	r = compare("base.json", "same.json", "--threshold-for", "cpu/opz=5%", NULL);
+	assert_int_equal(r.rc, 2);
+	assert_string_equal(r.err, "hvbench compare: --threshold-for: \"cpu/opz\" matches no "
+				   "WORKLOAD/METRIC of the compared files (did you mean "
+				   "\"cpu/ops\"?)\n");
+	run_free(&r);
+	r = compare("base.json", "same.json", "--threshold-for", "vm/cpu/opz=5%", NULL);
+	assert_int_equal(r.rc, 2);
+	assert_non_null(strstr(r.err, "\"vm/cpu/opz\" matches no TARGET/WORKLOAD/METRIC of the "
+				      "compared files (did you mean \"vm/cpu/ops\"?)"));
+	run_free(&r);
+	/* every form that names a compared metric is accepted */
+	r = compare("base.json", "same.json", "--threshold-for", "iops=5%", "--threshold-for",
+		    "disk-randread/clat_p99=10%", "--threshold-for", "vm/cpu/ops=2%", NULL);
+	assert_int_equal(r.rc, 0);
+	assert_string_equal(r.err, "");
+	run_free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -454,6 +488,7 @@ int main(void)
 		cmocka_unit_test(test_markdown_and_json),
 		cmocka_unit_test(test_aa_self_test),
 		cmocka_unit_test(test_input_errors),
+		cmocka_unit_test(test_threshold_for_unknown),
 	};
 
 	find_fixtures();
