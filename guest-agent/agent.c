@@ -290,8 +290,8 @@ static int num_field(const json_t *msg, const char *key, double def, double lo, 
 				  hb_json_type_name(v));
 	d = json_number_value(v);
 	if (!isfinite(d) || d > hi || (lo_open ? d <= lo : d < lo))
-		return hb_err_set(e, HB_EINVAL, "run: \"%s\" is %g, outside %s%g..%g", key, d,
-				  lo_open ? "(" : "", lo, hi);
+		return hb_err_set(e, HB_EINVAL, "run: \"%s\" is %g, outside %c%g, %g]", key, d,
+				  lo_open ? '(' : '[', lo, hi);
 	*out = d;
 	return 0;
 }

@@ -1076,6 +1076,36 @@ static void test_binary_tcp_token(void **state)
 	unlink(tokfile);
 }
 
+/* Range errors name a closed interval: "(0, 3600]" (open below), "[0, 600]". */
+static void test_range_messages(void **state)
+{
+	static const struct {
+		const char *req, *msg;
+	} cases[] = {
+		{"{\"workload\":\"cpu\",\"duration\":0}",
+		 "run: \"duration\" is 0, outside (0, 3600]"},
+		{"{\"workload\":\"cpu\",\"duration\":3600.5}",
+		 "run: \"duration\" is 3600.5, outside (0, 3600]"},
+		{"{\"workload\":\"cpu\",\"duration\":1,\"ramp\":601}",
+		 "run: \"ramp\" is 601, outside [0, 600]"},
+		{"{\"workload\":\"cpu\",\"duration\":1,\"timeout\":0}",
+		 "run: \"timeout\" is 0, outside (0, 7200]"},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < HB_ARRAY_SIZE(cases); i++) {
+		json_t *m = json_loads(cases[i].req, 0, NULL);
+		struct hb_agent_req req;
+		struct hb_err e = {0};
+
+		assert_non_null(m);
+		assert_int_equal(hb_agent_decode_run(m, &req, &e), HB_EINVAL);
+		assert_string_equal(e.msg, cases[i].msg);
+		hb_agent_req_free(&req);
+		json_decref(m);
+	}
+}
+
 static int group_setup(void **state)
 {
 	(void)state;
@@ -1098,6 +1128,7 @@ int main(void)
 		cmocka_unit_test(test_hello_fields),
 		cmocka_unit_test(test_hello_first_and_version),
 		cmocka_unit_test(test_bad_inputs),
+		cmocka_unit_test(test_range_messages),
 		cmocka_unit_test(test_disk_path_refused),
 		cmocka_unit_test(test_oversized_and_flood),
 		cmocka_unit_test(test_oversized_reply_order),
