@@ -27,24 +27,13 @@ struct cdoc {
 
 enum { TO_MD = 1, TO_HTML = 2, TO_BOTH = 3 };
 
-/* Text into the documents in to: '|' escaped for Markdown tables, &<> for HTML. */
+/* Text into the documents in to, escaped for each (hb_rep_md_text, hb_rep_html_text). */
 static void put_to(const struct cdoc *d, const char *s, int to)
 {
-	for (; *s; s++) {
-		const char *h = *s == '&'   ? "&amp;"
-				: *s == '<' ? "&lt;"
-				: *s == '>' ? "&gt;"
-					    : NULL;
-
-		if ((to & TO_MD) && *s == '|')
-			fputs("\\|", d->md);
-		else if (to & TO_MD)
-			fputc(*s == '\n' ? ' ' : *s, d->md);
-		if ((to & TO_HTML) && h)
-			fputs(h, d->html);
-		else if (to & TO_HTML)
-			fputc(*s, d->html);
-	}
+	if (to & TO_MD)
+		hb_rep_md_text(d->md, s);
+	if (to & TO_HTML)
+		hb_rep_html_text(d->html, s);
 }
 
 static void put_esc(const struct cdoc *d, const char *s)

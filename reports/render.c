@@ -57,30 +57,42 @@ static void ht(struct doc *d, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* Markdown table-cell text: '|' escaped, newlines flattened. */
-static void md_esc(struct doc *d, const char *s)
+void hb_rep_md_text(FILE *md, const char *s)
 {
 	for (; *s; s++) {
-		if (*s == '|')
-			fputs("\\|", d->md);
-		else if (*s == '\n' || *s == '\r')
-			fputc(' ', d->md);
-		else
-			fputc(*s, d->md);
+		switch (*s) {
+		case '|': fputs("\\|", md); break;
+		case '<': fputs("&lt;", md); break;
+		case '>': fputs("&gt;", md); break;
+		case '&': fputs("&amp;", md); break;
+		case '\n':
+		case '\r': fputc(' ', md); break;
+		default: fputc(*s, md);
+		}
 	}
+}
+
+void hb_rep_html_text(FILE *html, const char *s)
+{
+	for (; *s; s++) {
+		switch (*s) {
+		case '&': fputs("&amp;", html); break;
+		case '<': fputs("&lt;", html); break;
+		case '>': fputs("&gt;", html); break;
+		case '"': fputs("&quot;", html); break;
+		default: fputc(*s, html);
+		}
+	}
+}
+
+static void md_esc(struct doc *d, const char *s)
+{
+	hb_rep_md_text(d->md, s);
 }
 
 static void html_esc(struct doc *d, const char *s)
 {
-	for (; *s; s++) {
-		switch (*s) {
-		case '&': fputs("&amp;", d->html); break;
-		case '<': fputs("&lt;", d->html); break;
-		case '>': fputs("&gt;", d->html); break;
-		case '"': fputs("&quot;", d->html); break;
-		default: fputc(*s, d->html);
-		}
-	}
+	hb_rep_html_text(d->html, s);
 }
 
 /* The same text into both documents. */
@@ -818,7 +830,9 @@ static void profile_summary(struct doc *d, const struct hb_rep *r)
 						hb_strlcpy(buf + len, ")", sizeof(buf) - len);
 				}
 			}
-			md(d, "- %s: ", key);
+			md(d, "- ");
+			md_esc(d, key);
+			md(d, ": ");
 			ht(d, "<dt>");
 			html_esc(d, key);
 			ht(d, "</dt><dd>");
@@ -1272,8 +1286,11 @@ void hb_rep_figure(FILE *mdf, FILE *html, const char *outdir, const struct hb_re
 	size_t len = 0;
 	struct hb_err e2 = {0};
 
-	md(d, "![%s](plots/%s.png)\n\n%s ([PNG](plots/%s.png), [SVG](plots/%s.svg))\n\n", p->title,
-	   p->name, p->title, p->name, p->name);
+	md(d, "![");
+	md_esc(d, p->title);
+	md(d, "](plots/%s.png)\n\n", p->name);
+	md_esc(d, p->title);
+	md(d, " ([PNG](plots/%s.png), [SVG](plots/%s.svg))\n\n", p->name, p->name);
 	ht(d, "<figure>");
 	if (!hb_snprintf(path, sizeof(path), "%s/plots/%s.png", outdir, p->name) &&
 	    !hb_read_file(path, 16u << 20, &png, &len, &e2)) {

@@ -128,6 +128,13 @@ int hb_rep_plot_script(const char *plotdir, struct hb_rep_plots *out, const char
 		       struct hb_err *e);
 /* A figure (PNG inlined in the HTML, linked from the Markdown) of a plot that was drawn. */
 void hb_rep_figure(FILE *md, FILE *html, const char *outdir, const struct hb_rep_plot *p);
+/*
+ * Text from data (names, messages) into the Markdown document: '|' escaped (cannot split a
+ * table cell), '<' '>' '&' as entities (a renderer shows them, never takes them for HTML),
+ * newlines flattened. hb_rep_html_text: the same for HTML (&<>" as entities).
+ */
+void hb_rep_md_text(FILE *md, const char *s);
+void hb_rep_html_text(FILE *html, const char *s);
 /* Base64 of p[0..n) into f (the HTML report inlines its PNGs). */
 void hb_rep_base64(FILE *f, const unsigned char *p, size_t n);
 

@@ -364,7 +364,7 @@ static void test_report_section(void **state)
 	/* caveats; a process name with markup is escaped */
 	assert_non_null(strstr(md, "- Emulation: the VMs ran under TCG"));
 	assert_non_null(strstr(md, "memory overcommit 1 (default: no memory overcommit assumed)"));
-	assert_non_null(strstr(md, "a<b\\|c 3 MiB"));
+	assert_non_null(strstr(md, "a&lt;b\\|c 3 MiB"));
 	free(md);
 }
 

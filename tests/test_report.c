@@ -541,8 +541,9 @@ static void test_glance_first(void **state)
 				   "MiB | 10 | 2 | not swept | 2 | vCPU ratio |\n"));
 	assert_non_null(strstr(md, "| this host: 2 threads, 8 GiB | vm-usernet (TCG) | 2 | 1254 "
 				   "MiB | 6 | 1 | not swept | 1 | vCPU ratio |\n"));
-	assert_non_null(strstr(md, "| 1 | vm-usernet | net-tcp-rx | 2 | net: iperf3 client: unable "
-				   "to connect <to> \"10.0.2.2\" & gave up after 10 s |"));
+	assert_non_null(strstr(md,
+			       "| 1 | vm-usernet | net-tcp-rx | 2 | net: iperf3 client: unable "
+			       "to connect &lt;to&gt; \"10.0.2.2\" &amp; gave up after 10 s |"));
 	free(md);
 	rmout(dir);
 	json_decref(j);
@@ -1055,6 +1056,85 @@ static void test_cross_run(void **state)
 }
 
 /* The terminal table: headline rows, compact cells, never wider than asked. */
+/* Replaces, everywhere under j, the value from of every "target", "name", "workload" key. */
+static void rename_all(json_t *j, const char *from, const char *to)
+{
+	const char *k;
+	json_t *v;
+	size_t i;
+
+	if (json_is_array(j)) {
+		json_array_foreach (j, i, v)
+			rename_all(v, from, to);
+		return;
+	}
+	if (!json_is_object(j))
+		return;
+	json_object_foreach (j, k, v) {
+		if ((!strcmp(k, "target") || !strcmp(k, "name") || !strcmp(k, "workload")) &&
+		    json_is_string(v) && !strcmp(json_string_value(v), from))
+			json_object_set_new(j, k, json_string(to));
+		else
+			rename_all(v, from, to);
+	}
+}
+
+/* Unescaped '|' in a Markdown line. */
+static int pipes(const char *l, size_t n)
+{
+	int c = 0;
+
+	for (size_t i = 0; i < n; i++)
+		c += l[i] == '|' && (i == 0 || l[i - 1] != '\\');
+	return c;
+}
+
+/* Names from a profile are data: in report.md they can neither inject HTML nor split cells. */
+static void test_md_escapes_names(void **state)
+{
+	json_t *j = load_fix2("results2-base.json");
+	struct hb_report_opts o;
+	char dir[64], *md, *html;
+	const char *l;
+	size_t len;
+	int tables = 0;
+
+	(void)state;
+	rename_all(j, "vm-minimal", "<script>alert(1)</script>");
+	rename_all(j, "disk-randread", "a|b");
+	hb_report_opts_init(&o);
+	md = render_md(&j, 1, &o, dir, sizeof(dir));
+	html = slurp(dir, "report.html", &len);
+	assert_non_null(html);
+	assert_null(strstr(md, "<script"));
+	assert_null(strstr(html, "<script"));
+	assert_non_null(strstr(md, "&lt;script&gt;alert(1)&lt;/script&gt;"));
+	assert_null(strstr(md, "a|b"));
+	assert_non_null(strstr(md, "a\\|b"));
+	/* every row of a table has its header's number of cells */
+	for (l = md; *l;) {
+		size_t n = strcspn(l, "\n");
+		if (*l == '|') {
+			int want = pipes(l, n);
+			tables++;
+			while (*l == '|') {
+				n = strcspn(l, "\n");
+				if (pipes(l, n) != want)
+					fail_msg("table row with %d cells, header %d: %.*s",
+						 pipes(l, n) - 1, want - 1, (int)n, l);
+				l += n + (l[n] == '\n');
+			}
+			continue;
+		}
+		l += n + (l[n] == '\n');
+	}
+	assert_true(tables >= 3);
+	free(md);
+	free(html);
+	rmout(dir);
+	json_decref(j);
+}
+
 static void test_glance_text(void **state)
 {
 	json_t *j = load_fix2("results2-base.json");
@@ -1197,6 +1277,7 @@ int main(void)
 		cmocka_unit_test(test_native_only),
 		cmocka_unit_test(test_cross_run),
 		cmocka_unit_test(test_glance_text),
+		cmocka_unit_test(test_md_escapes_names),
 		cmocka_unit_test(test_cmd_report),
 		cmocka_unit_test(test_cmd_report_cross),
 	};
