@@ -1022,10 +1022,13 @@ static int failed(const struct cmp *c)
 	return c->fatal || c->count[ST_REGRESSION] > 0;
 }
 
+/* "+12.3%"; from +100000% on (a unit mix-up, not a drift) 3 significant digits: "+1e+32%". */
 static void fmt_change(double ch, char *buf, size_t len)
 {
 	if (!isfinite(ch))
 		hb_strlcpy(buf, isnan(ch) ? "n/a" : (ch > 0 ? "+inf" : "-inf"), len);
+	else if (fabs(ch) >= 1000.0)
+		snprintf(buf, len, "%+.3g%%", ch * 100.0);
 	else
 		snprintf(buf, len, "%+.1f%%", ch * 100.0);
 }

@@ -315,6 +315,8 @@ void hb_fmt_pct(double ratio, char *buf, size_t len)
 {
 	if (!isfinite(ratio))
 		hb_strlcpy(buf, "n/a", len);
+	else if (fabs(ratio) >= 1000.0) /* 100000% and more: no 30-digit numbers */
+		snprintf(buf, len, "%.3g", ratio * 100.0);
 	else
 		snprintf(buf, len, "%.1f", ratio * 100.0);
 }

@@ -435,6 +435,32 @@ static void test_input_errors(void **state)
 	run_free(&r);
 }
 
+/* A change of x1e30 (a unit mix-up) prints 3 significant digits, not 30-digit numbers. */
+static void test_huge_change(void **state)
+{
+	struct run r = compare("base.json", "huge.json", NULL);
+
+	assert_int_equal(r.rc, 1);
+	assert_line(r.out, 1,
+		    "REGRESSION: vm boot/time_to_ready by absolute: 20.03 -> 2.003e+31 s: +1e+32% "
+		    "(95% CI +9.72e+31% .. +1.03e+32%), p 1.5e-15, adjusted 1.0e-14");
+	assert_non_null(strstr(r.out, "vs native 80.0% -> 8e+31% (>100% better): +1e+32% (95% "
+				      "CI +9.88e+31% .. +1.01e+32%)"));
+	/* no line carries a run of 10 digits */
+	for (const char *p = r.out; *p; p++) {
+		size_t n = strspn(p, "0123456789");
+		if (n >= 10)
+			fail_msg("a %zu-digit number in: %.80s", n, p);
+		p += n ? n - 1 : 0;
+	}
+	run_free(&r);
+	r = compare("base.json", "huge.json", "--format", "md", NULL);
+	assert_non_null(strstr(r.out,
+			       "| **regression** | vm | boot/time_to_ready | 20.03 s | "
+			       "2.003e+31 s | +1e+32% (+9.72e+31% .. +1.03e+32%) | 1.0e-14 |"));
+	run_free(&r);
+}
+
 /* A --threshold-for key that names nothing compared is refused, not silently ignored. */
 static void test_threshold_for_unknown(void **state)
 {
@@ -489,6 +515,7 @@ int main(void)
 		cmocka_unit_test(test_aa_self_test),
 		cmocka_unit_test(test_input_errors),
 		cmocka_unit_test(test_threshold_for_unknown),
+		cmocka_unit_test(test_huge_change),
 	};
 
 	find_fixtures();
