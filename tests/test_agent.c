@@ -28,6 +28,7 @@
 #include <cmocka.h>
 
 #include "agent.h"
+#include "testlib.h"
 
 #define TOKEN "test-token-0123456789abcdef"
 
@@ -813,16 +814,9 @@ static void test_exec_stop(void **state)
 
 /* ---- the binary ---- */
 
-static const char *guest_bin(void)
-{
-	const char *b = getenv("HB_GUEST_BIN");
-
-	return b && access(b, X_OK) == 0 ? b : NULL;
-}
-
 static void test_binary_stdio(void **state)
 {
-	const char *bin = guest_bin();
+	const char *bin = test_guest_bin();
 	struct agent_proc ap;
 	struct hb_err e = {0};
 	json_t *h = NULL;
@@ -873,7 +867,7 @@ static int count_scratch_dirs(void)
 
 static void test_binary_sigterm(void **state)
 {
-	const char *bin = guest_bin();
+	const char *bin = test_guest_bin();
 	struct agent_proc ap;
 	struct hb_err e = {0};
 	json_t *h = NULL;
@@ -948,7 +942,7 @@ static int run_bin(const char *const *args, char *err, size_t len)
 
 static void test_binary_options(void **state)
 {
-	const char *bin = guest_bin();
+	const char *bin = test_guest_bin();
 	char err[4096];
 
 	(void)state;
@@ -987,7 +981,7 @@ static void test_binary_options(void **state)
 
 static void test_binary_tcp_token(void **state)
 {
-	const char *bin = guest_bin();
+	const char *bin = test_guest_bin();
 	char tokfile[PATH_MAX + 16], err[4096];
 	int p[2], fd, port = 0, st;
 	size_t n = 0;
@@ -1110,9 +1104,7 @@ static int group_setup(void **state)
 {
 	(void)state;
 	signal(SIGPIPE, SIG_IGN);
-	hb_snprintf(g_tmp, sizeof(g_tmp), "%s/hb-test-agent.XXXXXX",
-		    getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	return mkdtemp(g_tmp) ? 0 : -1;
+	return test_mkdtemp(g_tmp, sizeof(g_tmp), "hb-test-agent");
 }
 
 static int group_teardown(void **state)

@@ -24,6 +24,7 @@
 #include <cmocka.h>
 
 #include "agent.h"
+#include "testlib.h"
 
 #define TOKEN	 "tcp-test-token-0123456789abcdef"
 #define N_IDLE	 100 /* more than the agent keeps waiting for hello: evictions happen too */
@@ -37,17 +38,10 @@ struct tcp_agent {
 	struct sockaddr_in sa;
 };
 
-static const char *guest_bin(void)
-{
-	const char *b = getenv("HB_GUEST_BIN");
-
-	return b && access(b, X_OK) == 0 ? b : NULL;
-}
-
 /* Starts the binary on 127.0.0.1:0 with a token and learns its port from its first line. */
 static void start(struct tcp_agent *t)
 {
-	const char *bin = guest_bin();
+	const char *bin = test_guest_bin();
 	char tokfile[PATH_MAX + 16], line[512] = "";
 	const char *at;
 	size_t n = 0;
@@ -297,9 +291,7 @@ static int group_setup(void **state)
 {
 	(void)state;
 	signal(SIGPIPE, SIG_IGN);
-	hb_snprintf(g_tmp, sizeof(g_tmp), "%s/hb-test-agent-tcp.XXXXXX",
-		    getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	return mkdtemp(g_tmp) ? 0 : -1;
+	return test_mkdtemp(g_tmp, sizeof(g_tmp), "hb-test-agent-tcp");
 }
 
 static int group_teardown(void **state)

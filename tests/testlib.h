@@ -1,13 +1,16 @@
 /*
- * testlib.h — helpers shared by the parser tests: load a committed fixture (from the source
- * root or a build subdirectory) and check one metric's unit, direction and exact value. Include
- * after <cmocka.h>; everything is static inline so a test uses only what it needs.
+ * testlib.h — helpers shared by the tests: load a committed fixture (from the source root or a
+ * build subdirectory), check one metric's unit, direction and exact value, make a per-binary
+ * temp directory, find the hvbench-guest binary under test. Include after <cmocka.h>;
+ * everything is static inline so a test uses only what it needs.
  */
 #ifndef HB_TESTLIB_H
 #define HB_TESTLIB_H
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "hb.h"
 #include "metric.h"
 
@@ -43,6 +46,24 @@ static inline void check_metric_(const struct hb_sample *s, const char *name, co
 			 m->higher_is_better, hib);
 	if (m->value != want)
 		fail_msg("line %d: %s = %.17g, expected %.17g", line, name, m->value, want);
+}
+
+/* A fresh private directory $TMPDIR/TAG.XXXXXX (default /tmp) in buf: 0, or -1. */
+static inline int test_mkdtemp(char *buf, size_t len, const char *tag)
+{
+	const char *t = getenv("TMPDIR");
+
+	if (hb_snprintf(buf, len, "%s/%s.XXXXXX", t && *t ? t : "/tmp", tag))
+		return -1;
+	return mkdtemp(buf) ? 0 : -1;
+}
+
+/* The hvbench-guest binary tests/run.sh names in HB_GUEST_BIN, or NULL (then skip). */
+static inline const char *test_guest_bin(void)
+{
+	const char *b = getenv("HB_GUEST_BIN");
+
+	return b && access(b, X_OK) == 0 ? b : NULL;
 }
 
 #endif
