@@ -57,6 +57,8 @@ assert len(r["runs"]) == 10 and all(x["clock"] == "ok" for x in r["runs"]), r["r
 assert all(x["guest_s"] > 0 and x["host_s"] > 0 for x in r["runs"])
 PY
 grep -q "| net-remote | 40 Mbit/s |" "$T/ok/calibration.md" || fail "calibration.md table"
+i=0
+while [ -n "$(leftovers $OKPID)" ] && [ $i -lt 100 ]; do i=$((i + 1)); sleep 0.1; done
 [ -z "$(leftovers $OKPID)" ] || { leftovers $OKPID; fail "left behind after a normal exit"; }
 
 # 2. broken chains fail, naming the experiment and by how much
@@ -87,6 +89,9 @@ rc=$?
 IPID=$PID
 PID=""
 [ $rc -eq 2 ] || fail "interrupted: exit $rc, expected 2"
+# (an agent killed on the way out may still be exiting: wait for the state, bounded)
+i=0
+while [ -n "$(leftovers $IPID)" ] && [ $i -lt 100 ]; do i=$((i + 1)); sleep 0.1; done
 [ -z "$(leftovers $IPID)" ] || { leftovers $IPID; fail "left behind after Ctrl-C"; }
 
 # 4. SIGKILL: nothing can clean up, so the next start does
