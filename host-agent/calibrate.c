@@ -283,11 +283,14 @@ static void remote_down(struct remote_env *r)
 	for (int i = 0; i < 2; i++) {
 		if (r->agent[i] > 0) {
 			int st;
+			pid_t w = 0;
 			kill(-r->agent[i], SIGTERM);
-			for (int k = 0; k < 100 && waitpid(r->agent[i], &st, WNOHANG) == 0; k++)
+			for (int k = 0; k < 100 && (w = waitpid(r->agent[i], &st, WNOHANG)) == 0; k++)
 				hb_sleep(0.02, NULL);
+			/* the whole group (the agent's session child too), then reap: gone on return */
 			kill(-r->agent[i], SIGKILL);
-			waitpid(r->agent[i], &st, WNOHANG);
+			if (w == 0)
+				waitpid(r->agent[i], &st, 0);
 			r->agent[i] = 0;
 		}
 		/* the veth (and its qdisc) goes with the namespace holding its other end */
