@@ -514,7 +514,7 @@ static int cmd_version(int argc, char **argv)
 		fprintf(stderr, "hvbench version: unexpected argument \"%s\"\n", argv[1]);
 		return HB_EXIT_USAGE;
 	}
-	printf("hvbench %s (results schema hvbench/result/1, agent protocol %d)\n", HB_VERSION,
+	printf("hvbench %s (results schema " HB_RESULTS_SCHEMA ", agent protocol %d)\n", HB_VERSION,
 	       HB_PROTO_VERSION);
 	return 0;
 }

@@ -27,30 +27,6 @@
 
 #define GNUPLOT_TIMEOUT_S 60.0
 
-static int find_in_path(const char *prog)
-{
-	const char *path = getenv("PATH");
-	char dir[PATH_MAX], full[PATH_MAX];
-
-	if (!path || !*path)
-		return 0;
-	while (*path) {
-		size_t len = strcspn(path, ":");
-
-		if (len > 0 && len < sizeof(dir)) {
-			memcpy(dir, path, len);
-			dir[len] = '\0';
-			if (!hb_snprintf(full, sizeof(full), "%s/%s", dir, prog) &&
-			    access(full, X_OK) == 0)
-				return 1;
-		}
-		path += len;
-		if (*path == ':')
-			path++;
-	}
-	return 0;
-}
-
 /*
  * Runs `gnuplot NAME.gp` in workdir (a fresh directory of ours: nothing there can be a planted
  * symlink); gnuplot's stderr goes to NAME.log there. logdir is where the log ends up (for the
@@ -647,7 +623,7 @@ int hb_rep_plots(const struct hb_rep *r, const char *plotdir, struct hb_rep_plot
 	int rc, first = 0;
 
 	memset(out, 0, sizeof(*out));
-	if (!find_in_path("gnuplot")) {
+	if (!hb_in_path("gnuplot")) {
 		snprintf(out->why, sizeof(out->why),
 			 "No plots: gnuplot was not found in PATH (install gnuplot-nox and run "
 			 "`hvbench report` again).");
