@@ -567,11 +567,11 @@ static void notes(struct doc *d, const struct hb_rep *r)
 		   HB_BOOT_ITERS);
 	}
 	if (emu) {
-		md(d, "\n\xc2\xb9 " WARN_SIGN " TCG: these targets ran under QEMU TCG. " EMU_NOTE
-		      ".\n");
+		md(d, "\n\xc2\xb9 " WARN_SIGN
+		      " TCG: these targets ran under QEMU TCG \xe2\x80\x94 " EMU_NOTE ".\n");
 		ht(d,
 		   "<p class=\"note\"><span class=\"badge emu\">TCG emulation</span> These targets "
-		   "ran under QEMU TCG. " EMU_NOTE ".</p>\n");
+		   "ran under QEMU TCG \xe2\x80\x94 " EMU_NOTE ".</p>\n");
 	}
 	if (usernet) {
 		md(d,
