@@ -842,7 +842,8 @@ static int plot_workload(const json_t *dens, const json_t *kn, const char *plotd
 		"set ylabel 'per VM: %s (%s)'\n"
 		"set y2label 'all VMs together (%s)'\nset ytics nomirror\nset y2tics\n"
 		"set yrange [0:*]\nset y2range [0:*]\n"
-		"set key outside bottom center horizontal\nset bmargin 6\nset datafile missing 'nan'\n",
+		"set key outside bottom center horizontal\nset bmargin 6\nset datafile missing "
+		"'nan'\n",
 		hb_j_str(w0, "metric", "?"), hb_j_str(w0, "unit", ""), hb_j_str(w0, "unit", ""));
 	d0 = hb_j_num(kn, "knee_k");
 	d1 = thr * lone;
@@ -881,7 +882,8 @@ static int plot_memory(const json_t *dens, const char *plotdir, struct hb_rep_pl
 	fputs("set ylabel 'per VM (MiB)'\n"
 	      "set y2label 'all VMs (MiB)'\nset ytics nomirror\nset y2tics\n"
 	      "set yrange [0:*]\nset y2range [0:*]\n"
-	      "set key outside bottom center horizontal\nset bmargin 6\nset datafile missing 'nan'\n"
+	      "set key outside bottom center horizontal\nset bmargin 6\nset datafile missing "
+	      "'nan'\n"
 	      "plot 'density-memory.dat' using 1:2 with linespoints lw 2 pt 7 title 'PSS per VM', "
 	      "'' using 1:3 with linespoints lw 2 pt 9 title 'VMM overhead per VM', "
 	      "'' using 1:4 axes x1y2 with linespoints lw 2 pt 5 title 'all VMs (PSS)'\n",
