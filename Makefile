@@ -75,8 +75,9 @@ test: deps all $(TESTS)
 test-loaded: deps all $(TESTS)
 	sh tools/loaded.sh $(BUILD)
 
+# HB_ASAN_PASS: tests that are sanitizer builds already (the fuzz replay) run once, in `test`
 asan:
-	$(MAKE) BUILD=build-asan SAN="-fsanitize=address,undefined -fno-omit-frame-pointer" CFLAGS="-O1 -g" test
+	HB_ASAN_PASS=1 $(MAKE) BUILD=build-asan SAN="-fsanitize=address,undefined -fno-omit-frame-pointer" CFLAGS="-O1 -g" test
 
 demo: guest
 	$(BUILD)/hvbench run configs/quick.json

@@ -6,6 +6,10 @@
 # missing.
 set -u
 BUILD=${HB_BUILD:-build}
+if [ -n "${HB_ASAN_PASS:-}" ]; then
+	echo "SKIP: the harnesses are ASan/UBSan builds already; they ran in the plain pass (make test)"
+	exit 77
+fi
 if ! command -v clang >/dev/null 2>&1; then
 	echo "SKIP: clang is not installed (libFuzzer needs it; see tools/deps.sh)"
 	exit 77
