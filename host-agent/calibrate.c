@@ -285,9 +285,11 @@ static void remote_down(struct remote_env *r)
 			int st;
 			pid_t w = 0;
 			kill(-r->agent[i], SIGTERM);
-			for (int k = 0; k < 100 && (w = waitpid(r->agent[i], &st, WNOHANG)) == 0; k++)
+			for (int k = 0; k < 100 && (w = waitpid(r->agent[i], &st, WNOHANG)) == 0;
+			     k++)
 				hb_sleep(0.02, NULL);
-			/* the whole group (the agent's session child too), then reap: gone on return */
+			/* the whole group (the agent's session child too), then reap: gone on
+			 * return */
 			kill(-r->agent[i], SIGKILL);
 			if (w == 0)
 				waitpid(r->agent[i], &st, 0);
