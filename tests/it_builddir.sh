@@ -9,7 +9,7 @@ trap 'rm -rf "$T"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 . tests/lib.sh
 BDIR=$(dirname "$BIN")
-[ -r "$BDIR/guest/vmlinuz" ] || { echo "SKIP: no guest image next to $BIN (make guest)"; exit 77; }
+[ -r "$BDIR/guest/vmlinux" ] || { echo "SKIP: no guest image next to $BIN (make guest)"; exit 77; }
 
 cat >"$T/p.json" <<'JSON'
 {"name": "builddir", "repetitions": 1, "warmup": 0, "duration": 0.2, "ramp": 0,
@@ -24,7 +24,7 @@ grep -q "guest image not found" e1 && fail "default build dir not found from $T:
 grep -q "vm" e1 || fail "expected the stand-in QEMU's failure: $(cat e1)"
 # 2. HVBENCH_BUILD names where to look, and the message says so
 HVBENCH_BUILD="$T/nowhere" "$BIN" run p.json -q --no-report -o r2 2>e2
-grep -q "looked for $T/nowhere/guest/vmlinuz" e2 || fail "message: $(cat e2)"
+grep -q "looked for $T/nowhere/guest/vmlinux" e2 || fail "message: $(cat e2)"
 grep -q "HVBENCH_BUILD" e2 || fail "message does not say how to point at it: $(cat e2)"
 # 3. --build wins over the environment
 HVBENCH_BUILD="$T/nowhere" "$BIN" run p.json -q --no-report --build "$BDIR" -o r3 2>e3
