@@ -184,7 +184,8 @@ ents = prof["workloads"]
 runs = len(r["targets"]) * len(ents) * (prof["repetitions"] + prof["warmup"])
 dur = sum(e.get("duration", prof["duration"]) for e in ents) * len(r["targets"]) * (prof["repetitions"] + prof["warmup"])
 ramp = sum(e.get("ramp", prof["ramp"]) for e in ents) * len(r["targets"]) * (prof["repetitions"] + prof["warmup"])
-ready = max([x["info"].get("time_to_ready_s", 0) for x in r["targets"]] or [0])
+# the VMs boot one after the other: their boot times add up
+ready = sum(x["info"].get("time_to_ready_s", 0) for x in r["targets"] if x.get("info"))
 print("quick profile: wall %.1f s, status %s, %d failures; %d runs, measured %.1f s (+ %.1f s ramp)"
       % (wall, r["status"], len(r["failures"]), runs, dur, ramp))
 print("  overhead factor (wall / measured): %.2f; targets ready after %.1f s"
