@@ -475,7 +475,7 @@ static int boot(struct qemu *q, const char *accel, const char *cpu, double timeo
 	struct hb_argv v = {.n = 0};
 	json_t *devices = json_array();
 	double deadline;
-	int rc;
+	int rc, spawned = 0;
 
 	unlink(q->qmp_path);
 	unlink(q->agent_path);
@@ -490,6 +490,7 @@ static int boot(struct qemu *q, const char *accel, const char *cpu, double timeo
 	rc = spawn(q, &v, e);
 	if (rc)
 		goto out;
+	spawned = 1;
 	deadline = q->t_exec + timeout;
 	/* QMP: the socket appears within a second of exec unless QEMU fails its options */
 	for (;;) {
@@ -523,7 +524,7 @@ static int boot(struct qemu *q, const char *accel, const char *cpu, double timeo
 	}
 out:
 	q->t_hello = hb_now();
-	if (q->probing && q->pid > 0)
+	if (q->probing && spawned)
 		q->probe_spent += q->t_hello - q->t_exec;
 	if (rc) {
 		close_channels(q);
