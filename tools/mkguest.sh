@@ -28,7 +28,7 @@ virtio_scsi sd_mod squashfs"
 
 say() { echo "mkguest: $*" >&2; }
 die() { say "$*"; exit 1; }
-kib() { du -k "$1" | awk '{print $1}'; }
+kib() { echo $(($(wc -c <"$1") / 1024)); }
 
 for tool in busybox fio iperf3 dpkg-deb depmod cpio lz4 xz mksquashfs ldd sha256sum; do
 	command -v "$tool" >/dev/null 2>&1 || die "missing tool '$tool' (run: make deps)"
@@ -167,7 +167,7 @@ mv "$G/tools.img.tmp" "$G/tools.img"
 echo "$KVER" >"$G/kernel-version"
 printf 'initrd.img %d KiB (%d KiB unpacked), tools.img %d KiB (%d KiB of files), vmlinux %d KiB, kernel %s\n' \
 	"$(kib "$G/initrd.img")" "$(kib "$G/initrd.cpio.tmp")" "$(kib "$G/tools.img")" \
-	"$(du -sk "$T" | awk '{print $1}')" "$(kib "$G/vmlinux")" "$KVER" >"$G/sizes"
+	"$(du -sk --apparent-size "$T" | awk '{print $1}')" "$(kib "$G/vmlinux")" "$KVER" >"$G/sizes"
 rm -f "$G/initrd.cpio.tmp"
 echo "$HASH" >"$G/stamp"
 say "guest ready in $G: $(cat "$G/sizes")"
