@@ -41,6 +41,7 @@
 #include <libxml/tree.h>
 #include <libxml/xpath.h>
 
+#include "datapath.h"
 #include "netenv.h"
 #include "qmp.h"
 #include "tg_agent.h"
@@ -101,6 +102,7 @@ struct lv {
 	/* files */
 	char dir[PATH_MAX], disk_path[PATH_MAX], console_path[PATH_MAX];
 	char kernel[PATH_MAX], initrd[PATH_MAX], agent_path[108];
+	char tools_img[PATH_MAX]; /* make guest's tools disk ("" none: the user's own kernel) */
 	int dir_made;
 	/* network */
 	char tap[16];
@@ -413,7 +415,7 @@ static void edit_disks(xmlNodePtr devs, const struct lv *l, json_t *changes, cha
 	xmlNodePtr t = xmlNewChild(d, NULL, BAD_CAST "target", NULL);
 	xmlNewProp(t, BAD_CAST "dev", BAD_CAST bus_dev(bus));
 	xmlNewProp(t, BAD_CAST "bus", BAD_CAST(bus[0] ? bus : "virtio"));
-	xmlNewChild(d, NULL, BAD_CAST "serial", BAD_CAST "hbscratch");
+	xmlNewChild(d, NULL, BAD_CAST "serial", BAD_CAST HB_QEMU_SCRATCH_SERIAL);
 	if (model) {
 		xmlAddPrevSibling(model, d);
 		drop(model);
@@ -427,6 +429,24 @@ static void edit_disks(xmlNodePtr devs, const struct lv *l, json_t *changes, cha
 	       bus[0] ? bus : "virtio", cache[0] ? cache : "hypervisor default",
 	       attr(drv, "io", buf, sizeof(buf))[0] ? buf : "hypervisor default");
 	hb_snprintf(guest_dev, glen, "/dev/%s", bus_dev(bus));
+	if (!l->tools_img[0])
+		return;
+	/* make guest's tools (fio, iperf3): read-only virtio disk the guest finds by serial */
+	d = xmlNewChild(devs, NULL, BAD_CAST "disk", NULL);
+	xmlNewProp(d, BAD_CAST "type", BAD_CAST "file");
+	xmlNewProp(d, BAD_CAST "device", BAD_CAST "disk");
+	drv = xmlNewChild(d, NULL, BAD_CAST "driver", NULL);
+	xmlNewProp(drv, BAD_CAST "name", BAD_CAST "qemu");
+	xmlNewProp(drv, BAD_CAST "type", BAD_CAST "raw");
+	s = xmlNewChild(d, NULL, BAD_CAST "source", NULL);
+	xmlNewProp(s, BAD_CAST "file", BAD_CAST l->tools_img);
+	t = xmlNewChild(d, NULL, BAD_CAST "target", NULL);
+	xmlNewProp(t, BAD_CAST "dev", BAD_CAST(strcmp(bus_dev(bus), "vda") ? "vda" : "vdb"));
+	xmlNewProp(t, BAD_CAST "bus", BAD_CAST "virtio");
+	xmlNewChild(d, NULL, BAD_CAST "readonly", NULL);
+	xmlNewChild(d, NULL, BAD_CAST "serial", BAD_CAST HB_QEMU_TOOLS_SERIAL);
+	change(changes, "tools disk added: %s, read-only, virtio, serial " HB_QEMU_TOOLS_SERIAL,
+	       l->tools_img);
 }
 
 /* The NICs: one of hvbench's on its network peer, with the template's first NIC model. */
@@ -917,19 +937,25 @@ static int make_files(struct lv *l, struct hb_err *e)
 	const struct hb_env *env = l->env;
 	const char *b = env->build_dir ? env->build_dir : "build";
 	const char *k = hb_param_str(l->o, "kernel"), *i = hb_param_str(l->o, "initrd");
-	char kb[PATH_MAX], ib[PATH_MAX];
+	char kb[PATH_MAX], ib[PATH_MAX], tb[PATH_MAX];
 	int rc;
 
+	l->tools_img[0] = '\0';
 	if (!k[0]) {
-		hb_snprintf(kb, sizeof(kb), "%s/guest/vmlinuz", b);
-		hb_snprintf(ib, sizeof(ib), "%s/guest/initrd.img", b);
+		/* the uncompressed kernel, booted through its PVH entry, and the tools disk */
+		hb_snprintf(kb, sizeof(kb), "%s/guest/" HB_GUEST_KERNEL, b);
+		hb_snprintf(ib, sizeof(ib), "%s/guest/" HB_GUEST_INITRD, b);
+		hb_snprintf(tb, sizeof(tb), "%s/guest/" HB_GUEST_TOOLS, b);
 		k = kb;
 		i = ib;
-		if (access(k, R_OK) || access(i, R_OK))
+		if (access(k, R_OK) || access(i, R_OK) || access(tb, R_OK))
 			return hb_err_set(e, HB_EUNSUPP,
-					  "guest image %s/guest/{vmlinuz,initrd.img} not built "
-					  "(run: make guest)",
+					  "guest image %s/guest/{" HB_GUEST_KERNEL
+					  "," HB_GUEST_INITRD "," HB_GUEST_TOOLS
+					  "} not built (run: make guest)",
 					  b);
+		if (!realpath(tb, l->tools_img))
+			return hb_err_errno(e, HB_EINVAL, "tools image %s", tb);
 	}
 	/* libvirt needs absolute paths */
 	if (!realpath(k, l->kernel))

@@ -5,10 +5,12 @@
  * glue: options, the QEMU process (its own process group, a parent-death signal, every wait
  * bounded: no QEMU outlives hvbench), QMP for status, vCPU thread ids and a clean quit, the raw
  * scratch disk (created here, deleted at stop) and the accelerator choice: accel "auto" tries
- * KVM only when the guest actually says hello under it within a short probe timeout, and falls
- * back to TCG with the reason recorded. The command line is tg_qemu_argv.c's, the agent session
- * tg_agent.c's and the network peer (tap in a private namespace, user networking as a flagged
- * fallback) tg_netpeer.c's.
+ * KVM only when the guest actually says hello under it within a short probe timeout (a silent
+ * guest with a stuck vCPU is given up after ~2 s, and that verdict cached per host: kvmprobe.h),
+ * and falls back to TCG with the reason recorded. Where the boot time went (QEMU start,
+ * firmware, kernel, each init step, agent) is recorded from the console (bootphase.h). The command
+ * line is tg_qemu_argv.c's, the agent session tg_agent.c's and the network peer (tap in a private
+ * namespace, user networking as a flagged fallback) tg_netpeer.c's.
  */
 #include "backend.h"
 
@@ -26,10 +28,14 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "bootphase.h"
 #include "cgroup.h"
 #include "child.h"
+#include "datapath.h"
+#include "kvmprobe.h"
 #include "proto.h"
 #include "qmp.h"
 #include "scratchdisk.h"
@@ -39,8 +45,9 @@
 #include "tg_scratch.h"
 #include "vmmem.h"
 
-#define QMP_TIMEOUT	5.0
-#define QEMU_CONSOLE_FD 3 /* the console log's fd in QEMU (path=/proc/self/fd/3) */
+#define QMP_TIMEOUT	 5.0
+#define QEMU_CONSOLE_FD	 3   /* the console log's fd in QEMU (path=/proc/self/fd/3) */
+#define KVM_STALL_WINDOW 2.0 /* s from exec a KVM guest gets to write to its console */
 
 static const char *const machines[] = {"q35", "microvm", "pc", NULL};
 static const char *const accels[] = {"auto", "kvm", "tcg", NULL};
@@ -49,6 +56,7 @@ static const char *const caches[] = {"none",	   "writeback", "writethrough",
 				     "directsync", "unsafe",	NULL};
 static const char *const aios[] = {"threads", "native", "io_uring", NULL};
 static const char *const nets[] = {"tap", "user", "none", NULL};
+static const char *const probe_caches[] = {"use", "refresh", "off", NULL};
 
 static const struct hb_param qemu_opts[] = {
 	{"machine", HB_P_ENUM, 0, 0, "q35", machines, "QEMU machine type"},
@@ -90,7 +98,12 @@ static const struct hb_param qemu_opts[] = {
 	{"boot_timeout", HB_P_INT, 5, 3600, "120", NULL,
 	 "seconds from QEMU exec to the agent's hello"},
 	{"kvm_probe_timeout", HB_P_INT, 2, 3600, "15", NULL,
-	 "accel auto: seconds KVM gets to reach the agent's hello before falling back to TCG"},
+	 "accel auto: seconds KVM gets to reach the agent's hello before falling back to TCG "
+	 "(a guest that stays silent with a stuck vCPU is given up after ~2 s)"},
+	{"kvm_probe_cache", HB_P_ENUM, 0, 0, "use", probe_caches,
+	 "accel auto: use: a cached \"KVM cannot boot this guest here\" verdict skips the probe "
+	 "(cache in $XDG_CACHE_HOME/hvbench or ~/.cache/hvbench, keyed by host kernel, KVM, "
+	 "CPU, QEMU and guest kernel); refresh: probe again and record; off: no cache"},
 	{"qemu", HB_P_STRING, 0, 4096, "qemu-system-x86_64", NULL, "QEMU binary"},
 	{"full_featured", HB_P_BOOL, 0, 0, "false", NULL,
 	 "add the devices a typical VM carries: VGA, USB (xHCI + tablet), virtio-balloon, "
@@ -100,13 +113,14 @@ static const struct hb_param qemu_opts[] = {
 struct qemu {
 	const struct hb_env *env;
 	char name[64];
-	const char *accel, *net;
+	const char *accel, *net, *probe_cache;
 	double net_rate_mbit, net_delay_ms, cpu_limit;
 	struct hb_cgroup cg; /* cpu_limit: QEMU's group (path "" none) */
 	long boot_timeout, kvm_probe_timeout;
 	struct hb_qemu_vm vm; /* what the command line is built from */
 	/* files */
 	char kernel[PATH_MAX], initrd[PATH_MAX], disk_image[PATH_MAX];
+	char tools_img[PATH_MAX]; /* make guest's fio/iperf3 squashfs, attached read-only */
 	char dir[PATH_MAX], qmp_path[108], agent_path[108], disk_path[PATH_MAX];
 	char console_path[PATH_MAX], log_path[PATH_MAX];
 	int console_fd; /* the console log, created by us (O_EXCL|O_NOFOLLOW); -1: none */
@@ -115,7 +129,11 @@ struct qemu {
 	/* the running VM */
 	pid_t pid;
 	int exited, wstatus;
-	double t_exec;
+	double t_exec, t_qmp, t_hello; /* t_hello: the hello, or the failed attempt's end */
+	/* accel auto: the KVM boot being watched for a stall (kvmprobe.h) */
+	int probing, stalled;
+	struct hb_kvm_watch watch;
+	double probe_spent; /* seconds the KVM attempts of a probe took */
 	struct hb_qmp *qmp;
 	struct hb_tg_agent agent;
 	int ntids;
@@ -214,6 +232,7 @@ static void describe(struct qemu *q, const json_t *o)
 	q->net = hb_param_str(o, "net");
 	q->boot_timeout = (long)hb_param_int(o, "boot_timeout");
 	q->kvm_probe_timeout = (long)hb_param_int(o, "kvm_probe_timeout");
+	q->probe_cache = hb_param_str(o, "kvm_probe_cache");
 	vm->name = q->name;
 	vm->machine = hb_param_str(o, "machine");
 	vm->vcpus = (long)hb_param_int(o, "vcpus");
@@ -243,6 +262,7 @@ static void describe(struct qemu *q, const json_t *o)
 	vm->kernel = q->kernel;
 	vm->initrd = q->initrd;
 	vm->disk_image = q->disk_image;
+	vm->tools_img = q->tools_img;
 	vm->net_mode = q->net;
 	vm->disk_path = q->disk_path;
 	vm->qmp_path = q->qmp_path;
@@ -392,6 +412,13 @@ static int hello_check(void *arg, int closed, struct hb_err *e)
 
 	if (!closed && q->env->stop && *q->env->stop)
 		return hb_err_set(e, HB_EINTR, "interrupted while waiting for the guest");
+	if (!closed && q->probing) {
+		char why[256];
+		if (hb_kvm_watch_stalled(&q->watch, q->qmp, why, sizeof(why))) {
+			q->stalled = 1;
+			return hb_err_set(e, HB_ETIMEDOUT, "%s", why);
+		}
+	}
 	if (closed)
 		wait_gone(q, 2);
 	if (qemu_gone(q)) {
@@ -427,6 +454,20 @@ static int connect_agent(struct qemu *q, double deadline, struct hb_err *e)
 	}
 }
 
+/* Seconds since path was last modified (0 when unknown): when QEMU made its QMP socket. */
+static double file_age(const char *path)
+{
+	struct stat st;
+	struct timespec now;
+	double age;
+
+	if (stat(path, &st) || clock_gettime(CLOCK_REALTIME, &now))
+		return 0;
+	age = (double)(now.tv_sec - st.st_mtim.tv_sec) +
+	      (double)(now.tv_nsec - st.st_mtim.tv_nsec) / 1e9;
+	return age > 0 && age < 3600 ? age : 0;
+}
+
 /* One boot attempt: launch, QMP, agent hello. On failure QEMU is killed and reaped. */
 static int boot(struct qemu *q, const char *accel, const char *cpu, double timeout, json_t *info,
 		json_t **hello, struct hb_err *e)
@@ -434,7 +475,7 @@ static int boot(struct qemu *q, const char *accel, const char *cpu, double timeo
 	struct hb_argv v = {.n = 0};
 	json_t *devices = json_array();
 	double deadline;
-	int rc;
+	int rc, spawned = 0;
 
 	unlink(q->qmp_path);
 	unlink(q->agent_path);
@@ -443,16 +484,22 @@ static int boot(struct qemu *q, const char *accel, const char *cpu, double timeo
 		goto out;
 	json_object_set(info, "devices", devices);
 	json_object_set_new(info, "qemu_cmdline", json_string(q->cmdline));
+	q->stalled = 0;
+	if (q->probing)
+		hb_kvm_watch_init(&q->watch, q->console_path, KVM_STALL_WINDOW);
 	rc = spawn(q, &v, e);
 	if (rc)
 		goto out;
+	spawned = 1;
 	deadline = q->t_exec + timeout;
 	/* QMP: the socket appears within a second of exec unless QEMU fails its options */
 	for (;;) {
 		struct hb_err qe = {0};
 		if (access(q->qmp_path, F_OK) == 0 &&
-		    hb_qmp_connect(q->qmp_path, 5.0, &q->qmp, &qe) == 0)
+		    hb_qmp_connect(q->qmp_path, 5.0, &q->qmp, &qe) == 0) {
+			q->t_qmp = hb_now() - file_age(q->qmp_path);
 			break;
+		}
 		if (qemu_gone(q)) {
 			char g[600];
 			gone_msg(q, g, sizeof(g));
@@ -471,11 +518,14 @@ static int boot(struct qemu *q, const char *accel, const char *cpu, double timeo
 	if (rc)
 		goto out;
 	rc = hb_tg_agent_hello(&q->agent, NULL, deadline - hb_now(), hello_check, q, hello, e);
-	if (rc == HB_ETIMEDOUT) {
+	if (rc == HB_ETIMEDOUT && !q->stalled) {
 		hb_err_clear(e);
 		rc = hb_err_set(e, HB_ETIMEDOUT, "guest did not say hello within %.0f s", timeout);
 	}
 out:
+	q->t_hello = hb_now();
+	if (q->probing && spawned)
+		q->probe_spent += q->t_hello - q->t_exec;
 	if (rc) {
 		close_channels(q);
 		kill_qemu(q, 2.0);
@@ -512,6 +562,20 @@ static int boot_kvm(struct qemu *q, double timeout, json_t *info, json_t **hello
 		rc = boot(q, "kvm", "host,-arch-capabilities", timeout, info, hello, e);
 	}
 	return rc;
+}
+
+/* Where the boot time went (bootphase.h), from host times and the console's phases line. */
+static void boot_phases(struct qemu *q, double agent_uptime, json_t *info)
+{
+	struct hb_boot_times bt = {q->t_exec, q->t_qmp, q->t_hello, agent_uptime};
+	struct hb_err e = {0};
+	char *text = NULL;
+	size_t n;
+
+	if (hb_read_file(q->console_path, 4 << 20, &text, &n, &e))
+		text = NULL;
+	json_object_set_new(info, "boot_phases", hb_boot_phases(&bt, text));
+	free(text);
 }
 
 /* ---- ops ---- */
@@ -613,14 +677,19 @@ static int qemu_start(void *priv, const struct hb_target *t, const struct hb_env
 			return hb_err_set(e, HB_EINVAL, "%s", d.it[i].msg);
 	if (!q->disk_image[0] && !q->kernel[0]) {
 		const char *b = env->build_dir ? env->build_dir : "build";
-		hb_snprintf(q->kernel, sizeof(q->kernel), "%s/guest/vmlinuz", b);
-		hb_snprintf(q->initrd, sizeof(q->initrd), "%s/guest/initrd.img", b);
-		if (access(q->kernel, R_OK) || access(q->initrd, R_OK))
-			return hb_err_set(e, HB_EUNSUPP,
-					  "guest image not found: looked for %s/guest/vmlinuz and "
-					  "initrd.img (run `make guest`, or point --build or "
-					  "HVBENCH_BUILD at the build directory that holds guest/)",
-					  b);
+		/* the uncompressed kernel, booted through its PVH entry */
+		hb_snprintf(q->kernel, sizeof(q->kernel), "%s/guest/" HB_GUEST_KERNEL, b);
+		hb_snprintf(q->initrd, sizeof(q->initrd), "%s/guest/" HB_GUEST_INITRD, b);
+		hb_snprintf(q->tools_img, sizeof(q->tools_img), "%s/guest/" HB_GUEST_TOOLS, b);
+		if (access(q->kernel, R_OK) || access(q->initrd, R_OK) ||
+		    access(q->tools_img, R_OK))
+			return hb_err_set(
+				e, HB_EUNSUPP,
+				"guest image not found: looked for %s/guest/" HB_GUEST_KERNEL
+				", " HB_GUEST_INITRD " and " HB_GUEST_TOOLS
+				" (run `make guest`, or point --build or "
+				"HVBENCH_BUILD at the build directory that holds guest/)",
+				b);
 	}
 	if (!hb_in_path(q->vm.bin))
 		return hb_err_set(e, HB_EUNSUPP, "QEMU binary %s not found", q->vm.bin);
@@ -646,12 +715,22 @@ static int qemu_start(void *priv, const struct hb_target *t, const struct hb_env
 			    memo);
 		vlog(q, "KVM could not boot this guest earlier in this run: booting under TCG");
 	}
+	if (try_kvm && !strcmp(q->accel, "auto") &&
+	    hb_kvm_verdict_lookup(q->probe_cache, q->vm.bin, guest, reason, sizeof(reason))) {
+		try_kvm = 0;
+		vlog(q, "%s", reason);
+	}
 	if (try_kvm) {
 		double to = !strcmp(q->accel, "kvm") ? (double)q->boot_timeout
 						     : (double)q->kvm_probe_timeout;
 		avail_before = hb_meminfo("MemAvailable") / 1048576.0;
 		vlog(q, "booting under KVM (%.0f s to say hello)", to);
+		q->probing = !strcmp(q->accel, "auto");
 		rc = boot_kvm(q, to, info, &hello, note, sizeof(note), e);
+		if (q->probing && rc != HB_EINTR)
+			hb_kvm_verdict_record(q->probe_cache, q->vm.bin, guest, rc == 0,
+					      rc ? e->msg : "", q->probe_spent);
+		q->probing = 0;
 		if (rc == 0) {
 			accel_used = "kvm";
 			hb_snprintf(reason, sizeof(reason), "%s%s%s",
@@ -663,6 +742,7 @@ static int qemu_start(void *priv, const struct hb_target *t, const struct hb_env
 				    note[0] ? " (after " : "",
 				    note[0] ? "-cpu host was refused: MSR)" : "");
 			vlog(q, "%s", reason);
+			json_object_set_new(info, "kvm_probe_s", json_real(q->probe_spent));
 			hb_memo_set_kvm_failed(env->memo, guest, reason);
 			hb_err_clear(e);
 			rc = 0;
@@ -683,7 +763,7 @@ static int qemu_start(void *priv, const struct hb_target *t, const struct hb_env
 		}
 		accel_used = "tcg";
 	}
-	double ttr = hb_now() - q->t_exec;
+	double ttr = q->t_hello - q->t_exec;
 	avail_after = hb_meminfo("MemAvailable") / 1048576.0;
 
 	/* facts for results.json */
@@ -692,6 +772,7 @@ static int qemu_start(void *priv, const struct hb_target *t, const struct hb_env
 	facts->emulation = !strcmp(accel_used, "tcg");
 	facts->time_to_ready_s = ttr;
 	hb_facts_from_hello(facts, hello, 1);
+	boot_phases(q, facts->guest_kernel_boot_s, info);
 	json_object_set_new(info, "console_log", json_string(q->console_path));
 	json_object_set_new(info, "guest_kernel", json_string(q->kernel[0] ? q->kernel : ""));
 	if (hb_qmp_cmd(q->qmp, "query-version", NULL, QMP_TIMEOUT, &ret, e) == 0) {

@@ -152,8 +152,9 @@ int hb_data_path(enum hb_data_kind kind, const char *name, char *buf, size_t len
 				  name, where);
 	}
 	for (int i = 0; i < n; i++) {
-		if (!readable(dirs[i], "/guest/vmlinuz", NULL) ||
-		    !readable(dirs[i], "/guest/initrd.img", NULL))
+		if (!readable(dirs[i], "/guest/", HB_GUEST_KERNEL) ||
+		    !readable(dirs[i], "/guest/", HB_GUEST_INITRD) ||
+		    !readable(dirs[i], "/guest/", HB_GUEST_TOOLS))
 			continue;
 		if (name ? hb_snprintf(buf, len, "%s/guest/%s", dirs[i], name)
 			 : hb_strlcpy(buf, dirs[i], len))
@@ -164,7 +165,9 @@ int hb_data_path(enum hb_data_kind kind, const char *name, char *buf, size_t len
 		hb_snprintf(buf, len, name ? "%s/guest/%s" : "%s", dirs[0], name ? name : "");
 	searched(dirs, n, where, sizeof(where));
 	return hb_err_set(e, HB_EUNSUPP,
-			  "guest image not built: no guest/vmlinuz + guest/initrd.img in %s (build "
-			  "one with `make guest` in a source tree or `hvbench-mkguest`)",
+			  "guest image not built: no guest/" HB_GUEST_KERNEL
+			  " + guest/" HB_GUEST_INITRD " + guest/" HB_GUEST_TOOLS
+			  " in %s (build one with `make guest` in a "
+			  "source tree or `hvbench-mkguest`)",
 			  where);
 }

@@ -13,21 +13,27 @@
 #define HB_DATA_PATH_MAX 4096
 #define HB_DATA_MAX_DIRS 12
 
+/* The files of hvbench's guest image (tools/mkguest.sh): the uncompressed kernel booted through
+ * its PVH entry, the small initramfs and the read-only tools disk (fio, iperf3). An image
+ * holds all three. */
+#define HB_GUEST_KERNEL "vmlinux"
+#define HB_GUEST_INITRD "initrd.img"
+#define HB_GUEST_TOOLS	"tools.img"
+
 enum hb_data_kind {
 	/* profiles: $HVBENCH_PROFILES (colon list), ./configs, $XDG_CONFIG_HOME/hvbench/profiles,
 	 * /etc/hvbench/profiles, EXE/../share/hvbench/profiles, EXE/../configs */
 	HB_DATA_PROFILE,
-	/* build directories holding guest/{vmlinuz,initrd.img}: $HVBENCH_BUILD, ./build, EXE's
-	 * directory (a source tree's build/), $XDG_CACHE_HOME/hvbench, /var/lib/hvbench */
+	/* build directories holding guest/{vmlinux,initrd.img,tools.img}: $HVBENCH_BUILD, ./build,
+	 * EXE's directory (a source tree's build/), $XDG_CACHE_HOME/hvbench, /var/lib/hvbench */
 	HB_DATA_GUEST,
 };
 
 /*
  * HB_DATA_PROFILE: name is a profile file path (used as given when it holds a '/' or names
  * an existing file) or a profile name ("quick" or "quick.json") looked up in the search path.
- * HB_DATA_GUEST: name is a file of the guest image ("vmlinuz", "initrd.img") or NULL for the
- * build directory itself (what --build names), found where guest/vmlinuz and
- * guest/initrd.img both exist.
+ * HB_DATA_GUEST: name is a file of the guest image (HB_GUEST_KERNEL, ...) or NULL for the
+ * build directory itself (what --build names), found where all the image's files exist.
  * buf gets the path found. Not found: HB_EUNSUPP with e naming every place searched (buf then
  * holds the first candidate for HB_DATA_GUEST, "" for profiles).
  */

@@ -140,7 +140,8 @@ static const char *add_disk(const struct hb_qemu_vm *vm, struct hb_argv *v, json
 		arg(v, "-device");
 		arg(v, "%s,id=hbscsi", dev(vm, "virtio-scsi", d, sizeof(d)));
 		arg(v, "-device");
-		arg(v, "scsi-hd,drive=" HB_QEMU_DISK_ID ",bus=hbscsi.0,serial=hbscratch");
+		arg(v, "scsi-hd,drive=" HB_QEMU_DISK_ID
+		       ",bus=hbscsi.0,serial=" HB_QEMU_SCRATCH_SERIAL);
 		json_array_append_new(
 			devices,
 			json_sprintf("%s + scsi-hd (scratch %llu MiB raw, cache=%s, aio=%s)", d,
@@ -148,12 +149,28 @@ static const char *add_disk(const struct hb_qemu_vm *vm, struct hb_argv *v, json
 		return vm->disk_image[0] ? "/dev/sdb" : "/dev/sda";
 	}
 	arg(v, "-device");
-	arg(v, "%s,drive=" HB_QEMU_DISK_ID ",serial=hbscratch",
+	arg(v, "%s,drive=" HB_QEMU_DISK_ID ",serial=" HB_QEMU_SCRATCH_SERIAL,
 	    dev(vm, "virtio-blk", d, sizeof(d)));
 	json_array_append_new(devices,
 			      json_sprintf("%s (scratch %llu MiB raw, cache=%s, aio=%s)", d,
 					   vm->disk_size >> 20, vm->disk_cache, vm->disk_aio));
 	return vm->disk_image[0] ? "/dev/vdb" : "/dev/vda";
+}
+
+/* The tools image: read-only, shared by every VM booting it (QEMU takes a shared lock). */
+static void add_tools(const struct hb_qemu_vm *vm, struct hb_argv *v, json_t *devices)
+{
+	char d[64], x[2 * 4096 + 2];
+
+	if (!vm->tools_img || !vm->tools_img[0] || vm->disk_image[0])
+		return;
+	arg(v, "-drive");
+	arg(v, "file=%s,if=none,id=hbtools,format=raw,readonly=on",
+	    esc(v, vm->tools_img, x, sizeof(x)));
+	arg(v, "-device");
+	arg(v, "%s,drive=hbtools,serial=" HB_QEMU_TOOLS_SERIAL,
+	    dev(vm, "virtio-blk", d, sizeof(d)));
+	json_array_append_new(devices, json_sprintf("%s (tools image: fio, iperf3; read-only)", d));
 }
 
 /* The network device; returns the guest's address (NULL: no network). */
@@ -233,6 +250,7 @@ int hb_qemu_argv(const struct hb_qemu_vm *vm, const char *accel, const char *cpu
 	json_array_append_new(devices, json_string("serial console (log file)"));
 	add_boot(vm, v, devices);
 	disk_dev = add_disk(vm, v, devices);
+	add_tools(vm, v, devices);
 	ipcidr = add_net(vm, v, devices);
 	if (!vm->disk_image[0]) {
 		char tsc[96] = "";
@@ -247,8 +265,9 @@ int hb_qemu_argv(const struct hb_qemu_vm *vm, const char *accel, const char *cpu
 		else if (!strcmp(accel, "tcg"))
 			hb_snprintf(tsc, sizeof(tsc), " %s", HB_QEMU_TCG_CLOCK);
 		arg(v, "-append");
-		arg(v, "console=ttyS0 panic=-1 quiet%s%s%s hvbench.disk=%s hvbench.port=%s%s%s",
-		    tsc, ipcidr ? " hvbench.ip=" : "", ipcidr ? ipcidr : "", disk_dev,
+		arg(v, "console=ttyS0 panic=-1 %s%s%s%s hvbench.disk=%s hvbench.port=%s%s%s",
+		    strcmp(accel, "tcg") ? "earlyprintk=ttyS0" : "quiet", tsc,
+		    ipcidr ? " hvbench.ip=" : "", ipcidr ? ipcidr : "", disk_dev,
 		    HB_QEMU_AGENT_PORT, vm->append[0] ? " " : "", vm->append);
 	}
 	if (vm->full) {
@@ -320,6 +339,7 @@ void hb_qemu_check(const struct hb_qemu_vm *vm, const char *where, struct hb_dia
 	check_file(where, "kernel", vm->kernel, d);
 	check_file(where, "initrd", vm->initrd, d);
 	check_file(where, "disk_image", vm->disk_image, d);
+	check_file(where, "tools image", vm->tools_img, d);
 	if (vm->disk_image[0] && (vm->kernel[0] || vm->initrd[0]))
 		hb_diag_error(d, "%sgive either disk_image or kernel+initrd, not both", where);
 	if (vm->disk_image[0] && micro)
@@ -339,6 +359,7 @@ void hb_qemu_check(const struct hb_qemu_vm *vm, const char *where, struct hb_dia
 			      where);
 	check_opt_path(where, "disk_image", vm->disk_image, 1, d);
 	check_opt_path(where, "scratch disk", vm->disk_path, 1, d);
+	check_opt_path(where, "tools image", vm->tools_img, 1, d);
 	check_opt_path(where, "console log", vm->console_path, 0, d);
 	check_opt_path(where, "QMP socket", vm->qmp_path, 0, d);
 	check_opt_path(where, "agent socket", vm->agent_path, 0, d);

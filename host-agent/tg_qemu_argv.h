@@ -25,6 +25,9 @@
 #define HB_QEMU_TCG_CLOCK "clocksource=tsc tsc=reliable"
 /* The scratch drive's id (-drive id=): QMP commands such as block_set_io_throttle name it. */
 #define HB_QEMU_DISK_ID "hbdisk"
+/* The serials the guest's init finds its disks by (device names follow probe order). */
+#define HB_QEMU_SCRATCH_SERIAL "hbscratch"
+#define HB_QEMU_TOOLS_SERIAL   "hbtools"
 /* The embedded guest's initramfs unpacks to ~90 MiB into a tmpfs capped at half of RAM. */
 #define HB_QEMU_MIN_MEMORY_MIB 320
 
@@ -33,6 +36,10 @@ struct hb_qemu_vm {
 	const char *bin, *name, *machine;
 	long vcpus, memory_mib;
 	const char *kernel, *initrd, *disk_image, *append, *extra;
+	/* make guest's tools image (fio, iperf3: a read-only squashfs the guest mounts on /usr),
+	 * attached as a read-only virtio-blk disk with serial HB_QEMU_TOOLS_SERIAL; NULL or "":
+	 * none (a user's kernel + initrd or disk image carries its own tools) */
+	const char *tools_img;
 	const char *disk_path, *disk_bus, *disk_cache, *disk_aio;
 	unsigned long long disk_size;
 	/* QEMU I/O throttling of the scratch drive (throttling.iops-total / bps-total), 0: none */
@@ -50,9 +57,11 @@ struct hb_argv {
 };
 
 /*
- * Builds argv for accel ("kvm"|"tcg") and cpu ("host", "max", ...). devices (an array) gets a
- * human line per device; cmdline (may be NULL) the command line joined with blanks. Free v with
- * hb_argv_free, also on failure.
+ * Builds argv for accel ("kvm"|"tcg") and cpu ("host", "max", ...). A KVM boot of hvbench's
+ * guest logs to the console from its first instruction (earlyprintk): silence there is how a
+ * KVM that cannot run the guest is told apart quickly (kvmprobe.h); TCG boots stay quiet. devices
+ * (an array) gets a human line per device; cmdline (may be NULL) the command line joined with
+ * blanks. Free v with hb_argv_free, also on failure.
  */
 int hb_qemu_argv(const struct hb_qemu_vm *vm, const char *accel, const char *cpu, struct hb_argv *v,
 		 json_t *devices, char *cmdline, size_t cmdlen, struct hb_err *e);
@@ -64,10 +73,11 @@ int hb_qemu_is_microvm(const struct hb_qemu_vm *vm);
 /*
  * Every static problem of the description, as errors in d (all of them, not the first):
  * microvm with disk_image or full_featured, disk_image with kernel/initrd, initrd without
- * kernel, aio=native without O_DIRECT caching, memory below HB_QEMU_MIN_MEMORY_MIB for the
- * embedded guest (kernel and disk_image unset), a ':' in a drive file's path (QEMU may take it
- * for a protocol prefix; ',' is escaped as ",," in every value), and kernel/initrd/disk_image that
- * are not regular files. where is put before each message as is ("vm1: ", or "").
+ * kernel, a tools image that is not a regular file, aio=native without O_DIRECT caching, memory
+ * below HB_QEMU_MIN_MEMORY_MIB for the embedded guest (kernel and disk_image unset), a ':' in a
+ * drive file's path (QEMU may take it for a protocol prefix; ',' is escaped as ",," in every
+ * value), and kernel/initrd/disk_image that are not regular files. where is put before each message
+ * as is ("vm1: ", or "").
  */
 void hb_qemu_check(const struct hb_qemu_vm *vm, const char *where, struct hb_diag *d);
 

@@ -14,7 +14,7 @@ sh tools/mkguest.sh "$BDIR" >/dev/null
 rc=$?
 [ $rc -eq 2 ] && { echo "SKIP: guest image cannot be built (no kernel package)"; exit 77; }
 [ $rc -eq 0 ] || fail "mkguest.sh exited $rc"
-[ -r "$BDIR/guest/vmlinuz" ] || fail "no guest image next to $BIN after mkguest"
+[ -r "$BDIR/guest/vmlinux" ] || fail "no guest image next to $BIN after mkguest"
 
 cat >"$T/p.json" <<'JSON'
 {"name": "builddir", "repetitions": 1, "warmup": 0, "duration": 0.2, "ramp": 0,
@@ -29,7 +29,7 @@ grep -q "guest image not found" e1 && fail "default build dir not found from $T:
 grep -q "vm" e1 || fail "expected the stand-in QEMU's failure: $(cat e1)"
 # 2. HVBENCH_BUILD names where to look, and the message says so
 HVBENCH_BUILD="$T/nowhere" "$BIN" run p.json -q --no-report -o r2 2>e2
-grep -q "looked for $T/nowhere/guest/vmlinuz" e2 || fail "message: $(cat e2)"
+grep -q "looked for $T/nowhere/guest/vmlinux" e2 || fail "message: $(cat e2)"
 grep -q "HVBENCH_BUILD" e2 || fail "message does not say how to point at it: $(cat e2)"
 # 3. --build wins over the environment
 HVBENCH_BUILD="$T/nowhere" "$BIN" run p.json -q --no-report --build "$BDIR" -o r3 2>e3

@@ -39,7 +39,8 @@ rc=$?; cat "$T/run.log"
 "$HB" history list | grep -q " quick .* complete" || fail "installed run not recorded"
 
 # the guest image search path: HVBENCH_BUILD wins when it holds an image
-mkdir -p "$T/img/guest" && : >"$T/img/guest/vmlinuz" && : >"$T/img/guest/initrd.img"
+mkdir -p "$T/img/guest" && : >"$T/img/guest/vmlinux" && : >"$T/img/guest/initrd.img" &&
+	: >"$T/img/guest/tools.img"
 printf '{"name":"g","targets":[{"name":"native","kind":"native"}],"workloads":[{"workload":"cpu"}]}' >"$T/g.json"
 HVBENCH_BUILD="$T/img" "$HB" validate "$T/g.json" >/dev/null || fail "validate with HVBENCH_BUILD"
 

@@ -21,6 +21,8 @@ rc=$?
 
 T=$(mktemp -d /tmp/hb-it-qemu.XXXXXX)
 NAME="vm-it$$"
+# the KVM verdict cache of this test only: the first run probes, the second reads the verdict
+export HVBENCH_CACHE_DIR="$T/cache"
 trap 'for p in $(pgrep -f "hvbench-$NAME "); do kill -KILL "$p"; done; rm -rf "$T"' EXIT
 cat >"$T/p.json" <<EOF
 {
@@ -75,6 +77,13 @@ assert 0 < mo["guest_ram_pss_mib"] <= 512, mo
 assert 0 < mo["vmm_overhead_mib"] < mo["vmm_pss_mib"], mo
 assert 0 < mo["guest_visible_loss_mib"] < 512, mo
 assert 0 < i["time_to_ready_s"] < 150 and 0 < i["guest_kernel_boot_s"] < i["time_to_ready_s"]
+ph = i["boot_phases"]
+assert abs(sum(v for k, v in ph.items() if k != "total_s") - ph["total_s"]) < 1e-6, ph
+assert abs(ph["total_s"] - i["time_to_ready_s"]) < 1e-6, ph
+if i["accel"] == "tcg": # the embedded guest's init reports its steps
+    assert [k for k in ph] == ["qemu_s", "firmware_s", "kernel_s", "modules_s", "devices_s",
+                               "tools_s", "net_s", "agent_s", "total_s"], list(ph)
+assert any("tools image" in d for d in i["devices"]), i["devices"]
 rows = {(x["target"], x["workload"], x["metric"]): x for x in r["results"]}
 for key in [("disk-randread", "iops"), ("net-send", "throughput"), ("mem", "copy_bw"),
             ("boot", "time_to_ready"), ("boot", "guest_kernel_boot"), ("memory", "vmm_overhead")]:
@@ -93,6 +102,31 @@ print("boot: ready %.1f s (kernel %.1f s), accel %s (%s); memory: VMM overhead %
       (i["time_to_ready_s"], i["guest_kernel_boot_s"], i["accel"], i["accel_reason"],
        mo["vmm_overhead_mib"], mo["memavailable_drop_mib"], mo["guest_visible_loss_mib"]))
 PY
+
+# A KVM that could not boot the guest left its verdict in the cache: a second run skips the probe.
+if grep -q '"fell back to tcg' "$T/out/results.json" && ! grep -q 'kvm unusable' "$T/out/results.json"; then
+	python3 - "$T/cache/kvm-verdicts.json" <<'PY' || fail "KVM verdict not cached"
+import json, sys
+v = list(json.load(open(sys.argv[1]))["verdicts"].values())
+assert len(v) == 1 and v[0]["verdict"] == "fail" and v[0]["probe_s"] > 0, v
+PY
+	python3 -c '
+import json, sys
+p = json.load(open(sys.argv[1]))
+p["duration"] = 0.2
+p["targets"] = p["targets"][1:]
+p["workloads"] = [{"workload": "cpu"}]
+print(json.dumps(p))' "$T/p.json" >"$T/p2.json"
+	"$BIN" run "$T/p2.json" --build "$BUILD" -q --no-report -o "$T/out2" 2>"$T/log2" ||
+		{ cat "$T/log2"; fail "second run failed"; }
+	python3 - "$T/out2/results.json" <<'PY' || fail "second run did not use the cached KVM verdict"
+import json, sys
+i = json.load(open(sys.argv[1]))["targets"][0]["info"]
+assert i["accel"] == "tcg" and "kvm_probe_s" not in i, i
+assert i["accel_reason"].startswith("kvm: ") and "verdict cached" in i["accel_reason"], i["accel_reason"]
+print("second run: " + i["accel_reason"][:120])
+PY
+fi
 
 sleep 0.5
 pgrep -f "hvbench-$NAME " >/dev/null && fail "a QEMU of $NAME survived the run"

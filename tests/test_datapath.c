@@ -66,9 +66,13 @@ static void t_guest(void **state)
 
 	(void)state;
 	snprintf(env, sizeof(env), "%s/half", tmp);
-	touch("half/guest", "vmlinuz"); /* no initrd: not an image */
-	touch("cache/hvbench/guest", "vmlinuz");
+	touch("half/guest", "vmlinux"); /* no initrd: not an image */
+	touch("half/guest", "tools.img");
+	touch("cache/hvbench/guest", "vmlinux");
 	touch("cache/hvbench/guest", "initrd.img");
+	touch("cache/hvbench/guest", "tools.img");
+	touch("old/guest", "vmlinuz"); /* an image of before the tools disk: not an image */
+	touch("old/guest", "initrd.img");
 	setenv("HVBENCH_BUILD", env, 1);
 	snprintf(env, sizeof(env), "%s/cache", tmp);
 	setenv("XDG_CACHE_HOME", env, 1);
@@ -85,6 +89,10 @@ static void t_guest(void **state)
 	assert_int_equal(hb_data_path(HB_DATA_GUEST, "initrd.img", buf, sizeof(buf), &e), 0);
 	snprintf(want, sizeof(want), "%s/cache/hvbench/guest/initrd.img", tmp);
 	assert_string_equal(buf, want);
+	snprintf(env, sizeof(env), "%s/old", tmp);
+	setenv("HVBENCH_BUILD", env, 1);
+	assert_int_equal(hb_data_path(HB_DATA_GUEST, NULL, buf, sizeof(buf), &e), HB_EUNSUPP);
+	hb_err_clear(&e);
 	touch("half/guest", "initrd.img"); /* now complete: $HVBENCH_BUILD is used */
 	snprintf(env, sizeof(env), "%s/half", tmp);
 	setenv("HVBENCH_BUILD", env, 1);
@@ -94,8 +102,8 @@ static void t_guest(void **state)
 	setenv("HVBENCH_BUILD", env, 1);
 	setenv("XDG_CACHE_HOME", env, 1);
 	assert_int_equal(hb_data_path(HB_DATA_GUEST, NULL, buf, sizeof(buf), &e), HB_EUNSUPP);
-	assert_non_null(strstr(e.msg, "guest image not built: no guest/vmlinuz + "
-				      "guest/initrd.img in "));
+	assert_non_null(strstr(e.msg, "guest image not built: no guest/vmlinux + "
+				      "guest/initrd.img + guest/tools.img in "));
 	assert_string_equal(buf, env);
 }
 

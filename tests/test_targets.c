@@ -90,8 +90,9 @@ static void argv_q35_tap(void **state)
 	expect_pair(&v, "-device", "virtio-blk-pci,drive=hbdisk,serial=hbscratch");
 	expect_pair(&v, "-netdev", "tap,id=hbnet,ifname=hbtap0,script=no,downscript=no");
 	expect_pair(&v, "-append",
-		    "console=ttyS0 panic=-1 quiet hvbench.ip=198.18.1.2/24 hvbench.disk=/dev/vda "
-		    "hvbench.port=org.hvbench.agent");
+		    "console=ttyS0 panic=-1 earlyprintk=ttyS0 hvbench.ip=198.18.1.2/24 "
+		    "hvbench.disk=/dev/vda hvbench.port=org.hvbench.agent");
+	assert_null(strstr(cmd, "hbtools")); /* no tools image given: no tools disk */
 	assert_int_equal(find_arg(&v, "VGA"), -1);
 	assert_int_equal(json_array_size(dev), 4); /* agent, console, scratch disk, net */
 	assert_non_null(strstr(cmd, "qemu-system-x86_64 -name hvbench-t1 -nodefaults"));
@@ -135,6 +136,46 @@ static void argv_microvm_user_scsi_full_extra(void **state)
 	assert_int_equal(find_arg(&v, "-netdev"), -1);
 	assert_true(find_arg(&v, "VGA") > 0);
 	assert_true(find_arg(&v, "virtio-balloon-pci") > 0);
+	hb_argv_free(&v);
+	json_decref(dev);
+}
+
+/* make guest's tools disk: read-only virtio-blk with serial hbtools, on every machine and bus,
+ * never with a boot image (it carries its own tools); TCG boots stay quiet. */
+static void argv_tools_disk(void **state)
+{
+	struct hb_qemu_vm vm = base_vm();
+	struct hb_argv v = {.n = 0};
+	struct hb_err e = {0};
+	json_t *dev = json_array();
+
+	(void)state;
+	vm.tools_img = "/k/tools,1.img";
+	assert_int_equal(hb_qemu_argv(&vm, "tcg", "max", &v, dev, NULL, 0, &e), 0);
+	expect_pair(&v, "-drive", "file=/k/tools,,1.img,if=none,id=hbtools,format=raw,readonly=on");
+	expect_pair(&v, "-device", "virtio-blk-pci,drive=hbtools,serial=hbtools");
+	assert_non_null(strstr(v.a[find_arg(&v, "-append") + 1], "console=ttyS0 panic=-1 quiet "));
+	assert_int_equal(json_array_size(dev), 5); /* agent, console, scratch, tools, net */
+	hb_argv_free(&v);
+	json_decref(dev);
+
+	vm.machine = "microvm";
+	vm.disk_bus = "virtio-scsi";
+	dev = json_array();
+	assert_int_equal(hb_qemu_argv(&vm, "kvm", "host", &v, dev, NULL, 0, &e), 0);
+	expect_pair(&v, "-device", "virtio-blk-device,drive=hbtools,serial=hbtools");
+	expect_pair(&v, "-device", "scsi-hd,drive=hbdisk,bus=hbscsi.0,serial=hbscratch");
+	hb_argv_free(&v);
+	json_decref(dev);
+
+	vm = base_vm();
+	vm.tools_img = "/k/tools.img";
+	vm.kernel = vm.initrd = "";
+	vm.disk_image = "/i/guest.raw";
+	dev = json_array();
+	assert_int_equal(hb_qemu_argv(&vm, "tcg", "max", &v, dev, NULL, 0, &e), 0);
+	for (int i = 0; i < v.n; i++)
+		assert_null(strstr(v.a[i], "hbtools"));
 	hb_argv_free(&v);
 	json_decref(dev);
 }
@@ -221,6 +262,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(argv_q35_tap),
 		cmocka_unit_test(argv_microvm_user_scsi_full_extra),
+		cmocka_unit_test(argv_tools_disk),
 		cmocka_unit_test(argv_too_long),
 		cmocka_unit_test(peer_modes),
 	};

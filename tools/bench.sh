@@ -7,7 +7,10 @@
 #     RSS, from a cpu-only profile on the native target;
 #  3. the same through the agent protocol (hvbench-guest over TCP on loopback, "remote" target);
 #  4. the regression gate: compare and report on 10,000 samples per metric (wall time), and its
-#     A/A false-alarm rate on a small native profile (split halves of one run; two runs).
+#     A/A false-alarm rate on a small native profile (split halves of one run; two runs);
+#  5. calibration (root only);
+#  6. the instrument's own speed (issue 12): the quick profile's wall time against its measured
+#     time, boot phases, the KVM verdict (probed, then cached), agent RSS, hvbench's own CPU.
 set -eu
 BUILD=${1:-build}
 BIN="$BUILD/hvbench"
@@ -103,4 +106,115 @@ if [ "$(id -u)" = 0 ]; then
 		echo "calibrate: exit $? (1: an experiment failed, 2: one could not be set up here)"
 else
 	echo "calibrate skipped: needs root (cgroups, namespaces, tc)"
+fi
+
+# ---- 6. the instrument's own speed (issue 12): quick profile, boot, agent, harness ----
+# SKIP_QUICK=1 leaves it out (it boots two VMs and takes about two minutes). On a machine
+# shared by several VM users, run `make bench` under the same lock they use.
+if [ "${SKIP_QUICK:-0}" != 1 ]; then
+echo
+echo "== 6. the instrument's own speed: quick profile, boot phases, agent RSS, harness CPU"
+[ -f "$BUILD/guest/sizes" ] && echo "guest image: $(cat "$BUILD/guest/sizes")"
+if [ -n "$AGENT" ] && [ -r "/proc/$AGENT/status" ]; then
+	echo "guest agent RSS, idle after serving section 2: $(awk '/^VmRSS/ {printf "%.1f MiB", $2/1024}' "/proc/$AGENT/status") (peak $(awk '/^VmHWM/ {printf "%.1f MiB", $2/1024}' "/proc/$AGENT/status"))"
+fi
+$GBIN --tcp 127.0.0.1:$((PORT + 1)) --token-file "$T/tok" --quiet 2>/dev/null &
+IDLE=$!
+i=0
+while [ $i -lt 100 ] && ! ss -ltnH "sport = :$((PORT + 1))" 2>/dev/null | grep -q .; do
+	sleep 0.1; i=$((i + 1))
+done
+awk '/^VmRSS/ {print $2}' "/proc/$IDLE/status" >"$T/agent_rss_kib"
+echo "guest agent RSS, idle after start: $(awk '{printf "%.1f MiB", $1/1024}' "$T/agent_rss_kib")"
+kill $IDLE 2>/dev/null || true
+python3 - "$BIN" "$T" "$BUILD" <<'PY'
+import json, os, subprocess, sys, time
+binp, t, build = sys.argv[1], sys.argv[2], sys.argv[3]
+checks = []
+def check(name, value, limit, unit, ok=None):
+    ok = value <= limit if ok is None else ok
+    checks.append((name, value, limit, unit, ok))
+def cpu_s(pid):
+    try:
+        f = open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()
+        return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+    except OSError:
+        return None
+# KVM verdict: probed afresh, then read from the cache
+kvm = os.access("/dev/kvm", os.R_OK | os.W_OK)
+if kvm:
+    prof = {"name": "kvm-verdict", "repetitions": 1, "warmup": 0, "duration": 0.2, "ramp": 0,
+            "targets": [{"name": "vm", "kind": "qemu", "options": {"machine": "microvm",
+                         "accel": "auto", "net": "none", "disk_size": "16M",
+                         "kvm_probe_cache": "refresh"}}],
+            "workloads": [{"workload": "cpu"}]}
+    for mode in ("refresh", "use"):
+        prof["targets"][0]["options"]["kvm_probe_cache"] = mode
+        p = os.path.join(t, "kvm-%s.json" % mode)
+        json.dump(prof, open(p, "w"))
+        subprocess.run([binp, "run", p, "-q", "--no-report", "-o", p + ".out"],
+                       stderr=subprocess.DEVNULL)
+        try:
+            i = json.load(open(p + ".out/results.json"))["targets"][0]["info"]
+        except (OSError, ValueError, IndexError, KeyError):
+            print("kvm verdict (%s): run failed" % mode); continue
+        if i.get("accel") == "kvm":
+            print("kvm verdict: KVM boots this guest here (time to ready %.1f s)" % i["time_to_ready_s"])
+            break
+        s = i.get("kvm_probe_s", 0.0)
+        print("kvm verdict (%s): %.2f s: %s" % (mode, s, i.get("accel_reason", "")[:160]))
+        check("KVM-cannot-boot verdict, %s" % ("probed" if mode == "refresh" else "cached"),
+              s, 3.0 if mode == "refresh" else 0.0, "s")
+# the quick profile, with hvbench's own CPU sampled while it runs
+prof = json.load(open("configs/quick.json"))
+out = os.path.join(t, "quick")
+t0 = time.monotonic()
+p = subprocess.Popen([binp, "run", "configs/quick.json", "-q", "--no-report", "-o", out],
+                     stderr=subprocess.DEVNULL)
+last = 0.0
+while p.poll() is None:
+    c = cpu_s(p.pid)
+    if c is not None:
+        last = c
+    time.sleep(0.2)
+wall = time.monotonic() - t0
+r = json.load(open(os.path.join(out, "results.json")))
+up = [x for x in r["targets"] if x.get("info") is not None and not x.get("error")]
+ents = prof["workloads"]
+runs = len(r["targets"]) * len(ents) * (prof["repetitions"] + prof["warmup"])
+dur = sum(e.get("duration", prof["duration"]) for e in ents) * len(r["targets"]) * (prof["repetitions"] + prof["warmup"])
+ramp = sum(e.get("ramp", prof["ramp"]) for e in ents) * len(r["targets"]) * (prof["repetitions"] + prof["warmup"])
+# the VMs boot one after the other: their boot times add up
+ready = sum(x["info"].get("time_to_ready_s", 0) for x in r["targets"] if x.get("info"))
+print("quick profile: wall %.1f s, status %s, %d failures; %d runs, measured %.1f s (+ %.1f s ramp)"
+      % (wall, r["status"], len(r["failures"]), runs, dur, ramp))
+print("  overhead factor (wall / measured): %.2f; targets ready after %.1f s"
+      % (wall / dur if dur else 0, ready))
+per_run = (wall - ready - dur - ramp) / runs if runs else 0
+print("  runner overhead per run (wall - boot - measured - ramp, per run): %.0f ms = %.1f%% of a run's measured time"
+      % (per_run * 1000, 100 * per_run * runs / dur if dur else 0))
+print("  hvbench's own CPU (not its children): %.1f s over %.0f s = %.1f%% of one core"
+      % (last, wall, 100 * last / wall))
+check("quick profile wall time", wall, 120, "s")
+check("runner overhead per run", 100 * per_run * runs / dur if dur else 0, 5, "% of measured")
+for x in r["targets"]:
+    i = x.get("info") or {}
+    if x["kind"] != "qemu":
+        continue
+    ph = i.get("boot_phases") or {}
+    print("  %s (%s, %s): exec -> hello %.2f s: %s" % (x["name"], i.get("machine"), i.get("accel"),
+          i.get("time_to_ready_s", -1), ", ".join("%s %.2f" % (k[:-2], v) for k, v in ph.items() if k != "total_s")))
+    if i.get("accel") == "tcg":
+        check("TCG exec -> hello (%s)" % x["name"], i.get("time_to_ready_s", 1e9), 6, "s")
+try:
+    check("guest agent RSS, idle", int(open(os.path.join(t, "agent_rss_kib")).read()) / 1024.0, 4, "MiB")
+except (OSError, ValueError):
+    pass
+sizes = os.path.join(build, "guest", "initrd.img")
+if os.path.exists(sizes):
+    check("initramfs (compressed)", os.path.getsize(sizes) / 1048576.0, 8, "MiB")
+print("targets (issue 12):")
+for name, v, lim, unit, ok in checks:
+    print("  %-4s %-45s %8.2f %s (target <= %g)" % ("ok" if ok else "MISS", name, v, unit, lim))
+PY
 fi

@@ -2,7 +2,7 @@
 # Installs the Debian packages hvbench needs when any is missing. Idempotent; prints what it does.
 set -eu
 PKGS="gcc make libjansson-dev libiperf-dev libpfm4-dev libcmocka-dev fio iperf3 gnuplot-nox
-qemu-system-x86 qemu-utils busybox-static cpio kmod iproute2 zstd xz-utils clang
+qemu-system-x86 qemu-utils busybox-static cpio kmod iproute2 zstd xz-utils lz4 squashfs-tools clang
 libclang-rt-14-dev file python3 python3-yaml jq stress-ng sockperf rt-tests
 libsqlite3-dev sqlite3 libpq-dev postgresql python3-jsonschema prometheus ansible man-db
 libvirt-dev libxml2-dev libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients pkg-config"

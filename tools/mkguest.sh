@@ -1,11 +1,20 @@
 #!/bin/sh
-# mkguest.sh — builds the embedded default guest under BUILD/guest/: a Debian 6.1 kernel
-# (apt-get download of the newest linux-image-6.1.0-N-amd64, unpacked with dpkg-deb -x) and a
-# gzip'd newc initramfs holding busybox-static, hvbench-guest, fio and iperf3 with every shared
-# library ldd names (plus the loader), and the virtio modules resolved through modules.dep. The
-# result is cached: a stamp holds a hash of the inputs (kernel package, binaries, this script,
-# tools/guest-init) and nothing is rebuilt while it matches. Outputs:
-#   BUILD/guest/vmlinuz  BUILD/guest/initrd.img  BUILD/guest/kernel-version  BUILD/guest/stamp
+# mkguest.sh — builds the embedded default guest under BUILD/guest/, shaped for a fast boot under
+# emulation. From a Debian 6.1 kernel package (apt-get download of the newest
+# linux-image-6.1.0-N-amd64, unpacked with dpkg-deb -x):
+#   vmlinux     the kernel uncompressed (extracted from the xz bzImage): QEMU boots it through
+#               its PVH entry, which skips the firmware's kernel loading and the xz
+#               decompression that take seconds under TCG (vmlinuz is kept for reference)
+#   initrd.img  a small lz4 newc initramfs: busybox-static, hvbench-guest with its shared
+#               libraries, tools/guest-init and the modules it loads (virtio, squashfs), resolved
+#               through modules.dep
+#   tools.img   a read-only squashfs (lz4) holding fio, iperf3 and their full library closure
+#               (fio links every engine's library: ceph, gluster, ... ~80 MiB); the guest
+#               mounts it on /usr from a virtio-blk disk with serial "hbtools", so nothing is
+#               unpacked into RAM and only the pages fio touches are ever read
+# The result is cached: a stamp holds a hash of the inputs (kernel package, binaries, this
+# script, tools/guest-init) and nothing is rebuilt while it matches. The sizes are printed.
+# Outputs: BUILD/guest/{vmlinux,vmlinuz,initrd.img,tools.img,kernel-version,sizes,stamp}
 # Exit status 0 on success; 2 with "mkguest: SKIP: <reason>" when no kernel package is available.
 set -eu
 
@@ -15,12 +24,13 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 INIT="$HERE/guest-init"
 GUEST_BIN=${HB_GUEST_BIN:-$BUILD/hvbench-guest} # an installed hvbench-mkguest names its own
 MODULES="virtio_pci virtio_mmio virtio_blk virtio_net failover net_failover virtio_console
-virtio_scsi sd_mod"
+virtio_scsi sd_mod squashfs"
 
 say() { echo "mkguest: $*" >&2; }
 die() { say "$*"; exit 1; }
+kib() { echo $(($(wc -c <"$1") / 1024)); }
 
-for tool in busybox fio iperf3 dpkg-deb depmod cpio gzip ldd sha256sum; do
+for tool in busybox fio iperf3 dpkg-deb depmod cpio lz4 xz mksquashfs ldd sha256sum; do
 	command -v "$tool" >/dev/null 2>&1 || die "missing tool '$tool' (run: make deps)"
 done
 [ -x "$GUEST_BIN" ] || die "$GUEST_BIN not built (run: make BUILD=$BUILD all)"
@@ -45,21 +55,31 @@ if [ -z "$DEB" ]; then
 	exit 2
 fi
 
-BINS="$GUEST_BIN $(command -v busybox) $(command -v fio) $(command -v iperf3)"
-# Every shared library (and the loader) the guest binaries use, at their real paths.
-LIBS=$(for b in $GUEST_BIN $(command -v fio) $(command -v iperf3); do
-	ldd "$b" | awk '/=>/ && $3 ~ /^\// {print $3} /^[ \t]*\/[^ ]*ld-linux/ {print $1}'
-done | sort -u)
+# Shared libraries (and the loader) of some binaries, at their real paths, one per line.
+libs_of() {
+	for b in "$@"; do
+		ldd "$b" | awk '/=>/ && $3 ~ /^\// {print $3} /^[ \t]*\/[^ ]*ld-linux/ {print $1}'
+	done | sort -u
+}
+FIO=$(command -v fio)
+IPERF=$(command -v iperf3)
+BUSYBOX=$(command -v busybox)
+AGENT_LIBS=$(libs_of "$GUEST_BIN")
+# The tools image holds what the initramfs does not.
+TOOL_LIBS=$(libs_of "$FIO" "$IPERF" | grep -vxF "$AGENT_LIBS" || true)
 # shellcheck disable=SC2086
 HASH=$( {
 	basename "$DEB"
-	sha256sum $BINS "$0" "$INIT" | awk '{print $1}'
-	sha256sum $(for l in $LIBS; do readlink -f "$l"; done) | awk '{print $1}'
+	sha256sum "$GUEST_BIN" "$BUSYBOX" "$FIO" "$IPERF" "$0" "$INIT" | awk '{print $1}'
+	sha256sum $(for l in $AGENT_LIBS $TOOL_LIBS; do readlink -f "$l"; done) | awk '{print $1}'
 	echo "$MODULES"
+	mksquashfs -version 2>/dev/null | head -1
 } | sha256sum | awk '{print $1}')
-if [ -f "$G/stamp" ] && [ "$(cat "$G/stamp")" = "$HASH" ] && [ -f "$G/vmlinuz" ] &&
-	[ -f "$G/initrd.img" ]; then
-	say "guest image up to date ($G)"
+OUTS="vmlinux vmlinuz initrd.img tools.img kernel-version sizes"
+uptodate=1
+for f in $OUTS stamp; do [ -f "$G/$f" ] || uptodate=0; done
+if [ "$uptodate" = 1 ] && [ "$(cat "$G/stamp")" = "$HASH" ]; then
+	say "guest image up to date ($G): $(cat "$G/sizes")"
 	exit 0
 fi
 say "building guest image from $(basename "$DEB")"
@@ -73,23 +93,32 @@ KVER=$(ls "$G/kernel-root/lib/modules" | head -1)
 cp "$G/kernel-root/boot/vmlinuz-$KVER" "$G/vmlinuz.tmp"
 depmod -b "$G/kernel-root" "$KVER"
 
-# Initramfs tree.
+# vmlinux: the ELF inside the bzImage, after the xz stream's magic (what the kernel's
+# scripts/extract-vmlinux does). xz reports "trailing garbage" after the stream: ignored.
+off=$(LC_ALL=C grep -abo "$(printf '\3757zXZ')" "$G/vmlinuz.tmp" | head -1 | cut -d: -f1 || true)
+[ -n "$off" ] || die "no xz stream in the kernel image (not an xz bzImage)"
+tail -c +$((off + 1)) "$G/vmlinuz.tmp" | xz -dc -q >"$G/vmlinux.tmp" 2>/dev/null || true
+head -c 4 "$G/vmlinux.tmp" | grep -q "ELF" || die "extracting vmlinux from the bzImage failed"
+# PVH entry note (XEN_ELFNOTE_PHYS32_ENTRY, type 18) or QEMU cannot boot it directly.
+if command -v readelf >/dev/null 2>&1; then
+	readelf -n "$G/vmlinux.tmp" | grep -q "0x00000012" ||
+		die "the kernel has no PVH entry note (CONFIG_PVH): cannot boot vmlinux directly"
+fi
+
+# Initramfs tree: busybox, init, the agent and its libraries, the modules.
 R="$G/initrd-root"
 rm -rf "$R"
 mkdir -p "$R/bin" "$R/sbin" "$R/proc" "$R/sys" "$R/dev" "$R/tmp" "$R/run" "$R/etc" \
-	"$R/lib/modules/$KVER" "$R/usr/bin"
-cp "$(command -v busybox)" "$R/bin/busybox"
+	"$R/lib/modules/$KVER" "$R/usr"
+cp "$BUSYBOX" "$R/bin/busybox"
 for a in $(busybox --list); do
 	[ -e "$R/bin/$a" ] || ln -s busybox "$R/bin/$a"
 done
 cp "$GUEST_BIN" "$R/bin/hvbench-guest"
-cp "$(command -v fio)" "$R/bin/fio"
-cp "$(command -v iperf3)" "$R/bin/iperf3"
+strip --strip-debug "$R/bin/hvbench-guest" 2>/dev/null || true
 cp "$INIT" "$R/init"
 chmod 0755 "$R/init"
-
-# Shared libraries (and the loader) at their real paths.
-for lib in $LIBS; do
+for lib in $AGENT_LIBS; do
 	mkdir -p "$R$(dirname "$lib")"
 	cp -L "$lib" "$R$lib"
 done
@@ -107,13 +136,38 @@ done | awk '$1 == "insmod" {print $2}' | sort -u | while read -r ko; do
 done
 cp "$KR/modules.order" "$KR/modules.builtin" "$KR/modules.builtin.modinfo" "$R/lib/modules/$KVER/" 2>/dev/null || true
 depmod -b "$R" "$KVER"
-for m in virtio_pci virtio_blk virtio_net virtio_console; do
+for m in virtio_pci virtio_blk virtio_net virtio_console squashfs; do
 	grep -q "/$m.ko" "$R/lib/modules/$KVER/modules.dep" || die "module $m missing from the initramfs"
 done
+# lz4 legacy frames (-l) are what the kernel's initramfs unpacker reads; decompressing them
+# under TCG costs a fraction of gzip's time.
+(cd "$R" && find . -print | sort | cpio -o -H newc --quiet) >"$G/initrd.cpio.tmp"
+lz4 -l -9 -q -f "$G/initrd.cpio.tmp" "$G/initrd.img.tmp"
 
-(cd "$R" && find . -print | sort | cpio -o -H newc --quiet) | gzip -6 >"$G/initrd.img.tmp"
+# Tools image: mounted on /usr in the guest, so /usr/bin/fio and the libraries under
+# /usr/lib/x86_64-linux-gnu (the loader's default path; ceph's RUNPATH points there too).
+T="$G/tools-root"
+rm -rf "$T"
+mkdir -p "$T/bin"
+cp "$FIO" "$T/bin/fio"
+cp "$IPERF" "$T/bin/iperf3"
+for lib in $TOOL_LIBS; do
+	rel=${lib#/usr}
+	mkdir -p "$T$(dirname "$rel")"
+	cp -L "$lib" "$T$rel"
+done
+rm -f "$G/tools.img.tmp"
+mksquashfs "$T" "$G/tools.img.tmp" -comp lz4 -Xhc -b 128K -noappend -all-root -no-xattrs \
+	-mkfs-time 0 -all-time 0 -quiet >/dev/null
+
 mv "$G/vmlinuz.tmp" "$G/vmlinuz"
+mv "$G/vmlinux.tmp" "$G/vmlinux"
 mv "$G/initrd.img.tmp" "$G/initrd.img"
+mv "$G/tools.img.tmp" "$G/tools.img"
 echo "$KVER" >"$G/kernel-version"
+printf 'initrd.img %d KiB (%d KiB unpacked), tools.img %d KiB (%d KiB of files), vmlinux %d KiB, kernel %s\n' \
+	"$(kib "$G/initrd.img")" "$(kib "$G/initrd.cpio.tmp")" "$(kib "$G/tools.img")" \
+	"$(du -sk --apparent-size "$T" | awk '{print $1}')" "$(kib "$G/vmlinux")" "$KVER" >"$G/sizes"
+rm -f "$G/initrd.cpio.tmp"
 echo "$HASH" >"$G/stamp"
-say "guest ready: $G/vmlinuz $G/initrd.img ($(du -k "$G/initrd.img" | awk '{print $1}') KiB, kernel $KVER)"
+say "guest ready in $G: $(cat "$G/sizes")"
