@@ -45,7 +45,7 @@ struct flow {
 	const char *addr, *netns;
 	int port, udp;
 	size_t size;
-	uint64_t measure_from, measure_to, hard_end; /* absolute ns (CLOCK_MONOTONIC) */
+	uint64_t start, measure_from, measure_to, hard_end; /* absolute ns (CLOCK_MONOTONIC) */
 	struct hb_hist rtt;
 	uint64_t count, lost;
 	double elapsed; /* seconds from the first measured request to the last answer */
@@ -230,6 +230,20 @@ static void *flow_main(void *arg)
 		flow_fail(f, HB_EIO, m, err);
 		goto out;
 	}
+	/* The window opens one ramp after the first answer, not at a fixed time from the start:
+	 * an echo server (or a namespace) slow to come up on a loaded host delays the run
+	 * instead of eating its measured time. */
+	{
+		uint64_t ramp_ns = f->measure_from - f->start,
+			 dur_ns = f->measure_to - f->measure_from;
+		uint64_t t0 = now_ns();
+		f->measure_to = f->hard_end;
+		if ((f->udp ? udp_once(f, fd, out, in, &seq, &t0) : tcp_once(f, fd, out, in)) != 0)
+			goto out;
+		f->measure_from = now_ns() + ramp_ns;
+		f->measure_to = f->measure_from + dur_ns;
+		f->lost = 0;
+	}
 	for (;;) {
 		uint64_t t0 = now_ns(), t1;
 		int rc = flow_limits(f, t0);
@@ -352,6 +366,7 @@ static int run(const struct hb_wl_ctx *ctx, const json_t *p, struct hb_sample *o
 		f[i].port = rp.port;
 		f[i].udp = udp;
 		f[i].size = size;
+		f[i].start = t0;
 		f[i].measure_from = t0 + (uint64_t)(ramp * 1e9);
 		f[i].measure_to = f[i].measure_from + (uint64_t)(ctx->duration * 1e9);
 		f[i].hard_end = ctx->timeout > 0 ? t0 + (uint64_t)(ctx->timeout * 1e9)
