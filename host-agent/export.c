@@ -101,32 +101,10 @@ static double cmp_num(const json_t *c, const char *what)
 
 /* ---- CSV ---- */
 
-static void csv_field(FILE *f, const char *s)
-{
-	if (strpbrk(s, ",\"\r\n")) {
-		fputc('"', f);
-		for (; *s; s++) {
-			if (*s == '"')
-				fputc('"', f);
-			fputc(*s, f);
-		}
-		fputc('"', f);
-	} else {
-		fputs(s, f);
-	}
-}
-
-static void csv_num(FILE *f, double v)
-{
-	fputc(',', f);
-	if (isfinite(v))
-		fprintf(f, "%.10g", v);
-}
-
 static void csv_str(FILE *f, const char *s)
 {
 	fputc(',', f);
-	csv_field(f, s);
+	hb_csv_field(f, s, 0);
 }
 
 static int w_csv(FILE *f, json_t *const *docs, const long long *ids, size_t n)
@@ -180,16 +158,16 @@ static int w_csv(FILE *f, json_t *const *docs, const long long *ids, size_t n)
 			csv_str(f, js(r, "role"));
 			csv_str(f, js(r, "comparison"));
 			fprintf(f, ",%zu", json_array_size(json_object_get(r, "samples")));
-			csv_num(f, jnum(r, "median"));
-			csv_num(f, jnum(r, "mean"));
-			csv_num(f, jnum(r, "stdev"));
-			csv_num(f, jnum(r, "cv"));
-			csv_num(f, jci(r, "ci95", 0));
-			csv_num(f, jci(r, "ci95", 1));
+			hb_csv_num(f, jnum(r, "median"));
+			hb_csv_num(f, jnum(r, "mean"));
+			hb_csv_num(f, jnum(r, "stdev"));
+			hb_csv_num(f, jnum(r, "cv"));
+			hb_csv_num(f, jci(r, "ci95", 0));
+			hb_csv_num(f, jci(r, "ci95", 1));
 			csv_str(f, c ? js(c, "baseline") : "");
-			csv_num(f, cmp_num(c, "ratio"));
-			csv_num(f, cmp_num(c, "oriented"));
-			csv_num(f, cmp_num(c, "delta"));
+			hb_csv_num(f, cmp_num(c, "ratio"));
+			hb_csv_num(f, cmp_num(c, "oriented"));
+			hb_csv_num(f, cmp_num(c, "delta"));
 			fputs("\r\n", f);
 		}
 	}

@@ -565,3 +565,25 @@ void hb_fmt_duration(double s, char *buf, size_t len)
 	else
 		snprintf(buf, len, "%lds", t);
 }
+
+void hb_csv_field(FILE *f, const char *s, int always_quote)
+{
+	if (!always_quote && !strpbrk(s, ",\"\r\n")) {
+		fputs(s, f);
+		return;
+	}
+	fputc('"', f);
+	for (; *s; s++) {
+		if (*s == '"')
+			fputc('"', f);
+		fputc(*s, f);
+	}
+	fputc('"', f);
+}
+
+void hb_csv_num(FILE *f, double v)
+{
+	fputc(',', f);
+	if (isfinite(v))
+		fprintf(f, "%.10g", v);
+}

@@ -1156,25 +1156,6 @@ static void comparability(struct doc *d, const struct hb_rep *r)
 
 /* ---- results.csv: every figure of the report with its samples ---- */
 
-static void csv_str(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		if (*s == '"')
-			fputc('"', f);
-		fputc(*s, f);
-	}
-	fputc('"', f);
-}
-
-static void csv_num(FILE *f, double v)
-{
-	if (isfinite(v))
-		fprintf(f, ",%.10g", v);
-	else
-		fputc(',', f);
-}
-
 static int build_csv(const struct hb_rep *r, char **buf, size_t *len)
 {
 	FILE *f = open_memstream(buf, len);
@@ -1194,40 +1175,32 @@ static int build_csv(const struct hb_rep *r, char **buf, size_t *len)
 			const struct hb_rep_cell *x = hb_rep_cell(r, i, j);
 			const json_t *s, *v;
 			size_t k;
+			const char *names[] = {nm, c->target, row->workload, row->metric,
+					       row->unit};
+			const double stats[] = {x->median, x->cv, x->ci_lo, x->ci_hi};
+			const double cmps[] = {x->ratio, x->lo,	   x->hi,  x->oriented, x->olo,
+					       x->ohi,	 x->delta, x->dlo, x->dhi};
 
 			if (!x->res)
 				continue;
 			run_name(r, c->run, nm, sizeof(nm));
-			csv_str(f, nm);
-			fputc(',', f);
-			csv_str(f, c->target);
-			fputc(',', f);
-			csv_str(f, row->workload);
-			fputc(',', f);
-			csv_str(f, row->metric);
-			fputc(',', f);
-			csv_str(f, row->unit);
+			for (k = 0; k < HB_ARRAY_SIZE(names); k++) {
+				if (k)
+					fputc(',', f);
+				hb_csv_field(f, names[k], 1);
+			}
 			fprintf(f, ",%s,%s,%s,%d,%zu", hb_area_str(row->area),
 				hb_role_str(row->role), hb_cmp_str(row->cmp), row->higher_is_better,
 				x->n);
-			csv_num(f, x->median);
-			csv_num(f, x->cv);
-			csv_num(f, x->ci_lo);
-			csv_num(f, x->ci_hi);
+			for (k = 0; k < HB_ARRAY_SIZE(stats); k++)
+				hb_csv_num(f, stats[k]);
 			fputc(',', f);
 			if (x->has_cmp) {
 				hb_rep_col_label(r, &r->cols[c->ref], nm, sizeof(nm));
-				csv_str(f, nm);
+				hb_csv_field(f, nm, 1);
 			}
-			csv_num(f, x->ratio);
-			csv_num(f, x->lo);
-			csv_num(f, x->hi);
-			csv_num(f, x->oriented);
-			csv_num(f, x->olo);
-			csv_num(f, x->ohi);
-			csv_num(f, x->delta);
-			csv_num(f, x->dlo);
-			csv_num(f, x->dhi);
+			for (k = 0; k < HB_ARRAY_SIZE(cmps); k++)
+				hb_csv_num(f, cmps[k]);
 			fputs(",\"", f);
 			s = json_object_get(x->res, "samples");
 			json_array_foreach (s, k, v)
