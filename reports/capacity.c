@@ -360,13 +360,7 @@ static void plot_name(char *buf, size_t len, const char *workload)
 /* The workload entry wl of a step, or NULL. */
 static const json_t *step_wl(const json_t *step, const char *wl)
 {
-	const json_t *x;
-	size_t i;
-
-	json_array_foreach (json_object_get(step, "workloads"), i, x)
-		if (!strcmp(hb_j_str(x, "workload", ""), wl))
-			return x;
-	return NULL;
+	return hb_j_find(json_object_get(step, "workloads"), "workload", wl);
 }
 
 /* min, mean, max of a step's per-VM figures. */

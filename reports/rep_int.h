@@ -18,6 +18,8 @@ int hb_j_bool(const json_t *o, const char *key, int def);
 double hb_j_idx(const json_t *a, size_t i);
 /* Copies the numeric samples into a malloc'd array (caller frees); returns the count. */
 size_t hb_j_samples(const json_t *res, double **out);
+/* The first object of array a whose member key is the string val, or NULL. */
+const json_t *hb_j_find(const json_t *a, const char *key, const char *val);
 const json_t *hb_j_target(const json_t *root, const char *name);
 /* Name of the native target (kind "native"), or NULL. */
 const char *hb_j_native(const json_t *root);

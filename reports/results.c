@@ -69,15 +69,20 @@ size_t hb_j_samples(const json_t *res, double **out)
 	return k;
 }
 
-const json_t *hb_j_target(const json_t *root, const char *name)
+const json_t *hb_j_find(const json_t *a, const char *key, const char *val)
 {
-	const json_t *t = json_object_get(root, "targets"), *x;
+	const json_t *x;
 	size_t i;
 
-	json_array_foreach (t, i, x)
-		if (!strcmp(hb_j_str(x, "name", ""), name))
+	json_array_foreach (a, i, x)
+		if (!strcmp(hb_j_str(x, key, ""), val))
 			return x;
 	return NULL;
+}
+
+const json_t *hb_j_target(const json_t *root, const char *name)
+{
+	return hb_j_find(json_object_get(root, "targets"), "name", name);
 }
 
 const char *hb_j_native(const json_t *root)
