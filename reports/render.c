@@ -102,6 +102,22 @@ static void both(struct doc *d, const char *s)
 	html_esc(d, s);
 }
 
+/* A sentence on its own (a literal, not escaped): a line in Markdown, a paragraph in HTML. */
+static void para(struct doc *d, const char *s)
+{
+	md(d, "%s\n", s);
+	ht(d, "<p>%s</p>\n", s);
+}
+
+/* Opens a table row with its label cell; the caller closes the label (" |", "</th>"). */
+static void row_head(struct doc *d, const char *label)
+{
+	md(d, "| ");
+	md_esc(d, label);
+	ht(d, "<tr><th>");
+	html_esc(d, label);
+}
+
 static const char *CSS =
 	"body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,'DejaVu Sans',sans-serif;"
 	"margin:2em auto;max-width:1200px;padding:0 1.5em;color:#1d2330;line-height:1.45}"
@@ -322,8 +338,7 @@ static void glance_table(struct doc *d, const struct hb_rep *r)
 	md(d, "## At a glance\n\n");
 	ht(d, "<h2>At a glance</h2>\n");
 	if (!n) {
-		md(d, "No headline metrics in these results.\n");
-		ht(d, "<p>No headline metrics in these results.</p>\n");
+		para(d, "No headline metrics in these results.");
 		return;
 	}
 	ht(d, "<div class=\"scroll\"><table class=\"glance\">");
@@ -332,11 +347,8 @@ static void glance_table(struct doc *d, const struct hb_rep *r)
 		const struct hb_rep_row *row = &r->rows[idx[k]];
 
 		glance_label(row, label, sizeof(label));
-		md(d, "| ");
-		md_esc(d, label);
+		row_head(d, label);
 		md(d, " |");
-		ht(d, "<tr><th>");
-		html_esc(d, label);
 		ht(d, "</th>");
 		for (size_t j = 0; j < r->ncols; j++) {
 			const struct hb_rep_cell *c = hb_rep_cell(r, idx[k], j);
@@ -417,8 +429,7 @@ static void details_table(struct doc *d, const struct hb_rep *r)
 	for (size_t i = 0; i < r->nrows; i++)
 		any |= r->rows[i].role != HB_ROLE_DIAGNOSTIC;
 	if (!any) {
-		md(d, "No headline or detail metrics.\n");
-		ht(d, "<p>No headline or detail metrics.</p>\n");
+		para(d, "No headline or detail metrics.");
 		return;
 	}
 	ht(d, "<div class=\"scroll\"><table class=\"results\">");
@@ -438,11 +449,8 @@ static void details_table(struct doc *d, const struct hb_rep *r)
 			   hb_area_name(area));
 		}
 		hb_rep_row_label(row, label, sizeof(label));
-		md(d, "| ");
-		md_esc(d, label);
+		row_head(d, label);
 		md(d, " (%s) |", cmp_word(row->cmp));
-		ht(d, "<tr><th>");
-		html_esc(d, label);
 		ht(d, " <span class=\"meta\">(%s, %s, %s)</span></th>", row->unit,
 		   row->higher_is_better ? "higher is better" : "lower is better",
 		   cmp_word(row->cmp));
@@ -497,8 +505,7 @@ static void appendix(struct doc *d, const struct hb_rep *r)
 	md(d, "\n## Appendix: diagnostics and probe readings\n\n");
 	ht(d, "<h2 id=\"appendix\">Appendix: diagnostics and probe readings</h2>\n");
 	if (!n) {
-		md(d, "None.\n");
-		ht(d, "<p>None.</p>\n");
+		para(d, "None.");
 		return;
 	}
 	md(d,
@@ -518,11 +525,8 @@ static void appendix(struct doc *d, const struct hb_rep *r)
 		if (row->role != HB_ROLE_DIAGNOSTIC)
 			continue;
 		hb_rep_row_label(row, label, sizeof(label));
-		md(d, "| ");
-		md_esc(d, label);
+		row_head(d, label);
 		md(d, " |");
-		ht(d, "<tr><th>");
-		html_esc(d, label);
 		ht(d, "</th>");
 		for (size_t j = 0; j < r->ncols; j++) {
 			const struct hb_rep_cell *c = hb_rep_cell(r, i, j);
@@ -875,8 +879,7 @@ static void samples_table(struct doc *d, const struct hb_rep *r)
 	   "next to this report.</p>\n",
 	   th);
 	if (!nwarn) {
-		md(d, "None flagged.\n");
-		ht(d, "<p>None flagged.</p>\n");
+		para(d, "None flagged.");
 		goto warnings;
 	}
 	ncv = nwarn;
@@ -960,8 +963,7 @@ static void failures(struct doc *d, const struct hb_rep *r)
 	for (size_t i = 0; i < r->nruns; i++)
 		nf += json_array_size(json_object_get(r->runs[i], "failures"));
 	if (!nf) {
-		md(d, "None.\n");
-		ht(d, "<p>None.</p>\n");
+		para(d, "None.");
 		return;
 	}
 	md(d, "| run | target | workload | rep | error |\n|---|---|---|---|---|\n");
@@ -1047,17 +1049,6 @@ static int differs(struct doc *d, const struct hb_rep *r, size_t i, const char *
 	return diff;
 }
 
-static const json_t *entry_named(const json_t *prof, const char *name)
-{
-	const json_t *x;
-	size_t k;
-
-	json_array_foreach (json_object_get(prof, "workloads"), k, x)
-		if (!strcmp(hb_j_str(x, "name", ""), name))
-			return x;
-	return NULL;
-}
-
 /* Hardware and workload parameters that must match; d == NULL counts only. */
 static size_t must_match(struct doc *d, const struct hb_rep *r)
 {
@@ -1093,7 +1084,7 @@ static size_t must_match(struct doc *d, const struct hb_rep *r)
 		}
 		json_array_foreach (json_object_get(p0, "workloads"), k, x) {
 			const char *nm = hb_j_str(x, "name", "");
-			const json_t *y = entry_named(pi, nm);
+			const json_t *y = hb_j_find(json_object_get(pi, "workloads"), "name", nm);
 
 			if (!y)
 				continue; /* not measured by both: its rows show "—" */
