@@ -280,6 +280,20 @@ static void om_num(FILE *f, double v)
 		fprintf(f, "%.10g", v);
 }
 
+/* One sample of a run-level family: the run's labels (and its status when given), then v. */
+static void om_run_sample(FILE *f, const char *family, const json_t *doc, const char *status,
+			  double v)
+{
+	int first = 1;
+
+	fputs(family, f);
+	om_run_labels(f, &first, doc);
+	om_label(f, &first, "status", status);
+	fputs(first ? " " : "} ", f);
+	om_num(f, v);
+	fputc('\n', f);
+}
+
 static int w_openmetrics(FILE *f, json_t *const *docs, size_t n, struct hb_err *e)
 {
 	size_t i, j, fi;
@@ -300,28 +314,17 @@ static int w_openmetrics(FILE *f, json_t *const *docs, size_t n, struct hb_err *
 	      "# HELP hvbench_run_info One hvbench run: host, profile, status and run labels "
 	      "(value 1).\n",
 	      f);
-	for (i = 0; i < n; i++) {
-		int first = 1;
-
-		fputs("hvbench_run_info", f);
-		om_run_labels(f, &first, docs[i]);
-		om_label(f, &first, "status", js(docs[i], "status"));
-		fputs(first ? " 1\n" : "} 1\n", f);
-	}
+	for (i = 0; i < n; i++)
+		om_run_sample(f, "hvbench_run_info", docs[i], js(docs[i], "status"), 1);
 	fputs("# TYPE hvbench_run_start_time_seconds gauge\n"
 	      "# UNIT hvbench_run_start_time_seconds seconds\n"
 	      "# HELP hvbench_run_start_time_seconds When the run started (Unix time).\n",
 	      f);
 	for (i = 0; i < n; i++) {
-		int first = 1;
 		double t = NAN;
 
 		hb_parse_utc(js(docs[i], "started_at"), &t);
-		fputs("hvbench_run_start_time_seconds", f);
-		om_run_labels(f, &first, docs[i]);
-		fputs(first ? " " : "} ", f);
-		om_num(f, t);
-		fputc('\n', f);
+		om_run_sample(f, "hvbench_run_start_time_seconds", docs[i], NULL, t);
 	}
 	for (fi = 0; fi < HB_ARRAY_SIZE(om_fams); fi++) {
 		const struct om_family *fam = &om_fams[fi];
