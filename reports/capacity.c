@@ -240,7 +240,7 @@ static size_t shapes(const json_t *run, struct shape *out, size_t max)
 		const json_t *mo = json_object_get(info, "memory_overhead");
 		struct shape *s = &out[n];
 
-		if (n >= max || !strcmp(hb_j_str(t, "kind", ""), "native"))
+		if (n >= max || hb_j_is_native(t))
 			continue;
 		memset(s, 0, sizeof(*s));
 		hb_strlcpy(s->name, hb_j_str(t, "name", "?"), sizeof(s->name));

@@ -109,6 +109,7 @@ static int add_rows(struct hb_rep *r, const json_t *root, size_t *cap)
 		row->workload = w;
 		row->metric = m;
 		row->kind = hb_j_str(x, "kind", "");
+		row->name_is_kind = !strcmp(w, row->kind);
 		row->unit = hb_j_str(x, "unit", "");
 		row->higher_is_better = hb_j_bool(x, "higher_is_better", 1);
 		row_model(x, row);

@@ -323,7 +323,7 @@ static size_t glance_rows(const struct hb_rep *r, size_t *idx, size_t max, size_
  * kind) without the repetition: "Boot: time_to_ready". */
 static void glance_label(const struct hb_rep_row *row, char *buf, size_t len)
 {
-	if (!strcmp(row->workload, row->kind))
+	if (row->name_is_kind)
 		snprintf(buf, len, "%s: %s", area_short(row->area), row->metric);
 	else
 		snprintf(buf, len, "%s: %s %s", area_short(row->area), row->workload, row->metric);

@@ -85,13 +85,18 @@ const json_t *hb_j_target(const json_t *root, const char *name)
 	return hb_j_find(json_object_get(root, "targets"), "name", name);
 }
 
+int hb_j_is_native(const json_t *target)
+{
+	return !strcmp(hb_j_str(target, "kind", ""), "native");
+}
+
 const char *hb_j_native(const json_t *root)
 {
 	const json_t *t = json_object_get(root, "targets"), *x;
 	size_t i;
 
 	json_array_foreach (t, i, x)
-		if (!strcmp(hb_j_str(x, "kind", ""), "native"))
+		if (hb_j_is_native(x))
 			return hb_j_str(x, "name", NULL);
 	return hb_j_target(root, "native") ? "native" : NULL;
 }
