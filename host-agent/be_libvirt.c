@@ -1332,7 +1332,7 @@ static int dom_is_gone(void *arg, double wait, char *msg, size_t len)
 	struct lv *l = arg;
 	double end = hb_now() + wait;
 
-	while (dom_alive(l) && hb_now() < end)
+	while (wait > 0 && dom_alive(l) && hb_now() < end)
 		hb_sleep(0.05, NULL);
 	if (dom_alive(l))
 		return 0;
@@ -1344,36 +1344,23 @@ static int lv_run(void *priv, const struct hb_run_req *req, const struct hb_run_
 		  struct hb_sample *out, struct hb_err *e)
 {
 	struct lv *l = priv;
-	struct hb_probe_target pt = {0};
-	struct hb_tg_run_result res;
-	struct hb_err ae = {0};
-	int rc;
+	struct hb_probe_target pt = {.pid = l->pid,
+				     .is_vm = 1,
+				     .ntids = l->ntids,
+				     .qmp = l->qmp,
+				     .vmm_stats = dom_stats,
+				     .vmm_stats_arg = l};
+	struct hb_tg_vm vm = {.name = l->name,
+			      .down = "the domain is not usable",
+			      .agent = &l->agent,
+			      .peer = &l->peer,
+			      .gone = dom_is_gone,
+			      .arg = l,
+			      .stopped = l->stopped,
+			      .dead = &l->dead};
 
-	hb_sample_init(out);
-	if (l->dead || !l->agent.open || l->stopped)
-		return hb_err_set(e, HB_EIO, "%s: the domain is not usable", l->name);
-	if (!dom_alive(l)) {
-		char g[300];
-		l->dead = 1;
-		gone_msg(l, g, sizeof(g));
-		return hb_err_set(e, HB_ECHILD, "%s: %s before %s", l->name, g, req->entry);
-	}
-	pt.pid = l->pid;
-	pt.is_vm = 1;
-	pt.ntids = l->ntids;
 	memcpy(pt.tids, l->tids, sizeof(pt.tids));
-	pt.qmp = l->qmp;
-	pt.vmm_stats = dom_stats;
-	pt.vmm_stats_arg = l;
-	rc = hb_tg_agent_run(&l->agent, l->name, req, hooks, &pt, &l->peer, out, &res, &ae);
-	if (res.interrupted) {
-		l->dead = 1;
-		return hb_err_set(e, HB_EINTR, "%s: %s interrupted", l->name, req->entry);
-	}
-	if (rc)
-		return hb_tg_agent_failure(l->name, req->entry, rc, &res, &ae, dom_is_gone, l,
-					   &l->dead, e);
-	return 0;
+	return hb_tg_vm_run(&vm, req, hooks, &pt, out, e);
 }
 
 /* Waits up to secs for the created domain to go away; 1 when it did. */

@@ -847,35 +847,22 @@ static int qemu_run(void *priv, const struct hb_run_req *req, const struct hb_ru
 		    struct hb_sample *out, struct hb_err *e)
 {
 	struct qemu *q = priv;
-	struct hb_probe_target pt = {0};
-	struct hb_tg_run_result res;
-	struct hb_err ae = {0};
-	int rc;
+	struct hb_probe_target pt = {.pid = q->pid,
+				     .is_vm = 1,
+				     .ntids = q->ntids,
+				     .qmp_path = q->qmp_path,
+				     .qmp = q->qmp};
+	struct hb_tg_vm vm = {.name = q->name,
+			      .down = "the VM is not running",
+			      .agent = &q->agent,
+			      .peer = &q->peer,
+			      .gone = qemu_is_gone,
+			      .arg = q,
+			      .stopped = q->stopped,
+			      .dead = &q->dead};
 
-	hb_sample_init(out);
-	if (q->dead || !q->agent.open || q->stopped)
-		return hb_err_set(e, HB_EIO, "%s: the VM is not running", q->name);
-	if (qemu_gone(q)) {
-		char g[700];
-		q->dead = 1;
-		gone_msg(q, g, sizeof(g));
-		return hb_err_set(e, HB_ECHILD, "%s: %s before %s", q->name, g, req->entry);
-	}
-	pt.pid = q->pid;
-	pt.is_vm = 1;
-	pt.ntids = q->ntids;
 	memcpy(pt.tids, q->tids, sizeof(pt.tids));
-	pt.qmp_path = q->qmp_path;
-	pt.qmp = q->qmp;
-	rc = hb_tg_agent_run(&q->agent, q->name, req, hooks, &pt, &q->peer, out, &res, &ae);
-	if (res.interrupted) {
-		q->dead = 1;
-		return hb_err_set(e, HB_EINTR, "%s: %s interrupted", q->name, req->entry);
-	}
-	if (rc)
-		return hb_tg_agent_failure(q->name, req->entry, rc, &res, &ae, qemu_is_gone, q,
-					   &q->dead, e);
-	return 0;
+	return hb_tg_vm_run(&vm, req, hooks, &pt, out, e);
 }
 
 static void qemu_stop(void *priv, json_t *info)

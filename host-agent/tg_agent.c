@@ -193,6 +193,33 @@ int hb_tg_agent_failure(const char *target, const char *entry, int rc,
 	return hb_err_set(e, rc, "%s", ae->msg);
 }
 
+int hb_tg_vm_run(const struct hb_tg_vm *vm, const struct hb_run_req *req,
+		 const struct hb_run_hooks *hooks, const struct hb_probe_target *pt,
+		 struct hb_sample *out, struct hb_err *e)
+{
+	struct hb_tg_run_result res;
+	struct hb_err ae = {0};
+	char g[700];
+	int rc;
+
+	hb_sample_init(out);
+	if (*vm->dead || !vm->agent->open || vm->stopped)
+		return hb_err_set(e, HB_EIO, "%s: %s", vm->name, vm->down);
+	if (vm->gone(vm->arg, 0, g, sizeof(g))) {
+		*vm->dead = 1;
+		return hb_err_set(e, HB_ECHILD, "%s: %s before %s", vm->name, g, req->entry);
+	}
+	rc = hb_tg_agent_run(vm->agent, vm->name, req, hooks, pt, vm->peer, out, &res, &ae);
+	if (res.interrupted) {
+		*vm->dead = 1;
+		return hb_err_set(e, HB_EINTR, "%s: %s interrupted", vm->name, req->entry);
+	}
+	if (rc)
+		return hb_tg_agent_failure(vm->name, req->entry, rc, &res, &ae, vm->gone, vm->arg,
+					   vm->dead, e);
+	return 0;
+}
+
 int hb_tg_agent_shutdown(struct hb_tg_agent *a, double timeout, struct hb_err *e)
 {
 	if (!a->open)
