@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdint.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -586,4 +587,15 @@ void hb_csv_num(FILE *f, double v)
 	fputc(',', f);
 	if (isfinite(v))
 		fprintf(f, "%.10g", v);
+}
+
+void *hb_grow(void *p, size_t *cap, size_t first, size_t size)
+{
+	size_t nc = *cap ? *cap * 2 : first;
+	void *np;
+
+	if (nc < *cap || nc > SIZE_MAX / size || !(np = realloc(p, nc * size)))
+		return NULL;
+	*cap = nc;
+	return np;
 }

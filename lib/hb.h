@@ -118,6 +118,12 @@ const char *hb_suggest(char *buf, size_t len, const char *s, const char *const *
 void hb_csv_field(FILE *f, const char *s, int always_quote);
 void hb_csv_num(FILE *f, double v);
 
+/*
+ * Room for more elements of size bytes in the growable array p of *cap: doubles *cap (first
+ * when 0) and returns the reallocated array, or NULL (p and *cap untouched) when out of memory.
+ */
+void *hb_grow(void *p, size_t *cap, size_t first, size_t size);
+
 #define HB_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 #endif

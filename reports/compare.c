@@ -526,13 +526,11 @@ static struct cmp_row *new_row(struct cmp *c, const json_t *res)
 	struct cmp_row *r;
 
 	if (c->nrows == c->cap) {
-		size_t nc = c->cap ? c->cap * 2 : 64;
-		struct cmp_row *n = realloc(c->rows, nc * sizeof(*n));
+		struct cmp_row *n = hb_grow(c->rows, &c->cap, 64, sizeof(*n));
 
 		if (!n)
 			return NULL;
 		c->rows = n;
-		c->cap = nc;
 	}
 	r = &c->rows[c->nrows++];
 	memset(r, 0, sizeof(*r));
