@@ -102,6 +102,13 @@ static void both(struct doc *d, const char *s)
 	html_esc(d, s);
 }
 
+/* Plain text with nothing to escape (a separator, a fixed word) into both documents. */
+static void lit(struct doc *d, const char *s)
+{
+	fputs(s, d->md);
+	fputs(s, d->html);
+}
+
 /* A sentence on its own (a literal, not escaped): a line in Markdown, a paragraph in HTML. */
 static void para(struct doc *d, const char *s)
 {
@@ -930,8 +937,7 @@ warnings:
 		md(d, "- " WARN_SIGN " ");
 		ht(d, "<li class=\"warn\">" WARN_SIGN " ");
 		both(d, nm);
-		md(d, " has status \"");
-		ht(d, " has status \"");
+		lit(d, " has status \"");
 		both(d, st);
 		md(d, "\": some measurements are missing.\n");
 		ht(d, "\": some measurements are missing.</li>\n");
@@ -1015,8 +1021,7 @@ static void diff_line(struct doc *d, const struct hb_rep *r, size_t i, const cha
 	md(d, "- ");
 	ht(d, "<li>");
 	both(d, what);
-	md(d, ": ");
-	ht(d, ": ");
+	lit(d, ": ");
 	both(d, n0);
 	md(d, " `");
 	ht(d, " <code>");
@@ -1298,8 +1303,7 @@ static void title(struct doc *d, const struct hb_rep *r)
 		   ndocs(r), CSS);
 		for (size_t i = 0; i < ndocs(r); i++) {
 			run_name(r, i, nm, sizeof(nm));
-			md(d, "%s", i ? " vs " : "");
-			ht(d, "%s", i ? " vs " : "");
+			lit(d, i ? " vs " : "");
 			both(d, nm);
 		}
 		md(d, "\n\n");
@@ -1308,21 +1312,16 @@ static void title(struct doc *d, const struct hb_rep *r)
 			const json_t *x = r->runs[i];
 
 			run_name(r, i, nm, sizeof(nm));
-			md(d, "%s", i ? "; " : "");
-			ht(d, "%s", i ? "; " : "");
+			lit(d, i ? "; " : "");
 			both(d, nm);
-			md(d, ": profile ");
-			ht(d, ": profile ");
+			lit(d, ": profile ");
 			both(d, hb_j_str(x, "profile_name", "?"));
-			md(d, ", started ");
-			ht(d, ", started ");
+			lit(d, ", started ");
 			both(d, hb_j_str(x, "started_at", "?"));
-			md(d, " on ");
-			ht(d, " on ");
+			lit(d, " on ");
 			both(d,
 			     hb_j_str(json_object_get(x, "host"), "hostname", "an unnamed host"));
-			md(d, ", status ");
-			ht(d, ", status ");
+			lit(d, ", status ");
 			both(d, hb_j_str(x, "status", "?"));
 		}
 	} else {
@@ -1332,15 +1331,12 @@ static void title(struct doc *d, const struct hb_rep *r)
 		both(d, prof);
 		md(d, "\n\n");
 		ht(d, "</h1>\n<p class=\"meta\">");
-		md(d, "Started ");
-		ht(d, "Started ");
+		lit(d, "Started ");
 		both(d, hb_j_str(r->runs[0], "started_at", "?"));
-		md(d, " on ");
-		ht(d, " on ");
+		lit(d, " on ");
 		both(d,
 		     hb_j_str(json_object_get(r->runs[0], "host"), "hostname", "an unnamed host"));
-		md(d, ", status ");
-		ht(d, ", status ");
+		lit(d, ", status ");
 		both(d, hb_j_str(r->runs[0], "status", "?"));
 	}
 	md(d, ". Every figure is the median of the repetitions.\n\n");
