@@ -100,6 +100,18 @@ static int flow_limits(struct flow *f, uint64_t now)
 	return now >= f->measure_to;
 }
 
+/* After a send or recv of n bytes: 1 when it was interrupted or would block (try again once
+ * the flow's limits allow: their error, < 0, ends the flow), else 0 (errno kept). */
+static int again(struct flow *f, ssize_t n)
+{
+	int l;
+
+	if (n >= 0 || (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK))
+		return 0;
+	l = flow_limits(f, now_ns());
+	return l < 0 ? l : 1;
+}
+
 /* Sends len bytes (TCP) or one datagram (UDP); waits out send timeouts within the limits. */
 static int send_all(struct flow *f, int fd, const char *buf, size_t len)
 {
@@ -107,12 +119,12 @@ static int send_all(struct flow *f, int fd, const char *buf, size_t len)
 
 	while (off < len) {
 		ssize_t w = send(fd, buf + off, len - off, MSG_NOSIGNAL);
-		if (w < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)) {
-			int l = flow_limits(f, now_ns());
-			if (l < 0)
-				return l;
+		int a = again(f, w);
+
+		if (a < 0)
+			return a;
+		if (a)
 			continue;
-		}
 		if (w <= 0)
 			return flow_fail(f, HB_EIO, "send to the echo server",
 					 w < 0 ? errno : EPIPE);
@@ -129,12 +141,12 @@ static int tcp_once(struct flow *f, int fd, char *out, char *in)
 
 	while (!rc && got < f->size) {
 		ssize_t n = recv(fd, in + got, f->size - got, 0);
-		if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)) {
-			int l = flow_limits(f, now_ns());
-			if (l < 0)
-				return l;
+		int a = again(f, n);
+
+		if (a < 0)
+			return a;
+		if (a)
 			continue;
-		}
 		if (n <= 0)
 			return flow_fail(f, HB_EIO,
 					 n ? "receive from the echo server"
