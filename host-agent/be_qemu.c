@@ -26,7 +26,6 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -144,20 +143,6 @@ struct qemu {
 };
 
 /* ---- small helpers ---- */
-
-static void vlog(struct qemu *q, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void vlog(struct qemu *q, const char *fmt, ...)
-{
-	char msg[1024];
-	va_list ap;
-
-	if (!q->env || !q->env->log)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	q->env->log(q->env->log_arg, "%s: %s", q->name, msg);
-}
 
 /* Non-blocking: 1 when QEMU has exited (and was reaped). */
 static int qemu_gone(struct qemu *q)
@@ -391,7 +376,8 @@ static void kill_qemu(struct qemu *q, double grace)
 	if (!wait_gone(q, grace)) {
 		kill(-q->pid, SIGKILL);
 		if (!wait_gone(q, 10))
-			vlog(q, "QEMU pid %d could not be reaped", (int)q->pid);
+			hb_target_log(q->env, q->name, "QEMU pid %d could not be reaped",
+				      (int)q->pid);
 	}
 }
 
@@ -428,30 +414,16 @@ static int hello_check(void *arg, int closed, struct hb_err *e)
 	return 0;
 }
 
-static int connect_agent(struct qemu *q, double deadline, struct hb_err *e)
+/* While connecting to the agent socket: is QEMU still there? */
+static int socket_check(void *arg, struct hb_err *e)
 {
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct qemu *q = arg;
+	char m[600];
 
-	hb_strlcpy(sa.sun_path, q->agent_path, sizeof(sa.sun_path));
-	for (;;) {
-		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (fd < 0)
-			return hb_err_errno(e, HB_EIO, "socket");
-		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
-			hb_tg_agent_attach(&q->agent, fd);
-			return 0;
-		}
-		close(fd);
-		if (qemu_gone(q)) {
-			char m[600];
-			gone_msg(q, m, sizeof(m));
-			return hb_err_set(e, HB_ECHILD, "%s before the agent socket opened", m);
-		}
-		if (hb_now() >= deadline)
-			return hb_err_set(e, HB_ETIMEDOUT, "agent socket %s did not open",
-					  q->agent_path);
-		hb_sleep(0.02, NULL);
-	}
+	if (!qemu_gone(q))
+		return 0;
+	gone_msg(q, m, sizeof(m));
+	return hb_err_set(e, HB_ECHILD, "%s before the agent socket opened", m);
 }
 
 /* Seconds since path was last modified (0 when unknown): when QEMU made its QMP socket. */
@@ -514,7 +486,7 @@ static int boot(struct qemu *q, const char *accel, const char *cpu, double timeo
 		}
 		hb_sleep(0.02, NULL);
 	}
-	rc = connect_agent(q, deadline, e);
+	rc = hb_tg_agent_connect_unix(&q->agent, q->agent_path, deadline, socket_check, q, e);
 	if (rc)
 		goto out;
 	rc = hb_tg_agent_hello(&q->agent, NULL, deadline - hb_now(), hello_check, q, hello, e);
@@ -713,18 +685,20 @@ static int qemu_start(void *priv, const struct hb_target *t, const struct hb_env
 		try_kvm = 0;
 		hb_snprintf(reason, sizeof(reason), "%s (found by an earlier target of this run)",
 			    memo);
-		vlog(q, "KVM could not boot this guest earlier in this run: booting under TCG");
+		hb_target_log(
+			q->env, q->name,
+			"KVM could not boot this guest earlier in this run: booting under TCG");
 	}
 	if (try_kvm && !strcmp(q->accel, "auto") &&
 	    hb_kvm_verdict_lookup(q->probe_cache, q->vm.bin, guest, reason, sizeof(reason))) {
 		try_kvm = 0;
-		vlog(q, "%s", reason);
+		hb_target_log(q->env, q->name, "%s", reason);
 	}
 	if (try_kvm) {
 		double to = !strcmp(q->accel, "kvm") ? (double)q->boot_timeout
 						     : (double)q->kvm_probe_timeout;
 		avail_before = hb_meminfo("MemAvailable") / 1048576.0;
-		vlog(q, "booting under KVM (%.0f s to say hello)", to);
+		hb_target_log(q->env, q->name, "booting under KVM (%.0f s to say hello)", to);
 		q->probing = !strcmp(q->accel, "auto");
 		rc = boot_kvm(q, to, info, &hello, note, sizeof(note), e);
 		if (q->probing && rc != HB_EINTR)
@@ -741,7 +715,7 @@ static int qemu_start(void *priv, const struct hb_target *t, const struct hb_env
 			hb_snprintf(reason, sizeof(reason), "kvm: %s%s%s; fell back to tcg", e->msg,
 				    note[0] ? " (after " : "",
 				    note[0] ? "-cpu host was refused: MSR)" : "");
-			vlog(q, "%s", reason);
+			hb_target_log(q->env, q->name, "%s", reason);
 			json_object_set_new(info, "kvm_probe_s", json_real(q->probe_spent));
 			hb_memo_set_kvm_failed(env->memo, guest, reason);
 			hb_err_clear(e);
@@ -755,7 +729,7 @@ static int qemu_start(void *priv, const struct hb_target *t, const struct hb_env
 		if (!strcmp(q->accel, "tcg"))
 			hb_strlcpy(reason, "tcg requested", sizeof(reason));
 		avail_before = hb_meminfo("MemAvailable") / 1048576.0;
-		vlog(q, "booting under TCG (emulation)");
+		hb_target_log(q->env, q->name, "booting under TCG (emulation)");
 		rc = boot(q, "tcg", "max", (double)q->boot_timeout, info, &hello, e);
 		if (rc) {
 			hb_err_prefix(e, "accel=tcg");

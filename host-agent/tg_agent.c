@@ -6,9 +6,11 @@
  */
 #include "tg_agent.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -27,6 +29,34 @@ void hb_tg_agent_attach(struct hb_tg_agent *a, int fd)
 	a->conn.stop = a->stop;
 	a->open = 1;
 	a->next_id = 1;
+}
+
+int hb_tg_agent_connect_unix(struct hb_tg_agent *a, const char *path, double deadline,
+			     int (*check)(void *arg, struct hb_err *e), void *arg, struct hb_err *e)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+
+	if (hb_strlcpy(sa.sun_path, path, sizeof(sa.sun_path)))
+		return hb_err_set(e, HB_EINVAL, "agent socket path too long: %s", path);
+	for (;;) {
+		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), err, rc;
+
+		if (fd < 0)
+			return hb_err_errno(e, HB_EIO, "socket");
+		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+			hb_tg_agent_attach(a, fd);
+			return 0;
+		}
+		err = errno;
+		close(fd);
+		if ((rc = check(arg, e)))
+			return rc;
+		if (hb_now() >= deadline) {
+			errno = err;
+			return hb_err_errno(e, HB_ETIMEDOUT, "agent socket %s did not open", path);
+		}
+		hb_sleep(0.02, NULL);
+	}
 }
 
 int hb_tg_agent_hello(struct hb_tg_agent *a, const char *token, double timeout,

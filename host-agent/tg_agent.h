@@ -30,6 +30,15 @@ void hb_tg_agent_init(struct hb_tg_agent *a, volatile sig_atomic_t *stop);
 /* Takes ownership of a connected fd (blocking mode) and starts a session on it. */
 void hb_tg_agent_attach(struct hb_tg_agent *a, int fd);
 /*
+ * Connects the session to the agent's unix socket at path (a VMM's chardev server, open a moment
+ * after the VMM starts): tries until deadline, every 20 ms; after each refusal check(arg, e)
+ * may end the wait with its code and message (the VM is gone). On timeout HB_ETIMEDOUT naming
+ * the socket and the last refusal.
+ */
+int hb_tg_agent_connect_unix(struct hb_tg_agent *a, const char *path, double deadline,
+			     int (*check)(void *arg, struct hb_err *e), void *arg,
+			     struct hb_err *e);
+/*
  * hello (token may be NULL) within timeout seconds; check (may be NULL) is asked every 0.25 s
  * and when the channel closes whether the VM is still there (see hb_hello_check_fn).
  * *hello: the agent's hello, a new reference. Then times the protocol's round trip (a->rtt)
