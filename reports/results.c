@@ -642,11 +642,16 @@ static int need_nums(const json_t *o, const char *where, const char *key, long n
 	return 0;
 }
 
-/* Each element of o[key] must be an object; where[i] is checked by fn. */
+/* What the objects of an array hold: the fields, then what check (NULL: nothing) asks. */
+struct objs {
+	const struct field *f;
+	size_t n;
+	int (*check)(const json_t *x, const char *where, const char *name, struct hb_err *e);
+};
+
+/* Each element of o[key] must be an object as schema says; where[i] names it in errors. */
 static int need_objs(const json_t *o, const char *where, const char *key, int required,
-		     int (*fn)(const json_t *x, const char *where, const char *name,
-			       struct hb_err *e),
-		     const char *name, struct hb_err *e)
+		     const struct objs *schema, const char *name, struct hb_err *e)
 {
 	const json_t *a = json_object_get(o, key), *x;
 	char w[160];
@@ -659,7 +664,8 @@ static int need_objs(const json_t *o, const char *where, const char *key, int re
 		snprintf(w, sizeof(w), "%s%s%s[%zu]", where, where[0] ? "." : "", key, i);
 		if (!json_is_object(x))
 			return hb_err_set(e, HB_EINVAL, "%s: %s: not an object", name, w);
-		if ((rc = fn(x, w, name, e)))
+		if ((rc = need_fields(x, w, schema->f, schema->n, name, e)) ||
+		    (schema->check && (rc = schema->check(x, w, name, e))))
 			return rc;
 	}
 	return 0;
@@ -680,13 +686,9 @@ static int check_ksm(const json_t *o, const char *where, const char *name, struc
 	return need_fields(k, w, ksm, HB_ARRAY_SIZE(ksm), name, e);
 }
 
-static int check_consumer(const json_t *x, const char *where, const char *name, struct hb_err *e)
-{
-	static const struct field consumer[] = {
-		{"pid", T_INT, 1}, {"comm", T_STR, 1}, {"rss_mib", T_NUM, 1}};
-
-	return need_fields(x, where, consumer, HB_ARRAY_SIZE(consumer), name, e);
-}
+static const struct field consumer[] = {
+	{"pid", T_INT, 1}, {"comm", T_STR, 1}, {"rss_mib", T_NUM, 1}};
+static const struct objs consumers = {consumer, HB_ARRAY_SIZE(consumer), NULL};
 
 static int check_footprint(const json_t *root, const char *name, struct hb_err *e)
 {
@@ -700,7 +702,7 @@ static int check_footprint(const json_t *root, const char *name, struct hb_err *
 	if ((rc = need(root, "", "host_footprint", T_OBJ, 0, name, e)) || !f)
 		return rc;
 	if ((rc = need_fields(f, "host_footprint", nums, HB_ARRAY_SIZE(nums), name, e)) ||
-	    (rc = need_objs(f, "host_footprint", "top", 0, check_consumer, name, e)) ||
+	    (rc = need_objs(f, "host_footprint", "top", 0, &consumers, name, e)) ||
 	    (rc = check_ksm(f, "host_footprint", name, e)) ||
 	    (rc = need(f, "host_footprint", "cpu", T_OBJ, 0, name, e)))
 		return rc;
@@ -708,15 +710,11 @@ static int check_footprint(const json_t *root, const char *name, struct hb_err *
 	return c ? need_fields(c, "host_footprint.cpu", cpu, HB_ARRAY_SIZE(cpu), name, e) : 0;
 }
 
-static int check_dvm(const json_t *x, const char *where, const char *name, struct hb_err *e)
-{
-	static const struct field vm[] = {{"name", T_STR, 1},
-					  {"pss_mib", T_NUM, 0},
-					  {"guest_ram_pss_mib", T_NUM, 0},
-					  {"vmm_overhead_mib", T_NUM, 0}};
-
-	return need_fields(x, where, vm, HB_ARRAY_SIZE(vm), name, e);
-}
+static const struct field vm[] = {{"name", T_STR, 1},
+				  {"pss_mib", T_NUM, 0},
+				  {"guest_ram_pss_mib", T_NUM, 0},
+				  {"vmm_overhead_mib", T_NUM, 0}};
+static const struct objs vms = {vm, HB_ARRAY_SIZE(vm), NULL};
 
 static int check_dstep(const json_t *x, const char *where, const char *name, struct hb_err *e)
 {
@@ -738,7 +736,7 @@ static int check_dstep(const json_t *x, const char *where, const char *name, str
 
 	if ((rc = need(x, where, "k", T_INT, 1, name, e)) ||
 	    (rc = need(x, where, "workloads", T_ARR, 1, name, e)) ||
-	    (rc = need_objs(x, where, "vms", 1, check_dvm, name, e)) ||
+	    (rc = need_objs(x, where, "vms", 1, &vms, name, e)) ||
 	    (rc = need(x, where, "pss_total_mib", T_NUM, 0, name, e)) ||
 	    (rc = need(x, where, "memavailable_mib", T_NUM, 0, name, e)) ||
 	    (rc = check_ksm(x, where, name, e)))
@@ -760,13 +758,10 @@ static int check_dstep(const json_t *x, const char *where, const char *name, str
 	return 0;
 }
 
-static int check_knee(const json_t *x, const char *where, const char *name, struct hb_err *e)
-{
-	static const struct field knee[] = {
-		{"workload", T_STR, 1}, {"knee_k", T_INT, 1}, {"limited", T_BOOL, 1}};
-
-	return need_fields(x, where, knee, HB_ARRAY_SIZE(knee), name, e);
-}
+static const struct field knee[] = {
+	{"workload", T_STR, 1}, {"knee_k", T_INT, 1}, {"limited", T_BOOL, 1}};
+static const struct objs knees = {knee, HB_ARRAY_SIZE(knee), NULL};
+static const struct objs steps = {NULL, 0, check_dstep};
 
 static int check_density(const json_t *root, const char *name, struct hb_err *e)
 {
@@ -781,8 +776,8 @@ static int check_density(const json_t *root, const char *name, struct hb_err *e)
 	if ((rc = need(root, "", "density", T_OBJ, 0, name, e)) || !d)
 		return rc;
 	if ((rc = need_fields(d, "density", density, HB_ARRAY_SIZE(density), name, e)) ||
-	    (rc = need_objs(d, "density", "steps", 1, check_dstep, name, e)) ||
-	    (rc = need_objs(d, "density", "knees", 0, check_knee, name, e)))
+	    (rc = need_objs(d, "density", "steps", 1, &steps, name, e)) ||
+	    (rc = need_objs(d, "density", "knees", 0, &knees, name, e)))
 		return rc;
 	s = json_object_get(d, "shape");
 	if ((rc = need_fields(s, "density.shape", shape, HB_ARRAY_SIZE(shape), name, e)))
