@@ -439,8 +439,31 @@ int hb_child_run(char *const argv[], const char *in, double timeout, volatile si
 	return rc;
 }
 
-int hb_child_server_failed(struct hb_child *c, const char *what, const char *bind, int port,
-			   const char *netns, struct hb_err *e)
+struct hb_server_at hb_server_at(const char *netns, const char *bind, int port)
+{
+	struct hb_server_at at = {.netns = netns && *netns ? netns : NULL,
+				  .bind = bind && *bind ? bind : NULL,
+				  .port = port};
+
+	return at;
+}
+
+int hb_child_server_fork(struct hb_child *c, const char *what, hb_child_fn fn,
+			 const struct hb_server_at *at, char addr[64], char netns[64],
+			 struct hb_err *e)
+{
+	struct hb_err ce;
+	int rc;
+
+	hb_strlcpy(addr, at->bind ? at->bind : "", 64);
+	hb_strlcpy(netns, at->netns ? at->netns : "", 64);
+	hb_err_clear(&ce);
+	rc = hb_child_fork(c, fn, (void *)at, &ce);
+	return rc ? hb_err_set(e, rc, "%s: %s", what, ce.msg) : 0;
+}
+
+int hb_child_server_failed(struct hb_child *c, const char *what, const struct hb_server_at *at,
+			   struct hb_err *e)
 {
 	struct hb_child_out r;
 	struct hb_err ce;
@@ -448,8 +471,8 @@ int hb_child_server_failed(struct hb_child *c, const char *what, const char *bin
 
 	hb_err_clear(&ce);
 	hb_child_wait(c, what, hb_now() + 2, NULL, 1 << 16, &r, &ce);
-	rc = hb_err_set(e, HB_ECHILD, "%s on %s:%d%s%s exited: %s", what, bind ? bind : "*", port,
-			netns ? " in netns " : "", netns ? netns : "",
+	rc = hb_err_set(e, HB_ECHILD, "%s on %s:%d%s%s exited: %s", what, at->bind ? at->bind : "*",
+			at->port, at->netns ? " in netns " : "", at->netns ? at->netns : "",
 			r.err && r.err[0] ? hb_tail(r.err, 300) : "(no message)");
 	hb_child_out_free(&r);
 	return rc;

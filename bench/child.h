@@ -55,6 +55,23 @@ void hb_child_kill(struct hb_child *c);
 
 void hb_child_out_free(struct hb_child_out *r);
 
+/* Where a server child listens: its namespace and bind address (NULL: the caller's / any). */
+struct hb_server_at {
+	const char *netns, *bind;
+	int port;
+};
+
+/* at from a start call's arguments ("" in netns or bind means none). */
+struct hb_server_at hb_server_at(const char *netns, const char *bind, int port);
+
+/*
+ * The start of a server child (iperf3, echo): records where it listens in addr and netns (each
+ * 64 bytes, "" for none), then forks fn(at); a failure to fork is named after what.
+ */
+int hb_child_server_fork(struct hb_child *c, const char *what, hb_child_fn fn,
+			 const struct hb_server_at *at, char addr[64], char netns[64],
+			 struct hb_err *e);
+
 /*
  * For server children (iperf3, echo) that outlive the call starting them. hb_child_server_failed:
  * the child did not come up; reaps it (2 s, then killed) and sets e to "WHAT on BIND:PORT[ in
@@ -62,8 +79,8 @@ void hb_child_out_free(struct hb_child_out *r);
  * its pipes (its later writes fail with EPIPE, ignored) and returns its pid. hb_child_stop_pid:
  * kills and reaps the group of *pid and sets it to 0 (no-op when 0).
  */
-int hb_child_server_failed(struct hb_child *c, const char *what, const char *bind, int port,
-			   const char *netns, struct hb_err *e);
+int hb_child_server_failed(struct hb_child *c, const char *what, const struct hb_server_at *at,
+			   struct hb_err *e);
 pid_t hb_child_detach(struct hb_child *c);
 void hb_child_stop_pid(pid_t *pid);
 

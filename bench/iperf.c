@@ -37,14 +37,9 @@ static int write_all(int fd, const char *s, size_t len)
 
 /* ---- server ---- */
 
-struct srv_arg {
-	const char *netns, *bind;
-	int port;
-};
-
 static int server_fn(void *arg, int outfd)
 {
-	const struct srv_arg *a = arg;
+	const struct hb_server_at *a = arg;
 	struct iperf_test *t;
 	struct hb_err e;
 
@@ -146,11 +141,8 @@ static int holds_socket(pid_t pid, const unsigned long *ino, int n)
 int hb_iperf_server_start(struct hb_iperf_server *s, const char *netns, const char *bind_addr,
 			  int port, struct hb_err *e)
 {
-	struct srv_arg a = {.netns = netns && *netns ? netns : NULL,
-			    .bind = bind_addr && *bind_addr ? bind_addr : NULL,
-			    .port = port};
+	struct hb_server_at a = hb_server_at(netns, bind_addr, port);
 	struct hb_child c;
-	struct hb_err ce;
 	double deadline = hb_now() + 10.0;
 	int rc;
 
@@ -158,12 +150,9 @@ int hb_iperf_server_start(struct hb_iperf_server *s, const char *netns, const ch
 	if (port <= 0 || port > 65535)
 		return hb_err_set(e, HB_EINVAL, "iperf3 server: bad port %d", port);
 	s->port = port;
-	hb_strlcpy(s->addr, a.bind ? a.bind : "", sizeof(s->addr));
-	hb_strlcpy(s->netns, a.netns ? a.netns : "", sizeof(s->netns));
-	hb_err_clear(&ce);
-	rc = hb_child_fork(&c, server_fn, &a, &ce);
+	rc = hb_child_server_fork(&c, "iperf3 server", server_fn, &a, s->addr, s->netns, e);
 	if (rc)
-		return hb_err_set(e, rc, "iperf3 server: %s", ce.msg);
+		return rc;
 	for (;;) {
 		unsigned long ino[16];
 		int n = listen_inodes(c.pid, port, ino, 16);
@@ -173,8 +162,7 @@ int hb_iperf_server_start(struct hb_iperf_server *s, const char *netns, const ch
 		memset(&si, 0, sizeof(si));
 		if (waitid(P_PID, (id_t)c.pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 &&
 		    si.si_pid == c.pid) {
-			return hb_child_server_failed(&c, "iperf3 server", a.bind, port, a.netns,
-						      e);
+			return hb_child_server_failed(&c, "iperf3 server", &a, e);
 		}
 		if (hb_now() > deadline) {
 			hb_child_kill(&c);

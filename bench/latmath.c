@@ -2,6 +2,7 @@
  * latmath.c — the pure arithmetic behind the netrr, noise and micro workloads (see latmath.h).
  */
 #include "latmath.h"
+#include "procstat.h"
 #include "stats.h"
 
 #include <math.h>
@@ -53,37 +54,12 @@ int hb_noise_metrics(const struct hb_noise_result *r, const struct hb_hist *gaps
 
 int hb_proc_stat_steal(const char *text, int cpu, unsigned long long *ticks)
 {
-	char want[32];
-	size_t wl;
-	const char *p = text;
+	struct hb_cpu_ticks t;
+	int rc = hb_procstat_parse_cpu(text, cpu, &t);
 
-	if (cpu < 0)
-		memcpy(want, "cpu ", 5);
-	else if (hb_snprintf(want, sizeof(want), "cpu%d ", cpu))
-		return HB_EINVAL;
-	wl = strlen(want);
-	while (p && *p) {
-		if (!strncmp(p, want, wl)) {
-			unsigned long long v = 0;
-			const char *q = p + wl;
-			int i;
-			for (i = 0; i < 8; i++) {
-				char *end;
-				while (*q == ' ')
-					q++;
-				if (*q < '0' || *q > '9')
-					return HB_EPROTO;
-				v = strtoull(q, &end, 10);
-				q = end;
-			}
-			*ticks = v;
-			return 0;
-		}
-		p = strchr(p, '\n');
-		if (p)
-			p++;
-	}
-	return HB_EPROTO;
+	if (!rc)
+		*ticks = t.steal;
+	return rc;
 }
 
 int hb_rr_metrics(const struct hb_hist *rtt, const uint64_t *count, const double *elapsed,

@@ -119,6 +119,14 @@ int hb_netns_enter(const char *name, struct hb_err *e)
 	return rc;
 }
 
+/* Gives dev (inside ns) the address cidr and brings it up. */
+static int ns_addr_up(const char *ns, const char *dev, const char *cidr, struct hb_err *e)
+{
+	int rc = ip_run(e, "-n", ns, "addr", "add", cidr, "dev", dev, NULL);
+
+	return rc ? rc : ip_run(e, "-n", ns, "link", "set", dev, "up", NULL);
+}
+
 int hb_netns_add_tap(const char *ns, const char *tap, const char *cidr, struct hb_err *e)
 {
 	int rc;
@@ -127,9 +135,7 @@ int hb_netns_add_tap(const char *ns, const char *tap, const char *cidr, struct h
 		return hb_err_set(e, HB_EINVAL, "netns: bad namespace/tap name or address");
 	rc = ip_run(e, "-n", ns, "tuntap", "add", "dev", tap, "mode", "tap", NULL);
 	if (!rc)
-		rc = ip_run(e, "-n", ns, "addr", "add", cidr, "dev", tap, NULL);
-	if (!rc)
-		rc = ip_run(e, "-n", ns, "link", "set", tap, "up", NULL);
+		rc = ns_addr_up(ns, tap, cidr, e);
 	if (rc)
 		hb_err_prefix(e, "netns %s: tap %s", ns, tap);
 	return rc;
@@ -156,9 +162,7 @@ int hb_netns_adopt_dev(const char *ns, const char *dev, const char *cidr, struct
 		return hb_err_set(e, HB_EINVAL, "netns: bad namespace/device name or address");
 	rc = ip_run(e, "link", "set", "dev", dev, "netns", ns, NULL);
 	if (!rc)
-		rc = ip_run(e, "-n", ns, "addr", "add", cidr, "dev", dev, NULL);
-	if (!rc)
-		rc = ip_run(e, "-n", ns, "link", "set", dev, "up", NULL);
+		rc = ns_addr_up(ns, dev, cidr, e);
 	if (rc)
 		hb_err_prefix(e, "netns %s: moving %s in", ns, dev);
 	return rc;

@@ -22,11 +22,6 @@
 #define RR_BUF		 65536
 #define RR_START_TIMEOUT 10.0
 
-struct peer_arg {
-	const char *netns, *bind;
-	int port;
-};
-
 static void *tcp_echo(void *arg)
 {
 	int fd = (int)(intptr_t)arg;
@@ -88,7 +83,7 @@ static int spawn_detached(void *(*fn)(void *), int fd)
 /* The child: bind, report the port, serve until killed. */
 static int peer_fn(void *arg, int outfd)
 {
-	const struct peer_arg *a = arg;
+	const struct hb_server_at *a = arg;
 	struct sockaddr_in sa;
 	socklen_t sl = sizeof(sa);
 	struct hb_err e;
@@ -158,11 +153,8 @@ static int parse_ready(char *line, struct hb_rrpeer *p)
 int hb_rrpeer_start(struct hb_rrpeer *p, const char *netns, const char *bind_addr, int port,
 		    struct hb_err *e)
 {
-	struct peer_arg a = {.netns = netns && *netns ? netns : NULL,
-			     .bind = bind_addr && *bind_addr ? bind_addr : NULL,
-			     .port = port};
+	struct hb_server_at a = hb_server_at(netns, bind_addr, port);
 	struct hb_child c;
-	struct hb_err ce;
 	double deadline = hb_now() + RR_START_TIMEOUT;
 	char line[64];
 	size_t len = 0;
@@ -171,12 +163,9 @@ int hb_rrpeer_start(struct hb_rrpeer *p, const char *netns, const char *bind_add
 	memset(p, 0, sizeof(*p));
 	if (port < 0 || port > 65535)
 		return hb_err_set(e, HB_EINVAL, "echo server: bad port %d", port);
-	hb_strlcpy(p->addr, a.bind ? a.bind : "", sizeof(p->addr));
-	hb_strlcpy(p->netns, a.netns ? a.netns : "", sizeof(p->netns));
-	hb_err_clear(&ce);
-	rc = hb_child_fork(&c, peer_fn, &a, &ce);
+	rc = hb_child_server_fork(&c, "echo server", peer_fn, &a, p->addr, p->netns, e);
 	if (rc)
-		return hb_err_set(e, rc, "echo server: %s", ce.msg);
+		return rc;
 	for (;;) {
 		struct pollfd pf = {.fd = c.out_fd, .events = POLLIN};
 		double left = deadline - hb_now();
@@ -202,7 +191,7 @@ int hb_rrpeer_start(struct hb_rrpeer *p, const char *netns, const char *bind_add
 				break;
 		}
 		/* EOF or garbage: the child failed; its stderr says why. */
-		return hb_child_server_failed(&c, "echo server", a.bind, port, a.netns, e);
+		return hb_child_server_failed(&c, "echo server", &a, e);
 	}
 	p->pid = hb_child_detach(&c);
 	return 0;

@@ -100,49 +100,55 @@ static int flow_limits(struct flow *f, uint64_t now)
 	return now >= f->measure_to;
 }
 
-/* Sends len bytes (TCP) or one datagram (UDP); waits out send timeouts within the limits. */
-static int send_all(struct flow *f, int fd, const char *buf, size_t len)
+/* After a send or recv of n bytes: 1 when it was interrupted or would block (try again once
+ * the flow's limits allow: their error, < 0, ends the flow), else 0 (errno kept). */
+static int again(struct flow *f, ssize_t n)
+{
+	int l;
+
+	if (n >= 0 || (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK))
+		return 0;
+	l = flow_limits(f, now_ns());
+	return l < 0 ? l : 1;
+}
+
+/*
+ * Sends (receive 0) or receives len bytes of buf; a UDP send is one datagram. Waits out
+ * timeouts within the flow's limits.
+ */
+static int io_all(struct flow *f, int fd, char *buf, size_t len, int receive)
 {
 	size_t off = 0;
 
 	while (off < len) {
-		ssize_t w = send(fd, buf + off, len - off, MSG_NOSIGNAL);
-		if (w < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)) {
-			int l = flow_limits(f, now_ns());
-			if (l < 0)
-				return l;
+		ssize_t n = receive ? recv(fd, buf + off, len - off, 0)
+				    : send(fd, buf + off, len - off, MSG_NOSIGNAL);
+		int a = again(f, n);
+
+		if (a < 0)
+			return a;
+		if (a)
 			continue;
-		}
-		if (w <= 0)
-			return flow_fail(f, HB_EIO, "send to the echo server",
-					 w < 0 ? errno : EPIPE);
-		off += (size_t)w;
+		if (n < 0)
+			return flow_fail(f, HB_EIO,
+					 receive ? "receive from the echo server"
+						 : "send to the echo server",
+					 errno);
+		if (n == 0)
+			return receive ? flow_fail(f, HB_EIO,
+						   "the echo server closed the connection", 0)
+				       : flow_fail(f, HB_EIO, "send to the echo server", EPIPE);
+		off += (size_t)n;
 	}
 	return 0;
 }
 
-/* One TCP transaction: 0, 1 (measured interval over while waiting) or <0. */
+/* One TCP transaction: 0 or <0. */
 static int tcp_once(struct flow *f, int fd, char *out, char *in)
 {
-	size_t got = 0;
-	int rc = send_all(f, fd, out, f->size);
+	int rc = io_all(f, fd, out, f->size, 0);
 
-	while (!rc && got < f->size) {
-		ssize_t n = recv(fd, in + got, f->size - got, 0);
-		if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)) {
-			int l = flow_limits(f, now_ns());
-			if (l < 0)
-				return l;
-			continue;
-		}
-		if (n <= 0)
-			return flow_fail(f, HB_EIO,
-					 n ? "receive from the echo server"
-					   : "the echo server closed the connection",
-					 n ? errno : 0);
-		got += (size_t)n;
-	}
-	return rc;
+	return rc ? rc : io_all(f, fd, in, f->size, 1);
 }
 
 /* One UDP transaction; a request unanswered within RR_UDP_WAIT_MS counts as lost and is resent.
@@ -157,7 +163,7 @@ static int udp_once(struct flow *f, int fd, char *out, char *in, uint32_t *seq, 
 		if (f->size >= 4)
 			memcpy(out, seq, 4);
 		*t0 = now_ns();
-		rc = send_all(f, fd, out, f->size);
+		rc = io_all(f, fd, out, f->size, 0);
 		if (rc)
 			return rc;
 		sent = now_ns();

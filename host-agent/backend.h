@@ -92,4 +92,8 @@ struct hb_backend_ops {
 extern const struct hb_backend_ops *const hb_backends[];
 const struct hb_backend_ops *hb_backend_find(const char *kind);
 
+/* A backend's log line "TARGET: message" through env->log (nothing without a log). */
+void hb_target_log(const struct hb_env *env, const char *target, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 #endif

@@ -1,4 +1,9 @@
-/* backends.c — the target backend list, expanded from backends.def. */
+/*
+ * backends.c — the target backend list, expanded from backends.def, and the log line every
+ * backend writes through the run's sink.
+ */
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 #include "backend.h"
 
@@ -21,4 +26,17 @@ const struct hb_backend_ops *hb_backend_find(const char *kind)
 		if (!strcmp(hb_backends[i]->kind, kind))
 			return hb_backends[i];
 	return NULL;
+}
+
+void hb_target_log(const struct hb_env *env, const char *target, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	if (!env || !env->log)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	env->log(env->log_arg, "%s: %s", target, msg);
 }

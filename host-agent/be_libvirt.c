@@ -31,7 +31,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <libvirt/libvirt-qemu.h>
@@ -120,20 +119,6 @@ struct lv {
 };
 
 /* ---- small helpers ---- */
-
-static void vlog(struct lv *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void vlog(struct lv *l, const char *fmt, ...)
-{
-	char msg[1024];
-	va_list ap;
-
-	if (!l->env || !l->env->log)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	l->env->log(l->env->log_arg, "%s: %s", l->name, msg);
-}
 
 /* libvirt prints every error to stderr unless told otherwise; we report them ourselves. */
 static void quiet(void *arg, virErrorPtr err)
@@ -838,30 +823,10 @@ static int hello_check(void *arg, int closed, struct hb_err *e)
 	return 0;
 }
 
-static int connect_agent(struct lv *l, double deadline, struct hb_err *e)
+/* While connecting to the agent socket: hello_check's question before any hello. */
+static int socket_check(void *arg, struct hb_err *e)
 {
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-
-	if (hb_strlcpy(sa.sun_path, l->agent_path, sizeof(sa.sun_path)))
-		return hb_err_set(e, HB_EINVAL, "agent socket path too long: %s", l->agent_path);
-	for (;;) {
-		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (fd < 0)
-			return hb_err_errno(e, HB_EIO, "socket");
-		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
-			hb_tg_agent_attach(&l->agent, fd);
-			return 0;
-		}
-		int err = errno;
-		close(fd);
-		if (hello_check(l, 0, e))
-			return e->code;
-		if (hb_now() >= deadline) {
-			errno = err;
-			return hb_err_errno(e, HB_ETIMEDOUT, "agent socket %s", l->agent_path);
-		}
-		hb_sleep(0.05, NULL);
-	}
+	return hello_check(arg, 0, e);
 }
 
 /* ---- ops ---- */
@@ -1003,7 +968,7 @@ static void make_tap(struct lv *l, json_t *info)
 			    json_sprintf("no tap (%s); libvirt user networking used: network "
 					 "figures are not representative",
 					 e.msg));
-	vlog(l, "no tap (%s): user networking (not representative)", e.msg);
+	hb_target_log(l->env, l->name, "no tap (%s): user networking (not representative)", e.msg);
 	l->net = "user";
 }
 
@@ -1209,7 +1174,7 @@ static int start_created(struct lv *l, const struct hb_target *t, struct hb_targ
 		goto out;
 	}
 	avail_before = hb_meminfo("MemAvailable") / 1048576.0;
-	vlog(l, "starting transient domain %s", l->dom_name);
+	hb_target_log(l->env, l->name, "starting transient domain %s", l->dom_name);
 	l->t_start = hb_now();
 	/* AUTODESTROY: libvirtd destroys the domain when this connection closes, however we end */
 	l->dom = virDomainCreateXML(l->conn, xml, VIR_DOMAIN_START_AUTODESTROY);
@@ -1224,7 +1189,8 @@ static int start_created(struct lv *l, const struct hb_target *t, struct hb_targ
 	if (rc)
 		goto out;
 	host_view(l, hb_param_str(l->o, "uri"), hb_param_str(l->o, "qmp"), info);
-	rc = connect_agent(l, l->t_start + timeout, e);
+	rc = hb_tg_agent_connect_unix(&l->agent, l->agent_path, l->t_start + timeout, socket_check,
+				      l, e);
 	if (!rc)
 		rc = hb_tg_agent_hello(&l->agent, NULL, l->t_start + timeout - hb_now(),
 				       hello_check, l, &hello, e);
@@ -1281,7 +1247,7 @@ static int start_attached(struct lv *l, const struct hb_target *t, struct hb_tar
 	if (rc)
 		return rc;
 	host_view(l, hb_param_str(l->o, "uri"), hb_param_str(l->o, "qmp"), info);
-	rc = connect_agent(l, t0 + timeout, e);
+	rc = hb_tg_agent_connect_unix(&l->agent, l->agent_path, t0 + timeout, socket_check, l, e);
 	if (!rc)
 		rc = hb_tg_agent_hello(&l->agent, NULL, t0 + timeout - hb_now(), hello_check, l,
 				       &hello, e);
@@ -1332,7 +1298,7 @@ static int dom_is_gone(void *arg, double wait, char *msg, size_t len)
 	struct lv *l = arg;
 	double end = hb_now() + wait;
 
-	while (dom_alive(l) && hb_now() < end)
+	while (wait > 0 && dom_alive(l) && hb_now() < end)
 		hb_sleep(0.05, NULL);
 	if (dom_alive(l))
 		return 0;
@@ -1344,36 +1310,23 @@ static int lv_run(void *priv, const struct hb_run_req *req, const struct hb_run_
 		  struct hb_sample *out, struct hb_err *e)
 {
 	struct lv *l = priv;
-	struct hb_probe_target pt = {0};
-	struct hb_tg_run_result res;
-	struct hb_err ae = {0};
-	int rc;
+	struct hb_probe_target pt = {.pid = l->pid,
+				     .is_vm = 1,
+				     .ntids = l->ntids,
+				     .qmp = l->qmp,
+				     .vmm_stats = dom_stats,
+				     .vmm_stats_arg = l};
+	struct hb_tg_vm vm = {.name = l->name,
+			      .down = "the domain is not usable",
+			      .agent = &l->agent,
+			      .peer = &l->peer,
+			      .gone = dom_is_gone,
+			      .arg = l,
+			      .stopped = l->stopped,
+			      .dead = &l->dead};
 
-	hb_sample_init(out);
-	if (l->dead || !l->agent.open || l->stopped)
-		return hb_err_set(e, HB_EIO, "%s: the domain is not usable", l->name);
-	if (!dom_alive(l)) {
-		char g[300];
-		l->dead = 1;
-		gone_msg(l, g, sizeof(g));
-		return hb_err_set(e, HB_ECHILD, "%s: %s before %s", l->name, g, req->entry);
-	}
-	pt.pid = l->pid;
-	pt.is_vm = 1;
-	pt.ntids = l->ntids;
 	memcpy(pt.tids, l->tids, sizeof(pt.tids));
-	pt.qmp = l->qmp;
-	pt.vmm_stats = dom_stats;
-	pt.vmm_stats_arg = l;
-	rc = hb_tg_agent_run(&l->agent, l->name, req, hooks, &pt, &l->peer, out, &res, &ae);
-	if (res.interrupted) {
-		l->dead = 1;
-		return hb_err_set(e, HB_EINTR, "%s: %s interrupted", l->name, req->entry);
-	}
-	if (rc)
-		return hb_tg_agent_failure(l->name, req->entry, rc, &res, &ae, dom_is_gone, l,
-					   &l->dead, e);
-	return 0;
+	return hb_tg_vm_run(&vm, req, hooks, &pt, out, e);
 }
 
 /* Waits up to secs for the created domain to go away; 1 when it did. */
@@ -1406,7 +1359,8 @@ static void lv_stop(void *priv, json_t *info)
 		if (!how && virDomainIsActive(l->dom) == 1) {
 			how = virDomainDestroy(l->dom) == 0 ? "destroyed" : "destroy failed";
 			if (!strcmp(how, "destroy failed"))
-				vlog(l, "virDomainDestroy %s: %s", l->dom_name, lv_errmsg());
+				hb_target_log(l->env, l->name, "virDomainDestroy %s: %s",
+					      l->dom_name, lv_errmsg());
 		}
 		if (!how)
 			how = "gone before stop (QEMU exited)";

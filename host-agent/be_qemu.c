@@ -26,7 +26,6 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -144,20 +143,6 @@ struct qemu {
 };
 
 /* ---- small helpers ---- */
-
-static void vlog(struct qemu *q, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void vlog(struct qemu *q, const char *fmt, ...)
-{
-	char msg[1024];
-	va_list ap;
-
-	if (!q->env || !q->env->log)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	q->env->log(q->env->log_arg, "%s: %s", q->name, msg);
-}
 
 /* Non-blocking: 1 when QEMU has exited (and was reaped). */
 static int qemu_gone(struct qemu *q)
@@ -391,7 +376,8 @@ static void kill_qemu(struct qemu *q, double grace)
 	if (!wait_gone(q, grace)) {
 		kill(-q->pid, SIGKILL);
 		if (!wait_gone(q, 10))
-			vlog(q, "QEMU pid %d could not be reaped", (int)q->pid);
+			hb_target_log(q->env, q->name, "QEMU pid %d could not be reaped",
+				      (int)q->pid);
 	}
 }
 
@@ -428,30 +414,16 @@ static int hello_check(void *arg, int closed, struct hb_err *e)
 	return 0;
 }
 
-static int connect_agent(struct qemu *q, double deadline, struct hb_err *e)
+/* While connecting to the agent socket: is QEMU still there? */
+static int socket_check(void *arg, struct hb_err *e)
 {
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct qemu *q = arg;
+	char m[600];
 
-	hb_strlcpy(sa.sun_path, q->agent_path, sizeof(sa.sun_path));
-	for (;;) {
-		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (fd < 0)
-			return hb_err_errno(e, HB_EIO, "socket");
-		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
-			hb_tg_agent_attach(&q->agent, fd);
-			return 0;
-		}
-		close(fd);
-		if (qemu_gone(q)) {
-			char m[600];
-			gone_msg(q, m, sizeof(m));
-			return hb_err_set(e, HB_ECHILD, "%s before the agent socket opened", m);
-		}
-		if (hb_now() >= deadline)
-			return hb_err_set(e, HB_ETIMEDOUT, "agent socket %s did not open",
-					  q->agent_path);
-		hb_sleep(0.02, NULL);
-	}
+	if (!qemu_gone(q))
+		return 0;
+	gone_msg(q, m, sizeof(m));
+	return hb_err_set(e, HB_ECHILD, "%s before the agent socket opened", m);
 }
 
 /* Seconds since path was last modified (0 when unknown): when QEMU made its QMP socket. */
@@ -514,7 +486,7 @@ static int boot(struct qemu *q, const char *accel, const char *cpu, double timeo
 		}
 		hb_sleep(0.02, NULL);
 	}
-	rc = connect_agent(q, deadline, e);
+	rc = hb_tg_agent_connect_unix(&q->agent, q->agent_path, deadline, socket_check, q, e);
 	if (rc)
 		goto out;
 	rc = hb_tg_agent_hello(&q->agent, NULL, deadline - hb_now(), hello_check, q, hello, e);
@@ -713,18 +685,20 @@ static int qemu_start(void *priv, const struct hb_target *t, const struct hb_env
 		try_kvm = 0;
 		hb_snprintf(reason, sizeof(reason), "%s (found by an earlier target of this run)",
 			    memo);
-		vlog(q, "KVM could not boot this guest earlier in this run: booting under TCG");
+		hb_target_log(
+			q->env, q->name,
+			"KVM could not boot this guest earlier in this run: booting under TCG");
 	}
 	if (try_kvm && !strcmp(q->accel, "auto") &&
 	    hb_kvm_verdict_lookup(q->probe_cache, q->vm.bin, guest, reason, sizeof(reason))) {
 		try_kvm = 0;
-		vlog(q, "%s", reason);
+		hb_target_log(q->env, q->name, "%s", reason);
 	}
 	if (try_kvm) {
 		double to = !strcmp(q->accel, "kvm") ? (double)q->boot_timeout
 						     : (double)q->kvm_probe_timeout;
 		avail_before = hb_meminfo("MemAvailable") / 1048576.0;
-		vlog(q, "booting under KVM (%.0f s to say hello)", to);
+		hb_target_log(q->env, q->name, "booting under KVM (%.0f s to say hello)", to);
 		q->probing = !strcmp(q->accel, "auto");
 		rc = boot_kvm(q, to, info, &hello, note, sizeof(note), e);
 		if (q->probing && rc != HB_EINTR)
@@ -741,7 +715,7 @@ static int qemu_start(void *priv, const struct hb_target *t, const struct hb_env
 			hb_snprintf(reason, sizeof(reason), "kvm: %s%s%s; fell back to tcg", e->msg,
 				    note[0] ? " (after " : "",
 				    note[0] ? "-cpu host was refused: MSR)" : "");
-			vlog(q, "%s", reason);
+			hb_target_log(q->env, q->name, "%s", reason);
 			json_object_set_new(info, "kvm_probe_s", json_real(q->probe_spent));
 			hb_memo_set_kvm_failed(env->memo, guest, reason);
 			hb_err_clear(e);
@@ -755,7 +729,7 @@ static int qemu_start(void *priv, const struct hb_target *t, const struct hb_env
 		if (!strcmp(q->accel, "tcg"))
 			hb_strlcpy(reason, "tcg requested", sizeof(reason));
 		avail_before = hb_meminfo("MemAvailable") / 1048576.0;
-		vlog(q, "booting under TCG (emulation)");
+		hb_target_log(q->env, q->name, "booting under TCG (emulation)");
 		rc = boot(q, "tcg", "max", (double)q->boot_timeout, info, &hello, e);
 		if (rc) {
 			hb_err_prefix(e, "accel=tcg");
@@ -847,35 +821,22 @@ static int qemu_run(void *priv, const struct hb_run_req *req, const struct hb_ru
 		    struct hb_sample *out, struct hb_err *e)
 {
 	struct qemu *q = priv;
-	struct hb_probe_target pt = {0};
-	struct hb_tg_run_result res;
-	struct hb_err ae = {0};
-	int rc;
+	struct hb_probe_target pt = {.pid = q->pid,
+				     .is_vm = 1,
+				     .ntids = q->ntids,
+				     .qmp_path = q->qmp_path,
+				     .qmp = q->qmp};
+	struct hb_tg_vm vm = {.name = q->name,
+			      .down = "the VM is not running",
+			      .agent = &q->agent,
+			      .peer = &q->peer,
+			      .gone = qemu_is_gone,
+			      .arg = q,
+			      .stopped = q->stopped,
+			      .dead = &q->dead};
 
-	hb_sample_init(out);
-	if (q->dead || !q->agent.open || q->stopped)
-		return hb_err_set(e, HB_EIO, "%s: the VM is not running", q->name);
-	if (qemu_gone(q)) {
-		char g[700];
-		q->dead = 1;
-		gone_msg(q, g, sizeof(g));
-		return hb_err_set(e, HB_ECHILD, "%s: %s before %s", q->name, g, req->entry);
-	}
-	pt.pid = q->pid;
-	pt.is_vm = 1;
-	pt.ntids = q->ntids;
 	memcpy(pt.tids, q->tids, sizeof(pt.tids));
-	pt.qmp_path = q->qmp_path;
-	pt.qmp = q->qmp;
-	rc = hb_tg_agent_run(&q->agent, q->name, req, hooks, &pt, &q->peer, out, &res, &ae);
-	if (res.interrupted) {
-		q->dead = 1;
-		return hb_err_set(e, HB_EINTR, "%s: %s interrupted", q->name, req->entry);
-	}
-	if (rc)
-		return hb_tg_agent_failure(q->name, req->entry, rc, &res, &ae, qemu_is_gone, q,
-					   &q->dead, e);
-	return 0;
+	return hb_tg_vm_run(&vm, req, hooks, &pt, out, e);
 }
 
 static void qemu_stop(void *priv, json_t *info)

@@ -59,9 +59,14 @@
 enum exit_code { X_PASS = 0, X_FAIL = 1, X_SETUP = 2 };
 enum kind { K_LIMIT, K_CPU, K_DELTA, K_CLOCK, K_MEMORY };
 enum verdict { V_NONE, V_PASS, V_FAIL, V_SETUP };
+/* The groups, run in this order: one profile each; memory boots its own VM, no profile. */
+enum group { G_NATIVE, G_REMOTE, G_VM, G_MEMORY, G_N };
+static const char *const group_names[G_N] = {"native", "remote", "vm", "memory"};
 
 struct exp {
-	const char *name, *group, *entry, *ref, *inj, *metric;
+	const char *name;
+	enum group group;
+	const char *entry, *ref, *inj, *metric;
 	enum kind kind;
 	double injected;      /* in inj_unit */
 	const char *inj_unit; /* how the injection is stated */
@@ -73,28 +78,28 @@ struct exp {
 };
 
 static const struct exp exps[] = {
-	{"disk-iops", "vm", "disk-iops", "vm", "vm-limited", "iops", K_LIMIT, INJ_IOPS, "IOPS", 1,
+	{"disk-iops", G_VM, "disk-iops", "vm", "vm-limited", "iops", K_LIMIT, INJ_IOPS, "IOPS", 1,
 	 1, "IOPS", 0.05, "QEMU throttling.iops-total on the scratch drive (disk_iops_limit)"},
-	{"disk-bps", "vm", "disk-bw", "vm", "vm-limited", "bw", K_LIMIT, INJ_BPS / 1048576.0,
+	{"disk-bps", G_VM, "disk-bw", "vm", "vm-limited", "bw", K_LIMIT, INJ_BPS / 1048576.0,
 	 "MiB/s", 1, 1, "MiB/s", 0.05,
 	 "QEMU throttling.bps-total on the scratch drive (disk_bps_limit)"},
-	{"net-vm", "vm", "net-recv", "vm", "vm-limited", "throughput", K_LIMIT, INJ_RATE_MBIT,
+	{"net-vm", G_VM, "net-recv", "vm", "vm-limited", "throughput", K_LIMIT, INJ_RATE_MBIT,
 	 "Mbit/s", 1e-3, GOODPUT, "Gbit/s", 0.05,
 	 "tc tbf rate on the host end of the VM's tap, host to guest (net_rate_limit)"},
-	{"latency-vm", "vm", "netrr", "vm", "vm-limited", "rtt_p50", K_DELTA, INJ_DELAY_MS, "ms",
+	{"latency-vm", G_VM, "netrr", "vm", "vm-limited", "rtt_p50", K_DELTA, INJ_DELAY_MS, "ms",
 	 1000, 1, "us", 0.10, "tc netem delay on the VM's tap (net_delay): added round-trip time"},
-	{"cpu-native", "native", "cpu", "native", "native-capped", "ops", K_CPU, INJ_CPUS, "CPUs",
+	{"cpu-native", G_NATIVE, "cpu", "native", "native-capped", "ops", K_CPU, INJ_CPUS, "CPUs",
 	 1, 1, "ops/s", 0.05, "cgroup CPU quota on the native worker (cpu_limit)"},
-	{"cpu-vm", "vm", "cpu", "vm", "vm-limited", "ops", K_CPU, INJ_CPUS, "CPUs", 1, 1, "ops/s",
+	{"cpu-vm", G_VM, "cpu", "vm", "vm-limited", "ops", K_CPU, INJ_CPUS, "CPUs", 1, 1, "ops/s",
 	 0.08, "cgroup CPU quota on the VM's QEMU process (cpu_limit)"},
-	{"clock-vm", "vm", NULL, "vm", "vm-limited", NULL, K_CLOCK, 1, "x", 1, 1, "x",
+	{"clock-vm", G_VM, NULL, "vm", "vm-limited", NULL, K_CLOCK, 1, "x", 1, 1, "x",
 	 HB_CLOCK_TOL_REL, "none: each run's span on the guest clock against the host's"},
-	{"net-remote", "remote", "net-recv", "remote", "remote-limited", "throughput", K_LIMIT,
+	{"net-remote", G_REMOTE, "net-recv", "remote", "remote-limited", "throughput", K_LIMIT,
 	 INJ_RATE_MBIT, "Mbit/s", 1e-3, GOODPUT, "Gbit/s", 0.05,
 	 "tc tbf rate on the host end of the veth to a remote agent's namespace"},
-	{"clock-remote", "remote", NULL, "remote", "remote-limited", NULL, K_CLOCK, 1, "x", 1, 1,
+	{"clock-remote", G_REMOTE, NULL, "remote", "remote-limited", NULL, K_CLOCK, 1, "x", 1, 1,
 	 "x", HB_CLOCK_TOL_REL, "none: each run's span on the agent's clock against the host's"},
-	{"memory", "memory", NULL, "vm-mem", NULL, NULL, K_MEMORY, 512, "MiB guest RAM", 1, 1,
+	{"memory", G_MEMORY, NULL, "vm-mem", NULL, NULL, K_MEMORY, 512, "MiB guest RAM", 1, 1,
 	 "MiB", 0.02, "none: a 512 MiB VM; hvbench's VMM overhead against smaps_rollup read here"},
 };
 #define NEXP HB_ARRAY_SIZE(exps)
@@ -148,18 +153,18 @@ static void set_v(struct result *r, enum verdict v, const char *fmt, ...)
 	va_end(ap);
 }
 
-static int group_wanted(const struct cal *c, const char *group)
+static int group_wanted(const struct cal *c, enum group g)
 {
 	for (size_t i = 0; i < NEXP; i++)
-		if (c->want[i] && !strcmp(exps[i].group, group))
+		if (c->want[i] && exps[i].group == g)
 			return 1;
 	return 0;
 }
 
-static void group_setup_failed(struct cal *c, const char *group, const char *why)
+static void group_setup_failed(struct cal *c, enum group g, const char *why)
 {
 	for (size_t i = 0; i < NEXP; i++)
-		if (c->want[i] && !strcmp(exps[i].group, group))
+		if (c->want[i] && exps[i].group == g)
 			set_v(&c->res[i], V_SETUP, "%s", why);
 }
 
@@ -200,21 +205,21 @@ static json_t *vm_opts(int limited, int netem)
 }
 
 /* The profile of a group (new reference); NULL for the memory group (no runner). */
-static json_t *group_profile(const struct cal *c, const char *group, const char *token)
+static json_t *group_profile(const struct cal *c, enum group g, const char *token)
 {
-	json_t *p = json_pack("{s:s, s:i, s:i, s:f, s:f, s:{s:{}}}", "name", group, "repetitions",
-			      c->reps, "warmup", 0, "duration", c->duration, "ramp", c->ramp,
-			      "probes", "proc");
+	json_t *p = json_pack("{s:s, s:i, s:i, s:f, s:f, s:{s:{}}}", "name", group_names[g],
+			      "repetitions", c->reps, "warmup", 0, "duration", c->duration, "ramp",
+			      c->ramp, "probes", "proc");
 	json_t *t = json_array(), *w = json_array();
 
-	if (!strcmp(group, "native")) {
+	if (g == G_NATIVE) {
 		json_array_append_new(t, json_pack("{s:s, s:s, s:{s:s}}", "name", "native", "kind",
 						   "native", "options", "disk_size", "16M"));
 		json_array_append_new(t, json_pack("{s:s, s:s, s:{s:s, s:f}}", "name",
 						   "native-capped", "kind", "native", "options",
 						   "disk_size", "16M", "cpu_limit", INJ_CPUS));
 		json_array_append_new(w, cpu_entry(c));
-	} else if (!strcmp(group, "vm")) {
+	} else if (g == G_VM) {
 		json_array_append_new(t, json_pack("{s:s, s:s, s:o}", "name", "vm", "kind", "qemu",
 						   "options", vm_opts(0, 0)));
 		json_array_append_new(t, json_pack("{s:s, s:s, s:o}", "name", "vm-limited", "kind",
@@ -231,7 +236,7 @@ static json_t *group_profile(const struct cal *c, const char *group, const char 
 		if (c->netem)
 			json_array_append_new(w, entry("netrr", "netrr", NULL));
 		json_array_append_new(w, cpu_entry(c));
-	} else if (!strcmp(group, "remote")) {
+	} else if (g == G_REMOTE) {
 		for (int i = 0; i < 2; i++) {
 			char addr[64], bind[32];
 			hb_snprintf(addr, sizeof(addr), REMOTE_NET ":%d", NET_OCTET, 4 * i + 2,
@@ -604,13 +609,13 @@ static void eval_pair(const struct cal *c, const struct exp *x, const json_t *ro
 	}
 }
 
-static void eval_group(struct cal *c, const char *group, const json_t *root)
+static void eval_group(struct cal *c, enum group g, const json_t *root)
 {
 	for (size_t i = 0; i < NEXP; i++) {
 		const struct exp *x = &exps[i];
 		struct result *r = &c->res[i];
 		const char *se;
-		if (!c->want[i] || strcmp(x->group, group) || r->v == V_SETUP)
+		if (!c->want[i] || x->group != g || r->v == V_SETUP)
 			continue;
 		if ((se = start_error(root, x->ref)) ||
 		    (x->inj && (se = start_error(root, x->inj)))) {
@@ -807,7 +812,8 @@ static const char *vstr(enum verdict v)
 	return v == V_PASS ? "pass" : v == V_FAIL ? "fail" : v == V_SETUP ? "not-set-up" : "none";
 }
 
-static json_t *cal_json(const struct cal *c, const char *group)
+/* The entries of group g (G_N: of every group). */
+static json_t *cal_json(const struct cal *c, enum group g)
 {
 	json_t *a = json_array();
 
@@ -815,12 +821,13 @@ static json_t *cal_json(const struct cal *c, const char *group)
 		const struct exp *x = &exps[i];
 		const struct result *r = &c->res[i];
 		json_t *o;
-		if (!c->want[i] || (group && strcmp(group, x->group)))
+		if (!c->want[i] || (g != G_N && x->group != g))
 			continue;
 		o = json_pack("{s:s, s:s, s:s, s:{s:f, s:s}, s:f, s:s, s:i, s:s, s:f}", "name",
-			      x->name, "group", x->group, "injection", x->what, "injected", "value",
-			      x->injected, "unit", x->inj_unit, "tolerance", x->tol, "unit",
-			      x->unit, "n", r->n, "verdict", vstr(r->v), "expected", r->expected);
+			      x->name, "group", group_names[x->group], "injection", x->what,
+			      "injected", "value", x->injected, "unit", x->inj_unit, "tolerance",
+			      x->tol, "unit", x->unit, "n", r->n, "verdict", vstr(r->v), "expected",
+			      r->expected);
 		if (r->n > 0) {
 			json_object_set_new(o, "measured", json_real(r->measured));
 			json_object_set_new(o, "ratio", json_real(r->ratio));
@@ -842,7 +849,7 @@ static json_t *cal_json(const struct cal *c, const char *group)
 }
 
 /* Adds the group's calibration entries to its results.json (atomically). */
-static void annotate_results(const struct cal *c, const char *group, const char *path)
+static void annotate_results(const struct cal *c, enum group g, const char *path)
 {
 	json_t *root = NULL;
 	struct hb_err e = {0};
@@ -850,7 +857,7 @@ static void annotate_results(const struct cal *c, const char *group, const char 
 
 	if (hb_results_load(path, &root, &e))
 		return;
-	json_object_set_new(root, "calibration", cal_json(c, group));
+	json_object_set_new(root, "calibration", cal_json(c, g));
 	txt = json_dumps(root, JSON_INDENT(1) | JSON_REAL_PRECISION(10));
 	if (txt && hb_write_atomic(path, txt, strlen(txt), 0644, &e))
 		say(c, "cannot update %s: %s", path, e.msg);
@@ -921,7 +928,7 @@ static int write_outputs(const struct cal *c, FILE *tty)
 #undef MD
 	doc = json_pack("{s:s, s:s, s:i, s:f, s:f, s:o}", "schema", "hvbench/calibration/1",
 			"tool_version", HB_VERSION, "repetitions", c->reps, "duration", c->duration,
-			"ramp", c->ramp, "calibration", cal_json(c, NULL));
+			"ramp", c->ramp, "calibration", cal_json(c, G_N));
 	txt = json_dumps(doc, JSON_INDENT(1) | JSON_REAL_PRECISION(10));
 	json_decref(doc);
 	if (!txt || hb_snprintf(path, sizeof(path), "%s/calibration.json", c->out) ||
@@ -976,10 +983,11 @@ static int select_list(struct cal *c, const char *list, int by_group)
 	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		int hit = 0;
 		for (size_t i = 0; i < NEXP; i++) {
-			int m = by_group
-					? (!strcmp(tok, exps[i].group) ||
-					   (!strcmp(tok, "vm") && !strcmp(exps[i].group, "memory")))
-					: !strcmp(tok, exps[i].name);
+			/* the memory experiment boots a VM: it belongs to the vm kind */
+			int m = by_group ? (!strcmp(tok, group_names[exps[i].group]) ||
+					    (!strcmp(tok, group_names[G_VM]) &&
+					     exps[i].group == G_MEMORY))
+					 : !strcmp(tok, exps[i].name);
 			if (m) {
 				c->want[i] |= 2;
 				hit = 1;
@@ -1016,8 +1024,9 @@ static void probe_netem(struct cal *c)
 }
 
 /* Runs one group's profile; its results.json path into path. */
-static void run_group(struct cal *c, const char *group)
+static void run_group(struct cal *c, enum group g)
 {
+	const char *group = group_names[g];
 	struct remote_env re;
 	struct hb_profile p;
 	struct hb_err e = {0};
@@ -1028,27 +1037,27 @@ static void run_group(struct cal *c, const char *group)
 
 	memset(&re, 0, sizeof(re));
 	memset(&p, 0, sizeof(p));
-	if (!group_wanted(c, group) || *c->stop)
+	if (!group_wanted(c, g) || *c->stop)
 		return;
-	if (!strcmp(group, "memory")) {
+	if (g == G_MEMORY) {
 		for (size_t i = 0; i < NEXP; i++)
-			if (c->want[i] && !strcmp(exps[i].group, "memory"))
+			if (c->want[i] && exps[i].group == G_MEMORY)
 				run_memory(c, &c->res[i]);
 		return;
 	}
-	if (!strcmp(group, "remote")) {
+	if (g == G_REMOTE) {
 		say(c, "remote: starting two agents in namespaces of their own");
 		if (remote_up(c, &re, &e)) {
 			hb_snprintf(why, sizeof(why), "remote agents: %s", e.msg);
-			group_setup_failed(c, group, why);
+			group_setup_failed(c, g, why);
 			goto out;
 		}
 	}
-	prof = group_profile(c, group, re.token);
+	prof = group_profile(c, g, re.token);
 	txt = json_dumps(prof, JSON_COMPACT);
 	if (!txt || hb_profile_parse(txt, group, &p, &e)) {
 		hb_snprintf(why, sizeof(why), "profile: %s", e.msg);
-		group_setup_failed(c, group, why);
+		group_setup_failed(c, g, why);
 		goto out;
 	}
 	hb_snprintf(dir, sizeof(dir), "%s/%s", c->out, group);
@@ -1079,21 +1088,21 @@ static void run_group(struct cal *c, const char *group)
 	}
 	(void)rc;
 	if (*c->stop)
-		group_setup_failed(c, group, "interrupted (Ctrl-C): its runs are incomplete");
+		group_setup_failed(c, g, "interrupted (Ctrl-C): its runs are incomplete");
 	hb_snprintf(path, sizeof(path), "%s/results.json", dir);
 	if (hb_results_load(path, &root, &e)) {
 		hb_snprintf(why, sizeof(why), "no results: %s", e.msg);
-		group_setup_failed(c, group, why);
+		group_setup_failed(c, g, why);
 		goto out;
 	}
-	if (!strcmp(group, "vm") && !c->netem)
+	if (g == G_VM && !c->netem)
 		for (size_t i = 0; i < NEXP; i++)
 			if (c->want[i] && !strcmp(exps[i].name, "latency-vm"))
 				set_v(&c->res[i], V_SETUP, "%s", c->netem_why);
-	eval_group(c, group, root);
-	annotate_results(c, group, path);
+	eval_group(c, g, root);
+	annotate_results(c, g, path);
 out:
-	if (!strcmp(group, "remote"))
+	if (g == G_REMOTE)
 		remote_down(&re);
 	if (p.json)
 		hb_profile_free(&p);
@@ -1208,10 +1217,8 @@ int hb_cmd_calibrate(int argc, char **argv, volatile sig_atomic_t *stop)
 	hb_netns_cleanup_stale();
 	hb_cgroup_cleanup_stale();
 	probe_netem(&c);
-	run_group(&c, "native");
-	run_group(&c, "remote");
-	run_group(&c, "vm");
-	run_group(&c, "memory");
+	for (int g = 0; g < G_N; g++)
+		run_group(&c, (enum group)g);
 	if (*stop)
 		for (size_t i = 0; i < NEXP; i++)
 			if (c.want[i] && c.res[i].v == V_NONE)

@@ -48,10 +48,23 @@ static int add(char dirs[][HB_DATA_PATH_MAX], int n, int max, const char *a, con
 	return n + 1;
 }
 
+/* $var/sub when $var is an absolute path (XDG base directories), else $HOME/def/sub. */
+static int add_xdg(char dirs[][HB_DATA_PATH_MAX], int n, int max, const char *var, const char *def,
+		   const char *sub)
+{
+	const char *xdg = getenv(var), *home = getenv("HOME");
+	char base[HB_DATA_PATH_MAX];
+
+	if (xdg && xdg[0] == '/')
+		return add(dirs, n, max, xdg, sub);
+	if (!home || !*home || hb_snprintf(base, sizeof(base), "%s%s", home, def))
+		return n;
+	return add(dirs, n, max, base, sub);
+}
+
 int hb_data_dirs(enum hb_data_kind kind, char dirs[][HB_DATA_PATH_MAX], int max)
 {
 	char exe[HB_DATA_PATH_MAX], list[HB_DATA_PATH_MAX];
-	const char *home = getenv("HOME"), *xdg;
 	int n = 0;
 
 	exe_dir(exe, sizeof(exe));
@@ -66,11 +79,7 @@ int hb_data_dirs(enum hb_data_kind kind, char dirs[][HB_DATA_PATH_MAX], int max)
 				n = add(dirs, n, max, t, NULL);
 		}
 		n = add(dirs, n, max, "configs", NULL);
-		xdg = getenv("XDG_CONFIG_HOME");
-		if (xdg && xdg[0] == '/')
-			n = add(dirs, n, max, xdg, "/hvbench/profiles");
-		else
-			n = add(dirs, n, max, home, "/.config/hvbench/profiles");
+		n = add_xdg(dirs, n, max, "XDG_CONFIG_HOME", "/.config", "/hvbench/profiles");
 		n = add(dirs, n, max, "/etc/hvbench/profiles", NULL);
 		n = add(dirs, n, max, exe, "/../share/hvbench/profiles");
 		n = add(dirs, n, max, exe, "/../configs");
@@ -82,11 +91,7 @@ int hb_data_dirs(enum hb_data_kind kind, char dirs[][HB_DATA_PATH_MAX], int max)
 		return add(dirs, n, max, getenv("HVBENCH_BUILD"), NULL);
 	n = add(dirs, n, max, "build", NULL);
 	n = add(dirs, n, max, exe, NULL);
-	xdg = getenv("XDG_CACHE_HOME");
-	if (xdg && xdg[0] == '/')
-		n = add(dirs, n, max, xdg, "/hvbench");
-	else
-		n = add(dirs, n, max, home, "/.cache/hvbench");
+	n = add_xdg(dirs, n, max, "XDG_CACHE_HOME", "/.cache", "/hvbench");
 	n = add(dirs, n, max, "/var/lib/hvbench", NULL);
 	return n;
 }

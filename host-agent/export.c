@@ -101,32 +101,10 @@ static double cmp_num(const json_t *c, const char *what)
 
 /* ---- CSV ---- */
 
-static void csv_field(FILE *f, const char *s)
-{
-	if (strpbrk(s, ",\"\r\n")) {
-		fputc('"', f);
-		for (; *s; s++) {
-			if (*s == '"')
-				fputc('"', f);
-			fputc(*s, f);
-		}
-		fputc('"', f);
-	} else {
-		fputs(s, f);
-	}
-}
-
-static void csv_num(FILE *f, double v)
-{
-	fputc(',', f);
-	if (isfinite(v))
-		fprintf(f, "%.10g", v);
-}
-
 static void csv_str(FILE *f, const char *s)
 {
 	fputc(',', f);
-	csv_field(f, s);
+	hb_csv_field(f, s, 0);
 }
 
 static int w_csv(FILE *f, json_t *const *docs, const long long *ids, size_t n)
@@ -180,16 +158,16 @@ static int w_csv(FILE *f, json_t *const *docs, const long long *ids, size_t n)
 			csv_str(f, js(r, "role"));
 			csv_str(f, js(r, "comparison"));
 			fprintf(f, ",%zu", json_array_size(json_object_get(r, "samples")));
-			csv_num(f, jnum(r, "median"));
-			csv_num(f, jnum(r, "mean"));
-			csv_num(f, jnum(r, "stdev"));
-			csv_num(f, jnum(r, "cv"));
-			csv_num(f, jci(r, "ci95", 0));
-			csv_num(f, jci(r, "ci95", 1));
+			hb_csv_num(f, jnum(r, "median"));
+			hb_csv_num(f, jnum(r, "mean"));
+			hb_csv_num(f, jnum(r, "stdev"));
+			hb_csv_num(f, jnum(r, "cv"));
+			hb_csv_num(f, jci(r, "ci95", 0));
+			hb_csv_num(f, jci(r, "ci95", 1));
 			csv_str(f, c ? js(c, "baseline") : "");
-			csv_num(f, cmp_num(c, "ratio"));
-			csv_num(f, cmp_num(c, "oriented"));
-			csv_num(f, cmp_num(c, "delta"));
+			hb_csv_num(f, cmp_num(c, "ratio"));
+			hb_csv_num(f, cmp_num(c, "oriented"));
+			hb_csv_num(f, cmp_num(c, "delta"));
 			fputs("\r\n", f);
 		}
 	}
@@ -302,6 +280,20 @@ static void om_num(FILE *f, double v)
 		fprintf(f, "%.10g", v);
 }
 
+/* One sample of a run-level family: the run's labels (and its status when given), then v. */
+static void om_run_sample(FILE *f, const char *family, const json_t *doc, const char *status,
+			  double v)
+{
+	int first = 1;
+
+	fputs(family, f);
+	om_run_labels(f, &first, doc);
+	om_label(f, &first, "status", status);
+	fputs(first ? " " : "} ", f);
+	om_num(f, v);
+	fputc('\n', f);
+}
+
 static int w_openmetrics(FILE *f, json_t *const *docs, size_t n, struct hb_err *e)
 {
 	size_t i, j, fi;
@@ -322,28 +314,17 @@ static int w_openmetrics(FILE *f, json_t *const *docs, size_t n, struct hb_err *
 	      "# HELP hvbench_run_info One hvbench run: host, profile, status and run labels "
 	      "(value 1).\n",
 	      f);
-	for (i = 0; i < n; i++) {
-		int first = 1;
-
-		fputs("hvbench_run_info", f);
-		om_run_labels(f, &first, docs[i]);
-		om_label(f, &first, "status", js(docs[i], "status"));
-		fputs(first ? " 1\n" : "} 1\n", f);
-	}
+	for (i = 0; i < n; i++)
+		om_run_sample(f, "hvbench_run_info", docs[i], js(docs[i], "status"), 1);
 	fputs("# TYPE hvbench_run_start_time_seconds gauge\n"
 	      "# UNIT hvbench_run_start_time_seconds seconds\n"
 	      "# HELP hvbench_run_start_time_seconds When the run started (Unix time).\n",
 	      f);
 	for (i = 0; i < n; i++) {
-		int first = 1;
 		double t = NAN;
 
 		hb_parse_utc(js(docs[i], "started_at"), &t);
-		fputs("hvbench_run_start_time_seconds", f);
-		om_run_labels(f, &first, docs[i]);
-		fputs(first ? " " : "} ", f);
-		om_num(f, t);
-		fputc('\n', f);
+		om_run_sample(f, "hvbench_run_start_time_seconds", docs[i], NULL, t);
 	}
 	for (fi = 0; fi < HB_ARRAY_SIZE(om_fams); fi++) {
 		const struct om_family *fam = &om_fams[fi];

@@ -409,3 +409,11 @@ int hb_cmd_history(int argc, char **argv)
 	hb_store_close(s);
 	return rc;
 }
+
+/* `hvbench compare`: the reports' gate, its --baseline-from served by the history store. */
+int hb_cmd_compare(int argc, char **argv)
+{
+	static const struct hb_baseline_source store = {hb_store_baselines, hb_store_docs_free};
+
+	return hb_compare_main(argc, argv, stdout, stderr, &store);
+}

@@ -1,8 +1,9 @@
 /*
  * history.h — the command handlers over the history store and the exports: `hvbench history
- * list|show|import|export|prune` (history.c) and `hvbench export` (export.c), plus the run
- * labels (`--label KEY=VALUE`) they and `hvbench run` share. Each handler takes argv with
- * argv[0] = its command name and returns the process exit status.
+ * list|show|import|export|prune` and the store behind `hvbench compare --baseline-from`
+ * (history.c), `hvbench export` (export.c), plus the run labels (`--label KEY=VALUE`) they and
+ * `hvbench run` share. Each handler takes argv with argv[0] = its command name and returns the
+ * process exit status.
  */
 #ifndef HB_HISTORY_H
 #define HB_HISTORY_H
@@ -13,6 +14,8 @@
 
 /* `hvbench history ...`: 0 ok, 2 usage or input error, 3 store error. */
 int hb_cmd_history(int argc, char **argv);
+/* `hvbench compare ...`: hb_compare_main (report.h) with the history store as baseline source. */
+int hb_cmd_compare(int argc, char **argv);
 /* `hvbench export ...`: 0 ok, 2 usage or input error, 3 store or write error. */
 int hb_cmd_export(int argc, char **argv);
 

@@ -280,12 +280,11 @@ static struct series *series_get(struct runner *r, int target, const char *workl
 			return s;
 	}
 	if (r->nser == r->capser) {
-		size_t ncap = r->capser ? r->capser * 2 : 64;
-		struct series *ns = realloc(r->ser, ncap * sizeof(*ns));
+		struct series *ns = hb_grow(r->ser, &r->capser, 64, sizeof(*ns));
+
 		if (!ns)
 			return NULL;
 		r->ser = ns;
-		r->capser = ncap;
 	}
 	s = &r->ser[r->nser++];
 	memset(s, 0, sizeof(*s));

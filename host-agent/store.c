@@ -498,64 +498,75 @@ static int put_metrics(struct hb_store *s, const char *id, const json_t *doc, st
 	return 0;
 }
 
-static int put_comparisons(struct hb_store *s, const char *id, const json_t *doc, struct hb_err *e)
-{
-	const json_t *c;
-	size_t i;
-	int rc = 0;
+/* The parameters of one row after the run id ($2 on), numbers formatted into b. */
+typedef void (*row_params_fn)(const json_t *x, const char **p, char (*b)[40]);
 
-	json_array_foreach (json_object_get(doc, "comparisons"), i, c) {
+/* A table filled with one INSERT per element of a document's array. */
+struct row_table {
+	const char *member; /* the document's array */
+	const char *sql;    /* the INSERT: $1 the run id */
+	int n;		    /* its parameters, the run id included (at most 16) */
+	row_params_fn params;
+};
+
+static int put_rows(struct hb_store *s, const char *id, const json_t *doc,
+		    const struct row_table *t, struct hb_err *e)
+{
+	const json_t *x;
+	size_t i;
+	int rc;
+
+	json_array_foreach (json_object_get(doc, t->member), i, x) {
 		char b[8][40];
-		const char *kind = str(c, "comparison");
-		int delta = kind && !strcmp(kind, "delta");
-		const char *p[13] = {
-			id,
-			str(c, "target"),
-			str(c, "baseline"),
-			str(c, "workload"),
-			str(c, "metric"),
-			kind ? kind : "ratio",
-			num(json_object_get(c, "ratio"), b[0], 40),
-			delta ? NULL : ci(c, "ci95", 0, b[1], 40),
-			delta ? NULL : ci(c, "ci95", 1, b[2], 40),
-			num(json_object_get(c, "oriented"), b[3], 40),
-			ci(c, "oriented_ci95", 0, b[4], 40),
-			ci(c, "oriented_ci95", 1, b[5], 40),
-			num(json_object_get(c, "delta"), b[6], 40),
-		};
+		const char *p[16] = {id};
 
-		/* a delta's ci95 is the delta's CI: kept in the document, columns hold ratio CIs */
-		if ((rc = q(s,
-			    "INSERT INTO hb_comparisons (run_id, target, baseline, workload, "
-			    "metric,"
-			    " comparison, ratio, ci_lo, ci_hi, oriented, oriented_ci_lo,"
-			    " oriented_ci_hi, delta) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9,"
-			    " $10, $11, $12, $13)",
-			    13, p, NULL, NULL, e)))
+		t->params(x, p + 1, b);
+		if ((rc = q(s, t->sql, t->n, p, NULL, NULL, e)))
 			return rc;
 	}
 	return 0;
 }
 
-static int put_failures(struct hb_store *s, const char *id, const json_t *doc, struct hb_err *e)
+/* a delta's ci95 is the delta's CI: kept in the document, columns hold ratio CIs */
+static void comparison_params(const json_t *c, const char **p, char (*b)[40])
 {
-	const json_t *f;
-	size_t i;
-	int rc = 0;
+	const char *kind = str(c, "comparison");
+	int delta = kind && hb_cmp_parse(kind) == HB_CMP_DELTA;
 
-	json_array_foreach (json_object_get(doc, "failures"), i, f) {
-		char b[40];
-		const char *p[5] = {id, str(f, "target"), str(f, "workload"),
-				    num(json_object_get(f, "rep"), b, sizeof(b)), str(f, "error")};
-
-		if ((rc = q(s,
-			    "INSERT INTO hb_failures (run_id, target, workload, rep, error)"
-			    " VALUES ($1, $2, $3, $4, $5)",
-			    5, p, NULL, NULL, e)))
-			return rc;
-	}
-	return 0;
+	p[0] = str(c, "target");
+	p[1] = str(c, "baseline");
+	p[2] = str(c, "workload");
+	p[3] = str(c, "metric");
+	p[4] = kind ? kind : "ratio";
+	p[5] = num(json_object_get(c, "ratio"), b[0], 40);
+	p[6] = delta ? NULL : ci(c, "ci95", 0, b[1], 40);
+	p[7] = delta ? NULL : ci(c, "ci95", 1, b[2], 40);
+	p[8] = num(json_object_get(c, "oriented"), b[3], 40);
+	p[9] = ci(c, "oriented_ci95", 0, b[4], 40);
+	p[10] = ci(c, "oriented_ci95", 1, b[5], 40);
+	p[11] = num(json_object_get(c, "delta"), b[6], 40);
 }
+
+static void failure_params(const json_t *f, const char **p, char (*b)[40])
+{
+	p[0] = str(f, "target");
+	p[1] = str(f, "workload");
+	p[2] = num(json_object_get(f, "rep"), b[0], 40);
+	p[3] = str(f, "error");
+}
+
+static const struct row_table comparisons_table = {
+	"comparisons",
+	"INSERT INTO hb_comparisons (run_id, target, baseline, workload, metric, comparison,"
+	" ratio, ci_lo, ci_hi, oriented, oriented_ci_lo, oriented_ci_hi, delta) VALUES ($1, $2,"
+	" $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+	13, comparison_params};
+
+static const struct row_table failures_table = {
+	"failures",
+	"INSERT INTO hb_failures (run_id, target, workload, rep, error) VALUES ($1, $2, $3, $4,"
+	" $5)",
+	5, failure_params};
 
 int hb_store_record(struct hb_store *s, const json_t *doc, const char *source, long long *id,
 		    int *dup, struct hb_err *e)
@@ -635,7 +646,8 @@ int hb_store_record(struct hb_store *s, const json_t *doc, const char *source, l
 	    (rc = put_kv(s, "INSERT INTO hb_host_facts (run_id, key, value) VALUES ($1, $2, $3)",
 			 ids, host, e)) ||
 	    (rc = put_targets(s, ids, doc, e)) || (rc = put_metrics(s, ids, doc, e)) ||
-	    (rc = put_comparisons(s, ids, doc, e)) || (rc = put_failures(s, ids, doc, e)))
+	    (rc = put_rows(s, ids, doc, &comparisons_table, e)) ||
+	    (rc = put_rows(s, ids, doc, &failures_table, e)))
 		goto fail;
 	rc = q0(s, "COMMIT", e);
 	goto out;

@@ -6,9 +6,11 @@
  */
 #include "tg_agent.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -27,6 +29,34 @@ void hb_tg_agent_attach(struct hb_tg_agent *a, int fd)
 	a->conn.stop = a->stop;
 	a->open = 1;
 	a->next_id = 1;
+}
+
+int hb_tg_agent_connect_unix(struct hb_tg_agent *a, const char *path, double deadline,
+			     int (*check)(void *arg, struct hb_err *e), void *arg, struct hb_err *e)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+
+	if (hb_strlcpy(sa.sun_path, path, sizeof(sa.sun_path)))
+		return hb_err_set(e, HB_EINVAL, "agent socket path too long: %s", path);
+	for (;;) {
+		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), err, rc;
+
+		if (fd < 0)
+			return hb_err_errno(e, HB_EIO, "socket");
+		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+			hb_tg_agent_attach(a, fd);
+			return 0;
+		}
+		err = errno;
+		close(fd);
+		if ((rc = check(arg, e)))
+			return rc;
+		if (hb_now() >= deadline) {
+			errno = err;
+			return hb_err_errno(e, HB_ETIMEDOUT, "agent socket %s did not open", path);
+		}
+		hb_sleep(0.02, NULL);
+	}
 }
 
 int hb_tg_agent_hello(struct hb_tg_agent *a, const char *token, double timeout,
@@ -191,6 +221,33 @@ int hb_tg_agent_failure(const char *target, const char *entry, int rc,
 				  entry, ae->msg);
 	}
 	return hb_err_set(e, rc, "%s", ae->msg);
+}
+
+int hb_tg_vm_run(const struct hb_tg_vm *vm, const struct hb_run_req *req,
+		 const struct hb_run_hooks *hooks, const struct hb_probe_target *pt,
+		 struct hb_sample *out, struct hb_err *e)
+{
+	struct hb_tg_run_result res;
+	struct hb_err ae = {0};
+	char g[700];
+	int rc;
+
+	hb_sample_init(out);
+	if (*vm->dead || !vm->agent->open || vm->stopped)
+		return hb_err_set(e, HB_EIO, "%s: %s", vm->name, vm->down);
+	if (vm->gone(vm->arg, 0, g, sizeof(g))) {
+		*vm->dead = 1;
+		return hb_err_set(e, HB_ECHILD, "%s: %s before %s", vm->name, g, req->entry);
+	}
+	rc = hb_tg_agent_run(vm->agent, vm->name, req, hooks, pt, vm->peer, out, &res, &ae);
+	if (res.interrupted) {
+		*vm->dead = 1;
+		return hb_err_set(e, HB_EINTR, "%s: %s interrupted", vm->name, req->entry);
+	}
+	if (rc)
+		return hb_tg_agent_failure(vm->name, req->entry, rc, &res, &ae, vm->gone, vm->arg,
+					   vm->dead, e);
+	return 0;
 }
 
 int hb_tg_agent_shutdown(struct hb_tg_agent *a, double timeout, struct hb_err *e)

@@ -30,6 +30,15 @@ void hb_tg_agent_init(struct hb_tg_agent *a, volatile sig_atomic_t *stop);
 /* Takes ownership of a connected fd (blocking mode) and starts a session on it. */
 void hb_tg_agent_attach(struct hb_tg_agent *a, int fd);
 /*
+ * Connects the session to the agent's unix socket at path (a VMM's chardev server, open a moment
+ * after the VMM starts): tries until deadline, every 20 ms; after each refusal check(arg, e)
+ * may end the wait with its code and message (the VM is gone). On timeout HB_ETIMEDOUT naming
+ * the socket and the last refusal.
+ */
+int hb_tg_agent_connect_unix(struct hb_tg_agent *a, const char *path, double deadline,
+			     int (*check)(void *arg, struct hb_err *e), void *arg,
+			     struct hb_err *e);
+/*
  * hello (token may be NULL) within timeout seconds; check (may be NULL) is asked every 0.25 s
  * and when the channel closes whether the VM is still there (see hb_hello_check_fn).
  * *hello: the agent's hello, a new reference. Then times the protocol's round trip (a->rtt)
@@ -65,6 +74,27 @@ int hb_tg_agent_failure(const char *target, const char *entry, int rc,
 			const struct hb_tg_run_result *res, const struct hb_err *ae,
 			int (*gone)(void *arg, double wait, char *msg, size_t len), void *arg,
 			int *dead, struct hb_err *e);
+/* A local VM (QEMU, a libvirt domain) as hb_tg_vm_run sees it; pointers are borrowed. */
+struct hb_tg_vm {
+	const char *name;	   /* the target */
+	const char *down;	   /* why a stopped VM cannot run ("the VM is not running") */
+	struct hb_tg_agent *agent; /* its session */
+	const struct hb_netpeer *peer;
+	int (*gone)(void *arg, double wait, char *msg, size_t len); /* as hb_tg_agent_failure's */
+	void *arg;
+	int stopped; /* the backend's stop has run */
+	int *dead;   /* set when the VM or its session is gone for good */
+};
+
+/*
+ * One measured run in a local VM: refused (HB_EIO, vm->down) when the VM is dead, stopped or
+ * has no session, HB_ECHILD when it is gone already; else hb_tg_agent_run with pt, an
+ * interrupted run (HB_EINTR) or hb_tg_agent_failure's verdict marking it dead.
+ */
+int hb_tg_vm_run(const struct hb_tg_vm *vm, const struct hb_run_req *req,
+		 const struct hb_run_hooks *hooks, const struct hb_probe_target *pt,
+		 struct hb_sample *out, struct hb_err *e);
+
 /* Asks the agent to power the guest off; waits up to timeout for the acknowledgement. */
 int hb_tg_agent_shutdown(struct hb_tg_agent *a, double timeout, struct hb_err *e);
 /* Ends the session and closes the fd; safe to repeat. */

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdint.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -564,4 +565,37 @@ void hb_fmt_duration(double s, char *buf, size_t len)
 		snprintf(buf, len, "%ldm%02lds", t / 60, t % 60);
 	else
 		snprintf(buf, len, "%lds", t);
+}
+
+void hb_csv_field(FILE *f, const char *s, int always_quote)
+{
+	if (!always_quote && !strpbrk(s, ",\"\r\n")) {
+		fputs(s, f);
+		return;
+	}
+	fputc('"', f);
+	for (; *s; s++) {
+		if (*s == '"')
+			fputc('"', f);
+		fputc(*s, f);
+	}
+	fputc('"', f);
+}
+
+void hb_csv_num(FILE *f, double v)
+{
+	fputc(',', f);
+	if (isfinite(v))
+		fprintf(f, "%.10g", v);
+}
+
+void *hb_grow(void *p, size_t *cap, size_t first, size_t size)
+{
+	size_t nc = *cap ? *cap * 2 : first;
+	void *np;
+
+	if (nc < *cap || nc > SIZE_MAX / size || !(np = realloc(p, nc * size)))
+		return NULL;
+	*cap = nc;
+	return np;
 }

@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #define HB_VERSION "0.1.0"
@@ -108,6 +109,20 @@ const char *hb_nearest(const char *s, const char *const *candidates, size_t n);
  */
 const char *hb_suggest(char *buf, size_t len, const char *s, const char *const *candidates,
 		       size_t n);
+
+/*
+ * CSV (RFC 4180) fields. hb_csv_field writes s, between double quotes (inner ones doubled)
+ * when always_quote is set or s holds a comma, quote or line break. hb_csv_num writes a
+ * comma, then v (%.10g) unless it is not finite (an empty field).
+ */
+void hb_csv_field(FILE *f, const char *s, int always_quote);
+void hb_csv_num(FILE *f, double v);
+
+/*
+ * Room for more elements of size bytes in the growable array p of *cap: doubles *cap (first
+ * when 0) and returns the reallocated array, or NULL (p and *cap untouched) when out of memory.
+ */
+void *hb_grow(void *p, size_t *cap, size_t first, size_t size);
 
 #define HB_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 

@@ -9,21 +9,28 @@
 #include <stdlib.h>
 #include <string.h>
 
-int hb_procstat_parse(const char *text, struct hb_cpu_ticks *t)
+int hb_procstat_parse_cpu(const char *text, int cpu, struct hb_cpu_ticks *t)
 {
 	const char *p = text;
 	unsigned long long v[8];
+	char want[32];
+	size_t wl;
 	int i;
 
 	memset(t, 0, sizeof(*t));
-	while (p && strncmp(p, "cpu ", 4)) {
+	if (cpu < 0)
+		memcpy(want, "cpu ", 5);
+	else if (hb_snprintf(want, sizeof(want), "cpu%d ", cpu))
+		return HB_EINVAL;
+	wl = strlen(want);
+	while (p && strncmp(p, want, wl)) {
 		p = strchr(p, '\n');
 		if (p)
 			p++;
 	}
 	if (!p)
 		return HB_EPROTO;
-	p += 4;
+	p += wl;
 	for (i = 0; i < 8; i++) {
 		char *end;
 
@@ -38,6 +45,11 @@ int hb_procstat_parse(const char *text, struct hb_cpu_ticks *t)
 	t->idle = v[3] + v[4];
 	t->steal = v[7];
 	return 0;
+}
+
+int hb_procstat_parse(const char *text, struct hb_cpu_ticks *t)
+{
+	return hb_procstat_parse_cpu(text, -1, t);
 }
 
 int hb_procstat_read(struct hb_cpu_ticks *t)

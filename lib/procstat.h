@@ -16,6 +16,8 @@ struct hb_cpu_ticks {
 
 /* Parses the "cpu " line of /proc/stat text; HB_EPROTO when it is missing or short. */
 int hb_procstat_parse(const char *text, struct hb_cpu_ticks *t);
+/* The same for the line of one CPU ("cpuN "; cpu < 0: the all-CPU line). */
+int hb_procstat_parse_cpu(const char *text, int cpu, struct hb_cpu_ticks *t);
 /* Reads /proc/stat. */
 int hb_procstat_read(struct hb_cpu_ticks *t);
 /* Percent of the ticks between a and b that were busy (not idle) / stolen; NAN when none. */

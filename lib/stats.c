@@ -286,13 +286,44 @@ static double safe_ratio(double c, double b)
 	return c > 0 ? INFINITY : -INFINITY;
 }
 
-int hb_ratio_ci(const double *cur, size_t ncur, const double *base, size_t nbase, double *ratio,
-		double *lo, double *hi)
+static double difference(double c, double b)
 {
-	double *rs = NULL, mb;
+	return c - b;
+}
+
+/* The 95% bootstrap interval of op(median of cur, median of base), both resampled. */
+static int boot_ci2(const double *cur, size_t ncur, const double *base, size_t nbase,
+		    double (*op)(double c, double b), double *lo, double *hi)
+{
+	double *xs = malloc(HB_BOOT_ITERS * sizeof(*xs));
 	struct boot cb = {0}, bb = {0};
 	struct hb_rng r;
 	int rc = 0;
+
+	if (!xs || boot_init(&cb, cur, ncur) || boot_init(&bb, base, nbase)) {
+		rc = HB_ENOMEM;
+		goto out;
+	}
+	hb_rng_seed(&r, HB_STATS_SEED);
+	for (size_t i = 0; i < HB_BOOT_ITERS; i++) {
+		double c = boot_median(&r, &cb);
+
+		xs[i] = op(c, boot_median(&r, &bb));
+	}
+	qsort(xs, HB_BOOT_ITERS, sizeof(*xs), cmp_double);
+	*lo = hb_quantile_sorted(xs, HB_BOOT_ITERS, 0.025);
+	*hi = hb_quantile_sorted(xs, HB_BOOT_ITERS, 0.975);
+out:
+	free(cb.buf);
+	free(bb.buf);
+	free(xs);
+	return rc;
+}
+
+int hb_ratio_ci(const double *cur, size_t ncur, const double *base, size_t nbase, double *ratio,
+		double *lo, double *hi)
+{
+	double mb;
 
 	*ratio = *lo = *hi = NAN;
 	if (ncur == 0 || nbase == 0)
@@ -301,57 +332,17 @@ int hb_ratio_ci(const double *cur, size_t ncur, const double *base, size_t nbase
 	if (mb == 0 || isnan(mb))
 		return HB_EINVAL;
 	*ratio = hb_median(cur, ncur) / mb;
-	rs = malloc(HB_BOOT_ITERS * sizeof(*rs));
-	if (!rs || boot_init(&cb, cur, ncur) || boot_init(&bb, base, nbase)) {
-		rc = HB_ENOMEM;
-		goto out;
-	}
-	hb_rng_seed(&r, HB_STATS_SEED);
-	for (size_t i = 0; i < HB_BOOT_ITERS; i++) {
-		double c = boot_median(&r, &cb);
-		double b = boot_median(&r, &bb);
-		rs[i] = safe_ratio(c, b);
-	}
-	qsort(rs, HB_BOOT_ITERS, sizeof(*rs), cmp_double);
-	*lo = hb_quantile_sorted(rs, HB_BOOT_ITERS, 0.025);
-	*hi = hb_quantile_sorted(rs, HB_BOOT_ITERS, 0.975);
-out:
-	free(cb.buf);
-	free(bb.buf);
-	free(rs);
-	return rc;
+	return boot_ci2(cur, ncur, base, nbase, safe_ratio, lo, hi);
 }
 
 int hb_delta_ci(const double *cur, size_t ncur, const double *base, size_t nbase, double *delta,
 		double *lo, double *hi)
 {
-	double *ds = NULL;
-	struct boot cb = {0}, bb = {0};
-	struct hb_rng r;
-	int rc = 0;
-
 	*delta = *lo = *hi = NAN;
 	if (ncur == 0 || nbase == 0)
 		return HB_EINVAL;
 	*delta = hb_median(cur, ncur) - hb_median(base, nbase);
-	ds = malloc(HB_BOOT_ITERS * sizeof(*ds));
-	if (!ds || boot_init(&cb, cur, ncur) || boot_init(&bb, base, nbase)) {
-		rc = HB_ENOMEM;
-		goto out;
-	}
-	hb_rng_seed(&r, HB_STATS_SEED);
-	for (size_t i = 0; i < HB_BOOT_ITERS; i++) {
-		double c = boot_median(&r, &cb);
-		ds[i] = c - boot_median(&r, &bb);
-	}
-	qsort(ds, HB_BOOT_ITERS, sizeof(*ds), cmp_double);
-	*lo = hb_quantile_sorted(ds, HB_BOOT_ITERS, 0.025);
-	*hi = hb_quantile_sorted(ds, HB_BOOT_ITERS, 0.975);
-out:
-	free(cb.buf);
-	free(bb.buf);
-	free(ds);
-	return rc;
+	return boot_ci2(cur, ncur, base, nbase, difference, lo, hi);
 }
 
 #define LENTZ_TINY 1e-300

@@ -74,24 +74,28 @@ static int ds_open(void *priv, const json_t *opts, const struct hb_probe_target 
 	return 0;
 }
 
-static int ds_start(void *priv, struct hb_err *e)
+/* One reading of the domain's statistics into *into. */
+static int ds_take(struct ds_priv *p, json_t **into, struct hb_err *e)
 {
-	struct ds_priv *p = priv;
-	int rc = p->stats(p->arg, &p->before, e);
+	int rc = p->stats(p->arg, into, e);
 
 	if (rc)
 		hb_err_prefix(e, "domstats");
 	return rc;
 }
 
+static int ds_start(void *priv, struct hb_err *e)
+{
+	struct ds_priv *p = priv;
+
+	return ds_take(p, &p->before, e);
+}
+
 static int ds_stop(void *priv, struct hb_err *e)
 {
 	struct ds_priv *p = priv;
-	int rc = p->stats(p->arg, &p->after, e);
 
-	if (rc)
-		hb_err_prefix(e, "domstats");
-	return rc;
+	return ds_take(p, &p->after, e);
 }
 
 /* Sum of the values of every key matching the figure; 0 matches: -1. */

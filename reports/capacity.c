@@ -49,31 +49,27 @@ static void vtext(const struct cdoc *d, const char *fmt, va_list ap)
 	put_esc(d, buf);
 }
 
-static void para(const struct cdoc *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void para(const struct cdoc *d, const char *fmt, ...)
+enum block { PARA, ITEM };
+
+/* A paragraph or a list item: fmt's text, escaped, inside the block's markup of each document. */
+static void block(const struct cdoc *d, enum block b, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void block(const struct cdoc *d, enum block b, const char *fmt, ...)
 {
+	static const char *const mark[][4] = {
+		/* Markdown open, close; HTML open, close */
+		[PARA] = {"", "\n\n", "<p>", "</p>\n"},
+		[ITEM] = {"- ", "\n", "<li>", "</li>\n"},
+	};
 	va_list ap;
 
-	fputs("<p>", d->html);
+	fputs(mark[b][0], d->md);
+	fputs(mark[b][2], d->html);
 	va_start(ap, fmt);
 	vtext(d, fmt, ap);
 	va_end(ap);
-	fputs("\n\n", d->md);
-	fputs("</p>\n", d->html);
-}
-
-static void item(const struct cdoc *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void item(const struct cdoc *d, const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("- ", d->md);
-	fputs("<li>", d->html);
-	va_start(ap, fmt);
-	vtext(d, fmt, ap);
-	va_end(ap);
-	fputs("\n", d->md);
-	fputs("</li>\n", d->html);
+	fputs(mark[b][1], d->md);
+	fputs(mark[b][3], d->html);
 }
 
 static void heading(const struct cdoc *d, int level, const char *t, const char *id)
@@ -244,7 +240,7 @@ static size_t shapes(const json_t *run, struct shape *out, size_t max)
 		const json_t *mo = json_object_get(info, "memory_overhead");
 		struct shape *s = &out[n];
 
-		if (n >= max || !strcmp(hb_j_str(t, "kind", ""), "native"))
+		if (n >= max || hb_j_is_native(t))
 			continue;
 		memset(s, 0, sizeof(*s));
 		hb_strlcpy(s->name, hb_j_str(t, "name", "?"), sizeof(s->name));
@@ -320,26 +316,27 @@ static void caveats(const struct cdoc *d, const json_t *run, const struct hb_cap
 
 	fputs("<ul>\n", d->html);
 	if (emulated)
-		item(d,
-		     "Emulation: the VMs ran under TCG, so throughput, contention and the knee "
-		     "describe the emulator, not hardware virtualization; memory figures (PSS, "
-		     "overhead) are closer to a KVM host's but include TCG's translation cache.");
+		block(d, ITEM,
+		      "Emulation: the VMs ran under TCG, so throughput, contention and the knee "
+		      "describe the emulator, not hardware virtualization; memory figures (PSS, "
+		      "overhead) are closer to a KVM host's but include TCG's translation cache.");
 	if (!strncmp(hb_j_str(host, "virtualization", ""), "guest", 5))
-		item(d, "Nested host: this host is itself a VM (cpuid hypervisor flag); its CPUs "
-			"are another hypervisor's vCPUs and the contention measured includes that "
-			"layer.");
-	item(d,
-	     "Overcommit: vCPU ratio %g (%s), memory overcommit %g (%s); 1 means none. Set "
-	     "them with the profile's \"planning\" block or `hvbench report --vcpu-ratio R "
-	     "--mem-overcommit R`.",
-	     p->vcpu_ratio, p->vcpu_set ? "set" : "default: no CPU overcommit assumed",
-	     p->mem_overcommit, p->mem_set ? "set" : "default: no memory overcommit assumed");
+		block(d, ITEM,
+		      "Nested host: this host is itself a VM (cpuid hypervisor flag); its CPUs "
+		      "are another hypervisor's vCPUs and the contention measured includes that "
+		      "layer.");
+	block(d, ITEM,
+	      "Overcommit: vCPU ratio %g (%s), memory overcommit %g (%s); 1 means none. Set "
+	      "them with the profile's \"planning\" block or `hvbench report --vcpu-ratio R "
+	      "--mem-overcommit R`.",
+	      p->vcpu_ratio, p->vcpu_set ? "set" : "default: no CPU overcommit assumed",
+	      p->mem_overcommit, p->mem_set ? "set" : "default: no memory overcommit assumed");
 	if (json_is_object(ksm))
-		item(d, "KSM: %s (pages_sharing %.0f): %s",
-		     hb_j_num(ksm, "run") == 1 ? "on" : "off", hb_j_num(ksm, "pages_sharing"),
-		     hb_j_num(ksm, "run") == 1
-			     ? "pages merged between VMs are split among them by PSS"
-			     : "no page is merged between VMs; every VM pays for its own pages");
+		block(d, ITEM, "KSM: %s (pages_sharing %.0f): %s",
+		      hb_j_num(ksm, "run") == 1 ? "on" : "off", hb_j_num(ksm, "pages_sharing"),
+		      hb_j_num(ksm, "run") == 1
+			      ? "pages merged between VMs are split among them by PSS"
+			      : "no page is merged between VMs; every VM pays for its own pages");
 	fputs("</ul>\n", d->html);
 	fputs("\n", d->md);
 }
@@ -360,13 +357,7 @@ static void plot_name(char *buf, size_t len, const char *workload)
 /* The workload entry wl of a step, or NULL. */
 static const json_t *step_wl(const json_t *step, const char *wl)
 {
-	const json_t *x;
-	size_t i;
-
-	json_array_foreach (json_object_get(step, "workloads"), i, x)
-		if (!strcmp(hb_j_str(x, "workload", ""), wl))
-			return x;
-	return NULL;
+	return hb_j_find(json_object_get(step, "workloads"), "workload", wl);
 }
 
 /* min, mean, max of a step's per-VM figures. */
@@ -410,15 +401,15 @@ static void density_section(const struct cdoc *d, const json_t *dens, const char
 		 hb_j_str(dens, "target", "?"), hb_j_num(sh, "vcpus"), hb_j_num(sh, "memory_mib"),
 		 density_emulated(dens) ? ", TCG emulation" : "");
 	heading(d, 3, title, "density");
-	para(d,
-	     "k identical VMs run each workload at the same moment (the requests leave together "
-	     "after a start gate). Per VM: the median over %.0f repetition(s); worst = the "
-	     "slowest VM as %% of the lone VM (k = 1); fairness = Jain's index over the VMs "
-	     "(1 = equal shares). The knee is the largest k at which every VM keeps %s of the "
-	     "lone VM; a step that falls below ends it.",
-	     hb_j_num(dens, "repetitions"), thr_s);
+	block(d, PARA,
+	      "k identical VMs run each workload at the same moment (the requests leave together "
+	      "after a start gate). Per VM: the median over %.0f repetition(s); worst = the "
+	      "slowest VM as %% of the lone VM (k = 1); fairness = Jain's index over the VMs "
+	      "(1 = equal shares). The knee is the largest k at which every VM keeps %s of the "
+	      "lone VM; a step that falls below ends it.",
+	      hb_j_num(dens, "repetitions"), thr_s);
 	if (stopped)
-		para(d, "The sweep stopped early: %s.", stopped);
+		block(d, PARA, "The sweep stopped early: %s.", stopped);
 	json_array_foreach (json_object_get(dens, "knees"), i, kn) {
 		const char *wl = hb_j_str(kn, "workload", "?");
 		const json_t *st, *w0 = step_wl(json_array_get(steps, 0), wl);
@@ -467,16 +458,17 @@ static void density_section(const struct cdoc *d, const json_t *dens, const char
 		}
 		tend(d);
 		if (hb_j_bool(kn, "limited", 0))
-			para(d,
-			     "Knee: k = %.0f (at k = %.0f the slowest VM fell below %s of the lone "
-			     "VM).",
-			     hb_j_num(kn, "knee_k"), hb_j_num(kn, "first_below_k"), thr_s);
+			block(d, PARA,
+			      "Knee: k = %.0f (at k = %.0f the slowest VM fell below %s of the "
+			      "lone "
+			      "VM).",
+			      hb_j_num(kn, "knee_k"), hb_j_num(kn, "first_below_k"), thr_s);
 		else
-			para(d,
-			     "Knee: k >= %.0f (every VM kept %s of the lone VM at every k "
-			     "measured: "
-			     "a lower bound, not a limit).",
-			     hb_j_num(kn, "knee_k"), thr_s);
+			block(d, PARA,
+			      "Knee: k >= %.0f (every VM kept %s of the lone VM at every k "
+			      "measured: "
+			      "a lower bound, not a limit).",
+			      hb_j_num(kn, "knee_k"), thr_s);
 		plot_name(pn, sizeof(pn), wl);
 		if (find_plot(pl, pn))
 			hb_rep_figure(d->md, d->html, outdir, find_plot(pl, pn));
@@ -492,9 +484,10 @@ static void density_section(const struct cdoc *d, const json_t *dens, const char
 		const json_t *st;
 
 		heading(d, 4, "Host memory against k", NULL);
-		para(d, "Per VM: PSS of its QEMU process (pages shared between VMs, such as the "
-			"QEMU binary and KSM-merged pages, are split among them); the overhead is "
-			"that PSS minus the guest-RAM memfd's.");
+		block(d, PARA,
+		      "Per VM: PSS of its QEMU process (pages shared between VMs, such as the "
+		      "QEMU binary and KSM-merged pages, are split among them); the overhead is "
+		      "that PSS minus the guest-RAM memfd's.");
 		thead(d, h, 6);
 		json_array_foreach (steps, i, st) {
 			const json_t *ksm = json_object_get(st, "ksm");
@@ -542,16 +535,17 @@ static void footprint_section(const struct cdoc *d, const json_t *run, const str
 		}
 		num(a, sizeof(a), hb_j_num(fp, "in_use_mib"), "MiB");
 		num(b, sizeof(b), hb_j_num(fp, "memtotal_mib"), "MiB");
-		para(d,
-		     "With no VM of this run up, the host used %s of %s (MemTotal - "
-		     "MemAvailable)%s%s. "
-		     "CPUs: %.0f hardware threads on %.0f physical cores in %.0f package(s) (%s).",
-		     a, b, top[0] ? "; biggest resident processes: " : "", top,
-		     hb_j_num(cpu, "threads"), hb_j_num(cpu, "cores"), hb_j_num(cpu, "packages"),
-		     hb_j_str(cpu, "source", "?"));
+		block(d, PARA,
+		      "With no VM of this run up, the host used %s of %s (MemTotal - "
+		      "MemAvailable)%s%s. "
+		      "CPUs: %.0f hardware threads on %.0f physical cores in %.0f package(s) (%s).",
+		      a, b, top[0] ? "; biggest resident processes: " : "", top,
+		      hb_j_num(cpu, "threads"), hb_j_num(cpu, "cores"), hb_j_num(cpu, "packages"),
+		      hb_j_str(cpu, "source", "?"));
 	} else {
-		para(d, "These results hold no host footprint (recorded by hvbench runs since the "
-			"capacity sweep was added).");
+		block(d, PARA,
+		      "These results hold no host footprint (recorded by hvbench runs since the "
+		      "capacity sweep was added).");
 	}
 	for (i = 0; i < nsh && n < MAX_SHAPES; i++) {
 		g[n] = sh[i].guest_mib / 1024.0;
@@ -592,16 +586,16 @@ static void footprint_section(const struct cdoc *d, const json_t *run, const str
 		num(rm, sizeof(rm), f.rmse_mib, "MiB");
 		num(mr, sizeof(mr), f.max_resid_mib, "MiB");
 		num(r2, sizeof(r2), f.r2, "");
-		para(d,
-		     "Overhead model (least squares over %d VMs of %.2g..%.2g GiB): overhead = %s "
-		     "%s "
-		     "%s per GiB of guest RAM; RMS residual %s, largest %s, R^2 %s.%s",
-		     f.n, f.min_gib, f.max_gib, fx, f.per_gib_mib < 0 ? "-" : "+", sl, rm, mr, r2,
-		     f.n == 2 ? " Two points: the line passes through both, so there is no error "
-				"estimate; measure a third size to test it."
-		     : f.flat ? " The overhead is flat: guest RAM size does not explain it beyond "
-				"the noise, so a fixed cost per VM describes it."
-			      : "");
+		block(d, PARA,
+		      "Overhead model (least squares over %d VMs of %.2g..%.2g GiB): overhead = %s "
+		      "%s "
+		      "%s per GiB of guest RAM; RMS residual %s, largest %s, R^2 %s.%s",
+		      f.n, f.min_gib, f.max_gib, fx, f.per_gib_mib < 0 ? "-" : "+", sl, rm, mr, r2,
+		      f.n == 2 ? " Two points: the line passes through both, so there is no error "
+				 "estimate; measure a third size to test it."
+		      : f.flat ? " The overhead is flat: guest RAM size does not explain it beyond "
+				 "the noise, so a fixed cost per VM describes it."
+			       : "");
 		if (fp) {
 			double mean = 0;
 
@@ -609,12 +603,14 @@ static void footprint_section(const struct cdoc *d, const json_t *run, const str
 				mean += o[i] / (double)n;
 			num(a, sizeof(a), hb_j_num(fp, "in_use_mib"), "MiB");
 			num(b, sizeof(b), mean, "MiB");
-			para(d, "Host memory for N VMs = %s (footprint) + N x (guest RAM + %s%s).",
-			     a, f.flat ? b : "the model's overhead", f.flat ? " overhead" : "");
+			block(d, PARA,
+			      "Host memory for N VMs = %s (footprint) + N x (guest RAM + %s%s).", a,
+			      f.flat ? b : "the model's overhead", f.flat ? " overhead" : "");
 		}
 	} else if (n == 1) {
-		para(d, "One guest size measured: no overhead model (it needs at least two sizes); "
-			"the measured overhead is used as is.");
+		block(d, PARA,
+		      "One guest size measured: no overhead model (it needs at least two sizes); "
+		      "the measured overhead is used as is.");
 	}
 }
 
@@ -632,9 +628,9 @@ static void projection(const struct cdoc *d, const json_t *run, const struct hb_
 	heading(d, 3, "VMs per host", "projection");
 	have_here = this_host(run, &here);
 	if (!nsh || !have_here) {
-		para(d,
-		     "No projection: it needs VM targets with a measured overhead and the host's "
-		     "CPUs and RAM.");
+		block(d, PARA,
+		      "No projection: it needs VM targets with a measured overhead and the host's "
+		      "CPUs and RAM.");
 		return;
 	}
 	here_units = p->per_thread ? here.threads : here.cores;
@@ -682,32 +678,32 @@ static void projection(const struct cdoc *d, const json_t *run, const struct hb_
 	tend(d);
 	num(rs, sizeof(rs), here.reserve_mib, "MiB");
 	fputs("<ul>\n", d->html);
-	item(d,
-	     "By memory = floor((host RAM - reserve) / (guest RAM / memory overcommit + "
-	     "measured VMM overhead)); reserve on this host: %s%s.",
-	     json_object_get(run, "host_footprint") ? rs : "",
-	     json_object_get(run, "host_footprint") ? " (its measured footprint)"
-						    : "none (these results hold no measured "
-						      "footprint)");
+	block(d, ITEM,
+	      "By memory = floor((host RAM - reserve) / (guest RAM / memory overcommit + "
+	      "measured VMM overhead)); reserve on this host: %s%s.",
+	      json_object_get(run, "host_footprint") ? rs : "",
+	      json_object_get(run, "host_footprint") ? " (its measured footprint)"
+						     : "none (these results hold no measured "
+						       "footprint)");
 	if (p->described) {
 		num(rs, sizeof(rs), there.reserve_mib, "MiB");
-		item(d,
-		     "Described host: %.0f physical cores, %.0f hardware threads, %.0f GiB RAM, "
-		     "reserve %s (%s).",
-		     p->host_cores, p->host_threads > 0 ? p->host_threads : p->host_cores,
-		     p->host_mem_mib / 1024.0, rs,
-		     p->reserve_mib >= 0 ? "as set" : "this host's measured footprint");
+		block(d, ITEM,
+		      "Described host: %.0f physical cores, %.0f hardware threads, %.0f GiB RAM, "
+		      "reserve %s (%s).",
+		      p->host_cores, p->host_threads > 0 ? p->host_threads : p->host_cores,
+		      p->host_mem_mib / 1024.0, rs,
+		      p->reserve_mib >= 0 ? "as set" : "this host's measured footprint");
 	}
-	item(d,
-	     "By vCPU ratio = floor(CPU units x %g / vCPUs); CPU unit: %s (this host: %.0f "
-	     "threads on %.0f physical cores).",
-	     p->vcpu_ratio,
-	     p->per_thread ? "hardware threads (SMT siblings count)" : "physical cores",
-	     here.threads, here.cores);
-	item(d,
-	     "By knee = floor(knee k x CPU units / this host's %.0f CPU units): an assumption "
-	     "that contention scales with CPU units; only when the sweep found a limit.",
-	     here_units);
+	block(d, ITEM,
+	      "By vCPU ratio = floor(CPU units x %g / vCPUs); CPU unit: %s (this host: %.0f "
+	      "threads on %.0f physical cores).",
+	      p->vcpu_ratio,
+	      p->per_thread ? "hardware threads (SMT siblings count)" : "physical cores",
+	      here.threads, here.cores);
+	block(d, ITEM,
+	      "By knee = floor(knee k x CPU units / this host's %.0f CPU units): an assumption "
+	      "that contention scales with CPU units; only when the sweep found a limit.",
+	      here_units);
 	fputs("</ul>\n", d->html);
 	fputs("\n", d->md);
 }
@@ -740,12 +736,12 @@ void hb_rep_capacity(FILE *md, FILE *html, const struct hb_rep *r, const char *o
 		emulated |= density_emulated(dens);
 	fputs("\n## Capacity\n\n", md);
 	fputs("<h2 id=\"capacity\">Capacity</h2>\n", html);
-	para(&d,
-	     "How many VMs of each measured shape a host holds, what the host keeps for itself "
-	     "and what that means for a host not bought yet.%s",
-	     r->nruns > 1 ? " Figures from the latest run with a density sweep." : "");
+	block(&d, PARA,
+	      "How many VMs of each measured shape a host holds, what the host keeps for itself "
+	      "and what that means for a host not bought yet.%s",
+	      r->nruns > 1 ? " Figures from the latest run with a density sweep." : "");
 	if (e.msg[0])
-		para(&d, "Planning options ignored: %s", e.msg);
+		block(&d, PARA, "Planning options ignored: %s", e.msg);
 	caveats(&d, run, &plan, emulated);
 	projection(&d, run, &plan, sh, nsh);
 	if (dens)

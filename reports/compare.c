@@ -17,7 +17,6 @@
  */
 #include "rep_int.h"
 #include "stats.h"
-#include "store.h"
 
 #include <getopt.h>
 #include <stdarg.h>
@@ -526,13 +525,11 @@ static struct cmp_row *new_row(struct cmp *c, const json_t *res)
 	struct cmp_row *r;
 
 	if (c->nrows == c->cap) {
-		size_t nc = c->cap ? c->cap * 2 : 64;
-		struct cmp_row *n = realloc(c->rows, nc * sizeof(*n));
+		struct cmp_row *n = hb_grow(c->rows, &c->cap, 64, sizeof(*n));
 
 		if (!n)
 			return NULL;
 		c->rows = n;
-		c->cap = nc;
 	}
 	r = &c->rows[c->nrows++];
 	memset(r, 0, sizeof(*r));
@@ -1682,7 +1679,8 @@ static int parse_gate(struct cmp *c, const char *arg)
 	return 0;
 }
 
-int hb_compare_main(int argc, char **argv, FILE *out, FILE *err)
+int hb_compare_main(int argc, char **argv, FILE *out, FILE *err,
+		    const struct hb_baseline_source *src)
 {
 	static const struct option lopts[] = {
 		{"alpha", required_argument, NULL, 'a'},
@@ -1833,9 +1831,13 @@ int hb_compare_main(int argc, char **argv, FILE *out, FILE *err)
 				"hvbench compare: with --baseline-from give only CURRENT.json\n");
 			goto out;
 		}
+		if (!src) {
+			fprintf(err, "hvbench compare: --baseline-from needs the history store\n");
+			goto out;
+		}
 		c->cpath = files[0];
 		if (hb_results_load(c->cpath, &c->cur, &e) ||
-		    hb_store_baselines(db, from, c->cur, &sdocs, &nsdocs, &e)) {
+		    src->load(db, from, c->cur, &sdocs, &nsdocs, &e)) {
 			fprintf(err, "hvbench compare: %s\n", e.msg);
 			goto out;
 		}
@@ -1918,14 +1920,10 @@ out:
 	for (size_t i = 0; i < c->nbase; i++)
 		json_decref(c->base[i]);
 	json_decref(c->cur);
-	hb_store_docs_free(sdocs, nsdocs);
+	if (sdocs)
+		src->free_docs(sdocs, nsdocs);
 	cmp_reset(c);
 	free(c);
 	free(av);
 	return rc;
-}
-
-int hb_cmd_compare(int argc, char **argv)
-{
-	return hb_compare_main(argc, argv, stdout, stderr);
 }

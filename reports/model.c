@@ -97,18 +97,17 @@ static int add_rows(struct hb_rep *r, const json_t *root, size_t *cap)
 		if (j < r->nrows)
 			continue;
 		if (r->nrows == *cap) {
-			size_t nc = *cap ? *cap * 2 : 32;
-			struct hb_rep_row *nr = realloc(r->rows, nc * sizeof(*nr));
+			struct hb_rep_row *nr = hb_grow(r->rows, cap, 32, sizeof(*nr));
 
 			if (!nr)
 				return HB_ENOMEM;
 			r->rows = nr;
-			*cap = nc;
 		}
 		row = &r->rows[r->nrows++];
 		row->workload = w;
 		row->metric = m;
 		row->kind = hb_j_str(x, "kind", "");
+		row->name_is_kind = !strcmp(w, row->kind);
 		row->unit = hb_j_str(x, "unit", "");
 		row->higher_is_better = hb_j_bool(x, "higher_is_better", 1);
 		row_model(x, row);
@@ -229,13 +228,11 @@ static int add_col(struct hb_rep *r, size_t *cap, size_t run, const json_t *t, c
 	struct hb_rep_col *c;
 
 	if (r->ncols == *cap) {
-		size_t nc = *cap ? *cap * 2 : 8;
-		struct hb_rep_col *ncol = realloc(r->cols, nc * sizeof(*ncol));
+		struct hb_rep_col *ncol = hb_grow(r->cols, cap, 8, sizeof(*ncol));
 
 		if (!ncol)
 			return HB_ENOMEM;
 		r->cols = ncol;
-		*cap = nc;
 	}
 	c = &r->cols[r->ncols++];
 	memset(c, 0, sizeof(*c));

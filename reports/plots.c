@@ -397,7 +397,7 @@ static int plot_headline(const struct hb_rep *r, const char *plotdir, struct hb_
 
 		/* as in the at-a-glance table: a target-level row (its workload is its kind) has
 		 * no workload name */
-		if (!strcmp(row->workload, row->kind))
+		if (row->name_is_kind)
 			snprintf(label, sizeof(label), "%s: %s", area_word(row->area), row->metric);
 		else
 			snprintf(label, sizeof(label), "%s: %s %s", area_word(row->area),

@@ -102,6 +102,29 @@ static void both(struct doc *d, const char *s)
 	html_esc(d, s);
 }
 
+/* Plain text with nothing to escape (a separator, a fixed word) into both documents. */
+static void lit(struct doc *d, const char *s)
+{
+	fputs(s, d->md);
+	fputs(s, d->html);
+}
+
+/* A sentence on its own (a literal, not escaped): a line in Markdown, a paragraph in HTML. */
+static void para(struct doc *d, const char *s)
+{
+	md(d, "%s\n", s);
+	ht(d, "<p>%s</p>\n", s);
+}
+
+/* Opens a table row with its label cell; the caller closes the label (" |", "</th>"). */
+static void row_head(struct doc *d, const char *label)
+{
+	md(d, "| ");
+	md_esc(d, label);
+	ht(d, "<tr><th>");
+	html_esc(d, label);
+}
+
 static const char *CSS =
 	"body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,'DejaVu Sans',sans-serif;"
 	"margin:2em auto;max-width:1200px;padding:0 1.5em;color:#1d2330;line-height:1.45}"
@@ -307,7 +330,7 @@ static size_t glance_rows(const struct hb_rep *r, size_t *idx, size_t max, size_
  * kind) without the repetition: "Boot: time_to_ready". */
 static void glance_label(const struct hb_rep_row *row, char *buf, size_t len)
 {
-	if (!strcmp(row->workload, row->kind))
+	if (row->name_is_kind)
 		snprintf(buf, len, "%s: %s", area_short(row->area), row->metric);
 	else
 		snprintf(buf, len, "%s: %s %s", area_short(row->area), row->workload, row->metric);
@@ -322,8 +345,7 @@ static void glance_table(struct doc *d, const struct hb_rep *r)
 	md(d, "## At a glance\n\n");
 	ht(d, "<h2>At a glance</h2>\n");
 	if (!n) {
-		md(d, "No headline metrics in these results.\n");
-		ht(d, "<p>No headline metrics in these results.</p>\n");
+		para(d, "No headline metrics in these results.");
 		return;
 	}
 	ht(d, "<div class=\"scroll\"><table class=\"glance\">");
@@ -332,11 +354,8 @@ static void glance_table(struct doc *d, const struct hb_rep *r)
 		const struct hb_rep_row *row = &r->rows[idx[k]];
 
 		glance_label(row, label, sizeof(label));
-		md(d, "| ");
-		md_esc(d, label);
+		row_head(d, label);
 		md(d, " |");
-		ht(d, "<tr><th>");
-		html_esc(d, label);
 		ht(d, "</th>");
 		for (size_t j = 0; j < r->ncols; j++) {
 			const struct hb_rep_cell *c = hb_rep_cell(r, idx[k], j);
@@ -417,8 +436,7 @@ static void details_table(struct doc *d, const struct hb_rep *r)
 	for (size_t i = 0; i < r->nrows; i++)
 		any |= r->rows[i].role != HB_ROLE_DIAGNOSTIC;
 	if (!any) {
-		md(d, "No headline or detail metrics.\n");
-		ht(d, "<p>No headline or detail metrics.</p>\n");
+		para(d, "No headline or detail metrics.");
 		return;
 	}
 	ht(d, "<div class=\"scroll\"><table class=\"results\">");
@@ -438,11 +456,8 @@ static void details_table(struct doc *d, const struct hb_rep *r)
 			   hb_area_name(area));
 		}
 		hb_rep_row_label(row, label, sizeof(label));
-		md(d, "| ");
-		md_esc(d, label);
+		row_head(d, label);
 		md(d, " (%s) |", cmp_word(row->cmp));
-		ht(d, "<tr><th>");
-		html_esc(d, label);
 		ht(d, " <span class=\"meta\">(%s, %s, %s)</span></th>", row->unit,
 		   row->higher_is_better ? "higher is better" : "lower is better",
 		   cmp_word(row->cmp));
@@ -497,8 +512,7 @@ static void appendix(struct doc *d, const struct hb_rep *r)
 	md(d, "\n## Appendix: diagnostics and probe readings\n\n");
 	ht(d, "<h2 id=\"appendix\">Appendix: diagnostics and probe readings</h2>\n");
 	if (!n) {
-		md(d, "None.\n");
-		ht(d, "<p>None.</p>\n");
+		para(d, "None.");
 		return;
 	}
 	md(d,
@@ -518,11 +532,8 @@ static void appendix(struct doc *d, const struct hb_rep *r)
 		if (row->role != HB_ROLE_DIAGNOSTIC)
 			continue;
 		hb_rep_row_label(row, label, sizeof(label));
-		md(d, "| ");
-		md_esc(d, label);
+		row_head(d, label);
 		md(d, " |");
-		ht(d, "<tr><th>");
-		html_esc(d, label);
 		ht(d, "</th>");
 		for (size_t j = 0; j < r->ncols; j++) {
 			const struct hb_rep_cell *c = hb_rep_cell(r, i, j);
@@ -875,8 +886,7 @@ static void samples_table(struct doc *d, const struct hb_rep *r)
 	   "next to this report.</p>\n",
 	   th);
 	if (!nwarn) {
-		md(d, "None flagged.\n");
-		ht(d, "<p>None flagged.</p>\n");
+		para(d, "None flagged.");
 		goto warnings;
 	}
 	ncv = nwarn;
@@ -927,8 +937,7 @@ warnings:
 		md(d, "- " WARN_SIGN " ");
 		ht(d, "<li class=\"warn\">" WARN_SIGN " ");
 		both(d, nm);
-		md(d, " has status \"");
-		ht(d, " has status \"");
+		lit(d, " has status \"");
 		both(d, st);
 		md(d, "\": some measurements are missing.\n");
 		ht(d, "\": some measurements are missing.</li>\n");
@@ -960,8 +969,7 @@ static void failures(struct doc *d, const struct hb_rep *r)
 	for (size_t i = 0; i < r->nruns; i++)
 		nf += json_array_size(json_object_get(r->runs[i], "failures"));
 	if (!nf) {
-		md(d, "None.\n");
-		ht(d, "<p>None.</p>\n");
+		para(d, "None.");
 		return;
 	}
 	md(d, "| run | target | workload | rep | error |\n|---|---|---|---|---|\n");
@@ -1013,8 +1021,7 @@ static void diff_line(struct doc *d, const struct hb_rep *r, size_t i, const cha
 	md(d, "- ");
 	ht(d, "<li>");
 	both(d, what);
-	md(d, ": ");
-	ht(d, ": ");
+	lit(d, ": ");
 	both(d, n0);
 	md(d, " `");
 	ht(d, " <code>");
@@ -1045,17 +1052,6 @@ static int differs(struct doc *d, const struct hb_rep *r, size_t i, const char *
 	free(sa);
 	free(sb);
 	return diff;
-}
-
-static const json_t *entry_named(const json_t *prof, const char *name)
-{
-	const json_t *x;
-	size_t k;
-
-	json_array_foreach (json_object_get(prof, "workloads"), k, x)
-		if (!strcmp(hb_j_str(x, "name", ""), name))
-			return x;
-	return NULL;
 }
 
 /* Hardware and workload parameters that must match; d == NULL counts only. */
@@ -1093,7 +1089,7 @@ static size_t must_match(struct doc *d, const struct hb_rep *r)
 		}
 		json_array_foreach (json_object_get(p0, "workloads"), k, x) {
 			const char *nm = hb_j_str(x, "name", "");
-			const json_t *y = entry_named(pi, nm);
+			const json_t *y = hb_j_find(json_object_get(pi, "workloads"), "name", nm);
 
 			if (!y)
 				continue; /* not measured by both: its rows show "—" */
@@ -1156,25 +1152,6 @@ static void comparability(struct doc *d, const struct hb_rep *r)
 
 /* ---- results.csv: every figure of the report with its samples ---- */
 
-static void csv_str(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		if (*s == '"')
-			fputc('"', f);
-		fputc(*s, f);
-	}
-	fputc('"', f);
-}
-
-static void csv_num(FILE *f, double v)
-{
-	if (isfinite(v))
-		fprintf(f, ",%.10g", v);
-	else
-		fputc(',', f);
-}
-
 static int build_csv(const struct hb_rep *r, char **buf, size_t *len)
 {
 	FILE *f = open_memstream(buf, len);
@@ -1194,40 +1171,32 @@ static int build_csv(const struct hb_rep *r, char **buf, size_t *len)
 			const struct hb_rep_cell *x = hb_rep_cell(r, i, j);
 			const json_t *s, *v;
 			size_t k;
+			const char *names[] = {nm, c->target, row->workload, row->metric,
+					       row->unit};
+			const double stats[] = {x->median, x->cv, x->ci_lo, x->ci_hi};
+			const double cmps[] = {x->ratio, x->lo,	   x->hi,  x->oriented, x->olo,
+					       x->ohi,	 x->delta, x->dlo, x->dhi};
 
 			if (!x->res)
 				continue;
 			run_name(r, c->run, nm, sizeof(nm));
-			csv_str(f, nm);
-			fputc(',', f);
-			csv_str(f, c->target);
-			fputc(',', f);
-			csv_str(f, row->workload);
-			fputc(',', f);
-			csv_str(f, row->metric);
-			fputc(',', f);
-			csv_str(f, row->unit);
+			for (k = 0; k < HB_ARRAY_SIZE(names); k++) {
+				if (k)
+					fputc(',', f);
+				hb_csv_field(f, names[k], 1);
+			}
 			fprintf(f, ",%s,%s,%s,%d,%zu", hb_area_str(row->area),
 				hb_role_str(row->role), hb_cmp_str(row->cmp), row->higher_is_better,
 				x->n);
-			csv_num(f, x->median);
-			csv_num(f, x->cv);
-			csv_num(f, x->ci_lo);
-			csv_num(f, x->ci_hi);
+			for (k = 0; k < HB_ARRAY_SIZE(stats); k++)
+				hb_csv_num(f, stats[k]);
 			fputc(',', f);
 			if (x->has_cmp) {
 				hb_rep_col_label(r, &r->cols[c->ref], nm, sizeof(nm));
-				csv_str(f, nm);
+				hb_csv_field(f, nm, 1);
 			}
-			csv_num(f, x->ratio);
-			csv_num(f, x->lo);
-			csv_num(f, x->hi);
-			csv_num(f, x->oriented);
-			csv_num(f, x->olo);
-			csv_num(f, x->ohi);
-			csv_num(f, x->delta);
-			csv_num(f, x->dlo);
-			csv_num(f, x->dhi);
+			for (k = 0; k < HB_ARRAY_SIZE(cmps); k++)
+				hb_csv_num(f, cmps[k]);
 			fputs(",\"", f);
 			s = json_object_get(x->res, "samples");
 			json_array_foreach (s, k, v)
@@ -1334,8 +1303,7 @@ static void title(struct doc *d, const struct hb_rep *r)
 		   ndocs(r), CSS);
 		for (size_t i = 0; i < ndocs(r); i++) {
 			run_name(r, i, nm, sizeof(nm));
-			md(d, "%s", i ? " vs " : "");
-			ht(d, "%s", i ? " vs " : "");
+			lit(d, i ? " vs " : "");
 			both(d, nm);
 		}
 		md(d, "\n\n");
@@ -1344,21 +1312,16 @@ static void title(struct doc *d, const struct hb_rep *r)
 			const json_t *x = r->runs[i];
 
 			run_name(r, i, nm, sizeof(nm));
-			md(d, "%s", i ? "; " : "");
-			ht(d, "%s", i ? "; " : "");
+			lit(d, i ? "; " : "");
 			both(d, nm);
-			md(d, ": profile ");
-			ht(d, ": profile ");
+			lit(d, ": profile ");
 			both(d, hb_j_str(x, "profile_name", "?"));
-			md(d, ", started ");
-			ht(d, ", started ");
+			lit(d, ", started ");
 			both(d, hb_j_str(x, "started_at", "?"));
-			md(d, " on ");
-			ht(d, " on ");
+			lit(d, " on ");
 			both(d,
 			     hb_j_str(json_object_get(x, "host"), "hostname", "an unnamed host"));
-			md(d, ", status ");
-			ht(d, ", status ");
+			lit(d, ", status ");
 			both(d, hb_j_str(x, "status", "?"));
 		}
 	} else {
@@ -1368,15 +1331,12 @@ static void title(struct doc *d, const struct hb_rep *r)
 		both(d, prof);
 		md(d, "\n\n");
 		ht(d, "</h1>\n<p class=\"meta\">");
-		md(d, "Started ");
-		ht(d, "Started ");
+		lit(d, "Started ");
 		both(d, hb_j_str(r->runs[0], "started_at", "?"));
-		md(d, " on ");
-		ht(d, " on ");
+		lit(d, " on ");
 		both(d,
 		     hb_j_str(json_object_get(r->runs[0], "host"), "hostname", "an unnamed host"));
-		md(d, ", status ");
-		ht(d, ", status ");
+		lit(d, ", status ");
 		both(d, hb_j_str(r->runs[0], "status", "?"));
 	}
 	md(d, ". Every figure is the median of the repetitions.\n\n");

@@ -18,8 +18,12 @@ int hb_j_bool(const json_t *o, const char *key, int def);
 double hb_j_idx(const json_t *a, size_t i);
 /* Copies the numeric samples into a malloc'd array (caller frees); returns the count. */
 size_t hb_j_samples(const json_t *res, double **out);
+/* The first object of array a whose member key is the string val, or NULL. */
+const json_t *hb_j_find(const json_t *a, const char *key, const char *val);
 const json_t *hb_j_target(const json_t *root, const char *name);
-/* Name of the native target (kind "native"), or NULL. */
+/* Whether a results target is the native baseline (its kind: the one place reports read it). */
+int hb_j_is_native(const json_t *target);
+/* Name of the native target, or NULL. */
 const char *hb_j_native(const json_t *root);
 const json_t *hb_j_result(const json_t *root, const char *target, const char *workload,
 			  const char *metric);
@@ -34,6 +38,9 @@ struct hb_rep_row {
 	const char *workload, *metric, *kind, *unit; /* borrowed from the first run holding it */
 	int area, role, cmp;			     /* enum hb_area / hb_role / hb_cmp */
 	int higher_is_better;
+	/* the workload is named as its kind (a target's facts "boot", "memory"; an entry "cpu"):
+	 * labels leave the name out ("Boot: time_to_ready", not "Boot: boot time_to_ready") */
+	int name_is_kind;
 };
 
 /* One (run, target) pair; ref is the column its comparisons are taken against. */

@@ -105,13 +105,23 @@ int hb_report_glance_text(json_t *results, FILE *out, int width, struct hb_err *
 int hb_cmd_report(int argc, char **argv);
 
 /*
- * `hvbench compare BASELINE.json CURRENT.json [--alpha 0.01] [--threshold 5%]
- *  [--threshold-for METRIC=PCT] [--junit FILE] [--format text|json|md]` (argv[0] = "compare").
- * Exit status: 0 no regression, 1 regression, 2 usage or input error (message on stderr).
+ * Where `--baseline-from db:last=K` finds its baselines: the history store, which the host agent
+ * owns and hands in (hb_cmd_compare, history.c); reports stand below the host agent. load: as
+ * hb_store_baselines (docs: malloc'd, newest first), free_docs: as hb_store_docs_free.
  */
-int hb_cmd_compare(int argc, char **argv);
-/* The same with explicit streams (tests capture the output). */
-int hb_compare_main(int argc, char **argv, FILE *out, FILE *err);
+struct hb_baseline_source {
+	int (*load)(const char *db, const char *from, const json_t *cur, json_t ***docs, size_t *n,
+		    struct hb_err *e);
+	void (*free_docs)(json_t **docs, size_t n);
+};
+/*
+ * `hvbench compare BASELINE.json CURRENT.json [--alpha 0.01] [--threshold 5%]
+ *  [--threshold-for METRIC=PCT] [--junit FILE] [--format text|json|md]` (argv[0] = "compare")
+ * writing to out and err (tests capture them); src NULL: no history store. Exit status: 0 no
+ * regression, 1 regression, 2 usage or input error (message on err).
+ */
+int hb_compare_main(int argc, char **argv, FILE *out, FILE *err,
+		    const struct hb_baseline_source *src);
 int hb_report_main(int argc, char **argv, FILE *out, FILE *err);
 
 #endif

@@ -69,15 +69,25 @@ size_t hb_j_samples(const json_t *res, double **out)
 	return k;
 }
 
-const json_t *hb_j_target(const json_t *root, const char *name)
+const json_t *hb_j_find(const json_t *a, const char *key, const char *val)
 {
-	const json_t *t = json_object_get(root, "targets"), *x;
+	const json_t *x;
 	size_t i;
 
-	json_array_foreach (t, i, x)
-		if (!strcmp(hb_j_str(x, "name", ""), name))
+	json_array_foreach (a, i, x)
+		if (!strcmp(hb_j_str(x, key, ""), val))
 			return x;
 	return NULL;
+}
+
+const json_t *hb_j_target(const json_t *root, const char *name)
+{
+	return hb_j_find(json_object_get(root, "targets"), "name", name);
+}
+
+int hb_j_is_native(const json_t *target)
+{
+	return !strcmp(hb_j_str(target, "kind", ""), "native");
 }
 
 const char *hb_j_native(const json_t *root)
@@ -86,7 +96,7 @@ const char *hb_j_native(const json_t *root)
 	size_t i;
 
 	json_array_foreach (t, i, x)
-		if (!strcmp(hb_j_str(x, "kind", ""), "native"))
+		if (hb_j_is_native(x))
 			return hb_j_str(x, "name", NULL);
 	return hb_j_target(root, "native") ? "native" : NULL;
 }
@@ -373,6 +383,24 @@ static int need(const json_t *o, const char *where, const char *key, enum jt t, 
 	return 0;
 }
 
+/* A member an object may or must hold, and its type: the schema of a results file as data. */
+struct field {
+	const char *key;
+	enum jt t;
+	int required;
+};
+
+/* need() for each of the n fields, in their order. */
+static int need_fields(const json_t *o, const char *where, const struct field *f, size_t n,
+		       const char *name, struct hb_err *e)
+{
+	int rc = 0;
+
+	for (size_t i = 0; !rc && i < n; i++)
+		rc = need(o, where, f[i].key, f[i].t, f[i].required, name, e);
+	return rc;
+}
+
 /* An optional [lo, hi] pair of numbers (or nulls), or null. */
 static int need_ci(const json_t *o, const char *where, const char *name, struct hb_err *e)
 {
@@ -392,24 +420,26 @@ static int need_ci(const json_t *o, const char *where, const char *name, struct 
 
 static int check_host(const json_t *root, const char *name, struct hb_err *e)
 {
-	static const char *strs[] = {"hostname", "cpu_model", "kernel", "virtualization"};
-	static const char *nums[] = {"cores", "memory_bytes"};
+	static const struct field host[] = {
+		{"hostname", T_STR, 0},	      {"cpu_model", T_STR, 0}, {"kernel", T_STR, 0},
+		{"virtualization", T_STR, 0}, {"cores", T_NUM, 0},     {"memory_bytes", T_NUM, 0},
+	};
 	const json_t *h = json_object_get(root, "host");
 	int rc;
 
 	if ((rc = need(root, "", "host", T_OBJ, 0, name, e)) || !h)
 		return rc;
-	for (size_t i = 0; i < HB_ARRAY_SIZE(strs); i++)
-		if ((rc = need(h, "host", strs[i], T_STR, 0, name, e)))
-			return rc;
-	for (size_t i = 0; i < HB_ARRAY_SIZE(nums); i++)
-		if ((rc = need(h, "host", nums[i], T_NUM, 0, name, e)))
-			return rc;
-	return 0;
+	return need_fields(h, "host", host, HB_ARRAY_SIZE(host), name, e);
 }
 
 static int check_targets(const json_t *root, const char *name, struct hb_err *e)
 {
+	static const struct field target[] = {
+		{"name", T_STR, 1}, {"kind", T_STR, 1}, {"info", T_OBJ, 0}};
+	static const struct field info_fields[] = {
+		{"emulation", T_BOOL, 0}, {"net_mode", T_STR, 0}, {"accel", T_STR, 0},
+		{"machine", T_STR, 0},	  {"vcpus", T_NUM, 0},	  {"memory_mib", T_NUM, 0},
+	};
 	const json_t *a = json_object_get(root, "targets"), *t;
 	char where[64];
 	size_t i;
@@ -423,9 +453,7 @@ static int check_targets(const json_t *root, const char *name, struct hb_err *e)
 		snprintf(where, sizeof(where), "targets[%zu]", i);
 		if (!json_is_object(t))
 			return hb_err_set(e, HB_EINVAL, "%s: %s: not an object", name, where);
-		if ((rc = need(t, where, "name", T_STR, 1, name, e)) ||
-		    (rc = need(t, where, "kind", T_STR, 1, name, e)) ||
-		    (rc = need(t, where, "info", T_OBJ, 0, name, e)))
+		if ((rc = need_fields(t, where, target, HB_ARRAY_SIZE(target), name, e)))
 			return rc;
 		for (size_t j = 0; j < i; j++)
 			if (!strcmp(hb_j_str(json_array_get(a, j), "name", ""),
@@ -438,12 +466,8 @@ static int check_targets(const json_t *root, const char *name, struct hb_err *e)
 		if (!info)
 			continue;
 		snprintf(where, sizeof(where), "targets[%zu].info", i);
-		if ((rc = need(info, where, "emulation", T_BOOL, 0, name, e)) ||
-		    (rc = need(info, where, "net_mode", T_STR, 0, name, e)) ||
-		    (rc = need(info, where, "accel", T_STR, 0, name, e)) ||
-		    (rc = need(info, where, "machine", T_STR, 0, name, e)) ||
-		    (rc = need(info, where, "vcpus", T_NUM, 0, name, e)) ||
-		    (rc = need(info, where, "memory_mib", T_NUM, 0, name, e)))
+		if ((rc = need_fields(info, where, info_fields, HB_ARRAY_SIZE(info_fields), name,
+				      e)))
 			return rc;
 	}
 	return 0;
@@ -463,8 +487,15 @@ static int need_model(const json_t *o, const char *where, const char *key,
 
 static int check_results(const json_t *root, int v2, const char *name, struct hb_err *e)
 {
-	static const char *strs[] = {"target", "workload", "kind", "metric", "unit"};
-	static const char *sums[] = {"median", "mean", "stdev", "cv"};
+	static const struct field row[] = {
+		{"target", T_STR, 1},  {"workload", T_STR, 1}, {"kind", T_STR, 1},
+		{"metric", T_STR, 1},  {"unit", T_STR, 1},     {"higher_is_better", T_BOOL, 1},
+		{"samples", T_ARR, 1}, {"n", T_INT, 0},
+	};
+	static const struct field sums[] = {{"median", T_NUM_OR_NULL, 0},
+					    {"mean", T_NUM_OR_NULL, 0},
+					    {"stdev", T_NUM_OR_NULL, 0},
+					    {"cv", T_NUM_OR_NULL, 0}};
 	const json_t *a = json_object_get(root, "results"), *r;
 	json_t *seen = NULL; /* row key -> index: duplicates found in one pass */
 	char where[64], key[256];
@@ -485,21 +516,14 @@ static int check_results(const json_t *root, int v2, const char *name, struct hb
 			rc = hb_err_set(e, HB_EINVAL, "%s: %s: not an object", name, where);
 			goto out;
 		}
-		for (j = 0; j < HB_ARRAY_SIZE(strs); j++)
-			if ((rc = need(r, where, strs[j], T_STR, 1, name, e)))
-				goto out;
-		if ((rc = need(r, where, "higher_is_better", T_BOOL, 1, name, e)) ||
-		    (rc = need(r, where, "samples", T_ARR, 1, name, e)) ||
-		    (rc = need(r, where, "n", T_INT, 0, name, e)))
+		if ((rc = need_fields(r, where, row, HB_ARRAY_SIZE(row), name, e)))
 			goto out;
 		if (v2 && ((rc = need_model(r, where, "area", hb_area_parse, name, e)) ||
 			   (rc = need_model(r, where, "role", hb_role_parse, name, e)) ||
 			   (rc = need_model(r, where, "comparison", hb_cmp_parse, name, e))))
 			goto out;
-		for (j = 0; j < HB_ARRAY_SIZE(sums); j++)
-			if ((rc = need(r, where, sums[j], T_NUM_OR_NULL, 0, name, e)))
-				goto out;
-		if ((rc = need_ci(r, where, name, e)))
+		if ((rc = need_fields(r, where, sums, HB_ARRAY_SIZE(sums), name, e)) ||
+		    (rc = need_ci(r, where, name, e)))
 			goto out;
 		s = json_object_get(r, "samples");
 		json_array_foreach (s, j, x)
@@ -538,7 +562,10 @@ out:
 
 static int check_comparisons(const json_t *root, int v2, const char *name, struct hb_err *e)
 {
-	static const char *strs[] = {"target", "baseline", "workload", "metric"};
+	static const struct field cmp[] = {
+		{"target", T_STR, 1}, {"baseline", T_STR, 1}, {"workload", T_STR, 1},
+		{"metric", T_STR, 1}, {"unit", T_STR, 0},     {"higher_is_better", T_BOOL, 0},
+	};
 	const json_t *a = json_object_get(root, "comparisons"), *c;
 	char where[64];
 	size_t i;
@@ -550,11 +577,7 @@ static int check_comparisons(const json_t *root, int v2, const char *name, struc
 		snprintf(where, sizeof(where), "comparisons[%zu]", i);
 		if (!json_is_object(c))
 			return hb_err_set(e, HB_EINVAL, "%s: %s: not an object", name, where);
-		for (size_t j = 0; j < HB_ARRAY_SIZE(strs); j++)
-			if ((rc = need(c, where, strs[j], T_STR, 1, name, e)))
-				return rc;
-		if ((rc = need(c, where, "unit", T_STR, 0, name, e)) ||
-		    (rc = need(c, where, "higher_is_better", T_BOOL, 0, name, e)) ||
+		if ((rc = need_fields(c, where, cmp, HB_ARRAY_SIZE(cmp), name, e)) ||
 		    (rc = need_ci(c, where, name, e)))
 			return rc;
 		if (!v2) {
@@ -564,11 +587,11 @@ static int check_comparisons(const json_t *root, int v2, const char *name, struc
 		}
 		if ((rc = need_model(c, where, "comparison", hb_cmp_parse, name, e)))
 			return rc;
-		if (!strcmp(hb_j_str(c, "comparison", ""), "ratio") &&
+		if (hb_cmp_parse(hb_j_str(c, "comparison", "")) == HB_CMP_RATIO &&
 		    ((rc = need(c, where, "ratio", T_NUM, 1, name, e)) ||
 		     (rc = need(c, where, "oriented", T_NUM, 1, name, e))))
 			return rc;
-		if (!strcmp(hb_j_str(c, "comparison", ""), "delta") &&
+		if (hb_cmp_parse(hb_j_str(c, "comparison", "")) == HB_CMP_DELTA &&
 		    (rc = need(c, where, "delta", T_NUM, 1, name, e)))
 			return rc;
 	}
@@ -577,6 +600,8 @@ static int check_comparisons(const json_t *root, int v2, const char *name, struc
 
 static int check_failures(const json_t *root, const char *name, struct hb_err *e)
 {
+	static const struct field failure[] = {
+		{"target", T_STR, 0}, {"workload", T_STR, 0}, {"error", T_STR, 1}};
 	const json_t *a = json_object_get(root, "failures"), *f;
 	char where[64];
 	size_t i;
@@ -588,9 +613,7 @@ static int check_failures(const json_t *root, const char *name, struct hb_err *e
 		snprintf(where, sizeof(where), "failures[%zu]", i);
 		if (!json_is_object(f))
 			return hb_err_set(e, HB_EINVAL, "%s: %s: not an object", name, where);
-		if ((rc = need(f, where, "target", T_STR, 0, name, e)) ||
-		    (rc = need(f, where, "workload", T_STR, 0, name, e)) ||
-		    (rc = need(f, where, "error", T_STR, 1, name, e)))
+		if ((rc = need_fields(f, where, failure, HB_ARRAY_SIZE(failure), name, e)))
 			return rc;
 		if (json_object_get(f, "rep") && !json_is_null(json_object_get(f, "rep")) &&
 		    (rc = need(f, where, "rep", T_INT, 0, name, e)))
@@ -619,11 +642,16 @@ static int need_nums(const json_t *o, const char *where, const char *key, long n
 	return 0;
 }
 
-/* Each element of o[key] must be an object; where[i] is checked by fn. */
+/* What the objects of an array hold: the fields, then what check (NULL: nothing) asks. */
+struct objs {
+	const struct field *f;
+	size_t n;
+	int (*check)(const json_t *x, const char *where, const char *name, struct hb_err *e);
+};
+
+/* Each element of o[key] must be an object as schema says; where[i] names it in errors. */
 static int need_objs(const json_t *o, const char *where, const char *key, int required,
-		     int (*fn)(const json_t *x, const char *where, const char *name,
-			       struct hb_err *e),
-		     const char *name, struct hb_err *e)
+		     const struct objs *schema, const char *name, struct hb_err *e)
 {
 	const json_t *a = json_object_get(o, key), *x;
 	char w[160];
@@ -636,7 +664,8 @@ static int need_objs(const json_t *o, const char *where, const char *key, int re
 		snprintf(w, sizeof(w), "%s%s%s[%zu]", where, where[0] ? "." : "", key, i);
 		if (!json_is_object(x))
 			return hb_err_set(e, HB_EINVAL, "%s: %s: not an object", name, w);
-		if ((rc = fn(x, w, name, e)))
+		if ((rc = need_fields(x, w, schema->f, schema->n, name, e)) ||
+		    (schema->check && (rc = schema->check(x, w, name, e))))
 			return rc;
 	}
 	return 0;
@@ -644,6 +673,7 @@ static int need_objs(const json_t *o, const char *where, const char *key, int re
 
 static int check_ksm(const json_t *o, const char *where, const char *name, struct hb_err *e)
 {
+	static const struct field ksm[] = {{"run", T_INT, 1}, {"pages_sharing", T_INT, 1}};
 	const json_t *k = json_object_get(o, "ksm");
 	char w[160];
 	int rc;
@@ -651,62 +681,53 @@ static int check_ksm(const json_t *o, const char *where, const char *name, struc
 	if (!k || json_is_null(k))
 		return 0;
 	snprintf(w, sizeof(w), "%s%sksm", where, where[0] ? "." : "");
-	if ((rc = need(o, where, "ksm", T_OBJ, 0, name, e)) ||
-	    (rc = need(k, w, "run", T_INT, 1, name, e)) ||
-	    (rc = need(k, w, "pages_sharing", T_INT, 1, name, e)))
+	if ((rc = need(o, where, "ksm", T_OBJ, 0, name, e)))
 		return rc;
-	return 0;
+	return need_fields(k, w, ksm, HB_ARRAY_SIZE(ksm), name, e);
 }
 
-static int check_consumer(const json_t *x, const char *where, const char *name, struct hb_err *e)
-{
-	int rc;
-
-	if ((rc = need(x, where, "pid", T_INT, 1, name, e)) ||
-	    (rc = need(x, where, "comm", T_STR, 1, name, e)) ||
-	    (rc = need(x, where, "rss_mib", T_NUM, 1, name, e)))
-		return rc;
-	return 0;
-}
+static const struct field consumer[] = {
+	{"pid", T_INT, 1}, {"comm", T_STR, 1}, {"rss_mib", T_NUM, 1}};
+static const struct objs consumers = {consumer, HB_ARRAY_SIZE(consumer), NULL};
 
 static int check_footprint(const json_t *root, const char *name, struct hb_err *e)
 {
-	static const char *nums[] = {"memtotal_mib", "memavailable_mib", "in_use_mib"};
+	static const struct field nums[] = {{"memtotal_mib", T_NUM, 1},
+					    {"memavailable_mib", T_NUM, 1},
+					    {"in_use_mib", T_NUM, 1}};
+	static const struct field cpu[] = {{"threads", T_INT, 1}, {"cores", T_INT, 1}};
 	const json_t *f = json_object_get(root, "host_footprint"), *c;
 	int rc;
 
 	if ((rc = need(root, "", "host_footprint", T_OBJ, 0, name, e)) || !f)
 		return rc;
-	for (size_t i = 0; i < HB_ARRAY_SIZE(nums); i++)
-		if ((rc = need(f, "host_footprint", nums[i], T_NUM, 1, name, e)))
-			return rc;
-	if ((rc = need_objs(f, "host_footprint", "top", 0, check_consumer, name, e)) ||
+	if ((rc = need_fields(f, "host_footprint", nums, HB_ARRAY_SIZE(nums), name, e)) ||
+	    (rc = need_objs(f, "host_footprint", "top", 0, &consumers, name, e)) ||
 	    (rc = check_ksm(f, "host_footprint", name, e)) ||
 	    (rc = need(f, "host_footprint", "cpu", T_OBJ, 0, name, e)))
 		return rc;
 	c = json_object_get(f, "cpu");
-	if (c && ((rc = need(c, "host_footprint.cpu", "threads", T_INT, 1, name, e)) ||
-		  (rc = need(c, "host_footprint.cpu", "cores", T_INT, 1, name, e))))
-		return rc;
-	return 0;
+	return c ? need_fields(c, "host_footprint.cpu", cpu, HB_ARRAY_SIZE(cpu), name, e) : 0;
 }
 
-static int check_dvm(const json_t *x, const char *where, const char *name, struct hb_err *e)
-{
-	static const char *nums[] = {"pss_mib", "guest_ram_pss_mib", "vmm_overhead_mib"};
-	int rc;
-
-	if ((rc = need(x, where, "name", T_STR, 1, name, e)))
-		return rc;
-	for (size_t i = 0; i < HB_ARRAY_SIZE(nums); i++)
-		if ((rc = need(x, where, nums[i], T_NUM, 0, name, e)))
-			return rc;
-	return 0;
-}
+static const struct field vm[] = {{"name", T_STR, 1},
+				  {"pss_mib", T_NUM, 0},
+				  {"guest_ram_pss_mib", T_NUM, 0},
+				  {"vmm_overhead_mib", T_NUM, 0}};
+static const struct objs vms = {vm, HB_ARRAY_SIZE(vm), NULL};
 
 static int check_dstep(const json_t *x, const char *where, const char *name, struct hb_err *e)
 {
-	static const char *nums[] = {"aggregate", "fairness", "worst_rel", "host_cpu_busy_pct"};
+	static const struct field wl[] = {
+		{"workload", T_STR, 1},
+		{"metric", T_STR, 1},
+		{"unit", T_STR, 1},
+		{"higher_is_better", T_BOOL, 1},
+	};
+	static const struct field sums[] = {{"aggregate", T_NUM_OR_NULL, 1},
+					    {"fairness", T_NUM_OR_NULL, 1},
+					    {"worst_rel", T_NUM_OR_NULL, 1},
+					    {"host_cpu_busy_pct", T_NUM_OR_NULL, 1}};
 	const json_t *w;
 	char ww[200];
 	size_t i;
@@ -715,7 +736,7 @@ static int check_dstep(const json_t *x, const char *where, const char *name, str
 
 	if ((rc = need(x, where, "k", T_INT, 1, name, e)) ||
 	    (rc = need(x, where, "workloads", T_ARR, 1, name, e)) ||
-	    (rc = need_objs(x, where, "vms", 1, check_dvm, name, e)) ||
+	    (rc = need_objs(x, where, "vms", 1, &vms, name, e)) ||
 	    (rc = need(x, where, "pss_total_mib", T_NUM, 0, name, e)) ||
 	    (rc = need(x, where, "memavailable_mib", T_NUM, 0, name, e)) ||
 	    (rc = check_ksm(x, where, name, e)))
@@ -728,48 +749,38 @@ static int check_dstep(const json_t *x, const char *where, const char *name, str
 		snprintf(ww, sizeof(ww), "%s.workloads[%zu]", where, i);
 		if (!json_is_object(w))
 			return hb_err_set(e, HB_EINVAL, "%s: %s: not an object", name, ww);
-		if ((rc = need(w, ww, "workload", T_STR, 1, name, e)) ||
-		    (rc = need(w, ww, "metric", T_STR, 1, name, e)) ||
-		    (rc = need(w, ww, "unit", T_STR, 1, name, e)) ||
-		    (rc = need(w, ww, "higher_is_better", T_BOOL, 1, name, e)) ||
+		if ((rc = need_fields(w, ww, wl, HB_ARRAY_SIZE(wl), name, e)) ||
 		    (rc = need_nums(w, ww, "per_vm", k, name, e)) ||
-		    (rc = need_nums(w, ww, "steal_pct", k, name, e)))
+		    (rc = need_nums(w, ww, "steal_pct", k, name, e)) ||
+		    (rc = need_fields(w, ww, sums, HB_ARRAY_SIZE(sums), name, e)))
 			return rc;
-		for (size_t j = 0; j < HB_ARRAY_SIZE(nums); j++)
-			if ((rc = need(w, ww, nums[j], T_NUM_OR_NULL, 1, name, e)))
-				return rc;
 	}
 	return 0;
 }
 
-static int check_knee(const json_t *x, const char *where, const char *name, struct hb_err *e)
-{
-	int rc;
-
-	if ((rc = need(x, where, "workload", T_STR, 1, name, e)) ||
-	    (rc = need(x, where, "knee_k", T_INT, 1, name, e)) ||
-	    (rc = need(x, where, "limited", T_BOOL, 1, name, e)))
-		return rc;
-	return 0;
-}
+static const struct field knee[] = {
+	{"workload", T_STR, 1}, {"knee_k", T_INT, 1}, {"limited", T_BOOL, 1}};
+static const struct objs knees = {knee, HB_ARRAY_SIZE(knee), NULL};
+static const struct objs steps = {NULL, 0, check_dstep};
 
 static int check_density(const json_t *root, const char *name, struct hb_err *e)
 {
+	static const struct field density[] = {{"target", T_STR, 1},
+					       {"shape", T_OBJ, 1},
+					       {"knee_threshold", T_NUM, 1},
+					       {"counts", T_ARR, 1}};
+	static const struct field shape[] = {{"vcpus", T_NUM, 1}, {"memory_mib", T_NUM, 1}};
 	const json_t *d = json_object_get(root, "density"), *s, *st;
 	int rc;
 
 	if ((rc = need(root, "", "density", T_OBJ, 0, name, e)) || !d)
 		return rc;
-	if ((rc = need(d, "density", "target", T_STR, 1, name, e)) ||
-	    (rc = need(d, "density", "shape", T_OBJ, 1, name, e)) ||
-	    (rc = need(d, "density", "knee_threshold", T_NUM, 1, name, e)) ||
-	    (rc = need(d, "density", "counts", T_ARR, 1, name, e)) ||
-	    (rc = need_objs(d, "density", "steps", 1, check_dstep, name, e)) ||
-	    (rc = need_objs(d, "density", "knees", 0, check_knee, name, e)))
+	if ((rc = need_fields(d, "density", density, HB_ARRAY_SIZE(density), name, e)) ||
+	    (rc = need_objs(d, "density", "steps", 1, &steps, name, e)) ||
+	    (rc = need_objs(d, "density", "knees", 0, &knees, name, e)))
 		return rc;
 	s = json_object_get(d, "shape");
-	if ((rc = need(s, "density.shape", "vcpus", T_NUM, 1, name, e)) ||
-	    (rc = need(s, "density.shape", "memory_mib", T_NUM, 1, name, e)))
+	if ((rc = need_fields(s, "density.shape", shape, HB_ARRAY_SIZE(shape), name, e)))
 		return rc;
 	st = json_object_get(d, "stopped");
 	if (st && !json_is_null(st) && !json_is_string(st))
@@ -779,6 +790,10 @@ static int check_density(const json_t *root, const char *name, struct hb_err *e)
 
 int hb_results_validate(const json_t *root, const char *name, struct hb_err *e)
 {
+	static const struct field top[] = {
+		{"tool_version", T_STR, 0}, {"started_at", T_STR, 1},	{"finished_at", T_STR, 0},
+		{"status", T_STR, 1},	    {"profile_name", T_STR, 0}, {"profile", T_OBJ, 0},
+	};
 	const char *schema, *status;
 	int rc, v2;
 
@@ -791,12 +806,7 @@ int hb_results_validate(const json_t *root, const char *name, struct hb_err *e)
 	if (!v2 && strcmp(schema, HB_RESULTS_SCHEMA_V1))
 		return hb_err_set(e, HB_EINVAL, "%s: schema: \"%s\" is not \"%s\" (or \"%s\")",
 				  name, schema, HB_RESULTS_SCHEMA, HB_RESULTS_SCHEMA_V1);
-	if ((rc = need(root, "", "tool_version", T_STR, 0, name, e)) ||
-	    (rc = need(root, "", "started_at", T_STR, 1, name, e)) ||
-	    (rc = need(root, "", "finished_at", T_STR, 0, name, e)) ||
-	    (rc = need(root, "", "status", T_STR, 1, name, e)) ||
-	    (rc = need(root, "", "profile_name", T_STR, 0, name, e)) ||
-	    (rc = need(root, "", "profile", T_OBJ, 0, name, e)))
+	if ((rc = need_fields(root, "", top, HB_ARRAY_SIZE(top), name, e)))
 		return rc;
 	status = hb_j_str(root, "status", "");
 	if (strcmp(status, "complete") && strcmp(status, "incomplete") && strcmp(status, "failed"))

@@ -81,7 +81,7 @@ static struct run compare(const char *first, ...)
 	}
 	va_end(ap);
 	argv[argc] = NULL;
-	r.rc = hb_compare_main(argc, argv, out, err);
+	r.rc = hb_compare_main(argc, argv, out, err, NULL);
 	fclose(out);
 	fclose(err);
 	return r;

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -148,6 +149,51 @@ static void timing_rules(void **state)
 	assert_true(t.ramp == 4 && t.timeout == 3 * 34 + 60); /* 20 s is below the default */
 }
 
+/* CSV fields: quoted only when needed (or asked), inner quotes doubled; numbers after a comma. */
+static void csv_fields(void **state)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	(void)state;
+	assert_non_null(f);
+	hb_csv_field(f, "plain", 0);
+	hb_csv_field(f, "a,b", 0);
+	hb_csv_field(f, "say \"hi\"", 0);
+	hb_csv_field(f, "plain", 1);
+	hb_csv_num(f, 1.5);
+	hb_csv_num(f, NAN);
+	hb_csv_num(f, 123456789012.0); /* 10 significant digits */
+	assert_int_equal(fclose(f), 0);
+	assert_string_equal(buf, "plain\"a,b\"\"say \"\"hi\"\"\"\"plain\",1.5,,1.23456789e+11");
+	free(buf);
+}
+
+/* hb_grow doubles from first and keeps the elements; *cap moves only on success. */
+static void grow_doubles(void **state)
+{
+	size_t cap = 0;
+	int *a = NULL, *n;
+
+	(void)state;
+	n = hb_grow(a, &cap, 4, sizeof(*a));
+	assert_non_null(n);
+	assert_int_equal(cap, 4);
+	a = n;
+	for (int i = 0; i < 4; i++)
+		a[i] = i + 10;
+	n = hb_grow(a, &cap, 4, sizeof(*a));
+	assert_non_null(n);
+	assert_int_equal(cap, 8);
+	a = n;
+	assert_int_equal(a[3], 13);
+	n = hb_grow(a, &cap, 4, SIZE_MAX / 4); /* 16 elements of that size overflow */
+	assert_null(n);
+	assert_int_equal(cap, 8);
+	free(a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -157,6 +203,8 @@ int main(void)
 		cmocka_unit_test(first_error_wins),
 		cmocka_unit_test(atomic_write_and_rmtree),
 		cmocka_unit_test(timing_rules),
+		cmocka_unit_test(csv_fields),
+		cmocka_unit_test(grow_doubles),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
