@@ -105,6 +105,10 @@ gen() {
 symbols_ordered() {
 	so_stub=$1 so_bin=$2 so_names=$3
 	shift 3
+	for a in "$@"; do # NEEDED=LIBSYMS -> LIBSYMS, in order
+		set -- "$@" "${a#*=}"
+		shift
+	done
 	awk -v stub="$so_stub" -v names="$so_names" '
 	BEGIN { nn = split(names, libname_by_pos, " ") }
 	function parse(   n) {
@@ -140,7 +144,7 @@ symbols_ordered() {
 		for (s in owner)
 			if (owner[s] == stub)
 				printf "%s\t%s\t%s\t%s\n", s, want[s], otype[s], osize[s]
-	}' "$so_bin" $(for a in "$@"; do printf '%s\n' "${a#*=}"; done) | LC_ALL=C sort
+	}' "$so_bin" "$@" | LC_ALL=C sort
 }
 
 # build BINARY OUTDIR SONAME...
@@ -167,7 +171,7 @@ build() {
 		pairs="$pairs $n=$w/$n.dynsym"
 	done
 	for s in "$@"; do
-		case " $(echo $needed) " in *" $s "*) ;; *) continue ;; esac
+		printf '%s\n' "$needed" | grep -qxF "$s" || continue
 		# shellcheck disable=SC2086
 		gen "$s" "$w/$s" "$w/bin.dynsym" $pairs
 		gcc -O2 -fPIC -shared -Wall -o "$outdir/$s.tmp" "$w/$s.c" -Wl,-soname,"$s" \
