@@ -21,6 +21,7 @@
 #       the loader's lookup order has it).
 # Exit status 0, or 1 with "fiostub: <reason>" on stderr.
 set -eu
+export LC_ALL=C # sorting and awk string order must not depend on the locale
 
 say() { echo "fiostub: $*" >&2; }
 die() { say "$*"; exit 1; }
