@@ -127,7 +127,7 @@ install: all
 	install -d $(I_BIN) $(I_SHARE)/profiles $(I_LIB) $(I_DOC) $(I_MAN) $(I_BASH)
 	install -m 0755 $(BUILD)/hvbench $(BUILD)/hvbench-guest tools/hvbench-mkguest $(I_BIN)/
 	install -m 0644 configs/*.json $(I_SHARE)/profiles/
-	install -m 0755 tools/mkguest.sh tools/guest-init $(I_LIB)/
+	install -m 0755 tools/mkguest.sh tools/fiostub.sh tools/guest-init $(I_LIB)/
 	install -m 0644 README.md docs/*.md docs/results.schema.json $(I_DOC)/
 	gzip -9n <docs/hvbench.1 >$(I_MAN)/hvbench.1.gz
 	install -m 0644 tools/hvbench.bash-completion $(I_BASH)/hvbench

@@ -64,6 +64,11 @@ int hb_fio_job_text(const struct hb_fio_job *j, char *buf, size_t len, struct hb
 			 * parent-death signal when hvbench is SIGKILLed) stops all I/O at once;
 			 * forked job processes would outlive it in their own sessions */
 			"thread=1\n"
+			/* fio's default (the TSC on x86) makes it test the clock on every CPU
+			 * first: ~65 ms per start natively, more under emulation; the vDSO clock
+			 * (CLOCK_MONOTONIC) is as cheap per I/O and the same kind of clock host and
+			 * guest */
+			"clocksource=clock_gettime\n"
 			"%s"
 			"filename=%s\n"
 			"size=%llu\n"

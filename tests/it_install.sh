@@ -13,7 +13,7 @@ R="$T/root"
 
 make -s --no-print-directory install BUILD="$BUILD" DESTDIR="$R" PREFIX=/usr >"$T/make.log" 2>&1 ||
 	{ cat "$T/make.log"; fail "make install"; }
-for f in usr/bin/hvbench usr/bin/hvbench-guest usr/bin/hvbench-mkguest usr/lib/hvbench/mkguest.sh \
+for f in usr/bin/hvbench usr/bin/hvbench-guest usr/bin/hvbench-mkguest usr/lib/hvbench/mkguest.sh usr/lib/hvbench/fiostub.sh \
 	usr/lib/hvbench/guest-init usr/share/hvbench/profiles/quick.json usr/share/man/man1/hvbench.1.gz \
 	usr/share/bash-completion/completions/hvbench usr/share/doc/hvbench/results.schema.json \
 	usr/share/doc/hvbench/README.md; do

@@ -18,6 +18,14 @@ sh tools/mkguest.sh "$BUILD"
 rc=$?
 [ $rc -eq 2 ] && { echo "SKIP: guest image cannot be built (no kernel package)"; exit 77; }
 [ $rc -eq 0 ] || fail "mkguest.sh exited $rc"
+# fio's unused engine libraries are stubs (tools/fiostub.sh): none of their closure is on the
+# tools disk; the disk workload below runs the image's fio with libaio
+if command -v unsquashfs >/dev/null 2>&1 && command -v gcc >/dev/null 2>&1; then
+	ls=$(unsquashfs -l "$BUILD/guest/tools.img") || fail "unsquashfs -l tools.img"
+	heavy=$(echo "$ls" | grep -E 'libceph-common|libglusterfs|libicu|libstdc\+\+|libboost')
+	echo "$ls" | grep -q 'lib/x86_64-linux-gnu/librados.so.2$' || heavy="$heavy (no librados stub)"
+	[ -z "$heavy" ] || fail "tools.img still carries fio's engine libraries: $heavy"
+fi
 
 T=$(mktemp -d /tmp/hb-it-qemu.XXXXXX)
 NAME="vm-it$$"
@@ -56,6 +64,10 @@ name = os.environ["NAME"]
 assert r["status"] == "complete", r["status"]
 assert r["failures"] == [], r["failures"]
 t = {x["name"]: x for x in r["targets"]}[name]
+# the guest's fio (tools image, engine libraries stubbed) ran the libaio job
+dr = [x for x in r["runs"] if x["target"] == name and x["workload"] == "disk-randread"]
+assert len(dr) == 1 and "\nioengine=libaio\n" in dr[0]["info"]["job"], dr
+assert dr[0]["info"]["fio_path"].startswith("/usr/bin/fio") or dr[0]["info"]["fio_path"] == "fio", dr[0]["info"]
 i = t["info"]
 assert t["kind"] == "qemu"
 assert i["accel"] in ("kvm", "tcg"), i["accel"]

@@ -204,8 +204,8 @@ static void test_job_text(void **state)
 	j.no_create = 1;
 	assert_int_equal(hb_fio_job_text(&j, buf, sizeof(buf), &e), 0);
 	assert_null(strstr(buf, "rwmixread"));
-	assert_non_null(
-		strstr(buf, "\nrandrepeat=1\nthread=1\nallow_file_create=0\nfilename=/dev/vda\n"));
+	assert_non_null(strstr(buf, "\nrandrepeat=1\nthread=1\nclocksource=clock_gettime\n"
+				    "allow_file_create=0\nfilename=/dev/vda\n"));
 	/* fio treats ':' in filename= as a list separator */
 	j.filename = "/tmp/a:b";
 	assert_int_equal(hb_fio_job_text(&j, buf, sizeof(buf), &e), HB_EINVAL);

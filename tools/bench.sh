@@ -218,3 +218,48 @@ for name, v, lim, unit, ok in checks:
     print("  %-4s %-45s %8.2f %s (target <= %g)" % ("ok" if ok else "MISS", name, v, unit, lim))
 PY
 fi
+
+# ---- 7. runner overhead per run by workload (issue 12: <= 5% of the measured time) ----
+# From the quick profile's runs[] (section 6): a run's wall time as the host saw it (host_s:
+# request to reply, the protocol round trip removed) beyond its ramp and measured interval,
+# as a fraction of the measured interval, per target and workload (median over the reps).
+# What it leaves out (probe start/stop, bookkeeping between runs) is section 6's total.
+overhead_by_workload() {
+	python3 - "$1" <<'PY'
+import json, statistics, sys
+r = json.load(open(sys.argv[1]))
+prof = r.get("profile") or {}
+ramp_of = {}
+for e in prof.get("workloads", []):
+    ramp_of[e.get("name", e.get("workload"))] = e.get("ramp", prof.get("ramp", 0))
+runs = {}
+for x in r.get("runs", []):
+    m, h = x.get("measured_s", 0), x.get("host_s", 0)
+    if m <= 0 or h <= 0:
+        continue
+    # the ramp the workload really ran (net rounds it to whole seconds): what active_s shows
+    ramp = ramp_of.get(x["workload"], 0) or 0
+    act = x.get("active_s", 0)
+    if act > 0:
+        ramp = min(ramp, max(act - m, 0))
+    runs.setdefault((x["target"], x["workload"]), []).append(((h - m - ramp) / m, h - m - ramp))
+if not runs:
+    print("no run with host_s and measured_s in %s" % sys.argv[1])
+    sys.exit(0)
+miss = 0
+print("  %-4s %-12s %-14s %9s %9s %10s" % ("", "target", "workload", "median", "max", "ms/run"))
+for (tg, wl), v in sorted(runs.items()):
+    med = statistics.median(f for f, _ in v)
+    ok = med <= 0.05
+    miss += not ok
+    print("  %-4s %-12s %-14s %8.1f%% %8.1f%% %10.0f" % ("ok" if ok else "MISS", tg, wl, 100 * med,
+          100 * max(f for f, _ in v), 1000 * statistics.median(s for _, s in v)))
+print("runner overhead per run: %d of %d (target, workload) pairs within 5%% of the measured time"
+      % (len(runs) - miss, len(runs)))
+PY
+}
+if [ -f "$T/quick/results.json" ]; then
+	echo
+	echo "== 7. runner overhead per run by workload (quick profile; target <= 5% of the measured time)"
+	overhead_by_workload "$T/quick/results.json"
+fi

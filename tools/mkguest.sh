@@ -8,10 +8,14 @@
 #   initrd.img  a small lz4 newc initramfs: busybox-static, hvbench-guest with its shared
 #               libraries, tools/guest-init and the modules it loads (virtio, squashfs), resolved
 #               through modules.dep
-#   tools.img   a read-only squashfs (lz4) holding fio, iperf3 and their full library closure
-#               (fio links every engine's library: ceph, gluster, ... ~80 MiB); the guest
+#   tools.img   a read-only squashfs (lz4) holding fio, iperf3 and their libraries; the guest
 #               mounts it on /usr from a virtio-blk disk with serial "hbtools", so nothing is
-#               unpacked into RAM and only the pages fio touches are ever read
+#               unpacked into RAM and only the pages fio touches are ever read. Debian's fio
+#               links the library of every I/O engine (ceph, gluster, nbd, rdma, pmem: with
+#               their closure ~50 libraries, ~70 MiB, about a second of loading per fio start
+#               under emulation); hvbench runs only libaio, io_uring, psync and sync, so those
+#               libraries are replaced by stubs generated here by tools/fiostub.sh (same
+#               SONAME and symbol versions; a stubbed function exits with a message naming it)
 # The result is cached: a stamp holds a hash of the inputs (kernel package, binaries, this
 # script, tools/guest-init) and nothing is rebuilt while it matches. The sizes are printed.
 # Outputs: BUILD/guest/{vmlinux,vmlinuz,initrd.img,tools.img,kernel-version,sizes,stamp}
@@ -22,6 +26,14 @@ BUILD=${1:-build}
 G="$BUILD/guest"
 HERE=$(cd "$(dirname "$0")" && pwd)
 INIT="$HERE/guest-init"
+STUBGEN="$HERE/fiostub.sh"
+# fio's engine libraries hvbench never uses (the disk workload's engines need none of them)
+FIO_STUBS="librbd.so.1 librados.so.2 libgfapi.so.0 libnbd.so.0 libibverbs.so.1 librdmacm.so.1
+libpmemblk.so.1 libpmem.so.1"
+if ! command -v gcc >/dev/null 2>&1 || ! command -v readelf >/dev/null 2>&1; then
+	say "warning: gcc or readelf missing: fio keeps all its engine libraries (a slower fio start)"
+	FIO_STUBS=""
+fi
 GUEST_BIN=${HB_GUEST_BIN:-$BUILD/hvbench-guest} # an installed hvbench-mkguest names its own
 MODULES="virtio_pci virtio_mmio virtio_blk virtio_net failover net_failover virtio_console
 virtio_scsi sd_mod squashfs"
@@ -65,12 +77,14 @@ FIO=$(command -v fio)
 IPERF=$(command -v iperf3)
 BUSYBOX=$(command -v busybox)
 AGENT_LIBS=$(libs_of "$GUEST_BIN")
-# The tools image holds what the initramfs does not.
+# The tools image holds what the initramfs does not (the hash covers the libraries the stubs
+# are generated from).
 TOOL_LIBS=$(libs_of "$FIO" "$IPERF" | grep -vxF "$AGENT_LIBS" || true)
 # shellcheck disable=SC2086
 HASH=$( {
 	basename "$DEB"
-	sha256sum "$GUEST_BIN" "$BUSYBOX" "$FIO" "$IPERF" "$0" "$INIT" | awk '{print $1}'
+	sha256sum "$GUEST_BIN" "$BUSYBOX" "$FIO" "$IPERF" "$0" "$INIT" "$STUBGEN" | awk '{print $1}'
+	echo "$FIO_STUBS"
 	sha256sum $(for l in $AGENT_LIBS $TOOL_LIBS; do readlink -f "$l"; done) | awk '{print $1}'
 	echo "$MODULES"
 	mksquashfs -version 2>/dev/null | head -1
@@ -144,17 +158,36 @@ done
 (cd "$R" && find . -print | sort | cpio -o -H newc --quiet) >"$G/initrd.cpio.tmp"
 lz4 -l -9 -q -f "$G/initrd.cpio.tmp" "$G/initrd.img.tmp"
 
+# fio's unused engine libraries as stubs; the stubbed fio must still start and run a job here.
+S="$(cd "$G" && pwd)/fiostub"
+rm -rf "$S"
+mkdir -p "$S"
+[ -z "$FIO_STUBS" ] || sh "$STUBGEN" build "$FIO" "$S" $FIO_STUBS >"$G/fiostub.log" ||
+	die "building fio's stub libraries failed"
+probe="$G/fiostub-probe.dat"
+LD_LIBRARY_PATH="$S" "$FIO" --name=probe --filename="$probe" --size=256k --bs=4k --rw=read \
+	--ioengine=psync --output-format=terse >/dev/null 2>"$G/fiostub-probe.err" ||
+	die "fio with stub libraries fails to run a psync job: $(tail -c 300 "$G/fiostub-probe.err")"
+rm -f "$probe" "$G/fiostub-probe.err"
+# What fio and iperf3 load with the stubs in place (the stubs themselves are listed apart).
+IMAGE_LIBS=$(LD_LIBRARY_PATH="$S" libs_of "$FIO" "$IPERF" | grep -vxF "$AGENT_LIBS" |
+	grep -v "^$S/" || true)
+NFIO=$(LD_LIBRARY_PATH="$S" libs_of "$FIO" | wc -l)
+
 # Tools image: mounted on /usr in the guest, so /usr/bin/fio and the libraries under
-# /usr/lib/x86_64-linux-gnu (the loader's default path; ceph's RUNPATH points there too).
+# /usr/lib/x86_64-linux-gnu (the loader's default path).
 T="$G/tools-root"
 rm -rf "$T"
-mkdir -p "$T/bin"
+mkdir -p "$T/bin" "$T/lib/x86_64-linux-gnu"
 cp "$FIO" "$T/bin/fio"
 cp "$IPERF" "$T/bin/iperf3"
-for lib in $TOOL_LIBS; do
+for lib in $IMAGE_LIBS; do
 	rel=${lib#/usr}
 	mkdir -p "$T$(dirname "$rel")"
 	cp -L "$lib" "$T$rel"
+done
+for so in $FIO_STUBS; do
+	if [ -f "$S/$so" ]; then cp "$S/$so" "$T/lib/x86_64-linux-gnu/$so"; fi
 done
 rm -f "$G/tools.img.tmp"
 mksquashfs "$T" "$G/tools.img.tmp" -comp lz4 -Xhc -b 128K -noappend -all-root -no-xattrs \
@@ -165,9 +198,10 @@ mv "$G/vmlinux.tmp" "$G/vmlinux"
 mv "$G/initrd.img.tmp" "$G/initrd.img"
 mv "$G/tools.img.tmp" "$G/tools.img"
 echo "$KVER" >"$G/kernel-version"
-printf 'initrd.img %d KiB (%d KiB unpacked), tools.img %d KiB (%d KiB of files), vmlinux %d KiB, kernel %s\n' \
+printf 'initrd.img %d KiB (%d KiB unpacked), tools.img %d KiB (%d KiB of files; fio loads %d libraries, %d of them stubs), vmlinux %d KiB, kernel %s\n' \
 	"$(kib "$G/initrd.img")" "$(kib "$G/initrd.cpio.tmp")" "$(kib "$G/tools.img")" \
-	"$(du -sk --apparent-size "$T" | awk '{print $1}')" "$(kib "$G/vmlinux")" "$KVER" >"$G/sizes"
+	"$(du -sk --apparent-size "$T" | awk '{print $1}')" "$NFIO" "$(ls "$S" | grep -c '\.so')" \
+	"$(kib "$G/vmlinux")" "$KVER" >"$G/sizes"
 rm -f "$G/initrd.cpio.tmp"
 echo "$HASH" >"$G/stamp"
 say "guest ready in $G: $(cat "$G/sizes")"
