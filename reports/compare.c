@@ -66,9 +66,10 @@ struct test {
 	int prepared;
 	size_t R;
 	double mb, xc, wc, wsum, df_w, s2, z;
-	size_t nb, nc; /* units: baseline (all runs), current */
-	int family;    /* part of the gate's family of tests */
-	int paired;    /* ratio: VM and native units paired by repetition (paired_units) */
+	int own_spread; /* its run-to-run spread is an outlier of the prior: its own z used */
+	size_t nb, nc;	/* units: baseline (all runs), current */
+	int family;	/* part of the gate's family of tests */
+	int paired;	/* ratio: VM and native units paired by repetition (paired_units) */
 };
 
 struct cmp_row {
@@ -83,6 +84,7 @@ struct cmp_row {
 /* The run-to-run prior of one compare (prior_fit). */
 struct prior {
 	double d0, z0; /* d0 = 0: no prior (each test alone); INFINITY: all tests alike */
+	double dmax;   /* the degrees of freedom of all tests' z together (caps d0 + R - 1) */
 };
 
 struct thr {
@@ -504,6 +506,7 @@ static void prior_fit(const struct test *const *t, size_t n, struct prior *pr)
 
 	pr->d0 = 0;
 	pr->z0 = NAN;
+	pr->dmax = 0;
 	if (!e)
 		return;
 	for (size_t i = 0; i < n; i++) {
@@ -519,6 +522,7 @@ static void prior_fit(const struct test *const *t, size_t n, struct prior *pr)
 		free(e);
 		return;
 	}
+	pr->dmax = (double)k * d;
 	for (size_t i = 0; i < k; i++)
 		emean += e[i] / (double)k;
 	for (size_t i = 0; i < k; i++)
@@ -534,39 +538,70 @@ static void prior_fit(const struct test *const *t, size_t n, struct prior *pr)
 	free(e);
 }
 
+/* P(F > f) for F(d1, d2) (d2 = INFINITY: chi2(d1)/d1), Paulson's normal approximation. */
+static double f_upper(double f, double d1, double d2)
+{
+	double a = 2 / (9 * d1), b = isinf(d2) ? 0 : 2 / (9 * d2), c = cbrt(f);
+
+	if (!(f > 0))
+		return 1;
+	return 0.5 * erfc(((1 - b) * c - (1 - a)) / sqrt(b * c * c + a) / sqrt(2));
+}
+
 static void shift_finish(const struct prior *pr, struct test *t)
 {
 	struct hb_vcomp vc[2];
 	struct hb_ttest tt;
 	size_t nv = 0, R = t->R;
-	double mb = t->mb, xc = t->xc, sb = 0, dfb = 0, wbar = t->wsum / (double)R;
+	double mb = t->mb, xc = t->xc, wbar = t->wsum / (double)R, within;
 
 	if (!t->prepared)
 		return;
-	if (R >= 2) {
-		if (t->df_w <= 0 || !(wbar > 0)) {
-			/* no within-run spread to scale by: the run means' own spread */
-			sb = t->s2;
-			dfb = (double)(R - 1);
-		} else {
-			double z = t->s2 / wbar, d = (double)(R - 1), zt = z;
+	within = t->wc + t->wsum / ((double)R * (double)R);
+	if (R >= 2 && (t->df_w <= 0 || !(wbar > 0))) {
+		/* no within-run spread to scale by: the run means' own spread */
+		if (t->df_w > 0 && !(t->s2 > 0))
+			vc[nv++] = (struct hb_vcomp){within, t->df_w};
+		else
+			vc[nv++] =
+				(struct hb_vcomp){t->s2 * (1.0 + 1.0 / (double)R), (double)(R - 1)};
+	} else if (R >= 2) {
+		double z = t->s2 / wbar, d = (double)(R - 1), zt = z, dfb = d;
 
-			dfb = d;
-			if (pr->d0 > 0 && isinf(pr->d0)) {
-				zt = pr->z0;
-				dfb = INFINITY;
-			} else if (pr->d0 > 0) {
-				zt = (pr->d0 * pr->z0 + d * z) / (pr->d0 + d);
-				dfb = pr->d0 + d;
-			}
-			t->z = zt;
-			sb = zt > 1 ? (zt - 1) * wbar : 0;
+		/* the prior's own estimate has no more degrees of freedom than all the tests' z
+		 * together (limma caps its df the same way) */
+		if (pr->d0 > 0 && f_upper(z / pr->z0, d, pr->d0) < 0.01) {
+			/* far beyond what the prior predicts (p < 0.01): this test's runs differ
+			 * more than the others'; it keeps its own z and its own R - 1 df */
+			t->own_spread = 1;
+		} else if (pr->d0 > 0 && isinf(pr->d0)) {
+			zt = pr->z0;
+			dfb = pr->dmax;
+		} else if (pr->d0 > 0) {
+			zt = (pr->d0 * pr->z0 + d * z) / (pr->d0 + d);
+			dfb = fmin(pr->d0 + d, pr->dmax);
 		}
+		t->z = zt;
+		if (zt > 1) {
+			/* the run means vary by tau^2 = zt * wbar (their units' share included):
+			 * est varies by (1 + 1/R) tau^2 plus what the current run's units add
+			 * beyond a baseline run's (wc - wbar: 0 with equal unit counts) */
+			double extra = t->wc - wbar;
+
+			vc[nv++] = (struct hb_vcomp){
+				(1.0 + 1.0 / (double)R) * zt * wbar + (extra < 0 ? extra : 0), dfb};
+			if (extra > 0)
+				vc[nv++] = (struct hb_vcomp){extra, t->df_w};
+			t->var_runs = vc[0].var;
+			t->var_within = nv == 2 ? vc[1].var : 0;
+		} else {
+			vc[nv++] = (struct hb_vcomp){within, t->df_w};
+		}
+	} else if (t->df_w > 0) {
+		vc[nv++] = (struct hb_vcomp){within, t->df_w};
 	}
-	if (t->df_w > 0)
-		vc[nv++] = (struct hb_vcomp){t->wc + t->wsum / ((double)R * (double)R), t->df_w};
-	if (R >= 2 && sb > 0)
-		vc[nv++] = (struct hb_vcomp){sb * (1.0 + 1.0 / (double)R), isinf(dfb) ? 1e9 : dfb};
+	if (nv && vc[0].var < 0)
+		vc[0].var = 0;
 	t->base = t->logscale ? round12(exp(mb)) : mb;
 	t->cur = t->logscale ? round12(exp(xc)) : xc;
 	if (nv == 0 || hb_ttest(xc - mb, vc, nv, &tt)) {
@@ -578,8 +613,10 @@ static void shift_finish(const struct prior *pr, struct test *t)
 	}
 	t->ok = 1;
 	t->df = tt.df;
-	t->var_within = t->df_w > 0 ? vc[0].var : 0;
-	t->var_runs = R >= 2 && sb > 0 ? vc[nv - 1].var : 0;
+	if (isnan(t->var_runs)) {
+		t->var_runs = R >= 2 && t->df_w <= 0 ? vc[0].var : 0;
+		t->var_within = R >= 2 && t->df_w <= 0 ? 0 : vc[0].var;
+	}
 	t->p_bad = t->hib ? tt.p_down : tt.p_up;
 	t->p_good = t->hib ? tt.p_up : tt.p_down;
 	if (t->logscale) {
@@ -1650,6 +1687,8 @@ static json_t *test_json(const struct test *t)
 		json_object_set_new(o, "var_runs", num_or_null(t->var_runs));
 		if (t->R >= 2)
 			json_object_set_new(o, "run_spread_z", num_or_null(t->z));
+		if (t->own_spread)
+			json_object_set_new(o, "run_spread_own", json_true());
 		if (t->paired)
 			json_object_set_new(o, "paired", json_true());
 	}
