@@ -105,7 +105,7 @@ struct cmp {
 	size_t nrows, cap;
 	size_t count[ST_COUNT];
 	size_t ngated, ntested;
-	struct prior prior;
+	struct prior prior_abs, prior_ratio;
 	/* findings at the top of the output */
 	char **notes; /* mismatches and run-level problems, each a line */
 	size_t nnotes;
@@ -1104,26 +1104,36 @@ out:
 	return rc;
 }
 
-/* Fits the run-to-run prior over the tests of the rows that can fail, then computes every test. */
+/*
+ * Fits the run-to-run priors over the tests of the rows that can fail — one over the absolute
+ * tests, one over the ratio tests (a ratio cancels what moves native and VM alike, so its runs
+ * differ in another way) — then computes every test.
+ */
 static int finish_tests(struct cmp *c)
 {
-	const struct test **t = malloc((2 * c->nrows + 1) * sizeof(*t));
-	size_t n = 0;
+	const struct test **ta = malloc((c->nrows + 1) * sizeof(*ta));
+	const struct test **tr = malloc((c->nrows + 1) * sizeof(*tr));
+	size_t na = 0, nr = 0;
 
-	if (!t)
+	if (!ta || !tr) {
+		free(ta);
+		free(tr);
 		return HB_ENOMEM;
+	}
 	for (size_t i = 0; i < c->nrows; i++) {
 		if (!c->rows[i].gated)
 			continue;
-		t[n++] = &c->rows[i].abs;
+		ta[na++] = &c->rows[i].abs;
 		if (c->rows[i].has_ratio)
-			t[n++] = &c->rows[i].ratio;
+			tr[nr++] = &c->rows[i].ratio;
 	}
-	prior_fit(t, n, &c->prior);
-	free(t);
+	prior_fit(ta, na, &c->prior_abs);
+	prior_fit(tr, nr, &c->prior_ratio);
+	free(ta);
+	free(tr);
 	for (size_t i = 0; i < c->nrows; i++) {
-		shift_finish(&c->prior, &c->rows[i].abs);
-		shift_finish(&c->prior, &c->rows[i].ratio);
+		shift_finish(&c->prior_abs, &c->rows[i].abs);
+		shift_finish(&c->prior_ratio, &c->rows[i].ratio);
 	}
 	return 0;
 }
@@ -1695,6 +1705,14 @@ static json_t *test_json(const struct test *t)
 	return o;
 }
 
+static json_t *prior_json(const struct prior *p)
+{
+	if (!(p->d0 > 0))
+		return json_null();
+	return json_pack("{s:o, s:o}", "d0", isinf(p->d0) ? json_string("inf") : json_real(p->d0),
+			 "z0", num_or_null(p->z0));
+}
+
 static int out_json(const struct cmp *c, FILE *out)
 {
 	json_t *root = json_object(), *rows = json_array(), *sum = json_object(),
@@ -1724,10 +1742,8 @@ static int out_json(const struct cmp *c, FILE *out)
 	json_object_set_new(root, "roles", json_string(c->all_roles ? "all" : "headline+detail"));
 	if (c->nbase >= 2)
 		json_object_set_new(root, "run_spread_prior",
-				    json_pack("{s:o, s:o}", "d0",
-					      isinf(c->prior.d0) ? json_string("inf")
-								 : num_or_null(c->prior.d0),
-					      "z0", num_or_null(c->prior.z0)));
+				    json_pack("{s:o, s:o}", "absolute", prior_json(&c->prior_abs),
+					      "ratio", prior_json(&c->prior_ratio)));
 	for (size_t i = 0; i < c->nnotes; i++)
 		json_array_append_new(notes, json_string(c->notes[i]));
 	json_object_set_new(root, "notes", notes);

@@ -489,6 +489,34 @@ static void test_paired_ratio(void **state)
 	run_free(&r);
 }
 
+/*
+ * Three baselines whose runs differ ~1% (all rows alike), a current run with the VM 20% slower
+ * on CPU, absolute gate: each test's own run-to-run spread has 2 df (t quantile far out of
+ * reach after BH over 47 tests); moderated across the tests (the prior: all alike, d0 = inf)
+ * the -20% fails and the same code passes.
+ */
+static void test_run_spread_prior(void **state)
+{
+	struct run r = compare("prior-1.json", "prior-2.json", "prior-3.json", "--",
+			       "prior-cur.json", "--gate", "absolute", NULL);
+
+	assert_int_equal(r.rc, 1);
+	assert_line(r.out, 0, "hvbench compare: FAIL: 1 regression");
+	assert_line(r.out, 1,
+		    "REGRESSION: vm cpu/ops by absolute: 801.6 -> 641.3 ops/s: -20.0% (95% CI "
+		    "-21.9% .. -18.1%), p 1.4e-32, adjusted 6.8e-31");
+	run_free(&r);
+	r = compare("prior-1.json", "prior-2.json", "prior-3.json", "--", "prior-cur.json",
+		    "--format", "json", NULL);
+	assert_non_null(strstr(r.out, "\"absolute\": {\n      \"d0\": \"inf\""));
+	run_free(&r);
+	r = compare("prior-1.json", "prior-2.json", "prior-3.json", "--", "prior-same.json",
+		    "--gate", "absolute", NULL);
+	assert_int_equal(r.rc, 0);
+	assert_line(r.out, 0, "hvbench compare: PASS: no regression (47 gated metrics tested");
+	run_free(&r);
+}
+
 /* A --threshold-for key that names nothing compared is refused, not silently ignored. */
 static void test_threshold_for_unknown(void **state)
 {
@@ -545,6 +573,7 @@ int main(void)
 		cmocka_unit_test(test_threshold_for_unknown),
 		cmocka_unit_test(test_huge_change),
 		cmocka_unit_test(test_paired_ratio),
+		cmocka_unit_test(test_run_spread_prior),
 	};
 
 	find_fixtures();
