@@ -5,11 +5,13 @@
  *  - what is tested: the absolute value and, for a VM target, its ratio to the native target of
  *    the same run (which cancels host drift); --gate picks absolute, ratio or both;
  *  - how: per run the samples are reduced to units (per-boot medians when the run booted its VM
- *    several times, else the repetitions), on the log scale; the difference of the mean units
- *    is referred to Student t with variance components for within-run spread and, with several
- *    baseline runs, the run-to-run spread; p-values of every test that can fail are adjusted
- *    together (Benjamini-Hochberg), and a regression needs adjusted p < alpha AND a change
- *    beyond the threshold in the bad direction;
+ *    several times, else the repetitions), on the log scale; a ratio's units pair the VM with
+ *    native over the same repetitions; the difference of the mean units is referred to Student
+ *    t with variance components for within-run spread and, with several baseline runs, the
+ *    run-to-run spread, moderated across the compare's tests (an empirical Bayes prior: with 3
+ *    baselines one test alone has 2 df for it); p-values of every test that can fail are
+ *    adjusted together (Benjamini-Hochberg), and a regression needs adjusted p < alpha AND a
+ *    change beyond the threshold in the bad direction;
  *  - what else fails: a current run that is not complete, a gated row or target missing from it,
  *    nothing comparable at all; differing profile/targets/host facts are listed (--strict: fail).
  * Output: text or Markdown that lead with the verdict and the regressions, JSON, JUnit XML; and
