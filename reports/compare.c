@@ -77,6 +77,7 @@ struct test {
 struct cmp_row {
 	const char *target, *workload, *metric, *unit;
 	int hib, role, gated, native_ref, has_ratio;
+	int cmp_kind; /* HB_CMP_* of the row in the current run */
 	enum cmp_status st;
 	double threshold;
 	struct test abs, ratio;
@@ -1038,7 +1039,11 @@ static void decide(struct cmp *c, struct cmp_row *r)
 		r->st = ST_UNCHANGED;
 }
 
-/* Does any VM target of the current run have a ratio row for workload/metric? */
+/*
+ * Is r the native reference of a VM row of the current run (one with a ratio, or whose
+ * comparison is a delta: VM latency minus native latency)? Then, in mode both, r is the host's
+ * own figure: a host that got slower for everyone is not a hypervisor regression.
+ */
 static int is_native_reference(const struct cmp *c, const char *native, const struct cmp_row *r)
 {
 	if (!native || strcmp(r->target, native))
@@ -1046,8 +1051,9 @@ static int is_native_reference(const struct cmp *c, const char *native, const st
 	for (size_t i = 0; i < c->nrows; i++) {
 		const struct cmp_row *o = &c->rows[i];
 
-		if (o != r && o->has_ratio && !strcmp(o->workload, r->workload) &&
-		    !strcmp(o->metric, r->metric))
+		if (o != r && strcmp(o->target, native) &&
+		    (o->has_ratio || o->cmp_kind == HB_CMP_DELTA) &&
+		    !strcmp(o->workload, r->workload) && !strcmp(o->metric, r->metric))
 			return 1;
 	}
 	return 0;
@@ -1174,8 +1180,8 @@ static int build(struct cmp *c, struct hb_err *e)
 		common++;
 		if ((rc = abs_test(c, r)))
 			return rc;
-		r->has_ratio = native && strcmp(r->target, native) &&
-			       row_cmp(c->cur, cres) == HB_CMP_RATIO;
+		r->cmp_kind = row_cmp(c->cur, cres);
+		r->has_ratio = native && strcmp(r->target, native) && r->cmp_kind == HB_CMP_RATIO;
 		if (r->has_ratio && (rc = ratio_test(c, r, native)))
 			return rc;
 	}

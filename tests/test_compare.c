@@ -517,6 +517,23 @@ static void test_run_spread_prior(void **state)
 	run_free(&r);
 }
 
+/* A native latency row whose VM row compares as a delta is the VM's reference: host drift. */
+static void test_delta_reference(void **state)
+{
+	struct run r = compare("delta-base.json", "delta-host.json", NULL);
+
+	assert_int_equal(r.rc, 0);
+	assert_non_null(strstr(r.out, "host drift: native disk-randread/clat_p50: 300.6 -> 360.7 "
+				      "us: +20.0%"));
+	run_free(&r);
+	r = compare("delta-base.json", "delta-host.json", "--gate", "absolute", NULL);
+	assert_int_equal(r.rc, 1);
+	assert_line(r.out, 1,
+		    "REGRESSION: native disk-randread/clat_p50 by absolute: 300.6 -> "
+		    "360.7 us: +20.0%");
+	run_free(&r);
+}
+
 /* A --threshold-for key that names nothing compared is refused, not silently ignored. */
 static void test_threshold_for_unknown(void **state)
 {
@@ -574,6 +591,7 @@ int main(void)
 		cmocka_unit_test(test_huge_change),
 		cmocka_unit_test(test_paired_ratio),
 		cmocka_unit_test(test_run_spread_prior),
+		cmocka_unit_test(test_delta_reference),
 	};
 
 	find_fixtures();
