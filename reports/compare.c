@@ -1492,7 +1492,8 @@ static void method_line(const struct cmp *c, FILE *out, const char *pre)
 	fprintf(out,
 		"%sgate: %s (%s), roles %s; regression = Benjamini-Hochberg adjusted p < %g over "
 		"%zu gated metrics AND change beyond %s%% in the bad direction; units: per-boot "
-		"medians where a run booted its VM several times, else repetitions; %zu baseline "
+		"medians where a run booted its VM several times, else repetitions (a ratio pairs "
+		"VM and native over the same repetitions); %zu baseline "
 		"run%s%s\n",
 		pre, mode_name(c->mode),
 		c->mode == MODE_BOTH	? "VM rows by their ratio to native, other rows absolute"
@@ -1502,7 +1503,8 @@ static void method_line(const struct cmp *c, FILE *out, const char *pre)
 		c->nbase == 1 ? "" : "s",
 		c->nbase == 1 ? " (run-to-run spread beyond the units' spread not estimated: "
 				"give several baselines, BASE1 BASE2 -- CURRENT)"
-			      : " (run-to-run spread estimated from them)");
+			      : " (run-to-run spread estimated from them, moderated across the "
+				"tests)");
 }
 
 static void row_name(const struct cmp_row *r, char *buf, size_t len)

@@ -310,7 +310,9 @@ static void test_several_baselines(void **state)
 	r = compare("runs-1.json", "runs-2.json", "--", "runs-cur.json", NULL);
 	assert_int_equal(r.rc, 0);
 	assert_line(r.out, 0, "hvbench compare: PASS");
-	assert_non_null(strstr(r.out, "2 baseline runs (run-to-run spread estimated from them)"));
+	assert_non_null(strstr(r.out,
+			       "2 baseline runs (run-to-run spread estimated from them, moderated "
+			       "across the tests)"));
 	run_free(&r);
 	/* options after the current run are options */
 	r = compare("runs-1.json", "runs-2.json", "--", "runs-cur.json", "--format", "json", NULL);
