@@ -6,7 +6,9 @@
  * half the vCPUs, a slower hypervisor under a faster host, a 20% boot-time change fail; a host
  * slower for everyone passes (ratio gate); a failed or empty or disjoint current run fails;
  * mismatches are listed (--strict fails); multiplicity (one change among 7 or 47 tests);
- * boots as units; several baselines; n too small; JUnit, Markdown, JSON and the A/A self-test.
+ * boots as units; several baselines; n too small; JUnit, Markdown, JSON and the A/A self-test;
+ * ratios paired with native by repetition; the run-to-run spread moderated across tests; native
+ * rows of delta metrics as references.
  */
 #include <math.h>
 #include <setjmp.h>
