@@ -5,11 +5,13 @@
  *  - what is tested: the absolute value and, for a VM target, its ratio to the native target of
  *    the same run (which cancels host drift); --gate picks absolute, ratio or both;
  *  - how: per run the samples are reduced to units (per-boot medians when the run booted its VM
- *    several times, else the repetitions), on the log scale; the difference of the mean units
- *    is referred to Student t with variance components for within-run spread and, with several
- *    baseline runs, the run-to-run spread; p-values of every test that can fail are adjusted
- *    together (Benjamini-Hochberg), and a regression needs adjusted p < alpha AND a change
- *    beyond the threshold in the bad direction;
+ *    several times, else the repetitions), on the log scale; a ratio's units pair the VM with
+ *    native over the same repetitions; the difference of the mean units is referred to Student
+ *    t with variance components for within-run spread and, with several baseline runs, the
+ *    run-to-run spread, moderated across the compare's tests (an empirical Bayes prior: with 3
+ *    baselines one test alone has 2 df for it); p-values of every test that can fail are
+ *    adjusted together (Benjamini-Hochberg), and a regression needs adjusted p < alpha AND a
+ *    change beyond the threshold in the bad direction;
  *  - what else fails: a current run that is not complete, a gated row or target missing from it,
  *    nothing comparable at all; differing profile/targets/host facts are listed (--strict: fail).
  * Output: text or Markdown that lead with the verdict and the regressions, JSON, JUnit XML; and
@@ -60,17 +62,31 @@ struct test {
 	double change, lo, hi;		     /* relative change cur/base - 1 with its 95% CI */
 	double p_bad, p_good, q_bad, q_good; /* one-sided p, BH-adjusted q (NAN: not in family) */
 	double df;
-	size_t nb, nc; /* units: baseline (all runs), current */
-	int family;    /* part of the gate's family of tests */
+	double var_within, var_runs; /* variance of est: within-run part, run-to-run part */
+	/* what shift_test() kept for shift_finish() */
+	int prepared;
+	size_t R;
+	double mb, xc, wc, wsum, df_w, s2, z;
+	int own_spread; /* its run-to-run spread is an outlier of the prior: its own z used */
+	size_t nb, nc;	/* units: baseline (all runs), current */
+	int family;	/* part of the gate's family of tests */
+	int paired;	/* ratio: VM and native units paired by repetition (paired_units) */
 };
 
 struct cmp_row {
 	const char *target, *workload, *metric, *unit;
 	int hib, role, gated, native_ref, has_ratio;
+	int cmp_kind; /* HB_CMP_* of the row in the current run */
 	enum cmp_status st;
 	double threshold;
 	struct test abs, ratio;
 	const char *decided_by; /* "ratio", "absolute" */
+};
+
+/* The run-to-run prior of one compare (prior_fit). */
+struct prior {
+	double d0, z0; /* d0 = 0: no prior (each test alone); INFINITY: all tests alike */
+	double dmax;   /* the degrees of freedom of all tests' z together (caps d0 + R - 1) */
 };
 
 struct thr {
@@ -91,6 +107,7 @@ struct cmp {
 	size_t nrows, cap;
 	size_t count[ST_COUNT];
 	size_t ngated, ntested;
+	struct prior prior_abs, prior_ratio;
 	/* findings at the top of the output */
 	char **notes; /* mismatches and run-level problems, each a line */
 	size_t nnotes;
@@ -274,6 +291,125 @@ static int row_units(const json_t *res, int lg, struct grp *g)
 	return 0;
 }
 
+/* Measured repetitions of a run (settings after CLI overrides, else the profile's); 0: unknown. */
+static long run_reps(const json_t *doc)
+{
+	double v = hb_j_num(json_object_get(doc, "settings"), "repetitions");
+
+	if (!(v > 0))
+		v = hb_j_num(json_object_get(doc, "profile"), "repetitions");
+	return v > 0 && v < 1e6 ? (long)v : 0;
+}
+
+/*
+ * The repetition index of every sample of a row: the row's own "rep" array (A/A split halves
+ * carry one), else 0..n-1 when the row holds every repetition of the run (no failed or dropped
+ * repetition, so sample i is repetition i). 0 when unknown.
+ */
+static int row_reps(const json_t *doc, const json_t *res, long *rep, size_t n)
+{
+	const json_t *ra = json_object_get(res, "rep");
+
+	if (json_is_array(ra)) {
+		if (json_array_size(ra) != n)
+			return 0;
+		for (size_t i = 0; i < n; i++)
+			rep[i] = (long)json_integer_value(json_array_get(ra, i));
+		return 1;
+	}
+	if (n == 0 || (long)n != run_reps(doc))
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		rep[i] = (long)i;
+	return 1;
+}
+
+/*
+ * Paired VM/native units of one run: the targets of a repetition run back to back (rotated),
+ * so repetition r of the VM and repetition r of native share the host's state of that moment
+ * (a neighbour's load, a frequency change). Per boot (when the VM row spans >= 2 boots): log
+ * median of the boot's VM samples minus log median of the native samples of the same
+ * repetitions; else one unit per repetition. 1 when paired (g filled), 0 when the rows cannot
+ * be aligned (a repetition missing on one side): the caller then compares unpaired means.
+ */
+static int paired_units(const json_t *doc, const json_t *vm, const json_t *nat, struct grp *g,
+			int *err)
+{
+	const json_t *vs = json_object_get(vm, "samples"), *ns = json_object_get(nat, "samples");
+	const json_t *b = json_object_get(vm, "boot");
+	size_t nv = json_array_size(vs), nn = json_array_size(ns), nu = 0;
+	long *rv = NULL, *rn = NULL;
+	double *u = NULL, *tv = NULL, *tn = NULL;
+	size_t *partner = NULL;
+	int ok = 0, minb = INT_MAX, maxb = INT_MIN;
+
+	*err = 0;
+	memset(g, 0, sizeof(*g));
+	g->mean = g->var = NAN;
+	if (!nv || !nn)
+		return 0;
+	rv = malloc(nv * sizeof(*rv));
+	rn = malloc(nn * sizeof(*rn));
+	partner = malloc(nv * sizeof(*partner));
+	u = malloc(nv * sizeof(*u));
+	tv = malloc(nv * sizeof(*tv));
+	tn = malloc(nv * sizeof(*tn));
+	if (!rv || !rn || !partner || !u || !tv || !tn) {
+		*err = HB_ENOMEM;
+		goto out;
+	}
+	if (!row_reps(doc, vm, rv, nv) || !row_reps(doc, nat, rn, nn))
+		goto out;
+	for (size_t i = 0; i < nv; i++) {
+		size_t j = 0;
+
+		while (j < nn && rn[j] != rv[i])
+			j++;
+		if (j == nn)
+			goto out;
+		partner[i] = j;
+	}
+	if (json_is_array(b) && json_array_size(b) == nv)
+		for (size_t i = 0; i < nv; i++) {
+			int v = (int)json_integer_value(json_array_get(b, i));
+
+			minb = v < minb ? v : minb;
+			maxb = v > maxb ? v : maxb;
+		}
+	if (maxb > minb) {
+		for (int bi = minb; bi <= maxb; bi++) {
+			size_t k = 0;
+
+			for (size_t i = 0; i < nv; i++)
+				if (json_integer_value(json_array_get(b, i)) == bi) {
+					tv[k] = json_number_value(json_array_get(vs, i));
+					tn[k++] = json_number_value(json_array_get(ns, partner[i]));
+				}
+			if (!k)
+				continue;
+			qsort(tv, k, sizeof(*tv), cmp_dbl);
+			qsort(tn, k, sizeof(*tn), cmp_dbl);
+			u[nu++] = log(k % 2 ? tv[k / 2] : (tv[k / 2 - 1] + tv[k / 2]) / 2) -
+				  log(k % 2 ? tn[k / 2] : (tn[k / 2 - 1] + tn[k / 2]) / 2);
+		}
+	} else {
+		for (size_t i = 0; i < nv; i++)
+			u[nu++] = log(json_number_value(json_array_get(vs, i))) -
+				  log(json_number_value(json_array_get(ns, partner[i])));
+	}
+	hb_mean_var(u, nu, &g->mean, &g->var);
+	g->n = nu;
+	ok = 1;
+out:
+	free(rv);
+	free(rn);
+	free(partner);
+	free(u);
+	free(tv);
+	free(tn);
+	return ok;
+}
+
 /* exp(log(x)) is x only to ~1e-15: 128 must print as 128, not 128.0 */
 static double round12(double v)
 {
@@ -284,36 +420,190 @@ static double round12(double v)
 }
 
 /*
- * The shift test. Run d has an estimate x[d] whose within-run variance is w[d] (from a pooled
- * within-run variance with df_w degrees of freedom). est = x[cur] - mean(x[base]). Variance:
- * within part w_cur + sum(w_base)/R^2 (df_w); with R >= 2 baseline runs also the run-to-run
- * component s_B^2 = max(0, var(x_base) - mean(w_base)), counted (1 + 1/R) times (df R - 1):
- * a run's mean wanders by s_B^2 whatever its sample count. With one baseline run the run-to-run
- * spread beyond the units' spread cannot be estimated and is taken as 0 (say so: boots >= 2).
+ * The shift test, in two steps. shift_test() keeps what one test needs: run d has an estimate
+ * x[d] whose within-run variance is w[d] (from a pooled within-run variance with df_w degrees
+ * of freedom); est = x[cur] - mean(x[base]). shift_finish() then computes it once every test
+ * of the compare is prepared (the run-to-run spread is moderated across tests, see
+ * struct prior). Variance of est: the within part w_cur + sum(w_base)/R^2 (df_w); with R >= 2
+ * baseline runs also the run-to-run component s_B^2 (counted (1 + 1/R) times: the current run
+ * wanders by it too), estimated from z = var(x_base) / mean(w_base), the spread of the
+ * baselines' run means in units of what their within-run spread alone would give (1: runs
+ * differ no more than their units say). With one baseline run the run-to-run spread beyond the
+ * units' spread cannot be estimated and is taken as 0 (say so: boots >= 2).
  */
 static void shift_test(const double *xb, const double *wb, size_t R, double xc, double wc,
 		       double df_w, struct test *t)
 {
-	struct hb_vcomp vc[2];
-	struct hb_ttest tt;
-	size_t nv = 0;
-	double mb = 0, wsum = 0, sm, sv, sb = 0;
+	double mb = 0, wsum = 0, sm;
 
 	for (size_t i = 0; i < R; i++) {
 		mb += xb[i];
 		wsum += wb[i];
 	}
 	mb /= (double)R;
-	if (R >= 2) {
-		hb_mean_var(xb, R, &sm, &sv);
-		sb = sv - wsum / (double)R;
-		if (sb < 0 || df_w <= 0)
-			sb = df_w <= 0 ? sv : 0;
+	t->R = R;
+	t->mb = mb;
+	t->xc = xc;
+	t->wc = wc;
+	t->wsum = wsum;
+	t->df_w = df_w;
+	t->s2 = 0;
+	if (R >= 2)
+		hb_mean_var(xb, R, &sm, &t->s2);
+	t->prepared = 1;
+}
+
+/* Digamma and trigamma (recurrence up to x >= 6, then the asymptotic series). */
+static double digamma(double x)
+{
+	double r = 0, f;
+
+	for (; x < 6; x += 1)
+		r -= 1 / x;
+	f = 1 / (x * x);
+	return r + log(x) - 0.5 / x - f * (1.0 / 12 - f * (1.0 / 120 - f * (1.0 / 252)));
+}
+
+static double trigamma(double x)
+{
+	double r = 0, f;
+
+	for (; x < 6; x += 1)
+		r += 1 / (x * x);
+	f = 1 / (x * x);
+	return r + 1 / x + f / 2 + f / x * (1.0 / 6 - f * (1.0 / 30 - f * (1.0 / 42 - f / 30)));
+}
+
+/* y with trigamma(y) = v (v > 0; trigamma decreases): bisection on the log scale. */
+static double trigamma_inverse(double v)
+{
+	double lo = 1e-8, hi = 1e8;
+
+	for (int i = 0; i < 200; i++) {
+		double mid = sqrt(lo * hi);
+
+		if (trigamma(mid) > v)
+			lo = mid;
+		else
+			hi = mid;
 	}
-	if (df_w > 0)
-		vc[nv++] = (struct hb_vcomp){wc + wsum / ((double)R * (double)R), df_w};
-	if (R >= 2 && (sb > 0 || df_w <= 0))
-		vc[nv++] = (struct hb_vcomp){sb * (1.0 + 1.0 / (double)R), (double)(R - 1)};
+	return sqrt(lo * hi);
+}
+
+/*
+ * The prior of the run-to-run spread, shared by every test of one compare (empirical Bayes,
+ * the "moderated t" of Smyth 2004, limma's fitFDist): with 2-3 baseline runs a test's own z
+ * has 1-2 degrees of freedom, so its run-to-run component is either estimated as 0 (the test
+ * then behaves as if runs never differed: false alarms) or dominates with a t of 1-2 df (then
+ * even a -57% change is "not significant"). The tests' z values are draws of one distribution
+ * scaled z0 * chi2(d0)/d0; d0 (how alike the tests' run-to-run spreads are) and z0 are estimated
+ * from the spread of log z beyond what R - 1 degrees of freedom explain. Each test then uses
+ * zt = (d0 z0 + (R - 1) z) / (d0 + R - 1) with d0 + R - 1 degrees of freedom: alike tests
+ * borrow strength from each other, a test unlike the others keeps its own z (d0 -> 0).
+ */
+static void prior_fit(const struct test *const *t, size_t n, struct prior *pr)
+{
+	double *e = n ? malloc(n * sizeof(*e)) : NULL, emean = 0, evar = 0, d = 0, tri;
+	size_t k = 0;
+
+	pr->d0 = 0;
+	pr->z0 = NAN;
+	pr->dmax = 0;
+	if (!e)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		double z;
+
+		if (!t[i]->prepared || t[i]->R < 2 || !(t[i]->wsum > 0) || !(t[i]->s2 > 0))
+			continue;
+		z = t[i]->s2 / (t[i]->wsum / (double)t[i]->R);
+		d = (double)(t[i]->R - 1); /* the same for every test of a compare, or close */
+		e[k++] = log(z) - digamma(d / 2) + log(d / 2);
+	}
+	if (k < 3) {
+		free(e);
+		return;
+	}
+	pr->dmax = (double)k * d;
+	for (size_t i = 0; i < k; i++)
+		emean += e[i] / (double)k;
+	for (size_t i = 0; i < k; i++)
+		evar += (e[i] - emean) * (e[i] - emean) / (double)(k - 1);
+	tri = trigamma(d / 2);
+	if (evar > tri) {
+		pr->d0 = 2 * trigamma_inverse(evar - tri);
+		pr->z0 = exp(emean + digamma(pr->d0 / 2) - log(pr->d0 / 2));
+	} else {
+		pr->d0 = INFINITY;
+		pr->z0 = exp(emean);
+	}
+	free(e);
+}
+
+/* P(F > f) for F(d1, d2) (d2 = INFINITY: chi2(d1)/d1), Paulson's normal approximation. */
+static double f_upper(double f, double d1, double d2)
+{
+	double a = 2 / (9 * d1), b = isinf(d2) ? 0 : 2 / (9 * d2), c = cbrt(f);
+
+	if (!(f > 0))
+		return 1;
+	return 0.5 * erfc(((1 - b) * c - (1 - a)) / sqrt(b * c * c + a) / sqrt(2));
+}
+
+static void shift_finish(const struct prior *pr, struct test *t)
+{
+	struct hb_vcomp vc[2];
+	struct hb_ttest tt;
+	size_t nv = 0, R = t->R;
+	double mb = t->mb, xc = t->xc, wbar = t->wsum / (double)R, within;
+
+	if (!t->prepared)
+		return;
+	within = t->wc + t->wsum / ((double)R * (double)R);
+	if (R >= 2 && (t->df_w <= 0 || !(wbar > 0))) {
+		/* no within-run spread to scale by: the run means' own spread */
+		if (t->df_w > 0 && !(t->s2 > 0))
+			vc[nv++] = (struct hb_vcomp){within, t->df_w};
+		else
+			vc[nv++] =
+				(struct hb_vcomp){t->s2 * (1.0 + 1.0 / (double)R), (double)(R - 1)};
+	} else if (R >= 2) {
+		double z = t->s2 / wbar, d = (double)(R - 1), zt = z, dfb = d;
+
+		/* the prior's own estimate has no more degrees of freedom than all the tests' z
+		 * together (limma caps its df the same way) */
+		if (pr->d0 > 0 && f_upper(z / pr->z0, d, pr->d0) < 0.01) {
+			/* far beyond what the prior predicts (p < 0.01): this test's runs differ
+			 * more than the others'; it keeps its own z and its own R - 1 df */
+			t->own_spread = 1;
+		} else if (pr->d0 > 0 && isinf(pr->d0)) {
+			zt = pr->z0;
+			dfb = pr->dmax;
+		} else if (pr->d0 > 0) {
+			zt = (pr->d0 * pr->z0 + d * z) / (pr->d0 + d);
+			dfb = fmin(pr->d0 + d, pr->dmax);
+		}
+		t->z = zt;
+		if (zt > 1) {
+			/* the run means vary by tau^2 = zt * wbar (their units' share included):
+			 * est varies by (1 + 1/R) tau^2 plus what the current run's units add
+			 * beyond a baseline run's (wc - wbar: 0 with equal unit counts) */
+			double extra = t->wc - wbar;
+
+			vc[nv++] = (struct hb_vcomp){
+				(1.0 + 1.0 / (double)R) * zt * wbar + (extra < 0 ? extra : 0), dfb};
+			if (extra > 0)
+				vc[nv++] = (struct hb_vcomp){extra, t->df_w};
+			t->var_runs = vc[0].var;
+			t->var_within = nv == 2 ? vc[1].var : 0;
+		} else {
+			vc[nv++] = (struct hb_vcomp){within, t->df_w};
+		}
+	} else if (t->df_w > 0) {
+		vc[nv++] = (struct hb_vcomp){within, t->df_w};
+	}
+	if (nv && vc[0].var < 0)
+		vc[0].var = 0;
 	t->base = t->logscale ? round12(exp(mb)) : mb;
 	t->cur = t->logscale ? round12(exp(xc)) : xc;
 	if (nv == 0 || hb_ttest(xc - mb, vc, nv, &tt)) {
@@ -325,6 +615,10 @@ static void shift_test(const double *xb, const double *wb, size_t R, double xc, 
 	}
 	t->ok = 1;
 	t->df = tt.df;
+	if (isnan(t->var_runs)) {
+		t->var_runs = R >= 2 && t->df_w <= 0 ? vc[0].var : 0;
+		t->var_within = R >= 2 && t->df_w <= 0 ? 0 : vc[0].var;
+	}
 	t->p_bad = t->hib ? tt.p_down : tt.p_up;
 	t->p_good = t->hib ? tt.p_up : tt.p_down;
 	if (t->logscale) {
@@ -359,6 +653,7 @@ static void test_init(struct test *t)
 	memset(t, 0, sizeof(*t));
 	t->base = t->cur = t->change = t->lo = t->hi = NAN;
 	t->p_bad = t->p_good = t->q_bad = t->q_good = t->df = NAN;
+	t->var_within = t->var_runs = t->z = NAN;
 }
 
 /*
@@ -466,6 +761,52 @@ static int abs_test(const struct cmp *c, struct cmp_row *r)
 	return 0;
 }
 
+/*
+ * The ratio test on paired units (paired_units) when every run holding the row can be paired:
+ * x = the run's mean paired unit, within-run variance pooled over the runs (the VM's and the
+ * native's quantization floors added). 0 when done (r->ratio filled), 1 when some run cannot be
+ * paired (the caller compares unpaired means), < 0 on error.
+ */
+static int paired_ratio(const struct cmp *c, struct cmp_row *r, const char *native, double o)
+{
+	struct grp g[MAX_RUNS + 1];
+	double xb[MAX_RUNS], wb[MAX_RUNS], var, df;
+	size_t R = 0;
+	int err;
+
+	for (size_t i = 0; i <= c->nbase; i++) {
+		const json_t *doc = i < c->nbase ? c->base[i] : c->cur;
+		const json_t *v = hb_j_result(doc, r->target, r->workload, r->metric);
+		const json_t *n = hb_j_result(doc, native, r->workload, r->metric);
+
+		memset(&g[i], 0, sizeof(g[i]));
+		if (!v || !n || !json_array_size(json_object_get(v, "samples")) ||
+		    !json_array_size(json_object_get(n, "samples"))) {
+			if (i == c->nbase)
+				return 1;
+			continue;
+		}
+		if (!paired_units(doc, v, n, &g[i], &err))
+			return err ? err : 1;
+	}
+	pool(g, c->nbase + 1, &var, &df);
+	var = fmax(var, quantum_floor(c, r->target, r->workload, r->metric, 1) +
+				quantum_floor(c, native, r->workload, r->metric, 1));
+	for (size_t i = 0; i < c->nbase; i++) {
+		if (!g[i].n)
+			continue;
+		xb[R] = o * g[i].mean;
+		wb[R++] = var / (double)g[i].n;
+		r->ratio.nb += g[i].n;
+	}
+	if (!R)
+		return 1;
+	r->ratio.nc = g[c->nbase].n;
+	r->ratio.paired = 1;
+	shift_test(xb, wb, R, o * g[c->nbase].mean, var / (double)g[c->nbase].n, df, &r->ratio);
+	return 0;
+}
+
 /* VM/native of the same run, on the log scale: x = mean log VM unit - mean log native unit. */
 static int ratio_test(const struct cmp *c, struct cmp_row *r, const char *native)
 {
@@ -482,6 +823,8 @@ static int ratio_test(const struct cmp *c, struct cmp_row *r, const char *native
 		hb_strlcpy(r->ratio.why, "a value <= 0: no ratio", sizeof(r->ratio.why));
 		return 0;
 	}
+	if ((rc = paired_ratio(c, r, native, o)) <= 0)
+		return rc;
 	if ((rc = gather(c, r->target, r->workload, r->metric, 1, gv, &hbv, &hcv)) ||
 	    (rc = gather(c, native, r->workload, r->metric, 1, gn, &hbn, &hcn)))
 		return rc;
@@ -667,19 +1010,11 @@ static void decide(struct cmp *c, struct cmp_row *r)
 			r->st = ST_UNCHANGED;
 		return;
 	}
-	if (c->mode == MODE_BOTH && r->has_ratio && r->ratio.ok) {
-		/* the ratio failed, or the absolute failed and the ratio moved the same bad way
-		 * beyond the threshold (only not significantly): a host that slowed down for
-		 * everyone moves both VM and native, the ratio stays and nothing fails */
-		fail = sig_bad(c, &r->ratio, thr) ||
-		       (sig_bad(c, &r->abs, thr) && bad_change(&r->ratio) > thr);
-		good = sig_good(c, &r->ratio, thr);
-		if (!sig_bad(c, &r->ratio, thr) && fail)
-			r->decided_by = "absolute";
-	} else {
-		fail = sig_bad(c, main_t, thr);
-		good = sig_good(c, main_t, thr);
-	}
+	/* a VM row with a ratio is decided by its ratio alone (paired with native over the same
+	 * repetitions, what moves both cancels); its absolute test is reported, not in the family
+	 */
+	fail = sig_bad(c, main_t, thr);
+	good = sig_good(c, main_t, thr);
 	main_t = r->decided_by && !strcmp(r->decided_by, "ratio") ? &r->ratio : &r->abs;
 	if (fail)
 		r->st = ST_REGRESSION;
@@ -693,7 +1028,11 @@ static void decide(struct cmp *c, struct cmp_row *r)
 		r->st = ST_UNCHANGED;
 }
 
-/* Does any VM target of the current run have a ratio row for workload/metric? */
+/*
+ * Is r the native reference of a VM row of the current run (one with a ratio, or whose
+ * comparison is a delta: VM latency minus native latency)? Then, in mode both, r is the host's
+ * own figure: a host that got slower for everyone is not a hypervisor regression.
+ */
 static int is_native_reference(const struct cmp *c, const char *native, const struct cmp_row *r)
 {
 	if (!native || strcmp(r->target, native))
@@ -701,8 +1040,9 @@ static int is_native_reference(const struct cmp *c, const char *native, const st
 	for (size_t i = 0; i < c->nrows; i++) {
 		const struct cmp_row *o = &c->rows[i];
 
-		if (o != r && o->has_ratio && !strcmp(o->workload, r->workload) &&
-		    !strcmp(o->metric, r->metric))
+		if (o != r && strcmp(o->target, native) &&
+		    (o->has_ratio || o->cmp_kind == HB_CMP_DELTA) &&
+		    !strcmp(o->workload, r->workload) && !strcmp(o->metric, r->metric))
 			return 1;
 	}
 	return 0;
@@ -761,6 +1101,40 @@ out:
 	return rc;
 }
 
+/*
+ * Fits the run-to-run priors over the tests of the rows that can fail — one over the absolute
+ * tests, one over the ratio tests (a ratio cancels what moves native and VM alike, so its runs
+ * differ in another way) — then computes every test.
+ */
+static int finish_tests(struct cmp *c)
+{
+	const struct test **ta = malloc((c->nrows + 1) * sizeof(*ta));
+	const struct test **tr = malloc((c->nrows + 1) * sizeof(*tr));
+	size_t na = 0, nr = 0;
+
+	if (!ta || !tr) {
+		free(ta);
+		free(tr);
+		return HB_ENOMEM;
+	}
+	for (size_t i = 0; i < c->nrows; i++) {
+		if (!c->rows[i].gated)
+			continue;
+		ta[na++] = &c->rows[i].abs;
+		if (c->rows[i].has_ratio)
+			tr[nr++] = &c->rows[i].ratio;
+	}
+	prior_fit(ta, na, &c->prior_abs);
+	prior_fit(tr, nr, &c->prior_ratio);
+	free(ta);
+	free(tr);
+	for (size_t i = 0; i < c->nrows; i++) {
+		shift_finish(&c->prior_abs, &c->rows[i].abs);
+		shift_finish(&c->prior_ratio, &c->rows[i].ratio);
+	}
+	return 0;
+}
+
 static int build(struct cmp *c, struct hb_err *e)
 {
 	const char *native = hb_j_native(c->cur);
@@ -795,13 +1169,16 @@ static int build(struct cmp *c, struct hb_err *e)
 		common++;
 		if ((rc = abs_test(c, r)))
 			return rc;
-		r->has_ratio = native && strcmp(r->target, native) &&
-			       row_cmp(c->cur, cres) == HB_CMP_RATIO;
+		r->cmp_kind = row_cmp(c->cur, cres);
+		r->has_ratio = native && strcmp(r->target, native) && r->cmp_kind == HB_CMP_RATIO;
 		if (r->has_ratio && (rc = ratio_test(c, r, native)))
 			return rc;
-		if (r->has_ratio && !r->ratio.ok)
-			r->has_ratio = 0;
 	}
+	if ((rc = finish_tests(c)))
+		return hb_err_set(e, rc, "compare: out of memory");
+	for (size_t i = 0; i < c->nrows; i++)
+		if (c->rows[i].has_ratio && !c->rows[i].ratio.ok)
+			c->rows[i].has_ratio = 0;
 	for (size_t i = 0; i < c->nrows; i++) {
 		struct cmp_row *r = &c->rows[i];
 
@@ -818,7 +1195,6 @@ static int build(struct cmp *c, struct hb_err *e)
 		} else {
 			r->decided_by = "ratio";
 			r->ratio.family = 1;
-			r->abs.family = c->mode == MODE_BOTH && r->abs.ok;
 		}
 	}
 	if ((rc = adjust(c)))
@@ -1113,7 +1489,8 @@ static void method_line(const struct cmp *c, FILE *out, const char *pre)
 	fprintf(out,
 		"%sgate: %s (%s), roles %s; regression = Benjamini-Hochberg adjusted p < %g over "
 		"%zu gated metrics AND change beyond %s%% in the bad direction; units: per-boot "
-		"medians where a run booted its VM several times, else repetitions; %zu baseline "
+		"medians where a run booted its VM several times, else repetitions (a ratio pairs "
+		"VM and native over the same repetitions); %zu baseline "
 		"run%s%s\n",
 		pre, mode_name(c->mode),
 		c->mode == MODE_BOTH	? "VM rows by their ratio to native, other rows absolute"
@@ -1123,7 +1500,8 @@ static void method_line(const struct cmp *c, FILE *out, const char *pre)
 		c->nbase == 1 ? "" : "s",
 		c->nbase == 1 ? " (run-to-run spread beyond the units' spread not estimated: "
 				"give several baselines, BASE1 BASE2 -- CURRENT)"
-			      : " (run-to-run spread estimated from them)");
+			      : " (run-to-run spread estimated from them, moderated across the "
+				"tests)");
 }
 
 static void row_name(const struct cmp_row *r, char *buf, size_t len)
@@ -1312,7 +1690,25 @@ static json_t *test_json(const struct test *t)
 		      "p_improvement", num_or_null(t->p_good), "df", num_or_null(t->df),
 		      "log_scale", json_boolean(t->logscale), "n_baseline", (json_int_t)t->nb,
 		      "n_current", (json_int_t)t->nc);
+	if (o) {
+		json_object_set_new(o, "var_within", num_or_null(t->var_within));
+		json_object_set_new(o, "var_runs", num_or_null(t->var_runs));
+		if (t->R >= 2)
+			json_object_set_new(o, "run_spread_z", num_or_null(t->z));
+		if (t->own_spread)
+			json_object_set_new(o, "run_spread_own", json_true());
+		if (t->paired)
+			json_object_set_new(o, "paired", json_true());
+	}
 	return o;
+}
+
+static json_t *prior_json(const struct prior *p)
+{
+	if (!(p->d0 > 0))
+		return json_null();
+	return json_pack("{s:o, s:o}", "d0", isinf(p->d0) ? json_string("inf") : json_real(p->d0),
+			 "z0", num_or_null(p->z0));
 }
 
 static int out_json(const struct cmp *c, FILE *out)
@@ -1342,6 +1738,10 @@ static int out_json(const struct cmp *c, FILE *out)
 	json_object_set_new(root, "threshold", json_real(c->threshold));
 	json_object_set_new(root, "gate", json_string(mode_name(c->mode)));
 	json_object_set_new(root, "roles", json_string(c->all_roles ? "all" : "headline+detail"));
+	if (c->nbase >= 2)
+		json_object_set_new(root, "run_spread_prior",
+				    json_pack("{s:o, s:o}", "absolute", prior_json(&c->prior_abs),
+					      "ratio", prior_json(&c->prior_ratio)));
 	for (size_t i = 0; i < c->nnotes; i++)
 		json_array_append_new(notes, json_string(c->notes[i]));
 	json_object_set_new(root, "notes", notes);
@@ -1506,9 +1906,20 @@ static int aa_half(size_t j, size_t nin, int k, int half)
 	return h == half;
 }
 
+/* Boots of a run (settings after CLI overrides, else the profile's; 1 when absent). */
+static long run_boots(const json_t *doc)
+{
+	double v = hb_j_num(json_object_get(doc, "settings"), "boots");
+
+	if (!(v > 0))
+		v = hb_j_num(json_object_get(doc, "profile"), "boots");
+	return v >= 1 && v < 1e6 ? (long)v : 1;
+}
+
 static json_t *aa_doc(const json_t *src, int k, int half)
 {
 	json_t *d = json_deep_copy(src), *a, *x;
+	long reps = run_reps(src), boots = run_boots(src);
 	size_t i;
 
 	if (!d)
@@ -1520,6 +1931,9 @@ static json_t *aa_doc(const json_t *src, int k, int half)
 		json_t *ns = json_array(), *nb = json_is_array(b) ? json_array() : NULL;
 		size_t n = json_array_size(s), nkeys = n;
 		json_int_t minb = 0, maxb = 0;
+		long *rep = n ? malloc(n * sizeof(*rep)) : NULL;
+		int known = rep && row_reps(src, x, rep, n), by_rep_boot = 0;
+		json_t *nr = known ? json_array() : NULL;
 
 		/* a row spanning several boots is split by boot: repetitions of one boot stay
 		 * together (they share the boot; and within a boot the target rotation makes the
@@ -1530,24 +1944,42 @@ static json_t *aa_doc(const json_t *src, int k, int half)
 			minb = j == 0 || v < minb ? v : minb;
 			maxb = j == 0 || v > maxb ? v : maxb;
 		}
-		if (nb && maxb > minb)
+		if (nb && maxb > minb) {
 			nkeys = (size_t)(maxb - minb + 1);
+		} else if (!nb && known && boots >= 2 && reps >= boots) {
+			/* a native row of a run with boots: its repetition r ran next to the VM's
+			 * boot r * boots / reps, so it goes with that boot (the paired ratio units
+			 * stay paired in each half) */
+			nkeys = (size_t)boots;
+			by_rep_boot = 1;
+		}
 		for (size_t j = 0; j < n; j++) {
-			size_t key =
-				nkeys == n
-					? j
-					: (size_t)(json_integer_value(json_array_get(b, j)) - minb);
+			size_t key = j;
 
+			if (by_rep_boot) {
+				/* boot g holds repetitions [g*reps/boots, (g+1)*reps/boots) */
+				key = 0;
+				while ((long)key + 1 < boots &&
+				       rep[j] >= ((long)key + 1) * reps / boots)
+					key++;
+			} else if (nkeys != n) {
+				key = (size_t)(json_integer_value(json_array_get(b, j)) - minb);
+			}
 			if (nkeys < 2 ? half == 0 : aa_half(key, nkeys, k, half)) {
 				json_array_append(ns, json_array_get(s, j));
 				if (nb)
 					json_array_append(nb, json_array_get(b, j));
+				if (nr)
+					json_array_append_new(nr, json_integer(rep[j]));
 			}
 		}
+		free(rep);
 		json_object_set_new(x, "samples", ns);
 		json_object_set_new(x, "n", json_integer((json_int_t)json_array_size(ns)));
 		if (nb)
 			json_object_set_new(x, "boot", nb);
+		if (nr)
+			json_object_set_new(x, "rep", nr);
 	}
 	return d;
 }

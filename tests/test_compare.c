@@ -6,7 +6,9 @@
  * half the vCPUs, a slower hypervisor under a faster host, a 20% boot-time change fail; a host
  * slower for everyone passes (ratio gate); a failed or empty or disjoint current run fails;
  * mismatches are listed (--strict fails); multiplicity (one change among 7 or 47 tests);
- * boots as units; several baselines; n too small; JUnit, Markdown, JSON and the A/A self-test.
+ * boots as units; several baselines; n too small; JUnit, Markdown, JSON and the A/A self-test;
+ * ratios paired with native by repetition; the run-to-run spread moderated across tests; native
+ * rows of delta metrics as references.
  */
 #include <math.h>
 #include <setjmp.h>
@@ -274,12 +276,15 @@ static void test_multiplicity(void **state)
 	assert_int_equal(r.rc, 1);
 	assert_line(r.out, 1,
 		    "REGRESSION: vm cpu/ops by ratio: 801.6 -> 749.9 ops/s: -6.5% (95% "
-		    "CI -8.9% .. -4.0%), p 0.0011, adjusted 0.0037");
+		    "CI -8.9% .. -4.0%), p 0.0011; vs native 80.0% -> 74.8% (>100% better): "
+		    "-6.5% (95% CI -8.6% .. -4.2%), p 0.00073, adjusted 0.0029");
 	run_free(&r);
 	r = compare("many-base.json", "many-change.json", NULL);
 	assert_int_equal(r.rc, 0);
 	assert_non_null(strstr(r.out, "not significant: vm cpu/ops: 801.6 -> 749.9 ops/s: -6.5% "
-				      "(95% CI -8.9% .. -4.0%), p 0.0011, adjusted 0.025"));
+				      "(95% CI -8.9% .. -4.0%), p 0.0011; vs native 80.0% -> 74.8% "
+				      "(>100% better): -6.5% (95% CI -8.6% .. -4.2%), p 0.00073, "
+				      "adjusted 0.032"));
 	run_free(&r);
 }
 
@@ -307,7 +312,9 @@ static void test_several_baselines(void **state)
 	r = compare("runs-1.json", "runs-2.json", "--", "runs-cur.json", NULL);
 	assert_int_equal(r.rc, 0);
 	assert_line(r.out, 0, "hvbench compare: PASS");
-	assert_non_null(strstr(r.out, "2 baseline runs (run-to-run spread estimated from them)"));
+	assert_non_null(strstr(r.out,
+			       "2 baseline runs (run-to-run spread estimated from them, moderated "
+			       "across the tests)"));
 	run_free(&r);
 	/* options after the current run are options */
 	r = compare("runs-1.json", "runs-2.json", "--", "runs-cur.json", "--format", "json", NULL);
@@ -378,7 +385,7 @@ static void test_markdown_and_json(void **state)
 	assert_line(r.out, 2, "### Regressions");
 	assert_line(r.out, 6,
 		    "| **regression** | vm | cpu/ops | 801.6 ops/s | 400.8 ops/s | "
-		    "-50.0% (-50.6% .. -49.4%) of the ratio |");
+		    "-50.0% (-50.4% .. -49.5%) of the ratio |");
 	assert_non_null(strstr(r.out, "<details><summary>"));
 	assert_true(strstr(r.out, "### Notes") > strstr(r.out, "### Regressions"));
 	run_free(&r);
@@ -443,9 +450,9 @@ static void test_huge_change(void **state)
 	assert_int_equal(r.rc, 1);
 	assert_line(r.out, 1,
 		    "REGRESSION: vm boot/time_to_ready by absolute: 20.03 -> 2.003e+31 s: +1e+32% "
-		    "(95% CI +9.72e+31% .. +1.03e+32%), p 1.5e-15, adjusted 1.0e-14");
+		    "(95% CI +9.72e+31% .. +1.03e+32%), p 1.5e-15, adjusted 5.8e-15");
 	assert_non_null(strstr(r.out, "vs native 80.0% -> 8e+31% (>100% better): +1e+32% (95% "
-				      "CI +9.88e+31% .. +1.01e+32%)"));
+				      "CI +9.91e+31% .. +1.01e+32%)"));
 	/* no line carries a run of 10 digits */
 	for (const char *p = r.out; *p; p++) {
 		size_t n = strspn(p, "0123456789");
@@ -457,7 +464,80 @@ static void test_huge_change(void **state)
 	r = compare("base.json", "huge.json", "--format", "md", NULL);
 	assert_non_null(strstr(r.out,
 			       "| **regression** | vm | boot/time_to_ready | 20.03 s | "
-			       "2.003e+31 s | +1e+32% (+9.72e+31% .. +1.03e+32%) | 1.0e-14 |"));
+			       "2.003e+31 s | +1e+32% (+9.72e+31% .. +1.03e+32%) | 5.8e-15 |"));
+	run_free(&r);
+}
+
+/*
+ * Host load that moves within a run slows native and the VM of the same repetitions alike: the
+ * ratio is taken per boot over the same repetitions (paired), so a -15% VM change stands out
+ * of a 40% load swing; with a native repetition lost the rows cannot be paired and the unpaired
+ * means see only the swing.
+ */
+static void test_paired_ratio(void **state)
+{
+	struct run r = compare("swing-base.json", "swing-cur.json", NULL);
+
+	assert_int_equal(r.rc, 1);
+	assert_line(r.out, 0, "hvbench compare: FAIL: 1 regression");
+	assert_line(r.out, 1,
+		    "REGRESSION: vm cpu/ops by ratio: 676.1 -> 574.7 ops/s: -15.0% (95% CI -56.6% "
+		    ".. +66.5%), p 0.27; vs native 80.0% -> 68.0% (>100% better): -15.0% (95% CI "
+		    "-15.8% .. -14.2%), p 4.8e-07, adjusted 1.9e-06");
+	run_free(&r);
+	r = compare("swing-base.json", "swing-cur.json", "--format", "json", NULL);
+	assert_non_null(strstr(r.out, "\"paired\": true"));
+	run_free(&r);
+	r = compare("swing-base.json", "swing-gap.json", NULL);
+	assert_int_equal(r.rc, 0);
+	assert_non_null(strstr(r.out, "not significant: vm cpu/ops: 676.1 -> 574.7 ops/s: -15.0% "
+				      "(95% CI -56.6% .. +66.5%), p 0.27; vs native "
+				      "80.0% -> 70.4% (>100% better): -11.9%"));
+	run_free(&r);
+}
+
+/*
+ * Three baselines whose runs differ ~1% (all rows alike), a current run with the VM 20% slower
+ * on CPU, absolute gate: each test's own run-to-run spread has 2 df (t quantile far out of
+ * reach after BH over 47 tests); moderated across the tests (the prior: all alike, d0 = inf)
+ * the -20% fails and the same code passes.
+ */
+static void test_run_spread_prior(void **state)
+{
+	struct run r = compare("prior-1.json", "prior-2.json", "prior-3.json", "--",
+			       "prior-cur.json", "--gate", "absolute", NULL);
+
+	assert_int_equal(r.rc, 1);
+	assert_line(r.out, 0, "hvbench compare: FAIL: 1 regression");
+	assert_line(r.out, 1,
+		    "REGRESSION: vm cpu/ops by absolute: 801.6 -> 641.3 ops/s: -20.0% (95% CI "
+		    "-21.9% .. -18.1%), p 1.4e-32, adjusted 6.8e-31");
+	run_free(&r);
+	r = compare("prior-1.json", "prior-2.json", "prior-3.json", "--", "prior-cur.json",
+		    "--format", "json", NULL);
+	assert_non_null(strstr(r.out, "\"absolute\": {\n      \"d0\": \"inf\""));
+	run_free(&r);
+	r = compare("prior-1.json", "prior-2.json", "prior-3.json", "--", "prior-same.json",
+		    "--gate", "absolute", NULL);
+	assert_int_equal(r.rc, 0);
+	assert_line(r.out, 0, "hvbench compare: PASS: no regression (47 gated metrics tested");
+	run_free(&r);
+}
+
+/* A native latency row whose VM row compares as a delta is the VM's reference: host drift. */
+static void test_delta_reference(void **state)
+{
+	struct run r = compare("delta-base.json", "delta-host.json", NULL);
+
+	assert_int_equal(r.rc, 0);
+	assert_non_null(strstr(r.out, "host drift: native disk-randread/clat_p50: 300.6 -> 360.7 "
+				      "us: +20.0%"));
+	run_free(&r);
+	r = compare("delta-base.json", "delta-host.json", "--gate", "absolute", NULL);
+	assert_int_equal(r.rc, 1);
+	assert_line(r.out, 1,
+		    "REGRESSION: native disk-randread/clat_p50 by absolute: 300.6 -> "
+		    "360.7 us: +20.0%");
 	run_free(&r);
 }
 
@@ -516,6 +596,9 @@ int main(void)
 		cmocka_unit_test(test_input_errors),
 		cmocka_unit_test(test_threshold_for_unknown),
 		cmocka_unit_test(test_huge_change),
+		cmocka_unit_test(test_paired_ratio),
+		cmocka_unit_test(test_run_spread_prior),
+		cmocka_unit_test(test_delta_reference),
 	};
 
 	find_fixtures();
