@@ -15,9 +15,10 @@
 
 #define PROFILE_MAX_BYTES (4 * 1024 * 1024)
 
-static const char *const top_keys[] = {
-	"name",	   "description", "repetitions", "warmup", "duration", "ramp",	   "timeout",
-	"targets", "workloads",	  "probes",	 "boots",  "density",  "planning", NULL};
+static const char *const top_keys[] = {"name",	    "description",   "repetitions", "warmup",
+				       "duration",  "ramp",	     "timeout",	    "targets",
+				       "workloads", "probes",	     "boots",	    "density",
+				       "planning",  "boot_parallel", NULL};
 static const char *const target_keys[] = {"name", "kind", "options", NULL};
 static const char *const entry_keys[] = {"name", "workload", "params", "duration",
 					 "ramp", "timeout",  NULL};
@@ -260,6 +261,13 @@ int hb_profile_parse(const char *text, const char *name, struct hb_profile *p, s
 	p->reps = (int)reps;
 	p->warmup = (int)warmup;
 	p->boots = (int)boots;
+	if (json_object_get(j, "boot_parallel") &&
+	    !json_is_boolean(json_object_get(j, "boot_parallel"))) {
+		rc = hb_err_set(e, HB_EINVAL, "%s: \"boot_parallel\" must be true or false, not %s",
+				name, hb_json_type_name(json_object_get(j, "boot_parallel")));
+		goto fail;
+	}
+	p->boot_parallel = json_is_true(json_object_get(j, "boot_parallel"));
 	if (!json_object_get(j, "targets")) {
 		rc = hb_err_set(e, HB_EINVAL, "%s: \"targets\" is required", name);
 		goto fail;

@@ -32,6 +32,8 @@ struct hb_profile {
 	json_t *json; /* the profile as loaded (recorded in results.json); owned */
 	int reps, warmup;
 	int boots; /* VM targets are booted this many times; repetitions spread across boots */
+	/* VM targets of a boot group boot side by side (launched before any is awaited) */
+	int boot_parallel;
 	int ntargets, nentries;
 	struct hb_target targets[HB_MAX_TARGETS]; /* opts owned */
 	struct hb_entry entries[HB_MAX_ENTRIES];
