@@ -869,6 +869,15 @@ static int qemu_launch(void *priv, const struct hb_target *t, const struct hb_en
 	return 0;
 }
 
+/* The last boot attempt's interval (a failed one too: it took the host's CPU all the same). */
+static void boot_interval(const struct qemu *q, struct hb_target_facts *facts)
+{
+	if (q->t_exec > 0 && q->t_hello >= q->t_exec) {
+		facts->boot_t0 = q->t_exec;
+		facts->boot_t1 = q->t_hello;
+	}
+}
+
 static int qemu_start(void *priv, const struct hb_target *t, const struct hb_env *env,
 		      struct hb_target_facts *facts, json_t *info, struct hb_err *e)
 {
@@ -893,6 +902,7 @@ static int qemu_start(void *priv, const struct hb_target *t, const struct hb_env
 		}
 		q->probing = !strcmp(q->accel, "auto");
 		rc = boot_kvm(q, to, info, &hello, note, sizeof(note), e);
+		boot_interval(q, facts);
 		if (q->probing && rc != HB_EINTR)
 			hb_kvm_verdict_record(q->probe_cache, q->vm.bin, q->guest, rc == 0,
 					      rc ? e->msg : "", q->probe_spent);
@@ -925,6 +935,7 @@ static int qemu_start(void *priv, const struct hb_target *t, const struct hb_env
 			vlog(q, "booting under TCG (emulation)");
 		}
 		rc = boot(q, "tcg", "max", (double)q->boot_timeout, info, &hello, e);
+		boot_interval(q, facts);
 		if (rc) {
 			hb_err_prefix(e, "accel=tcg");
 			return rc;
@@ -933,8 +944,6 @@ static int qemu_start(void *priv, const struct hb_target *t, const struct hb_env
 	}
 	double ttr = q->t_hello - q->t_exec;
 	avail_after = mem_after(q, info);
-	facts->boot_t0 = q->t_exec;
-	facts->boot_t1 = q->t_hello;
 
 	/* facts for results.json */
 	hb_strlcpy(facts->accel, accel_used, sizeof(facts->accel));

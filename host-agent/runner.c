@@ -734,8 +734,9 @@ static void boot_overlaps(struct runner *r, const int *group, int n)
 		for (int j = 0; j < n; j++) {
 			const struct hb_target_facts *g = &r->ts[group[j]].facts;
 
-			if (j == i || !r->ts[group[j]].up || g->boot_t1 <= g->boot_t0 ||
-			    g->boot_t0 <= 0 || g->boot_t0 >= f->boot_t1 || f->boot_t0 >= g->boot_t1)
+			/* a boot that failed counts too: it took the host's CPU all the same */
+			if (j == i || g->boot_t1 <= g->boot_t0 || g->boot_t0 <= 0 ||
+			    g->boot_t0 >= f->boot_t1 || f->boot_t0 >= g->boot_t1)
 				continue;
 			f->boot_concurrency++;
 			if (off < sizeof(f->boot_concurrent_with) &&

@@ -176,7 +176,7 @@ static void overrides(void **state)
 static void shipped_profiles_are_valid(void **state)
 {
 	const char *files[] = {"configs/quick.json", "configs/nightly.json",
-			       "configs/capacity.json"};
+			       "configs/capacity.json", "configs/latency.json"};
 	size_t i;
 
 	(void)state;
