@@ -87,7 +87,10 @@ struct hb_backend_ops {
 	 * background). start() then completes it (and does everything itself when launch was not
 	 * called). The runner launches every target of a boot group before completing any when
 	 * the profile says "boot_parallel", so boots overlap each other, never a measured run.
-	 * The boot interval goes into facts (boot_t0, boot_t1). Called from the main thread (a
+	 * start() of a launched target may return HB_EAGAIN: it launched again in the background
+	 * (a KVM probe failed and the TCG boot is under way); the runner completes the others and
+	 * calls start() again. The boot interval goes into facts (boot_t0, boot_t1). Called from
+	 * the main thread (a
 	 * child's parent-death signal follows the thread that forked it). On failure the core
 	 * calls stop(), which must also end a launched, never completed boot.
 	 */

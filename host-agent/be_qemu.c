@@ -579,6 +579,23 @@ static int waiter_join(struct qemu *q, json_t **hello, struct hb_err *e)
 	return q->w_rc ? hb_err_set(e, q->w_rc, "%s", q->w_err.msg) : 0;
 }
 
+/* Spawns a boot attempt whose hello a thread awaits (boot() joins it). */
+static int boot_launch(struct qemu *q, const char *accel, const char *cpu, double timeout,
+		       json_t *info, struct hb_err *e)
+{
+	int rc = boot_spawn(q, accel, cpu, info, e);
+
+	if (rc)
+		return rc;
+	q->w_timeout = timeout;
+	if (pthread_create(&q->wth, NULL, waiter_main, q)) {
+		kill_qemu(q, 0); /* no waiter: nothing may run unwatched */
+		return hb_err_set(e, HB_ENOMEM, "cannot create the boot waiter thread");
+	}
+	q->waiting = 1;
+	return 0;
+}
+
 /*
  * One boot attempt: spawn, QMP, agent hello (or, the first time after qemu_launch, the result
  * of the launched attempt). On failure QEMU is killed and reaped.
@@ -615,6 +632,9 @@ static int boot_kvm(struct qemu *q, double timeout, json_t *info, json_t **hello
 	int rc = boot(q, "kvm", "host", timeout, info, hello, e);
 
 	note[0] = '\0';
+	/* a VM booting side by side found meanwhile that KVM cannot boot this guest: no retry */
+	if (rc == HB_ECHILD && q->probing && hb_memo_kvm_failed(q->env->memo, q->guest))
+		return rc;
 	if (rc == HB_ECHILD && strstr(e->msg, "MSR")) {
 		/* nested/paravirt KVM refusing IA32_ARCH_CAPABILITIES (MSR 0x10a) */
 		hb_snprintf(note, nlen, "-cpu host failed (%s); used host,-arch-capabilities",
@@ -856,17 +876,8 @@ static int qemu_launch(void *priv, const struct hb_target *t, const struct hb_en
 	vlog(q, "launching under %s (%.0f s to say hello)", q->try_kvm ? "KVM" : "TCG (emulation)",
 	     first_timeout(q));
 	mem_before(q);
-	rc = q->try_kvm ? boot_spawn(q, "kvm", "host", info, e)
-			: boot_spawn(q, "tcg", "max", info, e);
-	if (rc)
-		return rc;
-	q->w_timeout = first_timeout(q);
-	if (pthread_create(&q->wth, NULL, waiter_main, q)) {
-		kill_qemu(q, 0); /* no waiter: nothing may run unwatched */
-		return hb_err_set(e, HB_ENOMEM, "cannot create the boot waiter thread");
-	}
-	q->waiting = 1;
-	return 0;
+	return q->try_kvm ? boot_launch(q, "kvm", "host", first_timeout(q), info, e)
+			  : boot_launch(q, "tcg", "max", first_timeout(q), info, e);
 }
 
 /* The last boot attempt's interval (a failed one too: it took the host's CPU all the same). */
@@ -922,6 +933,18 @@ static int qemu_start(void *priv, const struct hb_target *t, const struct hb_env
 			hb_memo_set_kvm_failed(env->memo, q->guest, reason);
 			hb_err_clear(e);
 			rc = 0;
+			q->try_kvm = 0;
+			if (launched) {
+				/* the TCG boot side by side with the others: launched again */
+				mem_before(q);
+				vlog(q, "booting under TCG (emulation), launched again");
+				rc = boot_launch(q, "tcg", "max", (double)q->boot_timeout, info, e);
+				if (rc) {
+					hb_err_prefix(e, "accel=tcg");
+					return rc;
+				}
+				return HB_EAGAIN;
+			}
 		} else {
 			hb_err_prefix(e, "accel=kvm");
 			return rc;

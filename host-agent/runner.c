@@ -685,7 +685,7 @@ static void launch_target(struct runner *r, int t)
 }
 
 /* Starts target t, or completes its launch (again, for a later boot group: same priv and
- * info); 1 when it is up. */
+ * info); 1 when it is up, 0 when it failed, 2 when it launched again (ask later). */
 static int start_target(struct runner *r, int t)
 {
 	struct hb_target *tg = &r->p->targets[t];
@@ -699,6 +699,8 @@ static int start_target(struct runner *r, int t)
 		progress_set(r, -1, -1, "[%s] %s %s target", tg->name,
 			     ts->launched ? "waiting for the" : "starting", tg->ops->kind);
 		rc = tg->ops->start(ts->priv, tg, &r->env, &ts->facts, ts->info, &e);
+		if (rc == HB_EAGAIN && ts->launched)
+			return 2; /* launched again (a fallback boot): completed on a later pass */
 		ts->launched = 0;
 		hb_facts_to_info(&ts->facts, ts->info);
 	}
@@ -762,17 +764,29 @@ static int start_group(struct runner *r, const int *group, int n)
 	for (int i = 0; r->p->boot_parallel && i < n && !*r->stop; i++)
 		if (r->p->targets[group[i]].ops->launch)
 			launch_target(r, group[i]);
-	for (int i = 0; i < n; i++) {
-		struct tstate *ts = &r->ts[group[i]];
+	/* passes until every target is up or given up: one launched again (its fallback boot)
+	 * is completed after the others */
+	int done[HB_MAX_TARGETS] = {0}, left = n;
+	while (left > 0) {
+		for (int i = 0; i < n; i++) {
+			struct tstate *ts = &r->ts[group[i]];
+			int k = 0;
 
-		if (*r->stop && ts->launched) {
-			/* interrupted before this one was completed: end its boot */
-			r->p->targets[group[i]].ops->stop(ts->priv, ts->info);
-			ts->launched = 0;
-			continue;
+			if (done[i])
+				continue;
+			if (*r->stop && ts->launched) {
+				/* interrupted before this one was completed: end its boot */
+				r->p->targets[group[i]].ops->stop(ts->priv, ts->info);
+				ts->launched = 0;
+			} else if (!*r->stop && !ts->dead) {
+				k = start_target(r, group[i]);
+				if (k == 2)
+					continue;
+			}
+			up += k;
+			done[i] = 1;
+			left--;
 		}
-		if (!*r->stop && !ts->dead)
-			up += start_target(r, group[i]);
 	}
 	boot_overlaps(r, group, n);
 	for (int i = 0; i < n; i++)
