@@ -134,7 +134,9 @@ struct qemu {
 	/* accel auto: the KVM boot being watched for a stall (kvmprobe.h) */
 	int probing, stalled;
 	struct hb_kvm_watch watch;
-	double probe_spent; /* seconds the KVM attempts of a probe took */
+	double probe_spent;   /* seconds the KVM attempts of a probe took */
+	double probe_each[4]; /* and each attempt (-cpu host, then without arch-capabilities) */
+	int nprobe;
 	/* start's first half (qemu_prepare, and qemu_launch's first boot) */
 	int prepared, try_kvm;
 	char reason[1200];
@@ -548,8 +550,11 @@ static int boot_wait(struct qemu *q, double timeout, json_t **hello, struct hb_e
 	}
 out:
 	q->t_hello = hb_now();
-	if (q->probing)
+	if (q->probing) {
 		q->probe_spent += q->t_hello - q->t_exec;
+		if (q->nprobe < (int)HB_ARRAY_SIZE(q->probe_each))
+			q->probe_each[q->nprobe++] = q->t_hello - q->t_exec;
+	}
 	if (rc) {
 		close_channels(q);
 		kill_qemu(q, 2.0);
@@ -930,6 +935,10 @@ static int qemu_start(void *priv, const struct hb_target *t, const struct hb_env
 				    note[0] ? "-cpu host was refused: MSR)" : "");
 			vlog(q, "%s", reason);
 			json_object_set_new(info, "kvm_probe_s", json_real(q->probe_spent));
+			json_t *each = json_array();
+			for (int i = 0; i < q->nprobe; i++)
+				json_array_append_new(each, json_real(q->probe_each[i]));
+			json_object_set_new(info, "kvm_probe_attempts_s", each);
 			hb_memo_set_kvm_failed(env->memo, q->guest, reason);
 			hb_err_clear(e);
 			rc = 0;
