@@ -463,12 +463,13 @@ double hb_entry_cost(const struct hb_entry *en)
 double hb_profile_estimate(const struct hb_profile *p)
 {
 	double s = 0;
-	int i;
+	int i, nvm = 0;
 
 	for (i = 0; i < p->nentries; i++)
 		s += hb_entry_cost(&p->entries[i]) * (p->reps + p->warmup) * p->ntargets;
 	for (i = 0; i < p->ntargets; i++)
-		if (p->targets[i].ops->flags & HB_BE_VM)
-			s += HB_VM_START_ESTIMATE_S;
+		nvm += (p->targets[i].ops->flags & HB_BE_VM) != 0;
+	/* side by side, the boots of a group take about as long as the slowest one */
+	s += HB_VM_START_ESTIMATE_S * (p->boot_parallel && nvm ? 1 : nvm) * p->boots;
 	return s + hb_density_estimate(p);
 }
