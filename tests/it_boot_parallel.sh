@@ -11,13 +11,9 @@ set -u
 BUILD=${HB_BUILD:-build}
 BIN=${HB_BIN:-$BUILD/hvbench}
 fail() { echo "FAIL: $*"; exit 1; }
-command -v python3 >/dev/null 2>&1 || { echo "SKIP: python3 missing (used to check results.json)"; exit 77; }
-command -v qemu-system-x86_64 >/dev/null 2>&1 || { echo "SKIP: qemu-system-x86_64 not installed"; exit 77; }
+. tests/lib.sh
 [ -x "$BIN" ] || fail "$BIN not built"
-sh tools/mkguest.sh "$BUILD"
-rc=$?
-[ $rc -eq 2 ] && { echo "SKIP: guest image cannot be built (no kernel package)"; exit 77; }
-[ $rc -eq 0 ] || fail "mkguest.sh exited $rc"
+hb_require_guest "$BUILD"
 
 T=$(mktemp -d /tmp/hb-it-boot-parallel.XXXXXX)
 OK="vm-ok$$"
