@@ -350,6 +350,8 @@ int hb_profile_apply(struct hb_profile *p, const struct hb_overrides *o, struct 
 		p->boots = p->reps;
 	if (o->warmup >= 0)
 		p->warmup = o->warmup;
+	if (o->boot_parallel)
+		p->boot_parallel = o->boot_parallel > 0;
 	if (o->duration > 0) {
 		for (i = 0; i < p->nentries; i++)
 			hb_timing_override(&p->entries[i].t, o->duration);

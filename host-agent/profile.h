@@ -52,6 +52,7 @@ struct hb_overrides {
 	int reps;	     /* > 0 */
 	int warmup;	     /* >= 0, or -1 */
 	double duration;     /* > 0 */
+	int boot_parallel; /* 1: VMs boot side by side, -1: one after the other, 0: the profile's */
 };
 int hb_profile_apply(struct hb_profile *p, const struct hb_overrides *o, struct hb_err *e);
 

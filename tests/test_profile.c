@@ -144,13 +144,15 @@ static void structural_errors(void **state)
 		     "targets[0]: \"name\" is required");
 	expect_error("{\"name\":\"x\",\"name\":\"y\",\"targets\":[],\"workloads\":[]}",
 		     "duplicate object key");
+	expect_error("{\"boot_parallel\":\"yes\",\"targets\":[],\"workloads\":[]}",
+		     "p.json: \"boot_parallel\" must be true or false, not a string");
 }
 
 static void overrides(void **state)
 {
 	struct hb_profile p;
 	struct hb_err e = {0};
-	struct hb_overrides o = {"native", 7, 2, 3.0};
+	struct hb_overrides o = {"native", 7, 2, 3.0, 1};
 	const char *two =
 		"{\"targets\":[{\"name\":\"native\",\"kind\":\"native\"},"
 		"{\"name\":\"other\",\"kind\":\"native\"}],\"workloads\":[{\"workload\":\"cpu\"}]}";
@@ -163,6 +165,7 @@ static void overrides(void **state)
 	assert_int_equal(p.reps, 7);
 	assert_int_equal(p.warmup, 2);
 	assert_true(p.entries[0].t.duration == 3.0);
+	assert_int_equal(p.boot_parallel, 1); /* --boot-parallel on over the default (off) */
 	hb_profile_free(&p);
 
 	assert_int_equal(hb_profile_parse(two, "p.json", &p, &e), 0);
