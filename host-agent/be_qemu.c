@@ -63,7 +63,8 @@ static const struct hb_param qemu_opts[] = {
 	{"machine", HB_P_ENUM, 0, 0, "q35", machines, "QEMU machine type"},
 	{"vcpus", HB_P_INT, 1, 64, "1", NULL, "virtual CPUs"},
 	{"memory", HB_P_INT, 64, 262144, "512", NULL,
-	 "guest RAM in MiB (memfd-backed; the embedded guest needs at least 320)"},
+	 "guest RAM in MiB (memfd-backed; the embedded guest needs at least 192, and more for "
+	 "workloads that hold memory: validate says)"},
 	{"accel", HB_P_ENUM, 0, 0, "auto", accels,
 	 "auto: KVM when the guest says hello under it within kvm_probe_timeout, else TCG"},
 	{"disk_bus", HB_P_ENUM, 0, 0, "virtio-blk", buses, "scratch disk controller"},

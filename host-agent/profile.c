@@ -6,6 +6,7 @@
 #include "profile.h"
 #include "capacity_model.h"
 #include "probe.h"
+#include "tg_qemu_argv.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -399,6 +400,28 @@ int hb_profile_apply(struct hb_profile *p, const struct hb_overrides *o, struct 
 
 /* ---- static checks and the estimate ---- */
 
+/* A VM too small for what a workload entry allocates (on top of the guest's own needs). */
+static void check_mem_peak(const struct hb_profile *p, const struct hb_target_facts *f,
+			   const char *where, struct hb_diag *d)
+{
+	for (int k = 0; f->memory_mib > 0 && k < p->nentries; k++) {
+		const struct hb_entry *en = &p->entries[k];
+		double need;
+
+		if (!en->wl->mem_peak)
+			continue;
+		need = (double)en->wl->mem_peak(en->params) / 1048576.0;
+		if ((double)f->memory_mib < need + HB_QEMU_GUEST_BASE_MIB)
+			hb_diag_error(
+				d,
+				"%smemory %ld MiB is too small for workloads[%d] (%s): one "
+				"run holds %.0f MiB, and the guest itself needs about %d; use "
+				"at least %.0f MiB, or smaller parameters",
+				where, f->memory_mib, k, en->name, need, HB_QEMU_GUEST_BASE_MIB,
+				need + HB_QEMU_GUEST_BASE_MIB);
+	}
+}
+
 void hb_profile_check(const struct hb_profile *p, const struct hb_check_env *env, struct hb_diag *d)
 {
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
@@ -428,6 +451,7 @@ void hb_profile_check(const struct hb_profile *p, const struct hb_check_env *env
 				hb_diag_warn(d, "%s%ld MiB of guest RAM on a host with %.0f MiB",
 					     where, f.memory_mib, host_mib);
 			vm_mib += (double)f.memory_mib;
+			check_mem_peak(p, &f, where, d);
 		}
 		hb_facts_free(&f);
 	}

@@ -230,8 +230,8 @@ static void checks_name_every_qemu_problem(void **state)
 		      "\"full_featured\":true,\"disk_image\":\"/nonexistent/a,b:c.img\","
 		      "\"initrd\":\"/nonexistent/initrd\",\"disk_aio\":\"native\","
 		      "\"disk_cache\":\"writeback\"}},"
-		      "{\"name\":\"small\",\"kind\":\"qemu\",\"options\":{\"memory\":256}}],"
-		      "\"workloads\":[{\"workload\":\"cpu\"}]}",
+		      "{\"name\":\"small\",\"kind\":\"qemu\",\"options\":{\"memory\":128}}],"
+		      "\"workloads\":[{\"workload\":\"cpu\"},{\"workload\":\"mem\"}]}",
 		      "/var/tmp", "results/x", &d);
 	assert_true(has(&d, 0,
 			"targets[1] (vm): initrd /nonexistent/initrd: No such file or directory"));
@@ -252,9 +252,14 @@ static void checks_name_every_qemu_problem(void **state)
 		    "targets[1] (vm): disk_image \"/nonexistent/a,b:c.img\" contains ':', which "
 		    "QEMU may take for a protocol prefix"));
 	assert_true(has(&d, 0,
-			"targets[2] (small): memory 256 MiB is too small for the embedded guest "
-			"(its initramfs unpacks to ~90 MiB); use at least 320"));
-	assert_int_equal(d.nerr, 9); /* a ',' is no problem: every value is escaped (",,") */
+			"targets[2] (small): memory 128 MiB is too small for the embedded guest: "
+			"it needs at least 192 to boot and run disk, net and cpu"));
+	/* the mem workload's arrays (256 MiB by default) on top of the guest's own needs */
+	assert_true(has(&d, 0,
+			"targets[2] (small): memory 128 MiB is too small for workloads[1] (mem): "
+			"one run holds 256 MiB, and the guest itself needs about 64; use at least "
+			"320 MiB, or smaller parameters"));
+	assert_int_equal(d.nerr, 10); /* a ',' is no problem: every value is escaped (",,") */
 	assert_int_equal(d.nwarn, 0);
 }
 
