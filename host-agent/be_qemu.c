@@ -140,6 +140,7 @@ struct qemu {
 	int nprobe;
 	/* start's first half (qemu_prepare, and qemu_launch's first boot) */
 	int prepared, try_kvm;
+	int msr_refused; /* cached: KVM here refuses -cpu host's arch-capabilities MSR */
 	char reason[1200];
 	const char *guest; /* kernel or disk image: the KVM verdict's key */
 	/* host memory when the boot began: MemAvailable and the other QEMUs of the run */
@@ -619,6 +620,12 @@ static int boot(struct qemu *q, const char *accel, const char *cpu, double timeo
 	return boot_wait(q, timeout, hello, e);
 }
 
+/* -cpu for a KVM boot: host, unless this host is known to refuse its arch-capabilities MSR. */
+static const char *kvm_cpu(const struct qemu *q)
+{
+	return q->msr_refused ? "host,-arch-capabilities" : "host";
+}
+
 static int kvm_usable(char *why, size_t len)
 {
 	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
@@ -635,9 +642,15 @@ static int kvm_usable(char *why, size_t len)
 static int boot_kvm(struct qemu *q, double timeout, json_t *info, json_t **hello, char *note,
 		    size_t nlen, struct hb_err *e)
 {
-	int rc = boot(q, "kvm", "host", timeout, info, hello, e);
+	int rc = boot(q, "kvm", kvm_cpu(q), timeout, info, hello, e);
 
 	note[0] = '\0';
+	if (q->msr_refused) {
+		hb_snprintf(note, nlen,
+			    "-cpu host refused on this host (MSR, cached); used "
+			    "host,-arch-capabilities");
+		return rc;
+	}
 	/* a VM booting side by side found meanwhile that KVM cannot boot this guest: no retry */
 	if (rc == HB_ECHILD && q->probing && hb_memo_kvm_failed(q->env->memo, q->guest))
 		return rc;
@@ -645,6 +658,7 @@ static int boot_kvm(struct qemu *q, double timeout, json_t *info, json_t **hello
 		/* nested/paravirt KVM refusing IA32_ARCH_CAPABILITIES (MSR 0x10a) */
 		hb_snprintf(note, nlen, "-cpu host failed (%s); used host,-arch-capabilities",
 			    e->msg);
+		hb_kvm_msr_record(q->probe_cache, q->vm.bin, e->msg);
 		hb_err_clear(e);
 		rc = boot(q, "kvm", "host,-arch-capabilities", timeout, info, hello, e);
 	}
@@ -855,6 +869,8 @@ static int qemu_prepare(struct qemu *q, const struct hb_target *t, const struct 
 		q->try_kvm = 0;
 		vlog(q, "%s", q->reason);
 	}
+	if (q->try_kvm)
+		q->msr_refused = hb_kvm_msr_lookup(q->probe_cache, q->vm.bin);
 	return 0;
 }
 
@@ -882,7 +898,7 @@ static int qemu_launch(void *priv, const struct hb_target *t, const struct hb_en
 	vlog(q, "launching under %s (%.0f s to say hello)", q->try_kvm ? "KVM" : "TCG (emulation)",
 	     first_timeout(q));
 	mem_before(q);
-	return q->try_kvm ? boot_launch(q, "kvm", "host", first_timeout(q), info, e)
+	return q->try_kvm ? boot_launch(q, "kvm", kvm_cpu(q), first_timeout(q), info, e)
 			  : boot_launch(q, "tcg", "max", first_timeout(q), info, e);
 }
 

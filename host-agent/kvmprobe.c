@@ -102,7 +102,10 @@ int hb_kvm_key(const char *qemu_bin, const char *guest_kernel, struct hb_kvm_key
 	model[strcspn(model, "\n")] = '\0';
 	fact(k, "cpu", "%s%s", model, hyper ? " (hypervisor)" : "");
 	file_fact(k, "qemu", hb_find_exe(qemu_bin, qpath, sizeof(qpath)) == 0 ? qpath : qemu_bin);
-	file_fact(k, "guest", guest_kernel);
+	if (guest_kernel)
+		file_fact(k, "guest", guest_kernel);
+	else /* a finding about this host and QEMU, whatever the guest */
+		fact(k, "finding", "-cpu host refused (MSR)");
 	for (const unsigned char *p = (const unsigned char *)k->facts; *p; p++)
 		h = (h ^ *p) * 1099511628211ULL;
 	hb_snprintf(k->hash, sizeof(k->hash), "%016llx", h);
@@ -237,6 +240,34 @@ void hb_kvm_verdict_record(const char *mode, const char *qemu_bin, const char *g
 		return;
 	hb_kvm_key(qemu_bin, guest_kernel, &k);
 	hb_kvm_cache_put(path, &k, ok, reason, probe_s, &e);
+}
+
+int hb_kvm_msr_lookup(const char *mode, const char *qemu_bin)
+{
+	struct hb_kvm_key k;
+	char path[PATH_MAX];
+	json_t *v = NULL;
+	int hit;
+
+	if (strcmp(mode, "use") || hb_kvm_cache_path(path, sizeof(path)))
+		return 0;
+	hb_kvm_key(qemu_bin, NULL, &k);
+	hit = hb_kvm_cache_get(path, &k, &v) &&
+	      !strcmp(str_or(json_object_get(v, "verdict")), "fail");
+	json_decref(v);
+	return hit;
+}
+
+void hb_kvm_msr_record(const char *mode, const char *qemu_bin, const char *reason)
+{
+	struct hb_kvm_key k;
+	char path[PATH_MAX];
+	struct hb_err e = {0};
+
+	if (!strcmp(mode, "off") || hb_kvm_cache_path(path, sizeof(path)))
+		return;
+	hb_kvm_key(qemu_bin, NULL, &k);
+	hb_kvm_cache_put(path, &k, 0, reason, 0, &e);
 }
 
 static off_t file_size(const char *path)

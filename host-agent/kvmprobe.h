@@ -21,6 +21,7 @@ struct hb_kvm_key {
 	char facts[2048];
 	char hash[17];
 };
+/* guest_kernel NULL: the key of a finding about this host and QEMU alone (-cpu host refused). */
 int hb_kvm_key(const char *qemu_bin, const char *guest_kernel, struct hb_kvm_key *k);
 
 /*
@@ -45,6 +46,15 @@ int hb_kvm_verdict_lookup(const char *mode, const char *qemu_bin, const char *gu
 			  char *reason, size_t len);
 void hb_kvm_verdict_record(const char *mode, const char *qemu_bin, const char *guest_kernel, int ok,
 			   const char *reason, double probe_s);
+
+/*
+ * KVM refusing -cpu host's IA32_ARCH_CAPABILITIES (MSR 0x10a: nested or paravirtual KVM) is a
+ * property of the host and QEMU, not of the guest: cached once, a later probe of any guest
+ * starts with host,-arch-capabilities instead of a QEMU that aborts first. lookup: 1 when
+ * cached (mode "use" only); record: unless mode is "off".
+ */
+int hb_kvm_msr_lookup(const char *mode, const char *qemu_bin);
+void hb_kvm_msr_record(const char *mode, const char *qemu_bin, const char *reason);
 
 /* The stall watch over one KVM boot. */
 struct hb_kvm_watch {
