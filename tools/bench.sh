@@ -141,20 +141,30 @@ def cpu_s(pid):
         return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
     except OSError:
         return None
-# KVM verdict: probed afresh, then read from the cache
+# KVM verdict, in a cache of its own: probed afresh on this host (every attempt), probed for a
+# freshly built guest (the host's findings, e.g. -cpu host refused, cached), then cached
 kvm = os.access("/dev/kvm", os.R_OK | os.W_OK)
 if kvm:
+    env = dict(os.environ, HVBENCH_CACHE_DIR=os.path.join(t, "kvm-cache"))
     prof = {"name": "kvm-verdict", "repetitions": 1, "warmup": 0, "duration": 0.2, "ramp": 0,
             "targets": [{"name": "vm", "kind": "qemu", "options": {"machine": "microvm",
                          "accel": "auto", "net": "none", "disk_size": "16M",
                          "kvm_probe_cache": "refresh"}}],
             "workloads": [{"workload": "cpu"}]}
-    for mode in ("refresh", "use"):
-        prof["targets"][0]["options"]["kvm_probe_cache"] = mode
+    for mode, limit in (("refresh", None), ("fresh-guest", 3.0), ("use", 0.0)):
+        prof["targets"][0]["options"]["kvm_probe_cache"] = "refresh" if mode == "refresh" else "use"
+        if mode == "fresh-guest":  # forget the guest's verdict, keep what was found about the host
+            cf = os.path.join(env["HVBENCH_CACHE_DIR"], "kvm-verdicts.json")
+            try:
+                c = json.load(open(cf))
+                c["verdicts"] = {k: v for k, v in c["verdicts"].items() if "finding=" in v.get("facts", "")}
+                json.dump(c, open(cf, "w"))
+            except (OSError, ValueError, KeyError):
+                pass
         p = os.path.join(t, "kvm-%s.json" % mode)
         json.dump(prof, open(p, "w"))
-        subprocess.run([binp, "run", p, "-q", "--no-report", "-o", p + ".out"],
-                       stderr=subprocess.DEVNULL)
+        subprocess.run([binp, "run", p, "-q", "--no-report", "--no-history", "-o", p + ".out"],
+                       stderr=subprocess.DEVNULL, env=env)
         try:
             i = json.load(open(p + ".out/results.json"))["targets"][0]["info"]
         except (OSError, ValueError, IndexError, KeyError):
@@ -163,9 +173,11 @@ if kvm:
             print("kvm verdict: KVM boots this guest here (time to ready %.1f s)" % i["time_to_ready_s"])
             break
         s = i.get("kvm_probe_s", 0.0)
-        print("kvm verdict (%s): %.2f s: %s" % (mode, s, i.get("accel_reason", "")[:160]))
-        check("KVM-cannot-boot verdict, %s" % ("probed" if mode == "refresh" else "cached"),
-              s, 3.0 if mode == "refresh" else 0.0, "s")
+        print("kvm verdict (%s): %.2f s (attempts %s): %s" % (mode, s, i.get("kvm_probe_attempts_s", []),
+              i.get("accel_reason", "")[:160]))
+        if limit is not None:
+            check("KVM-cannot-boot verdict, %s" % ("probed, fresh guest build" if mode == "fresh-guest" else "cached"),
+                  s, limit, "s")
 # the quick profile, with hvbench's own CPU sampled while it runs
 prof = json.load(open("configs/quick.json"))
 out = os.path.join(t, "quick")
