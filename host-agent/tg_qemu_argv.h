@@ -32,13 +32,14 @@
  * The embedded guest's RAM floor: it boots and runs disk, net and cpu at their defaults.
  * Measured (TCG microvm, 1 vCPU, kernel 6.1, initramfs ~12 MiB unpacked, fio and iperf3 on
  * the read-only squashfs tools disk; 0.5 s runs of disk 4k randread iodepth 32, net send, cpu):
- * at 128 MiB fio cannot map its libraries ("cannot map zero-fill pages"), at 192 all run.
- * A workload holding much memory (mem: 256 MiB of arrays by default) needs what the guest
- * holds itself on top, HB_QEMU_GUEST_BASE_MIB: mem at its defaults is OOM-killed at 288 MiB
- * (so the base is above 32); validate checks every VM against every such entry.
+ * at 128, 144, 160 and 176 MiB fio cannot map its libraries ("cannot map zero-fill pages"),
+ * at 192 all run. A workload holding much memory needs what the guest holds itself on top,
+ * HB_QEMU_GUEST_BASE_MIB: mem at its defaults (256 MiB of arrays) is OOM-killed at 288, 304
+ * and 320 MiB, with 128 MiB of arrays at 192 and 224 (so the base is above 96 MiB);
+ * validate checks every VM against every such entry.
  */
 #define HB_QEMU_MIN_MEMORY_MIB 192
-#define HB_QEMU_GUEST_BASE_MIB 64
+#define HB_QEMU_GUEST_BASE_MIB 128
 
 /* What the VM is; every string non-NULL ("" when unset). Borrowed. */
 struct hb_qemu_vm {

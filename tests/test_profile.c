@@ -257,8 +257,8 @@ static void checks_name_every_qemu_problem(void **state)
 	/* the mem workload's arrays (256 MiB by default) on top of the guest's own needs */
 	assert_true(has(&d, 0,
 			"targets[2] (small): memory 128 MiB is too small for workloads[1] (mem): "
-			"one run holds 256 MiB, and the guest itself needs about 64; use at least "
-			"320 MiB, or smaller parameters"));
+			"one run holds 256 MiB, and the guest itself needs about 128; use at least "
+			"384 MiB, or smaller parameters"));
 	assert_int_equal(d.nerr, 10); /* a ',' is no problem: every value is escaped (",,") */
 	assert_int_equal(d.nwarn, 0);
 }
