@@ -520,19 +520,29 @@ static int boot_wait(struct qemu *q, double timeout, json_t **hello, struct hb_e
 	double deadline = q->t_exec + timeout;
 	int rc;
 
-	/* QMP: the socket appears within a second of exec unless QEMU fails its options */
+	/*
+	 * QMP: the socket appears within a second of exec unless QEMU fails its options. A QEMU
+	 * that died leaves its socket file behind, refusing connections until the connect's
+	 * timeout: so liveness first, and short connects (a KVM refusing -cpu host aborts QEMU
+	 * within 0.05 s; a 5 s connect made that a 5 s probe), longer only once a QEMU that is
+	 * alive was slow to greet.
+	 */
+	double cto = 1.0;
 	for (;;) {
 		struct hb_err qe = {0};
-		if (access(q->qmp_path, F_OK) == 0 &&
-		    hb_qmp_connect(q->qmp_path, 5.0, &q->qmp, &qe) == 0) {
-			q->t_qmp = hb_now() - file_age(q->qmp_path);
-			break;
-		}
 		if (qemu_gone(q)) {
 			char g[600];
 			gone_msg(q, g, sizeof(g));
 			rc = hb_err_set(e, HB_ECHILD, "%s", g);
 			goto out;
+		}
+		if (access(q->qmp_path, F_OK) == 0) {
+			if (hb_qmp_connect(q->qmp_path, cto, &q->qmp, &qe) == 0) {
+				q->t_qmp = hb_now() - file_age(q->qmp_path);
+				break;
+			}
+			if (qe.code == HB_ETIMEDOUT && !qemu_gone(q))
+				cto = 5.0;
 		}
 		if (hb_now() > q->t_exec + 15.0) {
 			rc = hb_err_set(e, HB_ETIMEDOUT,
