@@ -34,9 +34,9 @@
  * the read-only squashfs tools disk; 0.5 s runs of disk 4k randread iodepth 32, net send, cpu):
  * at 128, 144, 160 and 176 MiB fio cannot map its libraries ("cannot map zero-fill pages"),
  * at 192 all run. A workload holding much memory needs what the guest holds itself on top,
- * HB_QEMU_GUEST_BASE_MIB: mem at its defaults (256 MiB of arrays) is OOM-killed at 288, 304
- * and 320 MiB, with 128 MiB of arrays at 192 and 224 (so the base is above 96 MiB);
- * validate checks every VM against every such entry.
+ * HB_QEMU_GUEST_BASE_MIB: mem at its defaults (256 MiB of arrays) is OOM-killed at 288, 304,
+ * 320 and 352 MiB and runs at 384; with 128 MiB of arrays it is killed at 192 and 224 and runs
+ * at 256. Validate checks every VM against every such entry.
  */
 #define HB_QEMU_MIN_MEMORY_MIB 192
 #define HB_QEMU_GUEST_BASE_MIB 128
