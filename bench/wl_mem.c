@@ -237,6 +237,16 @@ static const struct hb_metric_def metrics[] = {
 	 "dependent-load (pointer chase) latency"},
 };
 
+/* The bandwidth arrays, or the chase buffer and its 4-byte-per-line order (freed between). */
+static unsigned long long mem_peak(const json_t *p)
+{
+	unsigned long long size = (unsigned long long)hb_param_int(p, "size");
+	unsigned long long chase = (unsigned long long)hb_param_int(p, "chase_size");
+
+	chase += chase / LINE * sizeof(uint32_t);
+	return size > chase ? size : chase;
+}
+
 const struct hb_workload hb_wl_mem = {
 	.name = "mem",
 	.kind = "mem",
@@ -245,5 +255,6 @@ const struct hb_workload hb_wl_mem = {
 	.nparams = HB_ARRAY_SIZE(params),
 	.metrics = metrics,
 	.nmetrics = HB_ARRAY_SIZE(metrics),
+	.mem_peak = mem_peak,
 	.run = run,
 };

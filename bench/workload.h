@@ -85,6 +85,9 @@ struct hb_workload {
 	const char *(*headline)(const json_t *params);
 	/* NULL or returns 0 when runnable here; otherwise HB_EUNSUPP with the reason in why. */
 	int (*supported)(char *why, size_t len);
+	/* NULL, or the most memory one run holds at once, in bytes (validated params): a VM
+	 * needs its guest's own base memory plus this (validate checks it). */
+	unsigned long long (*mem_peak)(const json_t *params);
 	/* One measured run. params: validated object with every parameter present (defaults
 	 * filled). A run that had to fall back to something less representative says so in
 	 * out->info "fallback" (one sentence): results.json lists it in notes[]. */

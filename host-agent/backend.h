@@ -81,6 +81,21 @@ struct hb_backend_ops {
 	 * failure the core calls stop(). */
 	int (*start)(void *priv, const struct hb_target *t, const struct hb_env *env,
 		     struct hb_target_facts *facts, json_t *info, struct hb_err *e);
+	/*
+	 * Optional: the first half of start for a slow start (a VM's boot): prepares and launches
+	 * without waiting for the target to be ready (QEMU spawned, its hello awaited in the
+	 * background). start() then completes it (and does everything itself when launch was not
+	 * called). The runner launches every target of a boot group before completing any when
+	 * the profile says "boot_parallel", so boots overlap each other, never a measured run.
+	 * start() of a launched target may return HB_EAGAIN: it launched again in the background
+	 * (a KVM probe failed and the TCG boot is under way); the runner completes the others and
+	 * calls start() again. The boot interval goes into facts (boot_t0, boot_t1). Called from
+	 * the main thread (a
+	 * child's parent-death signal follows the thread that forked it). On failure the core
+	 * calls stop(), which must also end a launched, never completed boot.
+	 */
+	int (*launch)(void *priv, const struct hb_target *t, const struct hb_env *env,
+		      struct hb_target_facts *facts, json_t *info, struct hb_err *e);
 	/* One measured run of a workload. */
 	int (*run)(void *priv, const struct hb_run_req *req, const struct hb_run_hooks *hooks,
 		   struct hb_sample *out, struct hb_err *e);

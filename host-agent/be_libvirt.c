@@ -69,7 +69,8 @@ static const struct hb_param lv_opts[] = {
 	{"machine", HB_P_STRING, 1, 64, "q35", NULL, "minimal template: machine type"},
 	{"vcpus", HB_P_INT, 1, 64, "1", NULL, "minimal template: virtual CPUs"},
 	{"memory", HB_P_INT, 64, 262144, "512", NULL,
-	 "minimal template: guest RAM in MiB (memfd-backed; the embedded guest needs 320)"},
+	 "minimal template: guest RAM in MiB (memfd-backed; the embedded guest needs at least "
+	 "192, and more for workloads that hold memory: validate says)"},
 	{"disk_size", HB_P_SIZE, 16 << 20, 1ULL << 40, "512M", NULL,
 	 "size of the raw scratch disk (in the run's scratch directory)"},
 	{"net", HB_P_ENUM, 0, 0, "tap", nets,

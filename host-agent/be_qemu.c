@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -61,7 +62,8 @@ static const struct hb_param qemu_opts[] = {
 	{"machine", HB_P_ENUM, 0, 0, "q35", machines, "QEMU machine type"},
 	{"vcpus", HB_P_INT, 1, 64, "1", NULL, "virtual CPUs"},
 	{"memory", HB_P_INT, 64, 262144, "512", NULL,
-	 "guest RAM in MiB (memfd-backed; the embedded guest needs at least 320)"},
+	 "guest RAM in MiB (memfd-backed; the embedded guest needs at least 192, and more for "
+	 "workloads that hold memory: validate says)"},
 	{"accel", HB_P_ENUM, 0, 0, "auto", accels,
 	 "auto: KVM when the guest says hello under it within kvm_probe_timeout, else TCG"},
 	{"disk_bus", HB_P_ENUM, 0, 0, "virtio-blk", buses, "scratch disk controller"},
@@ -132,7 +134,24 @@ struct qemu {
 	/* accel auto: the KVM boot being watched for a stall (kvmprobe.h) */
 	int probing, stalled;
 	struct hb_kvm_watch watch;
-	double probe_spent; /* seconds the KVM attempts of a probe took */
+	double probe_spent;   /* seconds the KVM attempts of a probe took */
+	double probe_each[4]; /* and each attempt (-cpu host, then without arch-capabilities) */
+	int nprobe;
+	/* start's first half (qemu_prepare, and qemu_launch's first boot) */
+	int prepared, try_kvm;
+	int msr_refused; /* cached: KVM here refuses -cpu host's arch-capabilities MSR */
+	char reason[1200];
+	const char *guest; /* kernel or disk image: the KVM verdict's key */
+	/* host memory when the boot began: MemAvailable and the other QEMUs of the run */
+	double avail_before, others_before;
+	/* qemu_launch's boot attempt, awaited by a thread (it owns the boot fields until
+	 * joined): the hello of a VM ready while the runner completes another is timed when it
+	 * arrives */
+	pthread_t wth;
+	int waiting, w_rc;
+	double w_timeout;
+	json_t *w_hello;
+	struct hb_err w_err;
 	struct hb_qmp *qmp;
 	struct hb_tg_agent agent;
 	int ntids;
@@ -440,14 +459,13 @@ static double file_age(const char *path)
 	return age > 0 && age < 3600 ? age : 0;
 }
 
-/* One boot attempt: launch, QMP, agent hello. On failure QEMU is killed and reaped. */
-static int boot(struct qemu *q, const char *accel, const char *cpu, double timeout, json_t *info,
-		json_t **hello, struct hb_err *e)
+/* Spawns QEMU for one boot attempt without waiting for it; on failure nothing runs. */
+static int boot_spawn(struct qemu *q, const char *accel, const char *cpu, json_t *info,
+		      struct hb_err *e)
 {
 	struct hb_argv v = {.n = 0};
 	json_t *devices = json_array();
-	double deadline;
-	int rc, spawned = 0;
+	int rc;
 
 	unlink(q->qmp_path);
 	unlink(q->agent_path);
@@ -460,23 +478,43 @@ static int boot(struct qemu *q, const char *accel, const char *cpu, double timeo
 	if (q->probing)
 		hb_kvm_watch_init(&q->watch, q->console_path, KVM_STALL_WINDOW);
 	rc = spawn(q, &v, e);
-	if (rc)
-		goto out;
-	spawned = 1;
-	deadline = q->t_exec + timeout;
-	/* QMP: the socket appears within a second of exec unless QEMU fails its options */
+	if (rc == 0 && q->env->memo)
+		hb_memo_vmm_set(q->env->memo, q->name, q->pid);
+out:
+	json_decref(devices);
+	hb_argv_free(&v);
+	return rc;
+}
+
+/* The rest of a boot attempt: QMP, agent hello. On failure QEMU is killed and reaped. */
+static int boot_wait(struct qemu *q, double timeout, json_t **hello, struct hb_err *e)
+{
+	double deadline = q->t_exec + timeout;
+	int rc;
+
+	/*
+	 * QMP: the socket appears within a second of exec unless QEMU fails its options. A QEMU
+	 * that died leaves its socket file behind, refusing connections until the connect's
+	 * timeout: so liveness first, and short connects (a KVM refusing -cpu host aborts QEMU
+	 * within 0.05 s; a 5 s connect made that a 5 s probe), longer only once a QEMU that is
+	 * alive was slow to greet.
+	 */
+	double cto = 1.0;
 	for (;;) {
 		struct hb_err qe = {0};
-		if (access(q->qmp_path, F_OK) == 0 &&
-		    hb_qmp_connect(q->qmp_path, 5.0, &q->qmp, &qe) == 0) {
-			q->t_qmp = hb_now() - file_age(q->qmp_path);
-			break;
-		}
 		if (qemu_gone(q)) {
 			char g[600];
 			gone_msg(q, g, sizeof(g));
 			rc = hb_err_set(e, HB_ECHILD, "%s", g);
 			goto out;
+		}
+		if (access(q->qmp_path, F_OK) == 0) {
+			if (hb_qmp_connect(q->qmp_path, cto, &q->qmp, &qe) == 0) {
+				q->t_qmp = hb_now() - file_age(q->qmp_path);
+				break;
+			}
+			if (qe.code == HB_ETIMEDOUT && !qemu_gone(q))
+				cto = 5.0;
 		}
 		if (hb_now() > q->t_exec + 15.0) {
 			rc = hb_err_set(e, HB_ETIMEDOUT,
@@ -496,15 +534,78 @@ static int boot(struct qemu *q, const char *accel, const char *cpu, double timeo
 	}
 out:
 	q->t_hello = hb_now();
-	if (q->probing && spawned)
+	if (q->probing) {
 		q->probe_spent += q->t_hello - q->t_exec;
+		if (q->nprobe < (int)HB_ARRAY_SIZE(q->probe_each))
+			q->probe_each[q->nprobe++] = q->t_hello - q->t_exec;
+	}
 	if (rc) {
 		close_channels(q);
 		kill_qemu(q, 2.0);
 	}
-	json_decref(devices);
-	hb_argv_free(&v);
 	return rc;
+}
+
+/* The launched boot's waiter (no fork here: a child's parent-death signal follows the thread
+ * that forked it). */
+static void *waiter_main(void *arg)
+{
+	struct qemu *q = arg;
+
+	q->w_rc = boot_wait(q, q->w_timeout, &q->w_hello, &q->w_err);
+	return NULL;
+}
+
+static int waiter_join(struct qemu *q, json_t **hello, struct hb_err *e)
+{
+	pthread_join(q->wth, NULL);
+	q->waiting = 0;
+	if (hello)
+		*hello = q->w_hello;
+	else
+		json_decref(q->w_hello);
+	q->w_hello = NULL;
+	return q->w_rc ? hb_err_set(e, q->w_rc, "%s", q->w_err.msg) : 0;
+}
+
+/* Spawns a boot attempt whose hello a thread awaits (boot() joins it). */
+static int boot_launch(struct qemu *q, const char *accel, const char *cpu, double timeout,
+		       json_t *info, struct hb_err *e)
+{
+	int rc = boot_spawn(q, accel, cpu, info, e);
+
+	if (rc)
+		return rc;
+	q->w_timeout = timeout;
+	if (pthread_create(&q->wth, NULL, waiter_main, q)) {
+		kill_qemu(q, 0); /* no waiter: nothing may run unwatched */
+		return hb_err_set(e, HB_ENOMEM, "cannot create the boot waiter thread");
+	}
+	q->waiting = 1;
+	return 0;
+}
+
+/*
+ * One boot attempt: spawn, QMP, agent hello (or, the first time after qemu_launch, the result
+ * of the launched attempt). On failure QEMU is killed and reaped.
+ */
+static int boot(struct qemu *q, const char *accel, const char *cpu, double timeout, json_t *info,
+		json_t **hello, struct hb_err *e)
+{
+	int rc;
+
+	if (q->waiting)
+		return waiter_join(q, hello, e);
+	rc = boot_spawn(q, accel, cpu, info, e);
+	if (rc)
+		return rc;
+	return boot_wait(q, timeout, hello, e);
+}
+
+/* -cpu for a KVM boot: host, unless this host is known to refuse its arch-capabilities MSR. */
+static const char *kvm_cpu(const struct qemu *q)
+{
+	return q->msr_refused ? "host,-arch-capabilities" : "host";
 }
 
 static int kvm_usable(char *why, size_t len)
@@ -523,13 +624,23 @@ static int kvm_usable(char *why, size_t len)
 static int boot_kvm(struct qemu *q, double timeout, json_t *info, json_t **hello, char *note,
 		    size_t nlen, struct hb_err *e)
 {
-	int rc = boot(q, "kvm", "host", timeout, info, hello, e);
+	int rc = boot(q, "kvm", kvm_cpu(q), timeout, info, hello, e);
 
 	note[0] = '\0';
+	if (q->msr_refused) {
+		hb_snprintf(note, nlen,
+			    "-cpu host refused on this host (MSR, cached); used "
+			    "host,-arch-capabilities");
+		return rc;
+	}
+	/* a VM booting side by side found meanwhile that KVM cannot boot this guest: no retry */
+	if (rc == HB_ECHILD && q->probing && hb_memo_kvm_failed(q->env->memo, q->guest))
+		return rc;
 	if (rc == HB_ECHILD && strstr(e->msg, "MSR")) {
 		/* nested/paravirt KVM refusing IA32_ARCH_CAPABILITIES (MSR 0x10a) */
 		hb_snprintf(note, nlen, "-cpu host failed (%s); used host,-arch-capabilities",
 			    e->msg);
+		hb_kvm_msr_record(q->probe_cache, q->vm.bin, e->msg);
 		hb_err_clear(e);
 		rc = boot(q, "kvm", "host,-arch-capabilities", timeout, info, hello, e);
 	}
@@ -619,15 +730,61 @@ static int make_files(struct qemu *q, struct hb_err *e)
 	return 0;
 }
 
-static int qemu_start(void *priv, const struct hb_target *t, const struct hb_env *env,
-		      struct hb_target_facts *facts, json_t *info, struct hb_err *e)
+/* Host memory of the other QEMUs of this run (anonymous + shmem: guest RAM is a memfd), MiB. */
+static double others_mib(const struct qemu *q)
 {
-	struct qemu *q = priv;
+	const struct hb_run_memo *m = q->env->memo;
+	double mib = 0;
+
+	for (int i = 0; m && i < m->nvmm; i++) {
+		char path[64], line[256];
+		long long kb;
+		FILE *f;
+
+		if (!m->vmm[i].pid || !strcmp(m->vmm[i].name, q->name))
+			continue;
+		hb_snprintf(path, sizeof(path), "/proc/%d/status", (int)m->vmm[i].pid);
+		f = fopen(path, "re");
+		while (f && fgets(line, sizeof(line), f))
+			if (sscanf(line, "RssAnon: %lld", &kb) == 1 ||
+			    sscanf(line, "RssShmem: %lld", &kb) == 1)
+				mib += (double)kb / 1024.0;
+		if (f)
+			fclose(f);
+	}
+	return mib;
+}
+
+/* MemAvailable before a boot, and what the run's other QEMUs held then (boots may overlap). */
+static void mem_before(struct qemu *q)
+{
+	q->avail_before = hb_meminfo("MemAvailable") / 1048576.0;
+	q->others_before = others_mib(q);
+}
+
+/*
+ * MemAvailable after the boot, as if this VM alone had changed it: what the other QEMUs of the
+ * run took meanwhile (a VM booting concurrently, or one that went away) is added back, and
+ * recorded.
+ */
+static double mem_after(struct qemu *q, json_t *info)
+{
+	double avail = hb_meminfo("MemAvailable") / 1048576.0,
+	       grew = others_mib(q) - q->others_before;
+
+	json_object_set_new(info, "memavailable_other_vms_mib", json_real(grew));
+	return avail + grew;
+}
+
+/*
+ * Start's first half: options, files, network and the accelerator to try first (into
+ * q->try_kvm and q->reason). Touches no other target's state but the run memo.
+ */
+static int qemu_prepare(struct qemu *q, const struct hb_target *t, const struct hb_env *env,
+			struct hb_target_facts *facts, json_t *info, struct hb_err *e)
+{
 	const json_t *o = t->opts;
-	json_t *hello = NULL, *ret = NULL;
-	char why[256] = "", note[700] = "", reason[1200] = "";
-	const char *accel_used = NULL;
-	double avail_before = -1, avail_after;
+	char why[256] = "";
 	struct hb_diag d;
 	int rc;
 
@@ -635,6 +792,7 @@ static int qemu_start(void *priv, const struct hb_target *t, const struct hb_env
 	q->console_fd = -1;
 	hb_tg_agent_init(&q->agent, env->stop);
 	q->env = env;
+	q->prepared = 1;
 	hb_strlcpy(q->name, t->name, sizeof(q->name));
 	describe(q, o);
 	hb_strlcpy(facts->machine, q->vm.machine, sizeof(facts->machine));
@@ -674,52 +832,131 @@ static int qemu_start(void *priv, const struct hb_target *t, const struct hb_env
 		return rc;
 
 	/* boot: KVM first when asked or when auto and /dev/kvm opens, TCG otherwise */
-	int try_kvm = !strcmp(q->accel, "kvm") ||
-		      (!strcmp(q->accel, "auto") && kvm_usable(why, sizeof(why)));
-	if (!strcmp(q->accel, "auto") && !try_kvm)
-		hb_snprintf(reason, sizeof(reason), "kvm unusable (%s); used tcg", why);
+	q->try_kvm = !strcmp(q->accel, "kvm") ||
+		     (!strcmp(q->accel, "auto") && kvm_usable(why, sizeof(why)));
+	if (!strcmp(q->accel, "auto") && !q->try_kvm)
+		hb_snprintf(q->reason, sizeof(q->reason), "kvm unusable (%s); used tcg", why);
 	/* one failed KVM boot of this guest is enough per run: later targets go straight to TCG */
-	const char *guest = q->disk_image[0] ? q->disk_image : q->kernel;
-	const char *memo = hb_memo_kvm_failed(env->memo, guest);
-	if (try_kvm && !strcmp(q->accel, "auto") && memo) {
-		try_kvm = 0;
-		hb_snprintf(reason, sizeof(reason), "%s (found by an earlier target of this run)",
-			    memo);
+	q->guest = q->disk_image[0] ? q->disk_image : q->kernel;
+	const char *memo = hb_memo_kvm_failed(env->memo, q->guest);
+	if (q->try_kvm && !strcmp(q->accel, "auto") && memo) {
+		q->try_kvm = 0;
+		hb_snprintf(q->reason, sizeof(q->reason),
+			    "%s (found by an earlier target of this run)", memo);
 		hb_target_log(
 			q->env, q->name,
 			"KVM could not boot this guest earlier in this run: booting under TCG");
 	}
-	if (try_kvm && !strcmp(q->accel, "auto") &&
-	    hb_kvm_verdict_lookup(q->probe_cache, q->vm.bin, guest, reason, sizeof(reason))) {
-		try_kvm = 0;
-		hb_target_log(q->env, q->name, "%s", reason);
+	if (q->try_kvm && !strcmp(q->accel, "auto") &&
+	    hb_kvm_verdict_lookup(q->probe_cache, q->vm.bin, q->guest, q->reason,
+				  sizeof(q->reason))) {
+		q->try_kvm = 0;
+		hb_target_log(q->env, q->name, "%s", q->reason);
 	}
-	if (try_kvm) {
-		double to = !strcmp(q->accel, "kvm") ? (double)q->boot_timeout
-						     : (double)q->kvm_probe_timeout;
-		avail_before = hb_meminfo("MemAvailable") / 1048576.0;
-		hb_target_log(q->env, q->name, "booting under KVM (%.0f s to say hello)", to);
+	if (q->try_kvm)
+		q->msr_refused = hb_kvm_msr_lookup(q->probe_cache, q->vm.bin);
+	return 0;
+}
+
+/* Seconds the first boot attempt gets: a KVM probe's timeout under accel auto. */
+static double first_timeout(const struct qemu *q)
+{
+	return q->try_kvm && !strcmp(q->accel, "auto") ? (double)q->kvm_probe_timeout
+						       : (double)q->boot_timeout;
+}
+
+/*
+ * Start's first half without waiting: prepares and spawns the first boot attempt, whose hello
+ * a thread awaits; qemu_start completes it. The runner launches every VM of a boot group
+ * before completing any, so their boots overlap.
+ */
+static int qemu_launch(void *priv, const struct hb_target *t, const struct hb_env *env,
+		       struct hb_target_facts *facts, json_t *info, struct hb_err *e)
+{
+	struct qemu *q = priv;
+	int rc = qemu_prepare(q, t, env, facts, info, e);
+
+	if (rc)
+		return rc;
+	q->probing = q->try_kvm && !strcmp(q->accel, "auto");
+	hb_target_log(q->env, q->name, "launching under %s (%.0f s to say hello)",
+		      q->try_kvm ? "KVM" : "TCG (emulation)", first_timeout(q));
+	mem_before(q);
+	return q->try_kvm ? boot_launch(q, "kvm", kvm_cpu(q), first_timeout(q), info, e)
+			  : boot_launch(q, "tcg", "max", first_timeout(q), info, e);
+}
+
+/* The last boot attempt's interval (a failed one too: it took the host's CPU all the same). */
+static void boot_interval(const struct qemu *q, struct hb_target_facts *facts)
+{
+	if (q->t_exec > 0 && q->t_hello >= q->t_exec) {
+		facts->boot_t0 = q->t_exec;
+		facts->boot_t1 = q->t_hello;
+	}
+}
+
+static int qemu_start(void *priv, const struct hb_target *t, const struct hb_env *env,
+		      struct hb_target_facts *facts, json_t *info, struct hb_err *e)
+{
+	struct qemu *q = priv;
+	json_t *hello = NULL, *ret = NULL;
+	char note[700] = "", *reason = q->reason;
+	const size_t rlen = sizeof(q->reason);
+	const char *accel_used = NULL;
+	double avail_after;
+	int rc, launched = q->waiting;
+
+	if (!launched) {
+		rc = qemu_prepare(q, t, env, facts, info, e);
+		if (rc)
+			return rc;
+	}
+	if (q->try_kvm) {
+		double to = first_timeout(q);
+		if (!launched) {
+			mem_before(q);
+			hb_target_log(q->env, q->name, "booting under KVM (%.0f s to say hello)",
+				      to);
+		}
 		q->probing = !strcmp(q->accel, "auto");
 		rc = boot_kvm(q, to, info, &hello, note, sizeof(note), e);
+		boot_interval(q, facts);
 		if (q->probing && rc != HB_EINTR)
-			hb_kvm_verdict_record(q->probe_cache, q->vm.bin, guest, rc == 0,
+			hb_kvm_verdict_record(q->probe_cache, q->vm.bin, q->guest, rc == 0,
 					      rc ? e->msg : "", q->probe_spent);
 		q->probing = 0;
 		if (rc == 0) {
 			accel_used = "kvm";
-			hb_snprintf(reason, sizeof(reason), "%s%s%s",
+			hb_snprintf(reason, rlen, "%s%s%s",
 				    !strcmp(q->accel, "kvm") ? "kvm requested"
 							     : "kvm: guest said hello",
 				    note[0] ? "; " : "", note);
 		} else if (!strcmp(q->accel, "auto") && rc != HB_EINTR) {
-			hb_snprintf(reason, sizeof(reason), "kvm: %s%s%s; fell back to tcg", e->msg,
+			hb_snprintf(reason, rlen, "kvm: %s%s%s; fell back to tcg", e->msg,
 				    note[0] ? " (after " : "",
 				    note[0] ? "-cpu host was refused: MSR)" : "");
 			hb_target_log(q->env, q->name, "%s", reason);
 			json_object_set_new(info, "kvm_probe_s", json_real(q->probe_spent));
-			hb_memo_set_kvm_failed(env->memo, guest, reason);
+			json_t *each = json_array();
+			for (int i = 0; i < q->nprobe; i++)
+				json_array_append_new(each, json_real(q->probe_each[i]));
+			json_object_set_new(info, "kvm_probe_attempts_s", each);
+			hb_memo_set_kvm_failed(env->memo, q->guest, reason);
 			hb_err_clear(e);
 			rc = 0;
+			q->try_kvm = 0;
+			if (launched) {
+				/* the TCG boot side by side with the others: launched again */
+				mem_before(q);
+				hb_target_log(q->env, q->name,
+					      "booting under TCG (emulation), launched again");
+				rc = boot_launch(q, "tcg", "max", (double)q->boot_timeout, info, e);
+				if (rc) {
+					hb_err_prefix(e, "accel=tcg");
+					return rc;
+				}
+				return HB_EAGAIN;
+			}
 		} else {
 			hb_err_prefix(e, "accel=kvm");
 			return rc;
@@ -727,10 +964,13 @@ static int qemu_start(void *priv, const struct hb_target *t, const struct hb_env
 	}
 	if (!accel_used) {
 		if (!strcmp(q->accel, "tcg"))
-			hb_strlcpy(reason, "tcg requested", sizeof(reason));
-		avail_before = hb_meminfo("MemAvailable") / 1048576.0;
-		hb_target_log(q->env, q->name, "booting under TCG (emulation)");
+			hb_strlcpy(reason, "tcg requested", rlen);
+		if (!q->waiting) { /* a fresh TCG boot (not the launched one) */
+			mem_before(q);
+			hb_target_log(q->env, q->name, "booting under TCG (emulation)");
+		}
 		rc = boot(q, "tcg", "max", (double)q->boot_timeout, info, &hello, e);
+		boot_interval(q, facts);
 		if (rc) {
 			hb_err_prefix(e, "accel=tcg");
 			return rc;
@@ -738,7 +978,7 @@ static int qemu_start(void *priv, const struct hb_target *t, const struct hb_env
 		accel_used = "tcg";
 	}
 	double ttr = q->t_hello - q->t_exec;
-	avail_after = hb_meminfo("MemAvailable") / 1048576.0;
+	avail_after = mem_after(q, info);
 
 	/* facts for results.json */
 	hb_strlcpy(facts->accel, accel_used, sizeof(facts->accel));
@@ -795,7 +1035,7 @@ static int qemu_start(void *priv, const struct hb_target *t, const struct hb_env
 	struct hb_err me = {0};
 	if (hb_vmmem_read(q->pid, HB_VMMEM_QEMU_MEMFD, &facts->mem, &me) == 0) {
 		facts->have_mem = 1;
-		facts->avail_before_mib = avail_before;
+		facts->avail_before_mib = q->avail_before;
 		facts->avail_after_mib = avail_after;
 	} else {
 		hb_strlcpy(facts->mem_error, me.msg, sizeof(facts->mem_error));
@@ -845,9 +1085,19 @@ static void qemu_stop(void *priv, json_t *info)
 	struct hb_err e = {0};
 	int clean = 0;
 
-	if (q->stopped)
+	if (q->stopped || !q->prepared)
 		return;
 	q->stopped = 1;
+	if (q->waiting) {
+		/* launched, never completed (another target failed, or Ctrl-C): end the boot,
+		 * then its waiter (which sees QEMU gone at its next check) */
+		if (q->pid > 0 && !q->exited)
+			kill(-q->pid, SIGKILL);
+		waiter_join(q, NULL, &e);
+		hb_err_clear(&e);
+	}
+	if (q->env->memo)
+		hb_memo_vmm_set(q->env->memo, q->name, 0);
 	if (q->pid > 0 && !qemu_gone(q)) {
 		/* the agent powers the guest off after acknowledging shutdown */
 		if (q->agent.open && !q->dead && hb_tg_agent_shutdown(&q->agent, 5.0, &e) == 0)
@@ -889,6 +1139,7 @@ const struct hb_backend_ops hb_be_qemu = {
 	.priv_size = sizeof(struct qemu),
 	.supported = qemu_supported,
 	.check = qemu_check,
+	.launch = qemu_launch,
 	.start = qemu_start,
 	.run = qemu_run,
 	.stop = qemu_stop,

@@ -107,7 +107,8 @@ enum {
 	O_FORCE,
 	O_LABEL,
 	O_DB,
-	O_NOHISTORY
+	O_NOHISTORY,
+	O_BOOTPAR
 };
 
 static const struct hb_cli_opt run_opts[] = {
@@ -117,6 +118,8 @@ static const struct hb_cli_opt run_opts[] = {
 	{"warmup", O_WARMUP, "N", "discarded warm-up runs before them (0..100)"},
 	{"duration", O_DURATION, "S",
 	 "measured seconds of every workload run (overrides the profile)"},
+	{"boot-parallel", O_BOOTPAR, "on|off",
+	 "boot the VMs side by side, or one after the other (overrides \"boot_parallel\")"},
 	{"build", O_BUILD, "DIR",
 	 "directory holding guest/ (the guest image; default: the first with one of "
 	 "$HVBENCH_BUILD, ./build, the binary's directory, ~/.cache/hvbench, /var/lib/hvbench)"},
@@ -200,6 +203,14 @@ static int on_run_opt(void *arg, int key, const char *val)
 		a->ov.warmup = (int)d;
 		break;
 	case O_DURATION: return num_opt(a->cmd, "duration", val, 0.1, 3600, 0, &a->ov.duration);
+	case O_BOOTPAR:
+		if (strcmp(val, "on") && strcmp(val, "off")) {
+			fprintf(stderr, "hvbench %s: --boot-parallel takes on or off, not \"%s\"\n",
+				a->cmd, val);
+			return 2;
+		}
+		a->ov.boot_parallel = !strcmp(val, "on") ? 1 : -1;
+		break;
 	case O_BUILD: a->cfg.build_dir = val; break;
 	case O_SCRATCH: a->cfg.scratch_base = val; break;
 	case O_NOREPORT: a->cfg.no_report = 1; break;
@@ -332,7 +343,7 @@ static int run_parsed(int argc, char **argv, int first, const struct hb_cli_cmd_
 static int run_or_validate(int argc, char **argv, const struct hb_cli_cmd_usage *u,
 			   int validate_only)
 {
-	struct run_args a = {u->name, {NULL, 0, -1, 0}, {.scratch_base = "/var/tmp"}};
+	struct run_args a = {u->name, {NULL, 0, -1, 0, 0}, {.scratch_base = "/var/tmp"}};
 	int first, rc = hb_cli_parse(u, argc, argv, on_run_opt, &a, &first);
 
 	if (!rc)

@@ -68,6 +68,11 @@ void hb_facts_to_info(const struct hb_target_facts *f, json_t *info)
 		json_object_set_new(info, "time_to_ready_s", json_real(f->time_to_ready_s));
 	if (f->guest_kernel_boot_s >= 0)
 		json_object_set_new(info, "guest_kernel_boot_s", json_real(f->guest_kernel_boot_s));
+	if (f->boot_concurrency > 0)
+		json_object_set_new(info, "boot_concurrency", json_integer(f->boot_concurrency));
+	if (f->boot_concurrent_with[0])
+		json_object_set_new(info, "boot_concurrent_with",
+				    json_string(f->boot_concurrent_with));
 	if (f->guest)
 		json_object_set(info, "guest", f->guest);
 	if (f->have_mem)
@@ -103,4 +108,22 @@ void hb_memo_set_kvm_failed(struct hb_run_memo *m, const char *guest, const char
 	}
 	hb_strlcpy(m->kvm_failed[i].guest, guest, sizeof(m->kvm_failed[i].guest));
 	hb_strlcpy(m->kvm_failed[i].reason, reason, sizeof(m->kvm_failed[i].reason));
+}
+
+void hb_memo_vmm_set(struct hb_run_memo *m, const char *name, pid_t pid)
+{
+	int i;
+
+	if (!m)
+		return;
+	for (i = 0; i < m->nvmm; i++)
+		if (!strcmp(m->vmm[i].name, name))
+			break;
+	if (i == m->nvmm) {
+		if (m->nvmm >= (int)HB_ARRAY_SIZE(m->vmm))
+			return;
+		m->nvmm++;
+	}
+	hb_strlcpy(m->vmm[i].name, name, sizeof(m->vmm[i].name));
+	m->vmm[i].pid = pid;
 }

@@ -10,6 +10,7 @@
 #define HB_FACTS_H
 
 #include <limits.h>
+#include <sys/types.h>
 #include <jansson.h>
 #include "vmmem.h"
 
@@ -27,6 +28,12 @@ struct hb_target_facts {
 	char net_mode[16]; /* "tap" | "user" | "none" | "remote"; "" unset */
 	double time_to_ready_s;	    /* exec to the agent's hello; HB_FACT_UNKNOWN */
 	double guest_kernel_boot_s; /* guest uptime when its agent started; HB_FACT_UNKNOWN */
+	/* the boot that made this target ready, on hb_now()'s clock (0: none, e.g. native), and
+	 * how many boots of the run overlapped it, itself included (set by the runner: 1
+	 * sequential; concurrent TCG boots on few cores lengthen each other) */
+	double boot_t0, boot_t1;
+	int boot_concurrency;		/* 0: unknown / not booted */
+	char boot_concurrent_with[256]; /* the other targets whose boots overlapped ("a, b") */
 	/* memory overhead (VM targets whose VMM the host sees) */
 	int have_mem;
 	struct hb_vmmem mem;
@@ -56,10 +63,19 @@ struct hb_run_memo {
 		char guest[PATH_MAX]; /* kernel or disk image KVM could not boot */
 		char reason[1200];
 	} kvm_failed[16];
+	/* the VMM process of each VM target (boots of several may overlap: memory figures of
+	 * one correct for what the others took meanwhile) */
+	int nvmm;
+	struct {
+		char name[64];
+		pid_t pid; /* 0: none now */
+	} vmm[32];
 };
 
 /* The recorded reason KVM failed to boot guest earlier in this run, or NULL. */
 const char *hb_memo_kvm_failed(const struct hb_run_memo *m, const char *guest);
 void hb_memo_set_kvm_failed(struct hb_run_memo *m, const char *guest, const char *reason);
+/* Records target name's current VMM pid (0: it has none now). */
+void hb_memo_vmm_set(struct hb_run_memo *m, const char *name, pid_t pid);
 
 #endif

@@ -102,7 +102,10 @@ int hb_kvm_key(const char *qemu_bin, const char *guest_kernel, struct hb_kvm_key
 	model[strcspn(model, "\n")] = '\0';
 	fact(k, "cpu", "%s%s", model, hyper ? " (hypervisor)" : "");
 	file_fact(k, "qemu", hb_find_exe(qemu_bin, qpath, sizeof(qpath)) == 0 ? qpath : qemu_bin);
-	file_fact(k, "guest", guest_kernel);
+	if (guest_kernel)
+		file_fact(k, "guest", guest_kernel);
+	else /* a finding about this host and QEMU, whatever the guest */
+		fact(k, "finding", "-cpu host refused (MSR)");
 	for (const unsigned char *p = (const unsigned char *)k->facts; *p; p++)
 		h = (h ^ *p) * 1099511628211ULL;
 	hb_snprintf(k->hash, sizeof(k->hash), "%016llx", h);
@@ -239,6 +242,34 @@ void hb_kvm_verdict_record(const char *mode, const char *qemu_bin, const char *g
 	hb_kvm_cache_put(path, &k, ok, reason, probe_s, &e);
 }
 
+int hb_kvm_msr_lookup(const char *mode, const char *qemu_bin)
+{
+	struct hb_kvm_key k;
+	char path[PATH_MAX];
+	json_t *v = NULL;
+	int hit;
+
+	if (strcmp(mode, "use") || hb_kvm_cache_path(path, sizeof(path)))
+		return 0;
+	hb_kvm_key(qemu_bin, NULL, &k);
+	hit = hb_kvm_cache_get(path, &k, &v) &&
+	      !strcmp(str_or(json_object_get(v, "verdict")), "fail");
+	json_decref(v);
+	return hit;
+}
+
+void hb_kvm_msr_record(const char *mode, const char *qemu_bin, const char *reason)
+{
+	struct hb_kvm_key k;
+	char path[PATH_MAX];
+	struct hb_err e = {0};
+
+	if (!strcmp(mode, "off") || hb_kvm_cache_path(path, sizeof(path)))
+		return;
+	hb_kvm_key(qemu_bin, NULL, &k);
+	hb_kvm_cache_put(path, &k, 0, reason, 0, &e);
+}
+
 static off_t file_size(const char *path)
 {
 	struct stat st;
@@ -281,6 +312,47 @@ static int read_rip(struct hb_qmp *qmp, unsigned long long *rip)
 	return rc;
 }
 
+/* vCPU 0's thread id through QMP (0: not yet, -1: QMP cannot say). */
+static pid_t vcpu0_tid(struct hb_qmp *qmp)
+{
+	json_t *ret = NULL, *tid;
+	struct hb_err e = {0};
+	pid_t t = -1;
+
+	if (hb_qmp_cmd(qmp, "query-cpus-fast", NULL, 2.0, &ret, &e))
+		return 0;
+	tid = json_object_get(json_array_get(ret, 0), "thread-id");
+	if (json_is_integer(tid) && json_integer_value(tid) > 0)
+		t = (pid_t)json_integer_value(tid);
+	json_decref(ret);
+	return t;
+}
+
+/* CPU seconds (user + system: guest time is in user) of thread tid; -1 when unreadable. */
+static double thread_cpu_s(pid_t tid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long ut, st;
+	FILE *f;
+	size_t n;
+
+	if (hb_snprintf(path, sizeof(path), "/proc/%d/stat", (int)tid))
+		return -1;
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	p = strrchr(buf, ')'); /* the name may hold spaces and parentheses */
+	/* after ")": state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime
+	 * stime */
+	if (!p ||
+	    sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+		return -1;
+	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
 int hb_kvm_watch_stalled(struct hb_kvm_watch *w, struct hb_qmp *qmp, char *why, size_t len)
 {
 	unsigned long long rip[3];
@@ -292,7 +364,13 @@ int hb_kvm_watch_stalled(struct hb_kvm_watch *w, struct hb_qmp *qmp, char *why, 
 		w->progress = 1;
 		return 0;
 	}
-	if (hb_now() - w->t0 < w->window || !qmp)
+	if (!qmp)
+		return 0;
+	if (w->vcpu_tid == 0)
+		w->vcpu_tid = vcpu0_tid(qmp);
+	if (w->vcpu_tid > 0)
+		w->vcpu_cpu_s = thread_cpu_s(w->vcpu_tid);
+	if (hb_now() - w->t0 < w->window && w->vcpu_cpu_s < HB_KVM_STALL_CPU_S)
 		return 0;
 	for (i = 0; i < 3; i++) {
 		if (i)
@@ -306,9 +384,11 @@ int hb_kvm_watch_stalled(struct hb_kvm_watch *w, struct hb_qmp *qmp, char *why, 
 	}
 	if (rip[0] != rip[1] || rip[1] != rip[2])
 		return 0;
+	if (w->vcpu_tid > 0)
+		w->vcpu_cpu_s = thread_cpu_s(w->vcpu_tid);
 	hb_snprintf(why, len,
-		    "guest made no progress: no console output in %.1f s and vCPU 0 stuck at "
-		    "RIP=%#llx",
-		    hb_now() - w->t0, rip[0]);
+		    "guest made no progress: no console output in %.1f s (%.2f s of vCPU 0 CPU "
+		    "time) and vCPU 0 stuck at RIP=%#llx",
+		    hb_now() - w->t0, w->vcpu_cpu_s > 0 ? w->vcpu_cpu_s : 0.0, rip[0]);
 	return 1;
 }

@@ -21,6 +21,7 @@ struct hb_kvm_key {
 	char facts[2048];
 	char hash[17];
 };
+/* guest_kernel NULL: the key of a finding about this host and QEMU alone (-cpu host refused). */
 int hb_kvm_key(const char *qemu_bin, const char *guest_kernel, struct hb_kvm_key *k);
 
 /*
@@ -46,17 +47,33 @@ int hb_kvm_verdict_lookup(const char *mode, const char *qemu_bin, const char *gu
 void hb_kvm_verdict_record(const char *mode, const char *qemu_bin, const char *guest_kernel, int ok,
 			   const char *reason, double probe_s);
 
+/*
+ * KVM refusing -cpu host's IA32_ARCH_CAPABILITIES (MSR 0x10a: nested or paravirtual KVM) is a
+ * property of the host and QEMU, not of the guest: cached once, a later probe of any guest
+ * starts with host,-arch-capabilities instead of a QEMU that aborts first. lookup: 1 when
+ * cached (mode "use" only); record: unless mode is "off".
+ */
+int hb_kvm_msr_lookup(const char *mode, const char *qemu_bin);
+void hb_kvm_msr_record(const char *mode, const char *qemu_bin, const char *reason);
+
 /* The stall watch over one KVM boot. */
 struct hb_kvm_watch {
 	char console[PATH_MAX]; /* serial console log (appended by QEMU) */
 	off_t console0;		/* its size before the boot */
 	double t0, window;	/* watch start, seconds without output before sampling the vCPU */
 	int progress;		/* the guest wrote to its console: never stalled */
+	pid_t vcpu_tid;		/* vCPU 0's thread (from QMP; 0 until known, -1 unknowable) */
+	double vcpu_cpu_s;	/* its CPU time at the last look */
 };
+/* vCPU CPU seconds after which a guest still silent is sampled before the window ends: a
+ * kernel booting under KVM writes its first console line within milliseconds of CPU time, and
+ * CPU time (not wall time) is what a loaded host stretches */
+#define HB_KVM_STALL_CPU_S 0.5
 void hb_kvm_watch_init(struct hb_kvm_watch *w, const char *console_path, double window);
 /*
  * Polled while waiting for the hello. 1 when the guest has written nothing to its console for
- * the window and its first vCPU does not move (same RIP over samples 0.1 s apart, taken through
+ * the window (or while its vCPU 0 spent HB_KVM_STALL_CPU_S of CPU time) and its first vCPU
+ * does not move (same RIP over samples 0.1 s apart, taken through
  * QMP), with the evidence in why; 0 otherwise (keep waiting).
  */
 int hb_kvm_watch_stalled(struct hb_kvm_watch *w, struct hb_qmp *qmp, char *why, size_t len);

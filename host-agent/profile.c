@@ -6,6 +6,7 @@
 #include "profile.h"
 #include "capacity_model.h"
 #include "probe.h"
+#include "tg_qemu_argv.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -15,9 +16,10 @@
 
 #define PROFILE_MAX_BYTES (4 * 1024 * 1024)
 
-static const char *const top_keys[] = {
-	"name",	   "description", "repetitions", "warmup", "duration", "ramp",	   "timeout",
-	"targets", "workloads",	  "probes",	 "boots",  "density",  "planning", NULL};
+static const char *const top_keys[] = {"name",	    "description",   "repetitions", "warmup",
+				       "duration",  "ramp",	     "timeout",	    "targets",
+				       "workloads", "probes",	     "boots",	    "density",
+				       "planning",  "boot_parallel", NULL};
 static const char *const target_keys[] = {"name", "kind", "options", NULL};
 static const char *const entry_keys[] = {"name", "workload", "params", "duration",
 					 "ramp", "timeout",  NULL};
@@ -260,6 +262,13 @@ int hb_profile_parse(const char *text, const char *name, struct hb_profile *p, s
 	p->reps = (int)reps;
 	p->warmup = (int)warmup;
 	p->boots = (int)boots;
+	if (json_object_get(j, "boot_parallel") &&
+	    !json_is_boolean(json_object_get(j, "boot_parallel"))) {
+		rc = hb_err_set(e, HB_EINVAL, "%s: \"boot_parallel\" must be true or false, not %s",
+				name, hb_json_type_name(json_object_get(j, "boot_parallel")));
+		goto fail;
+	}
+	p->boot_parallel = json_is_true(json_object_get(j, "boot_parallel"));
 	if (!json_object_get(j, "targets")) {
 		rc = hb_err_set(e, HB_EINVAL, "%s: \"targets\" is required", name);
 		goto fail;
@@ -342,6 +351,8 @@ int hb_profile_apply(struct hb_profile *p, const struct hb_overrides *o, struct 
 		p->boots = p->reps;
 	if (o->warmup >= 0)
 		p->warmup = o->warmup;
+	if (o->boot_parallel)
+		p->boot_parallel = o->boot_parallel > 0;
 	if (o->duration > 0) {
 		for (i = 0; i < p->nentries; i++)
 			hb_timing_override(&p->entries[i].t, o->duration);
@@ -389,6 +400,28 @@ int hb_profile_apply(struct hb_profile *p, const struct hb_overrides *o, struct 
 
 /* ---- static checks and the estimate ---- */
 
+/* A VM too small for what a workload entry allocates (on top of the guest's own needs). */
+static void check_mem_peak(const struct hb_profile *p, const struct hb_target_facts *f,
+			   const char *where, struct hb_diag *d)
+{
+	for (int k = 0; f->memory_mib > 0 && k < p->nentries; k++) {
+		const struct hb_entry *en = &p->entries[k];
+		double need;
+
+		if (!en->wl->mem_peak)
+			continue;
+		need = (double)en->wl->mem_peak(en->params) / 1048576.0;
+		if ((double)f->memory_mib < need + HB_QEMU_GUEST_BASE_MIB)
+			hb_diag_error(
+				d,
+				"%smemory %ld MiB is too small for workloads[%d] (%s): one "
+				"run holds %.0f MiB, and the guest itself needs about %d; use "
+				"at least %.0f MiB, or smaller parameters",
+				where, f->memory_mib, k, en->name, need, HB_QEMU_GUEST_BASE_MIB,
+				need + HB_QEMU_GUEST_BASE_MIB);
+	}
+}
+
 void hb_profile_check(const struct hb_profile *p, const struct hb_check_env *env, struct hb_diag *d)
 {
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
@@ -418,6 +451,7 @@ void hb_profile_check(const struct hb_profile *p, const struct hb_check_env *env
 				hb_diag_warn(d, "%s%ld MiB of guest RAM on a host with %.0f MiB",
 					     where, f.memory_mib, host_mib);
 			vm_mib += (double)f.memory_mib;
+			check_mem_peak(p, &f, where, d);
 		}
 		hb_facts_free(&f);
 	}
@@ -455,12 +489,13 @@ double hb_entry_cost(const struct hb_entry *en)
 double hb_profile_estimate(const struct hb_profile *p)
 {
 	double s = 0;
-	int i;
+	int i, nvm = 0;
 
 	for (i = 0; i < p->nentries; i++)
 		s += hb_entry_cost(&p->entries[i]) * (p->reps + p->warmup) * p->ntargets;
 	for (i = 0; i < p->ntargets; i++)
-		if (p->targets[i].ops->flags & HB_BE_VM)
-			s += HB_VM_START_ESTIMATE_S;
+		nvm += (p->targets[i].ops->flags & HB_BE_VM) != 0;
+	/* side by side, the boots of a group take about as long as the slowest one */
+	s += HB_VM_START_ESTIMATE_S * (p->boot_parallel && nvm ? 1 : nvm) * p->boots;
 	return s + hb_density_estimate(p);
 }

@@ -32,6 +32,8 @@ struct hb_profile {
 	json_t *json; /* the profile as loaded (recorded in results.json); owned */
 	int reps, warmup;
 	int boots; /* VM targets are booted this many times; repetitions spread across boots */
+	/* VM targets of a boot group boot side by side (launched before any is awaited) */
+	int boot_parallel;
 	int ntargets, nentries;
 	struct hb_target targets[HB_MAX_TARGETS]; /* opts owned */
 	struct hb_entry entries[HB_MAX_ENTRIES];
@@ -50,6 +52,7 @@ struct hb_overrides {
 	int reps;	     /* > 0 */
 	int warmup;	     /* >= 0, or -1 */
 	double duration;     /* > 0 */
+	int boot_parallel; /* 1: VMs boot side by side, -1: one after the other, 0: the profile's */
 };
 int hb_profile_apply(struct hb_profile *p, const struct hb_overrides *o, struct hb_err *e);
 

@@ -54,6 +54,7 @@ struct tstate {
 	struct hb_target_facts facts;
 	json_t *info;
 	int up;	       /* started successfully */
+	int launched;  /* launched (boot under way), start not called yet */
 	int dead;      /* failed: not used again */
 	char why[512]; /* why dead */
 };
@@ -85,6 +86,10 @@ struct runner {
 	double t0;
 	int progress_shown;
 	int boot; /* current boot group, 0 .. p->boots - 1 */
+	/* where the wall time went (the summary at the end): starting targets, runs (warm-ups
+	 * included), their measured and ramp seconds, stopping */
+	double boot_s, runs_s, measured_s, ramp_s, stop_s;
+	size_t nruns;
 	pthread_mutex_t pm;
 	pthread_cond_t pc;
 	pthread_t ticker;
@@ -434,6 +439,31 @@ static json_t *ci_array(double lo, double hi)
 			 isfinite(hi) ? json_real(hi) : json_null());
 }
 
+/*
+ * Where the wall time went so far: starting (booting) targets, the runs (warm-ups included)
+ * and within them the planned measured and ramp seconds of the measured repetitions, stopping
+ * targets; the rest is the run's own bookkeeping (results, report, density sweep).
+ */
+static json_t *timing_json(const struct runner *r)
+{
+	return json_pack("{s:f, s:f, s:I, s:f, s:f, s:f, s:f}", "wall_s", hb_now() - r->t0,
+			 "boot_s", r->boot_s, "runs", (json_int_t)r->nruns, "runs_s", r->runs_s,
+			 "measured_s", r->measured_s, "ramp_s", r->ramp_s, "stop_s", r->stop_s);
+}
+
+static void timing_summary(const struct runner *r)
+{
+	double wall = hb_now() - r->t0;
+
+	fprintf(stderr,
+		"hvbench: time: %.1f s wall = start/boot %.1f s%s + %zu runs %.1f s (measured "
+		"%.1f s, ramp %.1f s, warm-ups and per-run overhead %.1f s) + stop %.1f s + "
+		"other %.1f s\n",
+		wall, r->boot_s, r->p->boot_parallel ? " (VMs boot side by side)" : "", r->nruns,
+		r->runs_s, r->measured_s, r->ramp_s, r->runs_s - r->measured_s - r->ramp_s,
+		r->stop_s, wall - r->boot_s - r->runs_s - r->stop_s);
+}
+
 static json_t *build_results(struct runner *r, const char *status)
 {
 	json_t *root, *targets, *results;
@@ -504,8 +534,10 @@ static json_t *build_results(struct runner *r, const char *status)
 	json_object_set_new(root, "labels",
 			    r->cfg->labels ? json_deep_copy(r->cfg->labels) : json_object());
 	json_object_set_new(root, "settings",
-			    json_pack("{s:i, s:i, s:i}", "repetitions", r->p->reps, "warmup",
-				      r->p->warmup, "boots", r->p->boots));
+			    json_pack("{s:i, s:i, s:i, s:b}", "repetitions", r->p->reps, "warmup",
+				      r->p->warmup, "boots", r->p->boots, "boot_parallel",
+				      r->p->boot_parallel));
+	json_object_set_new(root, "timing", timing_json(r));
 	return root;
 }
 
@@ -595,43 +627,87 @@ static void hook_stop(void *arg)
 		hb_probeset_stop(h->r->probes);
 }
 
-/* Starts target t (again, for a later boot group: same priv and info); 1 when it is up. */
+/* A target that could not start: recorded, stopped, not used again. */
+static void start_failed(struct runner *r, int t, int rc, struct hb_err *e)
+{
+	struct hb_target *tg = &r->p->targets[t];
+	struct tstate *ts = &r->ts[t];
+
+	if (!e->msg[0])
+		hb_err_set(e, rc, "%s", hb_strerror(rc));
+	hb_err_prefix(e, "%s", tg->name);
+	rlog(r, "target failed to start: %s", e->msg);
+	ts->dead = 1;
+	ts->launched = 0;
+	hb_strlcpy(ts->why, e->msg, sizeof(ts->why));
+	add_failure(r, tg->name, "start", r->boot, e->msg);
+	if (ts->priv)
+		tg->ops->stop(ts->priv, ts->info);
+}
+
+/* What every start (or launch) needs first: info, fresh facts, priv, the supported check. */
+static int start_prepare(struct runner *r, int t, struct hb_err *e)
+{
+	struct hb_target *tg = &r->p->targets[t];
+	struct tstate *ts = &r->ts[t];
+	char why[512] = "";
+
+	if (!ts->info)
+		ts->info = json_object();
+	hb_facts_free(&ts->facts);
+	hb_facts_init(&ts->facts);
+	if (!ts->priv)
+		ts->priv = calloc(1, tg->ops->priv_size ? tg->ops->priv_size : 1);
+	if (!ts->priv)
+		return hb_err_set(e, HB_ENOMEM, "out of memory");
+	if (tg->ops->supported && tg->ops->supported(why, sizeof(why)))
+		return hb_err_set(e, HB_EUNSUPP, "not supported on this host: %s", why);
+	return 0;
+}
+
+/* Launches target t (its backend's launch op: the boot begins, nobody waits for it yet). */
+static void launch_target(struct runner *r, int t)
+{
+	struct hb_target *tg = &r->p->targets[t];
+	struct tstate *ts = &r->ts[t];
+	struct hb_err e = {0};
+	int rc = start_prepare(r, t, &e);
+
+	if (rc == 0) {
+		progress_set(r, -1, -1, "[%s] launching %s target", tg->name, tg->ops->kind);
+		rc = tg->ops->launch(ts->priv, tg, &r->env, &ts->facts, ts->info, &e);
+	}
+	if (rc)
+		start_failed(r, t, rc, &e);
+	else
+		ts->launched = 1;
+}
+
+/* Starts target t, or completes its launch (again, for a later boot group: same priv and
+ * info); 1 when it is up, 0 when it failed, 2 when it launched again (ask later). */
 static int start_target(struct runner *r, int t)
 {
 	struct hb_target *tg = &r->p->targets[t];
 	struct tstate *ts = &r->ts[t];
 	struct hb_err e = {0};
-	char why[512] = "";
 	int rc = 0;
 
-	if (!ts->info)
-		ts->info = json_object();
-	hb_facts_init(&ts->facts);
-	if (!ts->priv)
-		ts->priv = calloc(1, tg->ops->priv_size ? tg->ops->priv_size : 1);
-	if (!ts->priv) {
-		rc = hb_err_set(&e, HB_ENOMEM, "out of memory");
-	} else if (tg->ops->supported && tg->ops->supported(why, sizeof(why))) {
-		rc = hb_err_set(&e, HB_EUNSUPP, "not supported on this host: %s", why);
-	} else {
-		progress_set(r, -1, -1, "[%s] starting %s target", tg->name, tg->ops->kind);
+	if (!ts->launched)
+		rc = start_prepare(r, t, &e);
+	if (rc == 0) {
+		progress_set(r, -1, -1, "[%s] %s %s target", tg->name,
+			     ts->launched ? "waiting for the" : "starting", tg->ops->kind);
 		rc = tg->ops->start(ts->priv, tg, &r->env, &ts->facts, ts->info, &e);
+		if (rc == HB_EAGAIN && ts->launched)
+			return 2; /* launched again (a fallback boot): completed on a later pass */
+		ts->launched = 0;
 		hb_facts_to_info(&ts->facts, ts->info);
 	}
 	if (rc) {
-		if (!e.msg[0])
-			hb_err_set(&e, rc, "%s", hb_strerror(rc));
-		hb_err_prefix(&e, "%s", tg->name);
-		rlog(r, "target failed to start: %s", e.msg);
-		ts->dead = 1;
-		hb_strlcpy(ts->why, e.msg, sizeof(ts->why));
-		add_failure(r, tg->name, "start", r->boot, e.msg);
-		if (ts->priv)
-			tg->ops->stop(ts->priv, ts->info);
+		start_failed(r, t, rc, &e);
 		return 0;
 	}
 	ts->up = 1;
-	info_rows(r, t);
 	target_notes(r, t);
 	if (r->boot == 0 && ts->facts.emulation == 1 && (tg->ops->flags & HB_BE_VM))
 		rlog(r,
@@ -641,18 +717,98 @@ static int start_target(struct runner *r, int t)
 	return 1;
 }
 
+/*
+ * How many boots of the group overlapped each target's own (itself included), and with whom:
+ * a fact next to its boot time, so that nobody compares a concurrent boot time with a
+ * sequential one unawares.
+ */
+static void boot_overlaps(struct runner *r, const int *group, int n)
+{
+	for (int i = 0; i < n; i++) {
+		struct hb_target_facts *f = &r->ts[group[i]].facts;
+		size_t off = 0;
+
+		if (!r->ts[group[i]].up || f->boot_t1 <= f->boot_t0 || f->boot_t0 <= 0)
+			continue;
+		f->boot_concurrency = 1;
+		f->boot_concurrent_with[0] = '\0';
+		for (int j = 0; j < n; j++) {
+			const struct hb_target_facts *g = &r->ts[group[j]].facts;
+
+			/* a boot that failed counts too: it took the host's CPU all the same */
+			if (j == i || g->boot_t1 <= g->boot_t0 || g->boot_t0 <= 0 ||
+			    g->boot_t0 >= f->boot_t1 || f->boot_t0 >= g->boot_t1)
+				continue;
+			f->boot_concurrency++;
+			if (off < sizeof(f->boot_concurrent_with) &&
+			    hb_snprintf(f->boot_concurrent_with + off,
+					sizeof(f->boot_concurrent_with) - off, "%s%s",
+					off ? ", " : "", r->p->targets[group[j]].name) == 0)
+				off = strlen(f->boot_concurrent_with);
+		}
+		hb_facts_to_info(f, r->ts[group[i]].info);
+	}
+}
+
+/*
+ * Starts the targets of group (indexes into the profile's targets). With "boot_parallel" every
+ * one whose backend can launch is launched first and then each is completed in turn, so the
+ * VMs boot side by side; nothing is measured before all are up or given up.
+ */
+static int start_group(struct runner *r, const int *group, int n)
+{
+	int up = 0;
+	double t0 = hb_now();
+
+	for (int i = 0; r->p->boot_parallel && i < n && !*r->stop; i++)
+		if (r->p->targets[group[i]].ops->launch)
+			launch_target(r, group[i]);
+	/* passes until every target is up or given up: one launched again (its fallback boot)
+	 * is completed after the others */
+	int done[HB_MAX_TARGETS] = {0}, left = n;
+	while (left > 0) {
+		for (int i = 0; i < n; i++) {
+			struct tstate *ts = &r->ts[group[i]];
+			int k = 0;
+
+			if (done[i])
+				continue;
+			if (*r->stop && ts->launched) {
+				/* interrupted before this one was completed: end its boot */
+				r->p->targets[group[i]].ops->stop(ts->priv, ts->info);
+				ts->launched = 0;
+			} else if (!*r->stop && !ts->dead) {
+				k = start_target(r, group[i]);
+				if (k == 2)
+					continue;
+			}
+			up += k;
+			done[i] = 1;
+			left--;
+		}
+	}
+	boot_overlaps(r, group, n);
+	for (int i = 0; i < n; i++)
+		if (r->ts[group[i]].up)
+			info_rows(r, group[i]);
+	r->boot_s += hb_now() - t0;
+	return up;
+}
+
 static int start_targets(struct runner *r)
 {
-	int t, up = 0;
+	int group[HB_MAX_TARGETS], n = 0;
 
-	for (t = 0; t < r->p->ntargets && !*r->stop; t++)
-		up += start_target(r, t);
-	return up;
+	for (int t = 0; t < r->p->ntargets; t++)
+		group[n++] = t;
+	return start_group(r, group, n);
 }
 
 /* A new boot group: every VM target still in use is shut down and booted again. */
 static void reboot_targets(struct runner *r)
 {
+	int group[HB_MAX_TARGETS], n = 0;
+
 	for (int t = 0; t < r->p->ntargets && !*r->stop; t++) {
 		struct tstate *ts = &r->ts[t];
 
@@ -660,8 +816,9 @@ static void reboot_targets(struct runner *r)
 			continue;
 		r->p->targets[t].ops->stop(ts->priv, ts->info);
 		ts->up = 0;
-		start_target(r, t);
+		group[n++] = t;
 	}
+	start_group(r, group, n);
 }
 
 static void stop_targets(struct runner *r)
@@ -670,9 +827,9 @@ static void stop_targets(struct runner *r)
 
 	for (t = 0; t < r->p->ntargets; t++) {
 		struct tstate *ts = &r->ts[t];
-		if (ts->priv && ts->up)
+		if (ts->priv && (ts->up || ts->launched))
 			r->p->targets[t].ops->stop(ts->priv, ts->info);
-		ts->up = 0;
+		ts->up = ts->launched = 0;
 	}
 }
 
@@ -816,6 +973,12 @@ static void run_all(struct runner *r)
 							     rep + 1, r->p->reps);
 					t1 = hb_now();
 					run_one(r, t, ei, en, rep);
+					r->runs_s += hb_now() - t1;
+					r->nruns++;
+					if (rep >= 0) {
+						r->measured_s += en->t.duration;
+						r->ramp_s += en->t.ramp;
+					}
 					pthread_mutex_lock(&r->pm);
 					r->done_runs++;
 					r->obs_sum[t][ei] += hb_now() - t1;
@@ -1062,7 +1225,9 @@ int hb_run_profile(struct hb_profile *p, const struct hb_run_cfg *cfg, volatile 
 	if (up > 0 && !*stop)
 		run_all(&r);
 	progress_set(&r, -1, -1, "stopping targets");
+	double t_stop = hb_now();
 	stop_targets(&r);
+	r.stop_s = hb_now() - t_stop;
 	progress_stop(&r);
 	if (p->density.enabled && !*stop) {
 		/* the sweep after the other targets are down: its VMs have the host to themselves
@@ -1125,6 +1290,8 @@ int hb_run_profile(struct hb_profile *p, const struct hb_run_cfg *cfg, volatile 
 		}
 		json_decref(res);
 	}
+	if (!cfg->quiet)
+		timing_summary(&r);
 	if (strcmp(status, "unsaved"))
 		fprintf(stderr, "hvbench run: %s: %s (%zu failure%s)\n", status, r.results_path,
 			json_array_size(r.failures), json_array_size(r.failures) == 1 ? "" : "s");

@@ -350,8 +350,8 @@ void hb_qemu_check(const struct hb_qemu_vm *vm, const char *where, struct hb_dia
 		hb_diag_error(d, "%sinitrd given without kernel", where);
 	if (!vm->disk_image[0] && !vm->kernel[0] && vm->memory_mib < HB_QEMU_MIN_MEMORY_MIB)
 		hb_diag_error(d,
-			      "%smemory %ld MiB is too small for the embedded guest (its "
-			      "initramfs unpacks to ~90 MiB); use at least %d",
+			      "%smemory %ld MiB is too small for the embedded guest: it needs at "
+			      "least %d to boot and run disk, net and cpu",
 			      where, vm->memory_mib, HB_QEMU_MIN_MEMORY_MIB);
 	if (!strcmp(vm->disk_aio, "native") && strcmp(vm->disk_cache, "none") &&
 	    strcmp(vm->disk_cache, "directsync"))

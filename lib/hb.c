@@ -30,6 +30,7 @@ const char *hb_strerror(int code)
 	case HB_EPROTO: return "protocol error";
 	case HB_EINTR: return "interrupted";
 	case HB_ECHILD: return "child process failed";
+	case HB_EAGAIN: return "not done yet";
 	default: return "unknown error";
 	}
 }

@@ -24,6 +24,7 @@ enum {
 	HB_EPROTO = -6,	   /* a peer (agent, fio, iperf, QMP) said something we cannot accept */
 	HB_EINTR = -7,	   /* interrupted by SIGINT/SIGTERM/SIGHUP */
 	HB_ECHILD = -8,	   /* a child process failed (exit status or signal) */
+	HB_EAGAIN = -9,	   /* not done yet: started again in the background, ask later */
 };
 
 /* Returns a static, human name for a status code. */

@@ -1261,6 +1261,27 @@ static const json_t *entry_named(const json_t *prof, const char *name)
 	return NULL;
 }
 
+/*
+ * Boots that overlapped other boots are slower (TCG on few cores most of all): a boot time
+ * measured side by side with N VMs is not comparable with one measured alone. A VM recorded
+ * before this fact existed booted alone (1).
+ */
+static void boot_concurrency_diff(struct cmp *c, const char *target, const json_t *bi,
+				  const json_t *ci)
+{
+	const json_t *b = json_object_get(bi, "boot_concurrency");
+	const json_t *cur = json_object_get(ci, "boot_concurrency");
+	json_int_t nb = json_is_integer(b) ? json_integer_value(b) : 1;
+	json_int_t nc = json_is_integer(cur) ? json_integer_value(cur) : 1;
+
+	if ((!b && !cur) || nb == nc)
+		return;
+	note_add(c, 1,
+		 "target %s boot_concurrency: baseline %lld, current %lld (boots that overlap "
+		 "other VMs' boots take longer: its boot times do not compare)",
+		 target, (long long)nb, (long long)nc);
+}
+
 static void facts_diff(struct cmp *c, const json_t *b, const char *bname)
 {
 	static const char *const top[] = {"repetitions", "warmup",  "boots", "duration",
@@ -1304,6 +1325,8 @@ static void facts_diff(struct cmp *c, const json_t *b, const char *bname)
 			cmp_json(c, what, json_object_get(json_object_get(x, "info"), tinfo[k]),
 				 json_object_get(json_object_get(ct, "info"), tinfo[k]));
 		}
+		boot_concurrency_diff(c, n, json_object_get(x, "info"),
+				      json_object_get(ct, "info"));
 	}
 	a = json_object_get(bp, "workloads");
 	json_array_foreach (a, i, x) {

@@ -108,6 +108,15 @@ static void test_verdict_modes(void **state)
 	assert_string_equal(json_string_value(json_object_get(v, "verdict")), "ok");
 	assert_true(json_real_value(json_object_get(v, "probe_s")) == 0.8);
 	json_decref(v);
+	/* -cpu host refused: a finding about host and QEMU, whatever the guest; not under "off" */
+	assert_int_equal(hb_kvm_msr_lookup("use", "sh"), 0);
+	hb_kvm_msr_record("off", "sh", "QEMU exited: failed to set MSR 0x10a");
+	assert_int_equal(hb_kvm_msr_lookup("use", "sh"), 0);
+	hb_kvm_msr_record("refresh", "sh", "QEMU exited: failed to set MSR 0x10a");
+	assert_int_equal(hb_kvm_msr_lookup("use", "sh"), 1);
+	assert_int_equal(hb_kvm_msr_lookup("refresh", "sh"), 0);
+	/* the guest verdicts are untouched by it */
+	assert_int_equal(hb_kvm_verdict_lookup("use", "sh", kernel, reason, sizeof(reason)), 0);
 }
 
 static void test_damaged_cache(void **state)

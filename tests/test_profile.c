@@ -144,13 +144,15 @@ static void structural_errors(void **state)
 		     "targets[0]: \"name\" is required");
 	expect_error("{\"name\":\"x\",\"name\":\"y\",\"targets\":[],\"workloads\":[]}",
 		     "duplicate object key");
+	expect_error("{\"boot_parallel\":\"yes\",\"targets\":[],\"workloads\":[]}",
+		     "p.json: \"boot_parallel\" must be true or false, not a string");
 }
 
 static void overrides(void **state)
 {
 	struct hb_profile p;
 	struct hb_err e = {0};
-	struct hb_overrides o = {"native", 7, 2, 3.0};
+	struct hb_overrides o = {"native", 7, 2, 3.0, 1};
 	const char *two =
 		"{\"targets\":[{\"name\":\"native\",\"kind\":\"native\"},"
 		"{\"name\":\"other\",\"kind\":\"native\"}],\"workloads\":[{\"workload\":\"cpu\"}]}";
@@ -163,6 +165,7 @@ static void overrides(void **state)
 	assert_int_equal(p.reps, 7);
 	assert_int_equal(p.warmup, 2);
 	assert_true(p.entries[0].t.duration == 3.0);
+	assert_int_equal(p.boot_parallel, 1); /* --boot-parallel on over the default (off) */
 	hb_profile_free(&p);
 
 	assert_int_equal(hb_profile_parse(two, "p.json", &p, &e), 0);
@@ -176,7 +179,8 @@ static void overrides(void **state)
 static void shipped_profiles_are_valid(void **state)
 {
 	const char *files[] = {"configs/quick.json", "configs/nightly.json",
-			       "configs/nightly-small.json", "configs/capacity.json"};
+			       "configs/nightly-small.json", "configs/capacity.json",
+			       "configs/latency.json"};
 	size_t i;
 
 	(void)state;
@@ -227,8 +231,8 @@ static void checks_name_every_qemu_problem(void **state)
 		      "\"full_featured\":true,\"disk_image\":\"/nonexistent/a,b:c.img\","
 		      "\"initrd\":\"/nonexistent/initrd\",\"disk_aio\":\"native\","
 		      "\"disk_cache\":\"writeback\"}},"
-		      "{\"name\":\"small\",\"kind\":\"qemu\",\"options\":{\"memory\":256}}],"
-		      "\"workloads\":[{\"workload\":\"cpu\"}]}",
+		      "{\"name\":\"small\",\"kind\":\"qemu\",\"options\":{\"memory\":128}}],"
+		      "\"workloads\":[{\"workload\":\"cpu\"},{\"workload\":\"mem\"}]}",
 		      "/var/tmp", "results/x", &d);
 	assert_true(has(&d, 0,
 			"targets[1] (vm): initrd /nonexistent/initrd: No such file or directory"));
@@ -249,9 +253,14 @@ static void checks_name_every_qemu_problem(void **state)
 		    "targets[1] (vm): disk_image \"/nonexistent/a,b:c.img\" contains ':', which "
 		    "QEMU may take for a protocol prefix"));
 	assert_true(has(&d, 0,
-			"targets[2] (small): memory 256 MiB is too small for the embedded guest "
-			"(its initramfs unpacks to ~90 MiB); use at least 320"));
-	assert_int_equal(d.nerr, 9); /* a ',' is no problem: every value is escaped (",,") */
+			"targets[2] (small): memory 128 MiB is too small for the embedded guest: "
+			"it needs at least 192 to boot and run disk, net and cpu"));
+	/* the mem workload's arrays (256 MiB by default) on top of the guest's own needs */
+	assert_true(has(&d, 0,
+			"targets[2] (small): memory 128 MiB is too small for workloads[1] (mem): "
+			"one run holds 256 MiB, and the guest itself needs about 128; use at least "
+			"384 MiB, or smaller parameters"));
+	assert_int_equal(d.nerr, 10); /* a ',' is no problem: every value is escaped (",,") */
 	assert_int_equal(d.nwarn, 0);
 }
 
