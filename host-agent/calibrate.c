@@ -1060,6 +1060,8 @@ static const char usage[] =
 	"      --only LIST     only these experiments (names above)\n"
 	"      --quick         short runs (CI): 5 repetitions of 1 s\n"
 	"      --reps N        repetitions per side (5..100; default 7, quick 5)\n"
+	"      --duration S    seconds measured per run (default 4, quick 1; a VM's CPU\n"
+	"                      runs last at least 5 s, network runs whole seconds)\n"
 	"      --build DIR     directory holding guest/ (as for run)\n"
 	"      --scratch-dir D where scratch files and disks go (default /var/tmp)\n"
 	"  -q, --quiet         only the table\n"
@@ -1215,6 +1217,7 @@ int hb_cmd_calibrate(int argc, char **argv, volatile sig_atomic_t *stop)
 		{"only", required_argument, NULL, 'O'},
 		{"quick", no_argument, NULL, 'Q'},
 		{"reps", required_argument, NULL, 'r'},
+		{"duration", required_argument, NULL, 'd'},
 		{"build", required_argument, NULL, 'b'},
 		{"scratch-dir", required_argument, NULL, 's'},
 		{"quiet", no_argument, NULL, 'q'},
@@ -1228,6 +1231,7 @@ int hb_cmd_calibrate(int argc, char **argv, volatile sig_atomic_t *stop)
 	struct hb_err e = {0};
 	int opt, fail = 0, setup = 0, any = 0;
 	long l;
+	double dur = 0;
 	ssize_t n;
 
 	memset(&c, 0, sizeof(c));
@@ -1252,6 +1256,15 @@ int hb_cmd_calibrate(int argc, char **argv, volatile sig_atomic_t *stop)
 			}
 			c.reps = (int)l;
 			break;
+		case 'd':
+			if (hb_parse_double(optarg, 0.2, 600, &dur)) {
+				fprintf(stderr,
+					"hvbench calibrate: --duration: \"%s\" is not a number of "
+					"seconds in 0.2..600\n",
+					optarg);
+				return X_SETUP;
+			}
+			break;
 		case 'b': c.build = optarg; break;
 		case 's': c.scratch_base = optarg; break;
 		case 'q': c.quiet = 1; break;
@@ -1271,7 +1284,7 @@ int hb_cmd_calibrate(int argc, char **argv, volatile sig_atomic_t *stop)
 	}
 	if (!c.reps)
 		c.reps = c.quick ? 5 : 7;
-	c.duration = c.quick ? 1.0 : 4.0;
+	c.duration = dur > 0 ? dur : c.quick ? 1.0 : 4.0;
 	c.ramp = c.quick ? 0.5 : 1.0;
 	for (size_t i = 0; i < NEXP; i++)
 		c.want[i] = 1;
