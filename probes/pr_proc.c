@@ -57,9 +57,10 @@ struct proc_priv {
 	char smaps_err[160];
 };
 
-static int read_cpu(pid_t pid, struct cpu_times *c)
+/* utime, stime, cutime, cstime and ppid from a /proc stat file. */
+static int read_stat(const char *path, struct cpu_times *c)
 {
-	char path[64], buf[2048], *p, *save = NULL, *tok;
+	char buf[2048], *p, *save = NULL, *tok;
 	FILE *f;
 	size_t n;
 	int field = 3;
@@ -67,8 +68,7 @@ static int read_cpu(pid_t pid, struct cpu_times *c)
 	unsigned long long v[4] = {0};
 	int got = 0;
 
-	hb_snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	f = fopen(path, "r");
+	f = fopen(path, "re");
 	if (!f)
 		return HB_EIO;
 	n = fread(buf, 1, sizeof(buf) - 1, f);
@@ -95,34 +95,27 @@ static int read_cpu(pid_t pid, struct cpu_times *c)
 	return 0;
 }
 
-/* utime + stime of thread tid of pid, seconds. */
+static int read_cpu(pid_t pid, struct cpu_times *c)
+{
+	char path[64];
+
+	hb_snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	return read_stat(path, c);
+}
+
+/* utime + stime of thread tid of pid, seconds (a thread's stat repeats the process's
+ * cutime and cstime: left out). */
 static int read_thread_cpu(pid_t pid, pid_t tid, double *s)
 {
-	char path[64], buf[2048], *p, *save = NULL, *tok;
-	FILE *f;
-	size_t n;
-	int field = 3;
-	double tck = (double)sysconf(_SC_CLK_TCK);
-	unsigned long long v[2] = {0};
+	char path[64];
+	struct cpu_times c;
+	int rc;
 
 	hb_snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)pid, (int)tid);
-	f = fopen(path, "re");
-	if (!f)
-		return HB_EIO;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	p = strrchr(buf, ')');
-	if (!p || tck <= 0)
-		return HB_EPROTO;
-	for (tok = strtok_r(p + 1, " ", &save); tok && field <= 15;
-	     tok = strtok_r(NULL, " ", &save), field++)
-		if (field >= 14)
-			v[field - 14] = strtoull(tok, NULL, 10);
-	if (field != 16)
-		return HB_EPROTO;
-	*s = (double)(v[0] + v[1]) / tck;
-	return 0;
+	rc = read_stat(path, &c);
+	if (!rc)
+		*s = c.user + c.sys - c.children;
+	return rc;
 }
 
 /* The vCPU threads' summed CPU time; HB_EIO when one of them is gone. */
