@@ -5,7 +5,8 @@
  * the repetitions; the verdicts are computed from the results.json the runner wrote, never
  * from values held in memory. Groups of experiments share one profile run: "native" (CPU cap
  * on the native worker), "vm" (a VM and a limited twin: disk throttles, tap rate limit, netem
- * delay when the kernel has netem, CPU cap on QEMU; the guest clock against the host's),
+ * delay when the kernel has netem, CPU cap on the vCPU threads; the guest clock against the
+ * host's),
  * "remote" (two hvbench-guest agents in namespaces of their own, one behind a rate-limited
  * veth; their clocks) and "memory" (a VM whose VMM overhead is read both by hvbench and here,
  * independently, from smaps_rollup). Everything made here — namespaces, veths, agents, the
@@ -93,7 +94,7 @@ static const struct exp exps[] = {
 	{"cpu-native", "native", "cpu", "native", "native-capped", "ops", K_CPU, INJ_CPUS, "CPUs",
 	 1, 1, "ops/s", 0.05, "cgroup CPU quota on the native worker (cpu_limit)"},
 	{"cpu-vm", "vm", "cpu", "vm", "vm-limited", "ops", K_CPU, INJ_CPUS, "CPUs", 1, 1, "ops/s",
-	 0.08, "cgroup CPU quota on the VM's QEMU process (cpu_limit)"},
+	 0.08, "cgroup CPU quota on the VM's vCPU threads (cpu_limit)"},
 	{"clock-vm", "vm", NULL, "vm", "vm-limited", NULL, K_CLOCK, 1, "x", 1, 1, "x",
 	 HB_CLOCK_TOL_REL, "none: each run's span on the guest clock against the host's"},
 	{"net-remote", "remote", "net-recv", "remote", "remote-limited", "throughput", K_LIMIT,
