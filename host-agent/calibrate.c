@@ -2,16 +2,15 @@
  * calibrate.c — `hvbench calibrate` (see calibrate.h). Each experiment is a pair of targets,
  * one with a known overhead injected, run by the ordinary runner (so the chain under test is
  * the real one: backends, agent protocol, probes, results.json) with the pair interleaved over
- * the repetitions; the verdicts are computed from the results.json the runner wrote, never
- * from values held in memory. Groups of experiments share one profile run: "native" (CPU cap
- * on the native worker), "vm" (a VM and a limited twin: disk throttles, tap rate limit, netem
- * delay when the kernel has netem, CPU cap on the vCPU threads; the guest clock against the
- * host's),
+ * the repetitions; the verdicts are computed from the results.json the runner wrote, never from
+ * values held in memory. Groups of experiments share one profile run: "native" (CPU cap on the
+ * native worker), "vm" (a VM and a limited twin: disk throttles, tap rate limit, netem delay
+ * when the kernel has netem, CPU cap on the vCPU threads; the guest clock against the host's),
  * "remote" (two hvbench-guest agents in namespaces of their own, one behind a rate-limited
  * veth; their clocks) and "memory" (a VM whose VMM overhead is read both by hvbench and here,
  * independently, from smaps_rollup). Everything made here — namespaces, veths, agents, the
- * token file — is removed on every exit path; a SIGKILLed run's leftovers carry its pid and
- * are removed by the next start (namespaces, cgroups, scratch directories).
+ * token file — is removed on every exit path; a SIGKILLed run's leftovers carry its pid and are
+ * removed by the next start (namespaces, cgroups, scratch directories).
  */
 #include "calibrate.h"
 
