@@ -257,7 +257,7 @@ static json_t *group_profile(const struct cal *c, const char *group, const char 
 			json_array_append_new(
 				w, entry("disk-bw", "disk",
 					 json_pack("{s:s, s:s, s:i, s:s}", "rw", "read", "bs",
-						   "64k", "iodepth", 8, "size", "64M")));
+						   "256k", "iodepth", 8, "size", "64M")));
 		if (entry_wanted(c, group, "net-recv", NULL))
 			json_array_append_new(w, entry("net-recv", "net",
 						       json_pack("{s:s}", "direction", "recv")));
