@@ -42,15 +42,22 @@
 #include "vmmem.h"
 
 /* What is injected (docs/calibrate.md says why these sizes). */
-#define INJ_IOPS      100.0	    /* QEMU throttling.iops-total */
-#define INJ_BPS	      (8 << 20)	    /* QEMU throttling.bps-total, bytes/s */
-#define INJ_RATE_MBIT 40.0	    /* tbf on the host end of the tap / veth */
-#define INJ_CPUS      0.5	    /* cgroup CPU quota */
-#define INJ_DELAY_MS  5.0	    /* netem delay on the tap */
+#define INJ_IOPS      ((double)INJ_IOPS_INT) /* QEMU throttling.iops-total */
+#define INJ_BPS	      (8 << 20)		     /* QEMU throttling.bps-total, bytes/s */
+#define INJ_RATE_MBIT 40.0		     /* tbf on the host end of the tap / veth */
+#define INJ_CPUS      0.5		     /* cgroup CPU quota */
+#define INJ_DELAY_MS  5.0		     /* netem delay on the tap */
 #define MSS	      1448.0	    /* TCP payload per segment: MTU 1500 - IP 20 - TCP 20 - TS 12 */
 #define FRAME	      (MSS + 66.0)  /* what tbf counts: + TCP/IP headers 52 + Ethernet 14 */
 #define GOODPUT	      (MSS / FRAME) /* 0.9564 */
 #define AGENT_PORT    7000
+/* The twin's drive carries both disk limits: each experiment's block size must leave the other
+ * limit at least 2x away, or that one binds (64k blocks at 100 IOPS are 6.25 MiB/s < 8). */
+#define IOPS_BS	     4096	 /* disk-iops: 4k random reads */
+#define BW_BS	     (256 << 10) /* disk-bps: 256k sequential reads */
+#define INJ_IOPS_INT 100
+_Static_assert(2L * IOPS_BS * INJ_IOPS_INT <= INJ_BPS, "disk-iops would be bandwidth-bound");
+_Static_assert(1L * BW_BS * INJ_IOPS_INT >= 2 * INJ_BPS, "disk-bps would be IOPS-bound");
 /* how far above its quota a capped side's accounted CPU may be: the accounting is in 10 ms
  * ticks (0.7% of a 1.5 s window) and CFS bandwidth control may overrun a period by part of
  * its 5 ms slice; a cap that does not hold at all gives the capped side ~2x its quota */
@@ -251,13 +258,13 @@ static json_t *group_profile(const struct cal *c, const char *group, const char 
 		if (entry_wanted(c, group, "disk-iops", NULL))
 			json_array_append_new(
 				w, entry("disk-iops", "disk",
-					 json_pack("{s:s, s:s, s:i, s:s}", "rw", "randread", "bs",
-						   "4k", "iodepth", 16, "size", "64M")));
+					 json_pack("{s:s, s:i, s:i, s:s}", "rw", "randread", "bs",
+						   IOPS_BS, "iodepth", 16, "size", "64M")));
 		if (entry_wanted(c, group, "disk-bw", NULL))
 			json_array_append_new(
 				w, entry("disk-bw", "disk",
-					 json_pack("{s:s, s:s, s:i, s:s}", "rw", "read", "bs",
-						   "256k", "iodepth", 8, "size", "64M")));
+					 json_pack("{s:s, s:i, s:i, s:s}", "rw", "read", "bs",
+						   BW_BS, "iodepth", 8, "size", "64M")));
 		if (entry_wanted(c, group, "net-recv", NULL))
 			json_array_append_new(w, entry("net-recv", "net",
 						       json_pack("{s:s}", "direction", "recv")));
