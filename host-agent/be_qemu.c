@@ -84,8 +84,9 @@ static const struct hb_param qemu_opts[] = {
 	 "milliseconds added to every packet the host end of the tap sends to the guest (tc "
 	 "netem delay; net tap only; 0: none)"},
 	{"cpu_limit", HB_P_DOUBLE, 0, 1024, "0", NULL,
-	 "CPUs the whole QEMU process may use once booted (a cgroup with a CPU quota over a "
-	 "20 ms period; 0: no cap); emulates a capped or contended vCPU"},
+	 "CPUs the VM's vCPU threads may use once booted (a cgroup with a CPU quota over a "
+	 "20 ms period on the threads QMP names; QEMU's own threads stay uncapped; 0: no cap); "
+	 "emulates a capped or contended vCPU"},
 	{"net", HB_P_ENUM, 0, 0, "tap", nets,
 	 "tap: tap device in a private netns (user networking if that fails); user: slirp"},
 	{"kernel", HB_P_STRING, 0, 4096, "", NULL, "guest kernel (default: make guest's)"},
@@ -1019,16 +1020,20 @@ static int qemu_start(void *priv, const struct hb_target *t, const struct hb_env
 	json_object_set_new(info, "vcpu_tids", tids);
 	json_object_set_new(info, "qemu_pid", json_integer(q->pid));
 
-	/* the cap applies once booted: a boot under it would only be slower */
+	/* the cap applies once booted (a boot under it would only be slower), to the vCPU
+	 * threads only: the guest gets exactly the quota, QEMU's other threads are not its own */
 	if (q->cpu_limit > 0) {
+		if (!q->ntids)
+			return hb_err_set(e, HB_EUNSUPP,
+					  "cpu_limit: QMP query-cpus-fast named no vCPU thread");
 		rc = hb_cgroup_create(&q->cg, q->name, q->cpu_limit, e);
 		if (!rc)
-			rc = hb_cgroup_add(&q->cg, q->pid, e);
+			rc = hb_cgroup_add_threads(&q->cg, q->pid, q->tids, q->ntids, e);
 		if (rc)
 			return rc;
-		json_object_set_new(
-			info, "cpu_limit",
-			json_pack("{s:f, s:s}", "cpus", q->cg.cpus, "cgroup", q->cg.path));
+		json_object_set_new(info, "cpu_limit",
+				    json_pack("{s:f, s:s, s:s}", "cpus", q->cg.cpus, "cgroup",
+					      q->cg.path, "applies_to", "vcpu threads"));
 	}
 
 	/* memory overhead */

@@ -2,15 +2,15 @@
  * calibrate.c — `hvbench calibrate` (see calibrate.h). Each experiment is a pair of targets,
  * one with a known overhead injected, run by the ordinary runner (so the chain under test is
  * the real one: backends, agent protocol, probes, results.json) with the pair interleaved over
- * the repetitions; the verdicts are computed from the results.json the runner wrote, never
- * from values held in memory. Groups of experiments share one profile run: "native" (CPU cap
- * on the native worker), "vm" (a VM and a limited twin: disk throttles, tap rate limit, netem
- * delay when the kernel has netem, CPU cap on QEMU; the guest clock against the host's),
+ * the repetitions; the verdicts are computed from the results.json the runner wrote, never from
+ * values held in memory. Groups of experiments share one profile run: "native" (CPU cap on the
+ * native worker), "vm" (a VM and a limited twin: disk throttles, tap rate limit, netem delay
+ * when the kernel has netem, CPU cap on the vCPU threads; the guest clock against the host's),
  * "remote" (two hvbench-guest agents in namespaces of their own, one behind a rate-limited
  * veth; their clocks) and "memory" (a VM whose VMM overhead is read both by hvbench and here,
  * independently, from smaps_rollup). Everything made here — namespaces, veths, agents, the
- * token file — is removed on every exit path; a SIGKILLed run's leftovers carry its pid and
- * are removed by the next start (namespaces, cgroups, scratch directories).
+ * token file — is removed on every exit path; a SIGKILLed run's leftovers carry its pid and are
+ * removed by the next start (namespaces, cgroups, scratch directories).
  */
 #include "calibrate.h"
 
@@ -42,15 +42,29 @@
 #include "vmmem.h"
 
 /* What is injected (docs/calibrate.md says why these sizes). */
-#define INJ_IOPS      100.0	    /* QEMU throttling.iops-total */
-#define INJ_BPS	      (8 << 20)	    /* QEMU throttling.bps-total, bytes/s */
-#define INJ_RATE_MBIT 40.0	    /* tbf on the host end of the tap / veth */
-#define INJ_CPUS      0.5	    /* cgroup CPU quota */
-#define INJ_DELAY_MS  5.0	    /* netem delay on the tap */
+#define INJ_IOPS      ((double)INJ_IOPS_INT) /* QEMU throttling.iops-total */
+#define INJ_BPS	      (8 << 20)		     /* QEMU throttling.bps-total, bytes/s */
+#define INJ_RATE_MBIT 40.0		     /* tbf on the host end of the tap / veth */
+#define INJ_CPUS      0.5		     /* cgroup CPU quota */
+#define INJ_DELAY_MS  5.0		     /* netem delay on the tap */
 #define MSS	      1448.0	    /* TCP payload per segment: MTU 1500 - IP 20 - TCP 20 - TS 12 */
 #define FRAME	      (MSS + 66.0)  /* what tbf counts: + TCP/IP headers 52 + Ethernet 14 */
 #define GOODPUT	      (MSS / FRAME) /* 0.9564 */
 #define AGENT_PORT    7000
+/* The twin's drive carries both disk limits: each experiment's block size must leave the other
+ * limit at least 2x away, or that one binds (64k blocks at 100 IOPS are 6.25 MiB/s < 8). */
+#define IOPS_BS	     4096	 /* disk-iops: 4k random reads */
+#define BW_BS	     (256 << 10) /* disk-bps: 256k sequential reads */
+#define INJ_IOPS_INT 100
+_Static_assert(2L * IOPS_BS * INJ_IOPS_INT <= INJ_BPS, "disk-iops would be bandwidth-bound");
+_Static_assert(1L * BW_BS * INJ_IOPS_INT >= 2 * INJ_BPS, "disk-bps would be IOPS-bound");
+/* how far above its quota a capped side's accounted CPU may be: the accounting is in 10 ms
+ * ticks (0.7% of a 1.5 s window) and CFS bandwidth control may overrun a period by part of
+ * its 5 ms slice; a cap that does not hold at all gives the capped side ~2x its quota */
+#define CPU_CAP_SLACK 0.05
+/* a capped TCG guest's CPU runs last at least this long, --quick or not (docs/calibrate.md:
+ * at 1.5 s its ops per CPU-second scattered by -19%..-1% against the reference's) */
+#define CPU_VM_MIN_S 5.0
 /* the remote agents' /30s: 198.19.N.0/29 with N from our pid, so that two calibrations on one
  * machine (whose veths both live in the root namespace) do not route to each other's agents */
 #define REMOTE_NET "198.19.%d.%d"
@@ -91,7 +105,7 @@ static const struct exp exps[] = {
 	{"cpu-native", G_NATIVE, "cpu", "native", "native-capped", "ops", K_CPU, INJ_CPUS, "CPUs",
 	 1, 1, "ops/s", 0.05, "cgroup CPU quota on the native worker (cpu_limit)"},
 	{"cpu-vm", G_VM, "cpu", "vm", "vm-limited", "ops", K_CPU, INJ_CPUS, "CPUs", 1, 1, "ops/s",
-	 0.08, "cgroup CPU quota on the VM's QEMU process (cpu_limit)"},
+	 0.08, "cgroup CPU quota on the VM's vCPU threads (cpu_limit)"},
 	{"clock-vm", G_VM, NULL, "vm", "vm-limited", NULL, K_CLOCK, 1, "x", 1, 1, "x",
 	 HB_CLOCK_TOL_REL, "none: each run's span on the guest clock against the host's"},
 	{"net-remote", G_REMOTE, "net-recv", "remote", "remote-limited", "throughput", K_LIMIT,
@@ -109,6 +123,7 @@ struct result {
 	char reason[512];
 	double expected, measured, ratio, lo, hi, ref;
 	double inj_share; /* K_CPU: CPUs the capped side got (host accounting), NAN unknown */
+	double ref_share; /* K_CPU: CPUs the reference got, NAN unknown */
 	int n;
 };
 
@@ -180,12 +195,13 @@ static json_t *entry(const char *name, const char *wl, json_t *params)
  * The CPU entry: no ramp, so that the span the workload counts operations in is the span
  * whose CPU time the proc probe reads (the reference's rate per CPU it got is ops / CPU s).
  */
-static json_t *cpu_entry(const struct cal *c)
+static json_t *cpu_entry(const struct cal *c, double min_s)
 {
 	json_t *e = entry("cpu", "cpu", NULL);
+	double d = c->duration + c->ramp;
 
 	json_object_set_new(e, "ramp", json_real(0));
-	json_object_set_new(e, "duration", json_real(c->duration + c->ramp));
+	json_object_set_new(e, "duration", json_real(d > min_s ? d : min_s));
 	return e;
 }
 
@@ -204,6 +220,25 @@ static json_t *vm_opts(int limited, int netem)
 	return o;
 }
 
+/* Whether the group's profile needs entry: a wanted experiment reads it, or it is the entry
+ * a group's clock experiment alone runs on (the cheapest one, "fallback"). */
+static int entry_wanted(const struct cal *c, enum group g, const char *name, const char *fallback)
+{
+	int others = 0, clock = 0;
+
+	for (size_t i = 0; i < NEXP; i++) {
+		if (!c->want[i] || exps[i].group != g)
+			continue;
+		if (exps[i].entry && !strcmp(exps[i].entry, name))
+			return 1;
+		if (exps[i].kind == K_CLOCK)
+			clock = 1;
+		else
+			others = 1;
+	}
+	return clock && !others && fallback && !strcmp(name, fallback);
+}
+
 /* The profile of a group (new reference); NULL for the memory group (no runner). */
 static json_t *group_profile(const struct cal *c, enum group g, const char *token)
 {
@@ -218,24 +253,29 @@ static json_t *group_profile(const struct cal *c, enum group g, const char *toke
 		json_array_append_new(t, json_pack("{s:s, s:s, s:{s:s, s:f}}", "name",
 						   "native-capped", "kind", "native", "options",
 						   "disk_size", "16M", "cpu_limit", INJ_CPUS));
-		json_array_append_new(w, cpu_entry(c));
+		json_array_append_new(w, cpu_entry(c, 0));
 	} else if (g == G_VM) {
 		json_array_append_new(t, json_pack("{s:s, s:s, s:o}", "name", "vm", "kind", "qemu",
 						   "options", vm_opts(0, 0)));
 		json_array_append_new(t, json_pack("{s:s, s:s, s:o}", "name", "vm-limited", "kind",
 						   "qemu", "options", vm_opts(1, c->netem)));
-		json_array_append_new(w,
-				      entry("disk-iops", "disk",
-					    json_pack("{s:s, s:s, s:i, s:s}", "rw", "randread",
-						      "bs", "4k", "iodepth", 16, "size", "64M")));
-		json_array_append_new(w, entry("disk-bw", "disk",
-					       json_pack("{s:s, s:s, s:i, s:s}", "rw", "read", "bs",
-							 "64k", "iodepth", 8, "size", "64M")));
-		json_array_append_new(
-			w, entry("net-recv", "net", json_pack("{s:s}", "direction", "recv")));
-		if (c->netem)
+		if (entry_wanted(c, g, "disk-iops", NULL))
+			json_array_append_new(
+				w, entry("disk-iops", "disk",
+					 json_pack("{s:s, s:i, s:i, s:s}", "rw", "randread", "bs",
+						   IOPS_BS, "iodepth", 16, "size", "64M")));
+		if (entry_wanted(c, g, "disk-bw", NULL))
+			json_array_append_new(
+				w, entry("disk-bw", "disk",
+					 json_pack("{s:s, s:i, s:i, s:s}", "rw", "read", "bs",
+						   BW_BS, "iodepth", 8, "size", "64M")));
+		if (entry_wanted(c, g, "net-recv", NULL))
+			json_array_append_new(w, entry("net-recv", "net",
+						       json_pack("{s:s}", "direction", "recv")));
+		if (c->netem && entry_wanted(c, g, "netrr", NULL))
 			json_array_append_new(w, entry("netrr", "netrr", NULL));
-		json_array_append_new(w, cpu_entry(c));
+		if (entry_wanted(c, g, "cpu", "cpu"))
+			json_array_append_new(w, cpu_entry(c, CPU_VM_MIN_S));
 	} else if (g == G_REMOTE) {
 		for (int i = 0; i < 2; i++) {
 			char addr[64], bind[32];
@@ -446,6 +486,37 @@ static size_t runs_of(const json_t *root, const char *target, const char *wl, do
 	return n;
 }
 
+/* The probe windows (proc wall_s, else active_s) of runs[] of (target, workload), in order:
+ * the span over which the proc probe's CPU seconds were counted. */
+static size_t windows_of(const json_t *root, const char *target, const char *wl, double *w,
+			 size_t max)
+{
+	const json_t *r;
+	size_t i, n = 0;
+
+	json_array_foreach (json_object_get(root, "runs"), i, r) {
+		const json_t *ws = json_object_get(
+			json_object_get(json_object_get(json_object_get(r, "info"), "probes"),
+					"proc"),
+			"wall_s");
+		if (strcmp(str(r, "target"), target) || strcmp(str(r, "workload"), wl))
+			continue;
+		if (n < max)
+			w[n] = json_is_number(ws)
+				       ? json_number_value(ws)
+				       : json_number_value(json_object_get(r, "active_s"));
+		n++;
+	}
+	return n;
+}
+
+/* What the CPU a side got is read from: a VM's vCPU threads (the cap is on them alone), a
+ * native worker's process. */
+static const char *cpu_metric(const struct exp *x)
+{
+	return x->group == G_VM ? "proc.vcpu_s" : "proc.cpu_s";
+}
+
 /* Why a target of the group did not run (its start failure), or NULL. */
 static const char *start_error(const json_t *root, const char *target)
 {
@@ -470,6 +541,18 @@ static const char *run_error(const json_t *root, const char *target, const char 
 		if (!strcmp(str(f, "target"), target) && wl && !strcmp(str(f, "workload"), wl))
 			return json_string_value(json_object_get(f, "reason"));
 	return NULL;
+}
+
+/* The median of a[i] / b[i] over the b[i] > 0 of [0, n); NAN when none. */
+static double median_of_ratios(const double *a, const double *b, size_t n)
+{
+	double v[256];
+	size_t k = 0;
+
+	for (size_t i = 0; i < n && k < HB_ARRAY_SIZE(v); i++)
+		if (b[i] > 0)
+			v[k++] = a[i] / b[i];
+	return k ? hb_median(v, k) : NAN;
 }
 
 /* Ratio summary of v[0..n) into r (median, CI). */
@@ -534,6 +617,7 @@ static void eval_pair(const struct cal *c, const struct exp *x, const json_t *ro
 	size_t nr, ni, n, nrr, nri;
 	const char *err;
 
+	r->inj_share = r->ref_share = NAN;
 	nr = samples(root, x->ref, x->entry, x->metric, ref, MAXN);
 	ni = samples(root, x->inj, x->entry, x->metric, inj, MAXN);
 	nrr = runs_of(root, x->ref, x->entry, act, MAXN);
@@ -570,25 +654,40 @@ static void eval_pair(const struct cal *c, const struct exp *x, const json_t *ro
 			      x->metric, r->ref, x->unit, r->expected, x->unit);
 		break;
 	case K_CPU: {
-		/* the reference's rate per CPU it actually got (proc.cpu_s over its active span):
-		 * a capped run must reach injected × that, whatever else loads the host */
-		size_t nc = samples(root, x->ref, x->entry, "proc.cpu_s", cpu, MAXN);
-		double full[MAXN];
-		for (size_t i = 0; i < n; i++) {
-			double share = i < nc && i < nrr && act[i] > 0 ? cpu[i] / act[i] : 1;
-			full[i] = ref[i] / (share > 0.05 && share < 1 ? share : 1);
-			v[i] = inj[i] / (full[i] * x->injected);
+		/*
+		 * Host accounting says how much CPU each side got over the proc probe's window
+		 * (a VM: its vCPU threads; the cap is on them alone). The reference's rate per
+		 * CPU-second times what the capped side got is what the capped side must
+		 * measure, run by run (the pair of one repetition shares the host's state); the
+		 * cap itself is checked apart: the capped side got at most its quota.
+		 */
+		size_t nc = samples(root, x->ref, x->entry, cpu_metric(x), cpu, MAXN);
+		double full[MAXN], icpu[MAXN], iact[MAXN], exp_i[MAXN];
+		size_t nic = samples(root, x->inj, x->entry, cpu_metric(x), icpu, MAXN);
+		if (nc != nr || nic != ni) {
+			set_v(r, V_FAIL, "%zu and %zu %s figures for %zu and %zu runs", nc, nic,
+			      cpu_metric(x), nr, ni);
+			return;
 		}
-		r->expected = hb_median(full, n) * x->injected;
+		windows_of(root, x->ref, x->entry, act, MAXN);
+		windows_of(root, x->inj, x->entry, iact, MAXN);
+		for (size_t i = 0; i < n; i++) {
+			double share = i < nrr && act[i] > 0 ? cpu[i] / act[i] : 1;
+			double ishare = i < nri && iact[i] > 0 ? icpu[i] / iact[i] : x->injected;
+			full[i] = ref[i] / (share > 0.05 && share < 1 ? share : 1);
+			exp_i[i] = full[i] * (ishare > 0 ? ishare : x->injected);
+			v[i] = inj[i] / exp_i[i];
+		}
+		r->expected = hb_median(exp_i, n);
+		r->ref_share = median_of_ratios(cpu, act, n < nrr ? n : nrr);
+		r->inj_share = median_of_ratios(icpu, iact, nic < nri ? nic : nri);
 		summarize(r, v, n);
-		/* a host too busy to give the capped side even its share cannot test the cap */
-		double icpu[MAXN], iact[MAXN], sh[MAXN];
-		size_t nic = samples(root, x->inj, x->entry, "proc.cpu_s", icpu, MAXN), ns = 0;
-		runs_of(root, x->inj, x->entry, iact, MAXN);
-		for (size_t i = 0; i < nic && i < nri; i++)
-			if (iact[i] > 0)
-				sh[ns++] = icpu[i] / iact[i];
-		r->inj_share = ns ? hb_median(sh, ns) : NAN;
+		/* the injection: the cap held (the quota, plus the accounting's 10 ms tick) */
+		if (isfinite(r->inj_share) && r->inj_share > x->injected * (1 + CPU_CAP_SLACK))
+			set_v(r, V_FAIL,
+			      "the cap did not hold: the capped side got %.3f CPUs of a %.3g CPU "
+			      "quota (%s, tolerance %.0f%%)",
+			      r->inj_share, x->injected, cpu_metric(x), CPU_CAP_SLACK * 100);
 		break;
 	}
 	case K_DELTA: {
@@ -635,6 +734,14 @@ static void eval_group(struct cal *c, enum group g, const json_t *root)
 				      "got "
 				      "%.3f CPUs of the %.3g granted (measured %+.1f%% off)",
 				      r->inj_share, x->injected, (r->ratio - 1) * 100);
+			else if (x->kind == K_CPU)
+				set_v(r, V_FAIL,
+				      "measured %.4g %s against %.4g %s expected: %+.1f%% off "
+				      "(tolerance %.0f%%; %s: the reference got %.3f CPUs, the "
+				      "capped side %.3f)",
+				      r->measured, x->unit, r->expected, x->unit,
+				      (r->ratio - 1) * 100, x->tol * 100, cpu_metric(x),
+				      r->ref_share, r->inj_share);
 			else
 				set_v(r, V_FAIL,
 				      "measured %.4g %s against %.4g %s expected: %+.1f%% off "
@@ -839,6 +946,10 @@ static json_t *cal_json(const struct cal *c, enum group g)
 			json_object_set_new(o, "unthrottled", json_real(r->ref));
 		if (x->kind == K_CPU && isfinite(r->inj_share))
 			json_object_set_new(o, "capped_cpu_share", json_real(r->inj_share));
+		if (x->kind == K_CPU && isfinite(r->ref_share))
+			json_object_set_new(o, "reference_cpu_share", json_real(r->ref_share));
+		if (x->kind == K_CPU)
+			json_object_set_new(o, "cpu_from", json_string(cpu_metric(x)));
 		if (x->factor != 1)
 			json_object_set_new(o, "expected_factor", json_real(x->factor));
 		if (r->reason[0])
@@ -962,6 +1073,8 @@ static const char usage[] =
 	"      --only LIST     only these experiments (names above)\n"
 	"      --quick         short runs (CI): 5 repetitions of 1 s\n"
 	"      --reps N        repetitions per side (5..100; default 7, quick 5)\n"
+	"      --duration S    seconds measured per run (default 4, quick 1; a VM's CPU\n"
+	"                      runs last at least 5 s, network runs whole seconds)\n"
 	"      --build DIR     directory holding guest/ (as for run)\n"
 	"      --scratch-dir D where scratch files and disks go (default /var/tmp)\n"
 	"  -q, --quiet         only the table\n"
@@ -1119,6 +1232,7 @@ int hb_cmd_calibrate(int argc, char **argv, volatile sig_atomic_t *stop)
 		{"only", required_argument, NULL, 'O'},
 		{"quick", no_argument, NULL, 'Q'},
 		{"reps", required_argument, NULL, 'r'},
+		{"duration", required_argument, NULL, 'd'},
 		{"build", required_argument, NULL, 'b'},
 		{"scratch-dir", required_argument, NULL, 's'},
 		{"quiet", no_argument, NULL, 'q'},
@@ -1132,6 +1246,7 @@ int hb_cmd_calibrate(int argc, char **argv, volatile sig_atomic_t *stop)
 	struct hb_err e = {0};
 	int opt, fail = 0, setup = 0, any = 0;
 	long l;
+	double dur = 0;
 	ssize_t n;
 
 	memset(&c, 0, sizeof(c));
@@ -1156,6 +1271,15 @@ int hb_cmd_calibrate(int argc, char **argv, volatile sig_atomic_t *stop)
 			}
 			c.reps = (int)l;
 			break;
+		case 'd':
+			if (hb_parse_double(optarg, 0.2, 600, &dur)) {
+				fprintf(stderr,
+					"hvbench calibrate: --duration: \"%s\" is not a number of "
+					"seconds in 0.2..600\n",
+					optarg);
+				return X_SETUP;
+			}
+			break;
 		case 'b': c.build = optarg; break;
 		case 's': c.scratch_base = optarg; break;
 		case 'q': c.quiet = 1; break;
@@ -1175,7 +1299,7 @@ int hb_cmd_calibrate(int argc, char **argv, volatile sig_atomic_t *stop)
 	}
 	if (!c.reps)
 		c.reps = c.quick ? 5 : 7;
-	c.duration = c.quick ? 1.0 : 4.0;
+	c.duration = dur > 0 ? dur : c.quick ? 1.0 : 4.0;
 	c.ramp = c.quick ? 0.5 : 1.0;
 	for (size_t i = 0; i < NEXP; i++)
 		c.want[i] = 1;

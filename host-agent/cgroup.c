@@ -103,10 +103,29 @@ int hb_cgroup_probe(struct hb_cgroup *cg, struct hb_err *e)
 			  v2[0] ? v2 : "(none)");
 }
 
-int hb_cgroup_create(struct hb_cgroup *cg, const char *tag, double cpus, struct hb_err *e)
+/* The quota of cpus CPUs per HB_CGROUP_PERIOD_US on group dir. */
+static int set_quota(int v2, const char *dir, double cpus, struct hb_err *e)
 {
 	char q[64];
-	long quota;
+	long quota = (long)(cpus * HB_CGROUP_PERIOD_US + 0.5);
+	int rc;
+
+	if (quota < 1000)
+		quota = 1000; /* the kernel's least quota: 1 ms */
+	if (v2) {
+		hb_snprintf(q, sizeof(q), "%ld %d", quota, HB_CGROUP_PERIOD_US);
+		return put(dir, "cpu.max", q, e);
+	}
+	hb_snprintf(q, sizeof(q), "%d", HB_CGROUP_PERIOD_US);
+	rc = put(dir, "cpu.cfs_period_us", q, e);
+	hb_snprintf(q, sizeof(q), "%ld", quota);
+	if (!rc)
+		rc = put(dir, "cpu.cfs_quota_us", q, e);
+	return rc;
+}
+
+int hb_cgroup_create(struct hb_cgroup *cg, const char *tag, double cpus, struct hb_err *e)
+{
 	int rc;
 
 	if (!(cpus > 0) || cpus > 1024)
@@ -134,19 +153,7 @@ int hb_cgroup_create(struct hb_cgroup *cg, const char *tag, double cpus, struct 
 		return rc;
 	}
 	cg->cpus = cpus;
-	quota = (long)(cpus * HB_CGROUP_PERIOD_US + 0.5);
-	if (quota < 1000)
-		quota = 1000; /* the kernel's least quota: 1 ms */
-	if (cg->v2) {
-		hb_snprintf(q, sizeof(q), "%ld %d", quota, HB_CGROUP_PERIOD_US);
-		rc = put(cg->path, "cpu.max", q, e);
-	} else {
-		hb_snprintf(q, sizeof(q), "%d", HB_CGROUP_PERIOD_US);
-		rc = put(cg->path, "cpu.cfs_period_us", q, e);
-		hb_snprintf(q, sizeof(q), "%ld", quota);
-		if (!rc)
-			rc = put(cg->path, "cpu.cfs_quota_us", q, e);
-	}
+	rc = set_quota(cg->v2, cg->path, cpus, e);
 	if (rc)
 		hb_cgroup_destroy(cg);
 	return rc;
@@ -162,7 +169,71 @@ int hb_cgroup_add(struct hb_cgroup *cg, pid_t pid, struct hb_err *e)
 	return put(cg->path, "cgroup.procs", p, e);
 }
 
-/* Moves the processes of dir to root and removes dir. */
+int hb_cgroup_add_threads(struct hb_cgroup *cg, pid_t pid, const pid_t *tids, int n,
+			  struct hb_err *e)
+{
+	char sub[PATH_MAX + 32], num[32];
+	int rc = 0;
+
+	if (!cg->path[0])
+		return hb_err_set(e, HB_EINVAL, "cgroup: no group");
+	if (n < 1)
+		return hb_err_set(e, HB_EINVAL, "cgroup: no thread ids to cap");
+	cg->threaded = 1;
+	if (!cg->v2) {
+		/* v1 places threads one by one: the quota of the group is theirs alone */
+		for (int i = 0; i < n && !rc; i++) {
+			hb_snprintf(num, sizeof(num), "%d", (int)tids[i]);
+			rc = put(cg->path, "tasks", num, e);
+		}
+		return rc;
+	}
+	/* v2 places processes in domain groups and threads only inside a threaded subtree: the
+	 * group (its quota lifted) becomes the subtree's root holding the process, its threaded
+	 * child the threads and the quota */
+	if (hb_snprintf(sub, sizeof(sub), "%s/%s", cg->path, HB_CGROUP_THREADS))
+		return hb_err_set(e, HB_EINVAL, "cgroup: path too long");
+	rc = put(cg->path, "cpu.max", "max", e);
+	if (!rc && mkdir(sub, 0755) && errno != EEXIST)
+		rc = hb_err_errno(e, HB_EIO, "cgroup: cannot create %s", sub);
+	if (!rc)
+		rc = put(sub, "cgroup.type", "threaded", e);
+	if (!rc)
+		rc = put(cg->path, "cgroup.subtree_control", "+cpu", e);
+	if (!rc)
+		rc = set_quota(1, sub, cg->cpus, e);
+	hb_snprintf(num, sizeof(num), "%d", (int)pid);
+	if (!rc)
+		rc = put(cg->path, "cgroup.procs", num, e);
+	for (int i = 0; i < n && !rc; i++) {
+		hb_snprintf(num, sizeof(num), "%d", (int)tids[i]);
+		rc = put(sub, "cgroup.threads", num, e);
+	}
+	return rc;
+}
+
+/* Removes the (emptied) child groups of dir: hvbench makes at most one level. */
+static void rm_children(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	char p[PATH_MAX + 256];
+	struct stat st;
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.' || hb_snprintf(p, sizeof(p), "%s/%s", dir, de->d_name) ||
+		    lstat(p, &st) || !S_ISDIR(st.st_mode))
+			continue;
+		for (int i = 0; i < 50 && rmdir(p) && errno == EBUSY; i++)
+			hb_sleep(0.02, NULL);
+	}
+	closedir(d);
+}
+
+/* Moves the processes of dir (with all their threads, wherever below dir) to root and
+ * removes dir. */
 static void remove_group(const char *root, const char *dir)
 {
 	char p[PATH_MAX + 32], *txt = NULL, *save = NULL, *tok;
@@ -177,6 +248,8 @@ static void remove_group(const char *root, const char *dir)
 		}
 		free(txt);
 	}
+	/* children next (a threaded child: its threads left with their process above) */
+	rm_children(dir);
 	/* an exiting process may linger a moment in the group */
 	for (int i = 0; i < 50 && rmdir(dir) && errno == EBUSY; i++)
 		hb_sleep(0.02, NULL);

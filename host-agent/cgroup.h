@@ -21,7 +21,11 @@ struct hb_cgroup {
 	char root[PATH_MAX]; /* the hierarchy's mount point */
 	char path[PATH_MAX]; /* the group ("" when none) */
 	double cpus;	     /* the quota in CPUs */
+	int threaded;	     /* hb_cgroup_add_threads: the quota is on path/HB_CGROUP_THREADS */
 };
+
+/* v2: the threaded child of a group whose quota covers some threads only. */
+#define HB_CGROUP_THREADS "threads"
 
 /* Where a CPU cap can be made here: 0 and the hierarchy in cg, or HB_EUNSUPP naming why. */
 int hb_cgroup_probe(struct hb_cgroup *cg, struct hb_err *e);
@@ -29,6 +33,15 @@ int hb_cgroup_probe(struct hb_cgroup *cg, struct hb_err *e);
 int hb_cgroup_create(struct hb_cgroup *cg, const char *tag, double cpus, struct hb_err *e);
 /* Moves process pid (all its threads) into the group. */
 int hb_cgroup_add(struct hb_cgroup *cg, pid_t pid, struct hb_err *e);
+/*
+ * Caps only the threads tids[0..n) of process pid (a VM's vCPU threads), not the rest of the
+ * process (QEMU's main loop, I/O and RCU threads). v2: the group becomes a threaded subtree
+ * root without a quota holding the process, and its threaded child HB_CGROUP_THREADS holds
+ * the quota and the threads (cgroup.type "threaded"; the cpu controller is threaded-capable);
+ * v1: the threads alone are written to the group's tasks. Call once, after hb_cgroup_create.
+ */
+int hb_cgroup_add_threads(struct hb_cgroup *cg, pid_t pid, const pid_t *tids, int n,
+			  struct hb_err *e);
 /* Moves every process out of the group (to the root) and removes it; safe to repeat. */
 void hb_cgroup_destroy(struct hb_cgroup *cg);
 /* Removes groups hvbench-<pid>-* whose pid no longer exists, in both hierarchies. */

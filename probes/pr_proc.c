@@ -4,7 +4,8 @@
  * (/proc/PID/stat utime+stime+cutime+cstime; when the runner has already reaped the worker,
  * the runner's own getrusage(RUSAGE_CHILDREN) delta, which then holds exactly it); RSS and PSS
  * sampled by a thread from /proc/PID/smaps_rollup (peak and mean); host MemAvailable at start
- * and end.
+ * and end. For a VM whose vCPU thread ids are known (QMP), also the CPU time of those threads
+ * alone (/proc/PID/task/TID/stat): what the guest got, against the whole VMM's cpu_s.
  */
 #include "probe.h"
 
@@ -35,7 +36,11 @@ struct proc_priv {
 	double t0, t1;
 	struct cpu_times c0, c1;
 	int have_c1;
-	int by_rusage; /* end reading came from getrusage(RUSAGE_CHILDREN) */
+	int ntids; /* VM: vCPU threads */
+	pid_t tids[64];
+	double vcpu0, vcpu1; /* their summed utime + stime, seconds */
+	int have_vcpu;	     /* read at start and at stop */
+	int by_rusage;	     /* end reading came from getrusage(RUSAGE_CHILDREN) */
 	struct rusage ru0;
 	int runner_is_parent;
 	long long avail0, avail1;
@@ -52,9 +57,10 @@ struct proc_priv {
 	char smaps_err[160];
 };
 
-static int read_cpu(pid_t pid, struct cpu_times *c)
+/* utime, stime, cutime, cstime and ppid from a /proc stat file. */
+static int read_stat(const char *path, struct cpu_times *c)
 {
-	char path[64], buf[2048], *p, *save = NULL, *tok;
+	char buf[2048], *p, *save = NULL, *tok;
 	FILE *f;
 	size_t n;
 	int field = 3;
@@ -62,8 +68,7 @@ static int read_cpu(pid_t pid, struct cpu_times *c)
 	unsigned long long v[4] = {0};
 	int got = 0;
 
-	hb_snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	f = fopen(path, "r");
+	f = fopen(path, "re");
 	if (!f)
 		return HB_EIO;
 	n = fread(buf, 1, sizeof(buf) - 1, f);
@@ -87,6 +92,43 @@ static int read_cpu(pid_t pid, struct cpu_times *c)
 	c->user = (double)(v[0] + v[2]) / tck;
 	c->sys = (double)(v[1] + v[3]) / tck;
 	c->children = (double)(v[2] + v[3]) / tck;
+	return 0;
+}
+
+static int read_cpu(pid_t pid, struct cpu_times *c)
+{
+	char path[64];
+
+	hb_snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	return read_stat(path, c);
+}
+
+/* utime + stime of thread tid of pid, seconds (a thread's stat repeats the process's
+ * cutime and cstime: left out). */
+static int read_thread_cpu(pid_t pid, pid_t tid, double *s)
+{
+	char path[64];
+	struct cpu_times c;
+	int rc;
+
+	hb_snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)pid, (int)tid);
+	rc = read_stat(path, &c);
+	if (!rc)
+		*s = c.user + c.sys - c.children;
+	return rc;
+}
+
+/* The vCPU threads' summed CPU time; HB_EIO when one of them is gone. */
+static int read_vcpu(const struct proc_priv *p, double *s)
+{
+	*s = 0;
+	for (int i = 0; i < p->ntids; i++) {
+		double t;
+		int rc = read_thread_cpu(p->pid, p->tids[i], &t);
+		if (rc)
+			return rc;
+		*s += t;
+	}
 	return 0;
 }
 
@@ -204,6 +246,10 @@ static int proc_open(void *priv, const json_t *opts, const struct hb_probe_targe
 	if (read_cpu(p->pid, &p->c0))
 		return hb_err_errno(e, HB_EUNSUPP, "proc: cannot read /proc/%d/stat", (int)p->pid);
 	p->runner_is_parent = p->c0.ppid == getpid();
+	if (t->is_vm && t->ntids > 0 && t->ntids <= (int)HB_ARRAY_SIZE(p->tids)) {
+		p->ntids = t->ntids;
+		memcpy(p->tids, t->tids, (size_t)t->ntids * sizeof(p->tids[0]));
+	}
 	if (pthread_mutex_init(&p->mu, NULL))
 		return hb_err_set(e, HB_EIO, "proc: pthread_mutex_init failed");
 	pthread_condattr_init(&ca);
@@ -226,6 +272,7 @@ static int proc_start(void *priv, struct hb_err *e)
 	getrusage(RUSAGE_CHILDREN, &p->ru0);
 	if (read_cpu(p->pid, &p->c0))
 		return hb_err_errno(e, HB_EUNSUPP, "proc: cannot read /proc/%d/stat", (int)p->pid);
+	p->have_vcpu = p->ntids > 0 && read_vcpu(p, &p->vcpu0) == 0;
 	p->t0 = hb_now();
 	sample_once(p);
 	if (pthread_create(&p->th, NULL, sampler, p))
@@ -247,6 +294,8 @@ static int proc_stop(void *priv, struct hb_err *e)
 	/* CPU first: joining the sampler and a last smaps walk of a large VMM take milliseconds
 	 * during which a busy VMM keeps burning CPU outside the other probes' window. */
 	p->t1 = hb_now();
+	if (p->have_vcpu && read_vcpu(p, &p->vcpu1))
+		p->have_vcpu = 0;
 	if (read_cpu(p->pid, &p->c1) == 0) {
 		p->have_c1 = 1;
 	} else if (p->runner_is_parent && getrusage(RUSAGE_CHILDREN, &ru) == 0) {
@@ -292,6 +341,14 @@ static int proc_read(void *priv, struct hb_sample *out, struct hb_err *e)
 				    json_string("the process was gone at the end of the run and is "
 						"not the runner's child"));
 	}
+	if (p->have_vcpu) {
+		hb_probe_metric(out, "proc.vcpu_s", "s", 0, p->vcpu1 - p->vcpu0);
+		json_object_set_new(info, "vcpu_threads", json_integer(p->ntids));
+	} else if (p->ntids > 0) {
+		json_object_set_new(info, "vcpu_unavailable",
+				    json_string("a vCPU thread's /proc/PID/task/TID/stat could not "
+						"be read at the start or the end of the run"));
+	}
 	if (p->have_pss) {
 		hb_probe_metric(out, "proc.rss_peak_mib", "MiB", 0, p->rss_peak);
 		hb_probe_metric(out, "proc.pss_peak_mib", "MiB", 0, p->pss_peak);
@@ -333,6 +390,9 @@ static void proc_close(void *priv)
 static const struct hb_metric_def proc_metrics[] = {
 	{"proc.cpu_s", "s", 0, HB_AREA_COST, HB_ROLE_DIAGNOSTIC, HB_CMP_DELTA,
 	 "host CPU seconds of the native worker or the whole VMM over the probe window"},
+	{"proc.vcpu_s", "s", 0, HB_AREA_DIAG, HB_ROLE_DIAGNOSTIC, HB_CMP_NONE,
+	 "host CPU seconds of the VM's vCPU threads alone over the probe window (what the guest "
+	 "got; proc.cpu_s minus this is the VMM's own work)"},
 	{"proc.user_s", "s", 0, HB_AREA_DIAG, HB_ROLE_DIAGNOSTIC, HB_CMP_NONE,
 	 "user CPU seconds (native worker vs VMM: different processes)"},
 	{"proc.sys_s", "s", 0, HB_AREA_DIAG, HB_ROLE_DIAGNOSTIC, HB_CMP_NONE,

@@ -642,6 +642,88 @@ static void test_thread_churn(void **state)
 
 /* ---- RSS/PSS sampling ---- */
 
+/* A thread that burns `want` seconds of its own CPU, then stays alive until told to quit. */
+struct burner {
+	double want, got;
+	_Atomic int tid, done, quit;
+};
+
+static double thread_cpu_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void *burn(void *arg)
+{
+	struct burner *b = arg;
+	volatile uint64_t x = 1;
+	double t0;
+
+	b->tid = (int)syscall(SYS_gettid);
+	while (!b->done) /* done: 1 = go */
+		hb_sleep(0.001, NULL);
+	t0 = thread_cpu_now();
+	while (thread_cpu_now() - t0 < b->want)
+		x = x * 6364136223846793005ULL + 1;
+	b->got = thread_cpu_now() - t0;
+	b->done = 2;
+	while (!b->quit)
+		hb_sleep(0.001, NULL);
+	return NULL;
+}
+
+/* proc.vcpu_s counts the named (vCPU) threads alone; proc.cpu_s the whole process. */
+static void test_vcpu_threads(void **state)
+{
+	struct hb_probe_set *ps = new_set("{\"proc\": {}}");
+	struct hb_probe_target t;
+	struct hb_sample s;
+	struct hb_err e = {0};
+	struct burner b = {.want = 0.3};
+	pthread_t th;
+	volatile uint64_t x = 1;
+	double t0, mine, vcpu, cpu;
+
+	(void)state;
+	assert_int_equal(pthread_create(&th, NULL, burn, &b), 0);
+	while (!b.tid)
+		hb_sleep(0.001, NULL);
+	memset(&t, 0, sizeof(t));
+	t.pid = getpid();
+	t.is_vm = 1;
+	t.tids[0] = (pid_t)b.tid;
+	t.ntids = 1;
+	hb_sample_init(&s);
+	assert_int_equal(hb_probeset_start(ps, &t, &e), 0);
+	b.done = 1;
+	/* this (not named) thread burns as much CPU as the named one */
+	t0 = thread_cpu_now();
+	while (thread_cpu_now() - t0 < 0.3)
+		x = x * 6364136223846793005ULL + 1;
+	mine = thread_cpu_now() - t0;
+	while (b.done != 2)
+		hb_sleep(0.001, NULL);
+	hb_probeset_stop(ps);
+	hb_probeset_read(ps, &s, 0);
+	b.quit = 1;
+	pthread_join(th, NULL);
+	hb_probeset_free(ps);
+	vcpu = metric(&s, "proc.vcpu_s");
+	cpu = metric(&s, "proc.cpu_s");
+	print_message(
+		"named thread %.3f s, this thread %.3f s; proc.vcpu_s %.3f, proc.cpu_s %.3f\n",
+		b.got, mine, vcpu, cpu);
+	/* the accounting is in 10 ms ticks, read twice */
+	if (!(fabs(vcpu - b.got) <= 0.03))
+		fail_msg("proc.vcpu_s %.3f, the named thread burnt %.3f", vcpu, b.got);
+	assert_true(cpu >= b.got + mine - 0.03);
+	assert_int_equal(json_integer_value(json_object_get(pinfo(&s, "proc"), "vcpu_threads")), 1);
+	hb_sample_free(&s);
+}
+
 static void test_rss_sampled(void **state)
 {
 	int go[2], res[2];
@@ -1026,6 +1108,7 @@ int main(void)
 		cmocka_unit_test(test_thread_after_open),
 		cmocka_unit_test(test_thread_churn),
 		cmocka_unit_test(test_rss_sampled),
+		cmocka_unit_test(test_vcpu_threads),
 		cmocka_unit_test(test_missing_target_not_fatal),
 		cmocka_unit_test(test_event_options),
 		cmocka_unit_test(test_derived),
