@@ -7,6 +7,7 @@
  * and end.
  */
 #include "probe.h"
+#include "procstat.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -54,39 +55,18 @@ struct proc_priv {
 
 static int read_cpu(pid_t pid, struct cpu_times *c)
 {
-	char path[64], buf[2048], *p, *save = NULL, *tok;
-	FILE *f;
-	size_t n;
-	int field = 3;
+	struct hb_pid_ticks t;
 	double tck = (double)sysconf(_SC_CLK_TCK);
-	unsigned long long v[4] = {0};
-	int got = 0;
+	int rc = hb_pidstat_read(pid, &t);
 
-	hb_snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	f = fopen(path, "r");
-	if (!f)
-		return HB_EIO;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	p = strrchr(buf, ')'); /* the command name may contain spaces and parentheses */
-	if (!p || tck <= 0)
+	if (rc)
+		return rc;
+	if (tck <= 0)
 		return HB_EPROTO;
-	for (tok = strtok_r(p + 1, " ", &save); tok; tok = strtok_r(NULL, " ", &save), field++) {
-		if (field == 4)
-			c->ppid = (pid_t)strtol(tok, NULL, 10);
-		if (field >= 14 && field <= 17) {
-			v[field - 14] = strtoull(tok, NULL, 10);
-			got++;
-		}
-		if (field == 17)
-			break;
-	}
-	if (got != 4)
-		return HB_EPROTO;
-	c->user = (double)(v[0] + v[2]) / tck;
-	c->sys = (double)(v[1] + v[3]) / tck;
-	c->children = (double)(v[2] + v[3]) / tck;
+	c->ppid = t.ppid;
+	c->user = (double)(t.utime + t.cutime) / tck;
+	c->sys = (double)(t.stime + t.cstime) / tck;
+	c->children = (double)(t.cutime + t.cstime) / tck;
 	return 0;
 }
 
