@@ -42,6 +42,7 @@
 
 #include "datapath.h"
 #include "netenv.h"
+#include "procstat.h"
 #include "qmp.h"
 #include "tg_agent.h"
 #include "tg_netpeer.h"
@@ -1202,6 +1203,9 @@ static int start_created(struct lv *l, const struct hb_target *t, struct hb_targ
 	if (rc)
 		goto out;
 	facts->time_to_ready_s = hb_now() - l->t_start;
+	/* the domain's QEMU started after t_start: its CPU time is this boot's (when visible) */
+	if (l->pid > 0 && hb_pidstat_cpu_s(l->pid, &facts->boot_cpu_s))
+		facts->boot_cpu_s = HB_FACT_UNKNOWN;
 	hb_facts_from_hello(facts, hello, 1);
 	dom_facts(l, facts, info);
 	measure_memory(l, facts, avail_before, info);

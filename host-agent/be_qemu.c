@@ -36,6 +36,7 @@
 #include "child.h"
 #include "datapath.h"
 #include "kvmprobe.h"
+#include "procstat.h"
 #include "proto.h"
 #include "qmp.h"
 #include "scratchdisk.h"
@@ -132,6 +133,7 @@ struct qemu {
 	pid_t pid;
 	int exited, wstatus;
 	double t_exec, t_qmp, t_hello; /* t_hello: the hello, or the failed attempt's end */
+	double cpu_hello; /* QEMU's CPU seconds (all threads) at the hello; -1 unknown */
 	/* accel auto: the KVM boot being watched for a stall (kvmprobe.h) */
 	int probing, stalled;
 	struct hb_kvm_watch watch;
@@ -535,6 +537,9 @@ static int boot_wait(struct qemu *q, double timeout, json_t **hello, struct hb_e
 	}
 out:
 	q->t_hello = hb_now();
+	q->cpu_hello = -1;
+	if (!rc && hb_pidstat_cpu_s(q->pid, &q->cpu_hello))
+		q->cpu_hello = -1;
 	if (q->probing) {
 		q->probe_spent += q->t_hello - q->t_exec;
 		if (q->nprobe < (int)HB_ARRAY_SIZE(q->probe_each))
@@ -986,6 +991,8 @@ static int qemu_start(void *priv, const struct hb_target *t, const struct hb_env
 	hb_strlcpy(facts->accel_reason, reason, sizeof(facts->accel_reason));
 	facts->emulation = !strcmp(accel_used, "tcg");
 	facts->time_to_ready_s = ttr;
+	if (q->cpu_hello >= 0)
+		facts->boot_cpu_s = q->cpu_hello;
 	hb_facts_from_hello(facts, hello, 1);
 	boot_phases(q, facts->guest_kernel_boot_s, info);
 	json_object_set_new(info, "console_log", json_string(q->console_path));

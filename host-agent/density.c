@@ -652,6 +652,8 @@ static json_t *vm_memory(struct sweep *sw, int k, double *max_overhead)
 		if (v->facts.time_to_ready_s >= 0)
 			json_object_set_new(o, "time_to_ready_s",
 					    json_real(v->facts.time_to_ready_s));
+		if (v->facts.boot_cpu_s >= 0)
+			json_object_set_new(o, "boot_cpu_s", json_real(v->facts.boot_cpu_s));
 		json_array_append_new(arr, o);
 	}
 	return arr;

@@ -11,7 +11,7 @@ void hb_facts_init(struct hb_target_facts *f)
 {
 	memset(f, 0, sizeof(*f));
 	f->emulation = -1;
-	f->time_to_ready_s = f->guest_kernel_boot_s = HB_FACT_UNKNOWN;
+	f->time_to_ready_s = f->boot_cpu_s = f->guest_kernel_boot_s = HB_FACT_UNKNOWN;
 	f->avail_before_mib = f->avail_after_mib = f->guest_memtotal_mib = HB_FACT_UNKNOWN;
 }
 
@@ -66,6 +66,8 @@ void hb_facts_to_info(const struct hb_target_facts *f, json_t *info)
 	}
 	if (f->time_to_ready_s >= 0)
 		json_object_set_new(info, "time_to_ready_s", json_real(f->time_to_ready_s));
+	if (f->boot_cpu_s >= 0)
+		json_object_set_new(info, "boot_cpu_s", json_real(f->boot_cpu_s));
 	if (f->guest_kernel_boot_s >= 0)
 		json_object_set_new(info, "guest_kernel_boot_s", json_real(f->guest_kernel_boot_s));
 	if (f->boot_concurrency > 0)

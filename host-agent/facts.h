@@ -2,7 +2,7 @@
  * facts.h — what a target is, typed: every backend fills one struct hb_target_facts at start
  * (and the static part at check time), and the runner writes it into results.json's
  * targets[].info with the keys reports have always read (accel, accel_reason, emulation,
- * machine, vcpus, memory_mib, net_mode, time_to_ready_s, guest_kernel_boot_s,
+ * machine, vcpus, memory_mib, net_mode, time_to_ready_s, boot_cpu_s, guest_kernel_boot_s,
  * memory_overhead, guest). Findings a later target of the same run reuses live in struct
  * hb_run_memo, not in free-form JSON.
  */
@@ -26,7 +26,9 @@ struct hb_target_facts {
 	char accel_reason[1200];
 	int emulation;	   /* 1: the figures do not describe hardware virtualization; -1 unset */
 	char net_mode[16]; /* "tap" | "user" | "none" | "remote"; "" unset */
-	double time_to_ready_s;	    /* exec to the agent's hello; HB_FACT_UNKNOWN */
+	double time_to_ready_s; /* exec to the agent's hello; HB_FACT_UNKNOWN */
+	double boot_cpu_s;	/* CPU seconds the VMM process (all threads) used from exec to the
+				 * hello: load-insensitive boot cost; HB_FACT_UNKNOWN */
 	double guest_kernel_boot_s; /* guest uptime when its agent started; HB_FACT_UNKNOWN */
 	/* the boot that made this target ready, on hb_now()'s clock (0: none, e.g. native), and
 	 * how many boots of the run overlapped it, itself included (set by the runner: 1

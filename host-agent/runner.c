@@ -567,6 +567,7 @@ static void info_rows(struct runner *r, int t)
 		const char *path, *obj, *workload, *metric;
 	} rows[] = {
 		{"time_to_ready_s", NULL, HB_ROWS_BOOT, "time_to_ready"},
+		{"boot_cpu_s", NULL, HB_ROWS_BOOT, "boot_cpu"},
 		{"guest_kernel_boot_s", NULL, HB_ROWS_BOOT, "guest_kernel_boot"},
 		{"vmm_overhead_mib", "memory_overhead", HB_ROWS_MEMORY, "vmm_overhead"},
 		{"memavailable_drop_mib", "memory_overhead", HB_ROWS_MEMORY, "memavailable_drop"},

@@ -8,6 +8,7 @@
  * alone (/proc/PID/task/TID/stat): what the guest got, against the whole VMM's cpu_s.
  */
 #include "probe.h"
+#include "procstat.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -60,13 +61,12 @@ struct proc_priv {
 /* utime, stime, cutime, cstime and ppid from a /proc stat file. */
 static int read_stat(const char *path, struct cpu_times *c)
 {
-	char buf[2048], *p, *save = NULL, *tok;
+	struct hb_pid_ticks t;
+	double tck = (double)sysconf(_SC_CLK_TCK);
+	char buf[2048];
 	FILE *f;
 	size_t n;
-	int field = 3;
-	double tck = (double)sysconf(_SC_CLK_TCK);
-	unsigned long long v[4] = {0};
-	int got = 0;
+	int rc;
 
 	f = fopen(path, "re");
 	if (!f)
@@ -74,24 +74,15 @@ static int read_stat(const char *path, struct cpu_times *c)
 	n = fread(buf, 1, sizeof(buf) - 1, f);
 	fclose(f);
 	buf[n] = '\0';
-	p = strrchr(buf, ')'); /* the command name may contain spaces and parentheses */
-	if (!p || tck <= 0)
+	rc = hb_pidstat_parse(buf, &t);
+	if (rc)
+		return rc;
+	if (tck <= 0)
 		return HB_EPROTO;
-	for (tok = strtok_r(p + 1, " ", &save); tok; tok = strtok_r(NULL, " ", &save), field++) {
-		if (field == 4)
-			c->ppid = (pid_t)strtol(tok, NULL, 10);
-		if (field >= 14 && field <= 17) {
-			v[field - 14] = strtoull(tok, NULL, 10);
-			got++;
-		}
-		if (field == 17)
-			break;
-	}
-	if (got != 4)
-		return HB_EPROTO;
-	c->user = (double)(v[0] + v[2]) / tck;
-	c->sys = (double)(v[1] + v[3]) / tck;
-	c->children = (double)(v[2] + v[3]) / tck;
+	c->ppid = t.ppid;
+	c->user = (double)(t.utime + t.cutime) / tck;
+	c->sys = (double)(t.stime + t.cstime) / tck;
+	c->children = (double)(t.cutime + t.cstime) / tck;
 	return 0;
 }
 

@@ -89,6 +89,10 @@ assert 0 < mo["guest_ram_pss_mib"] <= 512, mo
 assert 0 < mo["vmm_overhead_mib"] < mo["vmm_pss_mib"], mo
 assert 0 < mo["guest_visible_loss_mib"] < 512, mo
 assert 0 < i["time_to_ready_s"] < 150 and 0 < i["guest_kernel_boot_s"] < i["time_to_ready_s"]
+# QEMU's CPU seconds to the hello: some, and no more than every host CPU (+1 for tick rounding)
+# could give it over the wall-clock boot
+assert 0 < i["boot_cpu_s"] < i["time_to_ready_s"] * (os.cpu_count() + 1), \
+    (i["boot_cpu_s"], i["time_to_ready_s"])
 ph = i["boot_phases"]
 assert abs(sum(v for k, v in ph.items() if k != "total_s") - ph["total_s"]) < 1e-6, ph
 assert abs(ph["total_s"] - i["time_to_ready_s"]) < 1e-6, ph
@@ -101,7 +105,8 @@ if i["accel"] == "tcg": # the embedded guest's init reports its steps
 assert any("tools image" in d for d in i["devices"]), i["devices"]
 rows = {(x["target"], x["workload"], x["metric"]): x for x in r["results"]}
 for key in [("disk-randread", "iops"), ("net-send", "throughput"), ("mem", "copy_bw"),
-            ("boot", "time_to_ready"), ("boot", "guest_kernel_boot"), ("memory", "vmm_overhead")]:
+            ("boot", "time_to_ready"), ("boot", "boot_cpu"), ("boot", "guest_kernel_boot"),
+            ("memory", "vmm_overhead")]:
     row = rows.get((name,) + key)
     assert row and row["median"] > 0, (key, row)
     print("%-8s %-14s %-16s %10.3f %s" % (name, key[0], key[1], row["median"], row["unit"]))
@@ -160,6 +165,8 @@ for n, other in ((name, name + "-b"), (name + "-b", name)):
     assert isinstance(i["memavailable_other_vms_mib"], float), i
     rows = {(x["workload"], x["metric"]): x for x in r["results"] if x["target"] == n}
     assert rows[("boot", "time_to_ready")]["samples"] == [i["time_to_ready_s"]], rows.get(("boot", "time_to_ready"))
+    assert 0 < i["boot_cpu_s"] < i["time_to_ready_s"] * (os.cpu_count() + 1), (n, i["boot_cpu_s"])
+    assert rows[("boot", "boot_cpu")]["samples"] == [i["boot_cpu_s"]], rows.get(("boot", "boot_cpu"))
     if os.environ["CACHED"] == "1":
         assert i["accel"] == "tcg" and "kvm_probe_s" not in i, i
         assert i["accel_reason"].startswith("kvm: ") and "verdict cached" in i["accel_reason"], i["accel_reason"]
