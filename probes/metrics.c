@@ -27,8 +27,8 @@ static const struct hb_metric_def boot_metrics[] = {
 	 "VMM exec to the guest agent's hello"},
 	{"boot_cpu", "s", 0, HB_AREA_BOOT, HB_ROLE_DETAIL, HB_CMP_NONE,
 	 "CPU seconds the VMM process (all its threads) used from its exec to the guest agent's "
-	 "hello: the boot's cost, insensitive to host load (a busy neighbour stretches "
-	 "time_to_ready, not this); the figure to gate boot-time regressions on a shared host"},
+	 "hello: the boot's cost in host CPU (what a boot storm takes from its neighbours); "
+	 "under TCG it tracks time_to_ready, load included"},
 	{"guest_kernel_boot", "s", 0, HB_AREA_BOOT, HB_ROLE_DETAIL, HB_CMP_NONE,
 	 "guest kernel clock at agent start"},
 };
