@@ -258,16 +258,10 @@ int hb_kvm_msr_lookup(const char *mode, const char *qemu_bin)
 	return hit;
 }
 
+/* The MSR finding is a failed verdict keyed by host and QEMU alone (no guest). */
 void hb_kvm_msr_record(const char *mode, const char *qemu_bin, const char *reason)
 {
-	struct hb_kvm_key k;
-	char path[PATH_MAX];
-	struct hb_err e = {0};
-
-	if (!strcmp(mode, "off") || hb_kvm_cache_path(path, sizeof(path)))
-		return;
-	hb_kvm_key(qemu_bin, NULL, &k);
-	hb_kvm_cache_put(path, &k, 0, reason, 0, &e);
+	hb_kvm_verdict_record(mode, qemu_bin, NULL, 0, reason, 0);
 }
 
 static off_t file_size(const char *path)
