@@ -48,13 +48,30 @@ static int has_word(const char *list, const char *word, const char *seps)
 	return 0;
 }
 
+/* hb_cgroup_test_mounts: the fake hierarchies of a unit test (test_set: in use). */
+static int test_set;
+static char test_v2[PATH_MAX], test_v1[PATH_MAX];
+
+void hb_cgroup_test_mounts(const char *v2, const char *v1)
+{
+	test_set = v2 || v1;
+	hb_strlcpy(test_v2, v2 ? v2 : "", sizeof(test_v2));
+	hb_strlcpy(test_v1, v1 ? v1 : "", sizeof(test_v1));
+}
+
 /* The mount points of the cgroup2 hierarchy and of the v1 hierarchy holding "cpu". */
 static void mounts(char *v2, char *v1, size_t len)
 {
-	FILE *f = fopen("/proc/self/mountinfo", "re");
+	FILE *f;
 	char line[4096];
 
 	v2[0] = v1[0] = '\0';
+	if (test_set) {
+		hb_strlcpy(v2, test_v2, len);
+		hb_strlcpy(v1, test_v1, len);
+		return;
+	}
+	f = fopen("/proc/self/mountinfo", "re");
 	if (!f)
 		return;
 	while (fgets(line, sizeof(line), f)) {
@@ -97,10 +114,15 @@ int hb_cgroup_probe(struct hb_cgroup *cg, struct hb_err *e)
 		hb_strlcpy(cg->root, v1, sizeof(cg->root));
 		return 0;
 	}
+	if (v2[0])
+		return hb_err_set(
+			e, HB_EUNSUPP,
+			"no cgroup hierarchy with the cpu controller: %s/cgroup.controllers "
+			"lacks \"cpu\" (or is unreadable) and no v1 hierarchy has it",
+			v2);
 	return hb_err_set(e, HB_EUNSUPP,
-			  "no cgroup hierarchy with the cpu controller (cgroup v2 at %s without "
-			  "\"cpu\" in cgroup.controllers, no v1 cpu mount)",
-			  v2[0] ? v2 : "(none)");
+			  "no cgroup hierarchy with the cpu controller: no cgroup2 mount and no v1 "
+			  "hierarchy has it");
 }
 
 /* The quota of cpus CPUs per HB_CGROUP_PERIOD_US on group dir. */
@@ -139,7 +161,8 @@ int hb_cgroup_create(struct hb_cgroup *cg, const char *tag, double cpus, struct 
 		cg->path[0] = '\0';
 		return hb_err_set(e, HB_EINVAL, "cgroup: path too long");
 	}
-	for (char *c = strrchr(cg->path, '/') + 1; *c; c++)
+	/* the whole name: a '/' in the tag would name a group elsewhere */
+	for (char *c = cg->path + strlen(cg->root) + 1; *c; c++)
 		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-",
 			    *c))
 			*c = '_';

@@ -46,5 +46,12 @@ int hb_cgroup_add_threads(struct hb_cgroup *cg, pid_t pid, const pid_t *tids, in
 void hb_cgroup_destroy(struct hb_cgroup *cg);
 /* Removes groups hvbench-<pid>-* whose pid no longer exists, in both hierarchies. */
 void hb_cgroup_cleanup_stale(void);
+/*
+ * Unit tests only: every function above takes v2 as the cgroup2 mount point and v1 as the v1
+ * cpu hierarchy's ("" for none) instead of /proc/self/mountinfo's, so that a test can point
+ * them at a fake cgroupfs in a temporary directory. hb_cgroup_test_mounts(NULL, NULL)
+ * restores the real mounts. Not thread-safe; hvbench itself never calls it.
+ */
+void hb_cgroup_test_mounts(const char *v2, const char *v1);
 
 #endif
