@@ -148,6 +148,7 @@ static int set_quota(int v2, const char *dir, double cpus, struct hb_err *e)
 
 int hb_cgroup_create(struct hb_cgroup *cg, const char *tag, double cpus, struct hb_err *e)
 {
+	struct hb_err ce = {0}; /* enabling cpu for the root's children (may be on already) */
 	int rc;
 
 	if (!(cpus > 0) || cpus > 1024)
@@ -166,10 +167,8 @@ int hb_cgroup_create(struct hb_cgroup *cg, const char *tag, double cpus, struct 
 		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-",
 			    *c))
 			*c = '_';
-	if (cg->v2) {
-		struct hb_err ie = {0};
-		put(cg->root, "cgroup.subtree_control", "+cpu", &ie); /* may be on already */
-	}
+	if (cg->v2)
+		put(cg->root, "cgroup.subtree_control", "+cpu", &ce);
 	if (mkdir(cg->path, 0755) && errno != EEXIST) {
 		rc = hb_err_errno(e, HB_EIO, "cgroup: cannot create %s", cg->path);
 		cg->path[0] = '\0';
@@ -177,6 +176,8 @@ int hb_cgroup_create(struct hb_cgroup *cg, const char *tag, double cpus, struct 
 	}
 	cg->cpus = cpus;
 	rc = set_quota(cg->v2, cg->path, cpus, e);
+	if (rc && ce.code) /* the likely cause (e.g. EBUSY: a container's root has processes) */
+		hb_err_prefix(e, "%s; then", ce.msg);
 	if (rc)
 		hb_cgroup_destroy(cg);
 	return rc;

@@ -387,6 +387,9 @@ static void v2_write_fails(void **state)
 	hb_strlcpy(fail_at, "v2/cgroup.subtree_control", sizeof(fail_at));
 	assert_int_equal(hb_cgroup_create(&cg, "vm", 0.5, &e), HB_EIO);
 	snprintf(p, sizeof(p), "%s/%s", fake, g);
+	snprintf(want, sizeof(want), "cannot write \"+cpu\" to %s/cgroup.subtree_control: %s",
+		 v2root, strerror(EINVAL));
+	assert_non_null(strstr(e.msg, want));
 	snprintf(want, sizeof(want), "cannot open %s/cpu.max", p);
 	assert_non_null(strstr(e.msg, want));
 	assert_string_equal(cg.path, "");
