@@ -1,7 +1,8 @@
 /*
  * cgroup.c — CPU caps through control groups, v2 or v1 (see cgroup.h). Everything is found
- * from /proc/self/mountinfo; nothing outside the groups hvbench names is ever written, except
- * "+cpu" into a v2 root's cgroup.subtree_control (enabling the controller for its children).
+ * from /proc/self/mountinfo (a unit test's fake: hb_cgroup_test_mounts); nothing outside the
+ * groups hvbench names is ever written, except "+cpu" into a v2 root's
+ * cgroup.subtree_control (enabling the controller for its children).
  */
 #include "cgroup.h"
 
