@@ -85,9 +85,12 @@ static const struct hb_param qemu_opts[] = {
 	 "milliseconds added to every packet the host end of the tap sends to the guest (tc "
 	 "netem delay; net tap only; 0: none)"},
 	{"cpu_limit", HB_P_DOUBLE, 0, 1024, "0", NULL,
-	 "CPUs the VM's vCPU threads may use once booted (a cgroup with a CPU quota over a "
-	 "20 ms period on the threads QMP names; QEMU's own threads stay uncapped; 0: no cap); "
-	 "emulates a capped or contended vCPU"},
+	 "CPUs the VM's vCPU threads may use once booted (a cgroup with a CPU quota per "
+	 "cpu_limit_period on the threads QMP names; QEMU's own threads stay uncapped; 0: no "
+	 "cap); emulates a capped or contended vCPU"},
+	{"cpu_limit_period", HB_P_DOUBLE, 1, 1000, "100", NULL,
+	 "milliseconds of cpu_limit's quota period (the kernel's default 100; shorter periods "
+	 "throttle more often, and each throttle costs a TCG vCPU work)"},
 	{"net", HB_P_ENUM, 0, 0, "tap", nets,
 	 "tap: tap device in a private netns (user networking if that fails); user: slirp"},
 	{"kernel", HB_P_STRING, 0, 4096, "", NULL, "guest kernel (default: make guest's)"},
@@ -117,7 +120,7 @@ struct qemu {
 	const struct hb_env *env;
 	char name[64];
 	const char *accel, *net, *probe_cache;
-	double net_rate_mbit, net_delay_ms, cpu_limit;
+	double net_rate_mbit, net_delay_ms, cpu_limit, cpu_limit_period_ms;
 	struct hb_cgroup cg; /* cpu_limit: QEMU's group (path "" none) */
 	long boot_timeout, kvm_probe_timeout;
 	struct hb_qemu_vm vm; /* what the command line is built from */
@@ -253,6 +256,7 @@ static void describe(struct qemu *q, const json_t *o)
 	q->net_rate_mbit = hb_param_double(o, "net_rate_limit");
 	q->net_delay_ms = hb_param_double(o, "net_delay");
 	q->cpu_limit = hb_param_double(o, "cpu_limit");
+	q->cpu_limit_period_ms = hb_param_double(o, "cpu_limit_period");
 	vm->full = hb_param_bool(o, "full_featured");
 	s = hb_param_str(o, "append");
 	vm->append = s ? s : "";
@@ -1033,13 +1037,15 @@ static int qemu_start(void *priv, const struct hb_target *t, const struct hb_env
 		if (!q->ntids)
 			return hb_err_set(e, HB_EUNSUPP,
 					  "cpu_limit: QMP query-cpus-fast named no vCPU thread");
-		rc = hb_cgroup_create(&q->cg, q->name, q->cpu_limit, e);
+		rc = hb_cgroup_create(&q->cg, q->name, q->cpu_limit,
+				      (int)(q->cpu_limit_period_ms * 1000 + 0.5), e);
 		if (!rc)
 			rc = hb_cgroup_add_threads(&q->cg, q->pid, q->tids, q->ntids, e);
 		if (rc)
 			return rc;
 		json_object_set_new(info, "cpu_limit",
-				    json_pack("{s:f, s:s, s:s}", "cpus", q->cg.cpus, "cgroup",
+				    json_pack("{s:f, s:f, s:s, s:s}", "cpus", q->cg.cpus,
+					      "period_ms", q->cg.period_us / 1000.0, "cgroup",
 					      q->cg.path, "applies_to", "vcpu threads"));
 	}
 

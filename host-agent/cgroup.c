@@ -126,20 +126,20 @@ int hb_cgroup_probe(struct hb_cgroup *cg, struct hb_err *e)
 			  "hierarchy has it");
 }
 
-/* The quota of cpus CPUs per HB_CGROUP_PERIOD_US on group dir. */
-static int set_quota(int v2, const char *dir, double cpus, struct hb_err *e)
+/* The quota of cpus CPUs per period_us on group dir. */
+static int set_quota(int v2, const char *dir, double cpus, int period_us, struct hb_err *e)
 {
 	char q[64];
-	long quota = (long)(cpus * HB_CGROUP_PERIOD_US + 0.5);
+	long quota = (long)(cpus * period_us + 0.5);
 	int rc;
 
 	if (quota < 1000)
 		quota = 1000; /* the kernel's least quota: 1 ms */
 	if (v2) {
-		hb_snprintf(q, sizeof(q), "%ld %d", quota, HB_CGROUP_PERIOD_US);
+		hb_snprintf(q, sizeof(q), "%ld %d", quota, period_us);
 		return put(dir, "cpu.max", q, e);
 	}
-	hb_snprintf(q, sizeof(q), "%d", HB_CGROUP_PERIOD_US);
+	hb_snprintf(q, sizeof(q), "%d", period_us);
 	rc = put(dir, "cpu.cfs_period_us", q, e);
 	hb_snprintf(q, sizeof(q), "%ld", quota);
 	if (!rc)
@@ -147,13 +147,20 @@ static int set_quota(int v2, const char *dir, double cpus, struct hb_err *e)
 	return rc;
 }
 
-int hb_cgroup_create(struct hb_cgroup *cg, const char *tag, double cpus, struct hb_err *e)
+int hb_cgroup_create(struct hb_cgroup *cg, const char *tag, double cpus, int period_us,
+		     struct hb_err *e)
 {
 	struct hb_err ce = {0}; /* enabling cpu for the root's children (may be on already) */
 	int rc;
 
 	if (!(cpus > 0) || cpus > 1024)
 		return hb_err_set(e, HB_EINVAL, "cgroup: a cap of %g CPUs is out of range", cpus);
+	if (!period_us)
+		period_us = HB_CGROUP_PERIOD_US;
+	if (period_us < HB_CGROUP_PERIOD_MIN_US || period_us > HB_CGROUP_PERIOD_MAX_US)
+		return hb_err_set(e, HB_EINVAL,
+				  "cgroup: a period of %d us is out of range (%d..%d us)",
+				  period_us, HB_CGROUP_PERIOD_MIN_US, HB_CGROUP_PERIOD_MAX_US);
 	rc = hb_cgroup_probe(cg, e);
 	if (rc)
 		return rc;
@@ -176,7 +183,8 @@ int hb_cgroup_create(struct hb_cgroup *cg, const char *tag, double cpus, struct 
 		return rc;
 	}
 	cg->cpus = cpus;
-	rc = set_quota(cg->v2, cg->path, cpus, e);
+	cg->period_us = period_us;
+	rc = set_quota(cg->v2, cg->path, cpus, period_us, e);
 	if (rc && ce.code) /* the likely cause (e.g. EBUSY: a container's root has processes) */
 		hb_err_prefix(e, "%s; then", ce.msg);
 	if (rc)
@@ -226,7 +234,7 @@ int hb_cgroup_add_threads(struct hb_cgroup *cg, pid_t pid, const pid_t *tids, in
 	if (!rc)
 		rc = put(cg->path, "cgroup.subtree_control", "+cpu", e);
 	if (!rc)
-		rc = set_quota(1, sub, cg->cpus, e);
+		rc = set_quota(1, sub, cg->cpus, cg->period_us, e);
 	hb_snprintf(num, sizeof(num), "%d", (int)pid);
 	if (!rc)
 		rc = put(cg->path, "cgroup.procs", num, e);

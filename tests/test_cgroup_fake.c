@@ -238,7 +238,7 @@ static void v2_threads(void **state)
 
 	(void)state;
 	group(g, sizeof(g), "v2", "vm");
-	assert_int_equal(hb_cgroup_create(&cg, "vm", 0.25, &e), 0);
+	assert_int_equal(hb_cgroup_create(&cg, "vm", 0.25, 20000, &e), 0);
 	assert_int_equal(cg.v2, 1);
 	assert_string_equal(cg.root, v2root);
 	snprintf(p, sizeof(p), "%s/%s", fake, g);
@@ -278,7 +278,7 @@ static void v2_process(void **state)
 
 	(void)state;
 	group(g, sizeof(g), "v2", "w_1");
-	assert_int_equal(hb_cgroup_create(&cg, "w/1", 1.5, &e), 0); /* '/' is no name char */
+	assert_int_equal(hb_cgroup_create(&cg, "w/1", 1.5, 20000, &e), 0); /* '/' is no name char */
 	assert_int_equal(hb_cgroup_add(&cg, 4242, &e), 0);
 	assert_int_equal(cg.threaded, 0);
 	hb_cgroup_destroy(&cg);
@@ -303,9 +303,10 @@ static void v2_quota(void **state)
 
 	(void)state;
 	group(g, sizeof(g), "v2", "q");
-	assert_int_equal(hb_cgroup_create(&cg, "q", 0.01, &e), 0); /* 200 us: raised to 1 ms */
+	assert_int_equal(hb_cgroup_create(&cg, "q", 0.01, 20000, &e),
+			 0); /* 200 us: raised to 1 ms */
 	hb_cgroup_destroy(&cg);
-	assert_int_equal(hb_cgroup_create(&cg, "q", 0.33333, &e), 0); /* 6666.6 us */
+	assert_int_equal(hb_cgroup_create(&cg, "q", 0.33333, 20000, &e), 0); /* 6666.6 us */
 	hb_cgroup_destroy(&cg);
 	snprintf(want, sizeof(want),
 		 "write v2/cgroup.subtree_control +cpu\n"
@@ -319,10 +320,25 @@ static void v2_quota(void **state)
 		 g, g, g, g, g, g);
 	assert_string_equal(oplog, want);
 	oplog[0] = '\0';
-	assert_int_equal(hb_cgroup_create(&cg, "q", 0, &e), HB_EINVAL);
+	assert_int_equal(hb_cgroup_create(&cg, "q", 0, 20000, &e), HB_EINVAL);
 	assert_non_null(strstr(e.msg, "a cap of 0 CPUs is out of range"));
-	assert_int_equal(hb_cgroup_create(&cg, "q", 1025, &e), HB_EINVAL);
+	assert_int_equal(hb_cgroup_create(&cg, "q", 1025, 20000, &e), HB_EINVAL);
+	hb_err_clear(&e);
+	assert_int_equal(hb_cgroup_create(&cg, "q", 0.5, 999, &e), HB_EINVAL);
+	assert_non_null(strstr(e.msg, "a period of 999 us is out of range (1000..1000000 us)"));
+	assert_int_equal(hb_cgroup_create(&cg, "q", 0.5, 1000001, &e), HB_EINVAL);
 	assert_string_equal(oplog, "");
+	/* period 0: the kernel's default period, 100 ms */
+	assert_int_equal(hb_cgroup_create(&cg, "q", 0.5, 0, &e), 0);
+	assert_int_equal(cg.period_us, 100000);
+	hb_cgroup_destroy(&cg);
+	snprintf(want, sizeof(want),
+		 "write v2/cgroup.subtree_control +cpu\n"
+		 "mkdir %s\n"
+		 "write %s/cpu.max 50000 100000\n"
+		 "rmdir %s\n",
+		 g, g, g);
+	assert_string_equal(oplog, want);
 }
 
 /* A cgroup2 root without the cpu controller (and no v1 one): unsupported, naming the file;
@@ -341,7 +357,7 @@ static void v2_no_cpu(void **state)
 	snprintf(want, sizeof(want), "%s/cgroup.controllers lacks \"cpu\"", v2root);
 	assert_non_null(strstr(e.msg, want));
 	hb_err_clear(&e);
-	assert_int_equal(hb_cgroup_create(&cg, "vm", 0.5, &e), HB_EUNSUPP);
+	assert_int_equal(hb_cgroup_create(&cg, "vm", 0.5, 20000, &e), HB_EUNSUPP);
 	assert_non_null(strstr(e.msg, want));
 	assert_string_equal(cg.path, "");
 	assert_string_equal(oplog, "");
@@ -359,7 +375,7 @@ static void v2_write_fails(void **state)
 
 	(void)state;
 	group(g, sizeof(g), "v2", "vm");
-	assert_int_equal(hb_cgroup_create(&cg, "vm", 0.5, &e), 0);
+	assert_int_equal(hb_cgroup_create(&cg, "vm", 0.5, 20000, &e), 0);
 	snprintf(fail_at, sizeof(fail_at), "%s/threads/cgroup.type", g);
 	assert_int_equal(hb_cgroup_add_threads(&cg, 4242, &tid, 1, &e), HB_EIO);
 	snprintf(want, sizeof(want), "cannot write \"threaded\" to %s/%s", fake, fail_at);
@@ -385,7 +401,7 @@ static void v2_write_fails(void **state)
 	mkfile(v2root, "cgroup.subtree_control", ""); /* cpu off again (on since the above) */
 	quiet--;
 	hb_strlcpy(fail_at, "v2/cgroup.subtree_control", sizeof(fail_at));
-	assert_int_equal(hb_cgroup_create(&cg, "vm", 0.5, &e), HB_EIO);
+	assert_int_equal(hb_cgroup_create(&cg, "vm", 0.5, 20000, &e), HB_EIO);
 	snprintf(p, sizeof(p), "%s/%s", fake, g);
 	snprintf(want, sizeof(want), "cannot write \"+cpu\" to %s/cgroup.subtree_control: %s",
 		 v2root, strerror(EINVAL));
@@ -399,7 +415,7 @@ static void v2_write_fails(void **state)
 	oplog[0] = '\0';
 	hb_err_clear(&e);
 	snprintf(fail_at, sizeof(fail_at), "%s/threads/cgroup.threads", g);
-	assert_int_equal(hb_cgroup_create(&cg, "vm", 0.5, &e), 0);
+	assert_int_equal(hb_cgroup_create(&cg, "vm", 0.5, 20000, &e), 0);
 	assert_int_equal(hb_cgroup_add_threads(&cg, 4242, two, 2, &e), HB_EIO);
 	snprintf(want, sizeof(want), "cannot write \"4243\" to %s/%s", fake, fail_at);
 	assert_non_null(strstr(e.msg, want));
@@ -458,7 +474,7 @@ static void v1_threads(void **state)
 	(void)state;
 	hb_cgroup_test_mounts("", v1root);
 	group(g, sizeof(g), "v1", "vm");
-	assert_int_equal(hb_cgroup_create(&cg, "vm", 0.5, &e), 0);
+	assert_int_equal(hb_cgroup_create(&cg, "vm", 0.5, 20000, &e), 0);
 	assert_int_equal(cg.v2, 0);
 	assert_int_equal(hb_cgroup_add_threads(&cg, 4242, tids, 2, &e), 0);
 	hb_cgroup_destroy(&cg);
