@@ -1242,6 +1242,17 @@ static void run_group(struct cal *c, enum group g)
 	memset(&p, 0, sizeof(p));
 	if (!group_wanted(c, g) || *c->stop)
 		return;
+	if (g == G_VM && c->lat == LAT_NONE) { /* netem asked for, none here */
+		int others = 0;
+		for (size_t i = 0; i < NEXP; i++) {
+			if (c->want[i] && exps[i].kind == K_DELTA)
+				set_v(&c->res[i], V_SETUP, "%s", c->netem_why);
+			else if (c->want[i] && exps[i].group == g)
+				others = 1;
+		}
+		if (!others)
+			return; /* no VM to boot for nothing */
+	}
 	if (g == G_MEMORY) {
 		for (size_t i = 0; i < NEXP; i++)
 			if (c->want[i] && exps[i].group == G_MEMORY)
@@ -1298,10 +1309,6 @@ static void run_group(struct cal *c, enum group g)
 		group_setup_failed(c, g, why);
 		goto out;
 	}
-	if (g == G_VM && c->lat == LAT_NONE)
-		for (size_t i = 0; i < NEXP; i++)
-			if (c->want[i] && !strcmp(exps[i].name, "latency-vm"))
-				set_v(&c->res[i], V_SETUP, "%s", c->netem_why);
 	eval_group(c, g, root);
 	annotate_results(c, g, path);
 out:
