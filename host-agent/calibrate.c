@@ -1058,9 +1058,7 @@ static int write_outputs(const struct cal *c, FILE *tty)
 		hb_snprintf(tinj, sizeof(tinj), "%s", inj);
 		if (lat_at(c, x)) { /* where the delay sits: the table says it, not only the JSON */
 			hb_snprintf(tinj, sizeof(tinj), "%s %s", inj,
-				    c->lat == LAT_NETEM	 ? "netem"
-				    : c->lat == LAT_NONE ? "-"
-							 : "peer");
+				    c->lat == LAT_NETEM || c->lat == LAT_NONE ? "netem" : "peer");
 			hb_snprintf(inj, sizeof(inj), "%g %s, %s", x->injected, x->inj_unit,
 				    lat_at(c, x));
 		}
