@@ -195,7 +195,8 @@ int hb_netpeer_open(struct hb_netpeer *np, const struct hb_netpeer_cfg *c, json_
 			json_object_set_new(info, "net_shaping",
 					    json_pack("{s:f, s:f, s:s, s:s}", "rate_mbit",
 						      c->rate_mbit, "delay_ms", c->delay_ms,
-						      "qdisc", "netem", "device", c->tap));
+						      "qdisc", c->delay_ms > 0 ? "netem" : "tbf",
+						      "device", c->tap));
 			return 0;
 		}
 		if (c->adopt_tap) {
