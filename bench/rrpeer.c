@@ -161,59 +161,45 @@ static void echo_delayed(const struct echo *x)
 		free(q[head].buf);
 }
 
-static void *tcp_echo(void *arg)
+/* The undelayed echo: every read written straight back. */
+static void echo_now(const struct echo *x)
 {
-	struct echo x = *(struct echo *)arg;
-	int fd = x.fd;
-	char *buf = NULL;
+	char *buf = malloc(RR_BUF);
 
-	free(arg);
-	if (x.delay_ns > 0) {
-		echo_delayed(&x);
-		goto out;
-	}
-	buf = malloc(RR_BUF);
-	while (buf) {
-		ssize_t n = recv(fd, buf, RR_BUF, 0);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0 || send_all(fd, buf, (size_t)n))
-			break;
-	}
-out:
-	free(buf);
-	close(fd);
-	return NULL;
-}
-
-static void *udp_echo(void *arg)
-{
-	struct echo x = *(struct echo *)arg;
-	int fd = x.fd;
-	char *buf = NULL;
-
-	free(arg);
-	if (x.delay_ns > 0) {
-		echo_delayed(&x);
-		return NULL;
-	}
-	buf = malloc(RR_BUF);
 	while (buf) {
 		struct sockaddr_storage from;
 		socklen_t fl = sizeof(from);
-		ssize_t n = recvfrom(fd, buf, RR_BUF, 0, (struct sockaddr *)&from, &fl);
+		ssize_t n = x->udp ? recvfrom(x->fd, buf, RR_BUF, 0, (struct sockaddr *)&from, &fl)
+				   : recv(x->fd, buf, RR_BUF, 0);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0)
+		if (n < 0 || (!x->udp && n == 0))
 			break;
-		sendto(fd, buf, (size_t)n, 0, (struct sockaddr *)&from, fl);
+		if (x->udp)
+			sendto(x->fd, buf, (size_t)n, 0, (struct sockaddr *)&from, fl);
+		else if (send_all(x->fd, buf, (size_t)n))
+			break;
 	}
 	free(buf);
+}
+
+/* A thread per TCP connection (closes it when done) and one for the UDP socket. */
+static void *echo_thread(void *arg)
+{
+	struct echo x = *(struct echo *)arg;
+
+	free(arg);
+	if (x.delay_ns > 0)
+		echo_delayed(&x);
+	else
+		echo_now(&x);
+	if (!x.udp)
+		close(x.fd);
 	return NULL;
 }
 
-/* Starts fn on its own struct echo (which fn frees); nonzero when it could not. */
-static int spawn_detached(void *(*fn)(void *), int fd, int udp, int64_t delay_ns)
+/* Starts echo_thread on its own struct echo (which it frees); nonzero when it could not. */
+static int spawn_detached(int fd, int udp, int64_t delay_ns)
 {
 	struct echo *x = malloc(sizeof(*x));
 	pthread_t th;
@@ -227,7 +213,7 @@ static int spawn_detached(void *(*fn)(void *), int fd, int udp, int64_t delay_ns
 	x->delay_ns = delay_ns;
 	pthread_attr_init(&at);
 	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
-	rc = pthread_create(&th, &at, fn, x);
+	rc = pthread_create(&th, &at, echo_thread, x);
 	pthread_attr_destroy(&at);
 	if (rc)
 		free(x);
@@ -270,7 +256,7 @@ static int peer_fn(void *arg, int outfd)
 	}
 	us = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (us >= 0 && !bind(us, (struct sockaddr *)&sa, sizeof(sa)) &&
-	    !spawn_detached(udp_echo, us, 1, pa->delay_ns))
+	    !spawn_detached(us, 1, pa->delay_ns))
 		udp = 1;
 	dprintf(outfd, "%d %d\n", ntohs(sa.sin_port), udp);
 	close(outfd);
@@ -284,7 +270,7 @@ static int peer_fn(void *arg, int outfd)
 			return 1;
 		}
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		if (spawn_detached(tcp_echo, fd, 0, pa->delay_ns))
+		if (spawn_detached(fd, 0, pa->delay_ns))
 			close(fd);
 	}
 }
