@@ -29,7 +29,9 @@
 
 #define RR_BUF		 65536
 #define RR_START_TIMEOUT 10.0
-#define RR_HOLD_MAX	 256 /* replies held per thread; beyond: UDP drops, TCP stops reading */
+/* replies held per thread (netrr has at most 64 flows); beyond, the thread stops reading and
+ * the socket buffers what comes (stamped when read) */
+#define RR_HOLD_MAX 256
 
 /* What the server child gets: where to listen and how long to hold each reply. */
 struct peer_arg {
@@ -140,7 +142,7 @@ static void echo_delayed(const struct echo *x)
 						(struct sockaddr *)&h->to, &h->tl)
 				     : recv(x->fd, buf, RR_BUF, MSG_DONTWAIT);
 			now = mono_ns();
-			if (got <= 0) {
+			if (got < 0 || (got == 0 && !x->udp)) { /* UDP: an empty datagram is one */
 				free(buf);
 				if (got == 0 && !x->udp)
 					eof = 1; /* answer what is held, then close */
@@ -149,7 +151,7 @@ static void echo_delayed(const struct echo *x)
 					break;
 				continue;
 			}
-			h->buf = realloc(buf, (size_t)got);
+			h->buf = got ? realloc(buf, (size_t)got) : NULL;
 			if (!h->buf)
 				h->buf = buf;
 			h->len = (size_t)got;
