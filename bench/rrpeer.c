@@ -32,6 +32,7 @@
 /* replies held per thread (netrr has at most 64 flows); beyond, the thread stops reading and
  * the socket buffers what comes (stamped when read) */
 #define RR_HOLD_MAX 256
+#define RR_SPIN_NS  300000 /* a held reply's last 300 us are waited for by polling */
 
 /* What the server child gets: where to listen and how long to hold each reply. */
 struct peer_arg {
@@ -114,7 +115,12 @@ static void echo_delayed(const struct echo *x)
 		if (eof == 2 || (eof && !n))
 			break;
 		if (n) {
-			int64_t left = q[head].due - now;
+			/* sleep to RR_SPIN_NS before the deadline, then poll without sleeping: a
+			 * wake-up from a sleep of milliseconds comes 50-150 us late on a loaded
+			 * host (more the longer the sleep), a busy poll at the deadline */
+			int64_t left = q[head].due - now - RR_SPIN_NS;
+			if (left < 0)
+				left = 0;
 			ts.tv_sec = (time_t)(left / 1000000000);
 			ts.tv_nsec = (long)(left % 1000000000);
 			tp = &ts;

@@ -105,7 +105,7 @@ static const struct exp exps[] = {
 	 "Mbit/s", 1e-3, GOODPUT, "Gbit/s", 0.05,
 	 "tc tbf rate on the host end of the VM's tap, host to guest (net_rate_limit)"},
 	{"latency-vm", G_VM, "netrr", "vm", "vm-limited", "rtt_p50", K_DELTA, INJ_DELAY_MS, "ms",
-	 1000, 1, "us", 0.10, NULL /* lat_what(): netem or the echo peer */},
+	 1000, 1, "us", 0.15, NULL /* inj_what(): netem or the echo peer */},
 	{"cpu-native", G_NATIVE, "cpu", "native", "native-capped", "ops", K_CPU, INJ_CPUS, "CPUs",
 	 1, 1, "ops/s", 0.05, "cgroup CPU quota on the native worker (cpu_limit)"},
 	{"cpu-vm", G_VM, "cpu", "vm", "vm-limited", "ops", K_CPU, INJ_CPUS, "CPUs", 1, 1, "ops/s",

@@ -153,7 +153,7 @@ assert c["verdict"] == "pass" and c["n"] == 5, c
 assert c["injected_at"] == "echo peer (--latency-method peer)", c
 assert "not the network path" in c["injection"], c
 assert c["expected"] == 5000 and c["unit"] == "us", c
-assert abs(c["ratio"] - 1) <= c["tolerance"] == 0.10, c
+assert abs(c["ratio"] - 1) <= c["tolerance"] == 0.15, c
 r = json.load(open(d + "/vm/results.json"))
 assert r["calibration"][0]["injected_at"] == c["injected_at"], r["calibration"]
 info = {t["name"]: t.get("info", {}) for t in r["targets"]}
