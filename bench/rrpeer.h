@@ -39,7 +39,8 @@ int hb_rrpeer_start(struct hb_rrpeer *p, const char *netns, const char *bind_add
 /*
  * The same with every reply (TCP: every received segment; UDP: every datagram) held until
  * its receive time + delay_ms (0..HB_RRPEER_MAX_DELAY_MS; 0 is hb_rrpeer_start), on the
- * monotonic clock with a timer slack of 1 ns; concurrent flows do not wait for each other.
+ * monotonic clock (a sleep with a timer slack of 1 ns to 300 us before it, then polling);
+ * concurrent flows do not wait for each other.
  */
 int hb_rrpeer_start_delayed(struct hb_rrpeer *p, const char *netns, const char *bind_addr, int port,
 			    double delay_ms, struct hb_err *e);
