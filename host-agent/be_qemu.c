@@ -84,6 +84,10 @@ static const struct hb_param qemu_opts[] = {
 	{"net_delay", HB_P_DOUBLE, 0, 10000, "0", NULL,
 	 "milliseconds added to every packet the host end of the tap sends to the guest (tc "
 	 "netem delay; net tap only; 0: none)"},
+	{"net_reply_delay", HB_P_DOUBLE, 0, 1000, "0", NULL,
+	 "milliseconds the echo server at the host end (netrr's peer) holds every reply after "
+	 "its request arrived: a known, application-level latency for kernels without netem "
+	 "(not on the network path; net tap or user; 0: none)"},
 	{"cpu_limit", HB_P_DOUBLE, 0, 1024, "0", NULL,
 	 "CPUs the VM's vCPU threads may use once booted (a cgroup with a CPU quota per "
 	 "cpu_limit_period on the threads QMP names; QEMU's own threads stay uncapped; 0: no "
@@ -120,7 +124,7 @@ struct qemu {
 	const struct hb_env *env;
 	char name[64];
 	const char *accel, *net, *probe_cache;
-	double net_rate_mbit, net_delay_ms, cpu_limit, cpu_limit_period_ms;
+	double net_rate_mbit, net_delay_ms, net_reply_delay_ms, cpu_limit, cpu_limit_period_ms;
 	struct hb_cgroup cg; /* cpu_limit: QEMU's group (path "" none) */
 	long boot_timeout, kvm_probe_timeout;
 	struct hb_qemu_vm vm; /* what the command line is built from */
@@ -255,6 +259,7 @@ static void describe(struct qemu *q, const json_t *o)
 	vm->disk_bps_limit = (unsigned long long)hb_param_int(o, "disk_bps_limit");
 	q->net_rate_mbit = hb_param_double(o, "net_rate_limit");
 	q->net_delay_ms = hb_param_double(o, "net_delay");
+	q->net_reply_delay_ms = hb_param_double(o, "net_reply_delay");
 	q->cpu_limit = hb_param_double(o, "cpu_limit");
 	q->cpu_limit_period_ms = hb_param_double(o, "cpu_limit_period");
 	vm->full = hb_param_bool(o, "full_featured");
@@ -326,6 +331,11 @@ static void qemu_check(const json_t *opts, const char *name, const struct hb_che
 	if ((q->net_rate_mbit > 0 || q->net_delay_ms > 0) && strcmp(q->net, "tap"))
 		hb_diag_error(d,
 			      "%snet_rate_limit and net_delay shape the tap: they need net \"tap\"",
+			      where);
+	if (q->net_reply_delay_ms > 0 && !strcmp(q->net, "none"))
+		hb_diag_error(d,
+			      "%snet_reply_delay delays the replies of the echo server at the host "
+			      "end: it needs net \"tap\" or \"user\", not \"none\"",
 			      where);
 	hb_strlcpy(facts->machine, q->vm.machine, sizeof(facts->machine));
 	facts->vcpus = (int)q->vm.vcpus;
@@ -695,6 +705,7 @@ static int setup_network(struct qemu *q, struct hb_target_facts *facts, json_t *
 		.none_why = "no network path to an iperf3 server",
 		.rate_mbit = q->net_rate_mbit,
 		.delay_ms = q->net_delay_ms,
+		.reply_delay_ms = q->net_reply_delay_ms,
 		.log = q->env->log,
 		.log_arg = q->env->log_arg,
 	};
