@@ -1506,6 +1506,25 @@ static void run_checks(struct cmp *c)
 
 /* ---- A/B in one run (--ab) ---- */
 
+/* Whether two samples of rows x and y (together) are equal: values on a grid (quantized). */
+static int has_ties(const json_t *x, const json_t *y)
+{
+	const json_t *xs = json_object_get(x, "samples"), *ys = json_object_get(y, "samples");
+	size_t nx = json_array_size(xs), n = nx + json_array_size(ys);
+	double *v = malloc((n ? n : 1) * sizeof(*v));
+	int ties = 0;
+
+	if (!v)
+		return 1; /* the floor then applies: the cautious side */
+	for (size_t i = 0; i < n; i++)
+		v[i] = json_number_value(json_array_get(i < nx ? xs : ys, i < nx ? i : i - nx));
+	qsort(v, n, sizeof(*v), cmp_dbl);
+	for (size_t i = 1; i < n && !ties; i++)
+		ties = v[i] == v[i - 1];
+	free(v);
+	return ties;
+}
+
 /*
  * The A/B test of one row (into r->abs): target B's samples against target A's of the same
  * run, paired (paired_units: boot g of B with boot g of A, else repetition r with repetition
@@ -1547,8 +1566,12 @@ static int ab_test(const struct cmp *c, struct cmp_row *r, const json_t *ra, con
 			how == PAIR_BOOT ? "A/B paired by boot" : "A/B paired by repetition";
 		t->nb = t->nc = gd.n;
 		est = gd.mean;
+		/* the quantization floor only for values on a grid (ties among them): the
+		 * smallest gap of a continuous metric is the spread across the run's boots,
+		 * which pairing cancels */
 		if (gd.n >= 2)
-			vc[nv++] = (struct hb_vcomp){fmax(gd.var, qa + qb) / (double)gd.n,
+			vc[nv++] = (struct hb_vcomp){fmax(gd.var, has_ties(ra, rb) ? qa + qb : 0) /
+							     (double)gd.n,
 						     (double)(gd.n - 1)};
 	} else {
 		r->decided_by = "A/B unpaired";
