@@ -14,8 +14,10 @@
  *    change beyond the threshold in the bad direction;
  *  - what else fails: a current run that is not complete, a gated row or target missing from it,
  *    nothing comparable at all; differing profile/targets/host facts are listed (--strict: fail).
- * Output: text or Markdown that lead with the verdict and the regressions, JSON, JUnit XML; and
- * an A/A self-test (--aa) that measures the gate's own false-alarm rate.
+ * Output: text or Markdown that lead with the verdict and the regressions, JSON, JUnit XML; an
+ * A/A self-test (--aa) that measures the gate's own false-alarm rate; and A/B in one run (--ab A
+ * B RUN): target B against target A of the same run, their units paired by boot or repetition
+ * (the pairs share the host's state, so no run-to-run spread enters).
  */
 #include "rep_int.h"
 #include "stats.h"
