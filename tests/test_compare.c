@@ -725,6 +725,17 @@ static void test_ab_missing_and_errors(void **state)
 	assert_int_equal(r.rc, 0);
 	assert_non_null(strstr(r.out, "MISSING: vm-b cpu/ops: in target vm-a, not in vm-b\n"));
 	run_free(&r);
+	/* a guest hung in one boot: the run is incomplete and fails; its rows do not pair */
+	r = compare("--ab", "vm-a", "vm-b", "ab-incomplete.json", NULL);
+	assert_int_equal(r.rc, 1);
+	assert_line(r.out, 0,
+		    "hvbench compare: FAIL: the A/B run's status is \"incomplete\" (1 failure)");
+	assert_non_null(strstr(r.out, "n too small: vm-b boot/time_to_ready: 3.400 -> 2.767 s: not "
+				      "tested: one unit on a side"));
+	run_free(&r);
+	r = compare("--ab", "vm-a", "vm-b", "ab-incomplete.json", "--allow-missing", NULL);
+	assert_int_equal(r.rc, 0);
+	run_free(&r);
 	r = compare("--ab", "vm-a", "vm-c", "ab-aa.json", NULL);
 	assert_int_equal(r.rc, 2);
 	assert_string_equal(r.out, "");
