@@ -1,7 +1,12 @@
 /*
  * rrpeer.c — the echo server for the netrr workload (see rrpeer.h). The child reports
  * "PORT UDP\n" on its output pipe once both sockets are bound and listening, so the parent
- * needs no polling of /proc and port 0 works.
+ * needs no polling of /proc and port 0 works. With a reply delay, every echo thread holds what
+ * it received in a FIFO of replies, each due at its receive time + the delay, and waits in
+ * ppoll for whichever comes first: more input or the earliest due reply. The one UDP thread
+ * serves every flow, so a sleep per reply there would queue one flow's reply behind another's
+ * delay; the FIFO keeps every reply at exactly its own receive time + delay (the delay is
+ * constant, so receive order is due order and a FIFO is the deadline queue).
  */
 #include "rrpeer.h"
 #include "child.h"
@@ -12,84 +17,232 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <stddef.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #define RR_BUF		 65536
 #define RR_START_TIMEOUT 10.0
+/* replies held per thread (netrr has at most 64 flows); beyond, the thread stops reading and
+ * the socket buffers what comes (stamped when read) */
+#define RR_HOLD_MAX 256
+#define RR_SPIN_NS  300000 /* a held reply's last 300 us are waited for by polling */
 
-static void *tcp_echo(void *arg)
+/* What the server child gets: where to listen and how long to hold each reply. */
+struct peer_arg {
+	struct hb_server_at at;
+	int64_t delay_ns;
+};
+_Static_assert(offsetof(struct peer_arg, at) == 0, "the child is handed &peer_arg.at");
+
+/* The echo loop of one socket (TCP: a connection; UDP: the bound socket). */
+struct echo {
+	int fd, udp;
+	int64_t delay_ns;
+};
+
+/* ---- held replies (reply delay > 0) ---- */
+
+struct held {
+	int64_t due; /* CLOCK_MONOTONIC ns */
+	char *buf;
+	size_t len;
+	struct sockaddr_storage to; /* UDP: the sender */
+	socklen_t tl;
+};
+
+static int64_t mono_ns(void)
 {
-	int fd = (int)(intptr_t)arg;
-	char *buf = malloc(RR_BUF);
+	struct timespec ts;
 
-	while (buf) {
-		ssize_t n = recv(fd, buf, RR_BUF, 0), off = 0;
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		while (off < n) {
-			ssize_t w = send(fd, buf + off, (size_t)(n - off), MSG_NOSIGNAL);
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w <= 0)
-				goto out;
-			off += w;
-		}
-	}
-out:
-	free(buf);
-	close(fd);
-	return NULL;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-static void *udp_echo(void *arg)
+/* Sends all of buf on a connected stream; -1 when the connection is gone. */
+static int send_all(int fd, const char *buf, size_t n)
 {
-	int fd = (int)(intptr_t)arg;
+	size_t off = 0;
+
+	while (off < n) {
+		ssize_t w = send(fd, buf + off, n - off, MSG_NOSIGNAL);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		off += (size_t)w;
+	}
+	return 0;
+}
+
+/*
+ * The delayed echo: what arrives at time t goes back at t + delay (its own deadline, whatever
+ * else is held). A TCP stream's segments are held each from its own arrival, so a request in
+ * several pieces is answered piece by piece, the last piece delay after the request's end.
+ * Returns when the socket fails or (TCP) the peer closed and every held reply went out.
+ */
+static void echo_delayed(const struct echo *x)
+{
+	struct held q[RR_HOLD_MAX];
+	size_t head = 0, n = 0;
+	int eof = 0;
+
+	memset(q, 0, sizeof(q));
+	for (;;) {
+		int64_t now = mono_ns();
+		struct pollfd pf = {.fd = x->fd, .events = 0};
+		struct timespec ts, *tp = NULL;
+		int r;
+
+		while (n && q[head].due <= now) {
+			struct held *h = &q[head];
+			if (x->udp)
+				sendto(x->fd, h->buf, h->len, 0, (struct sockaddr *)&h->to, h->tl);
+			else if (send_all(x->fd, h->buf, h->len))
+				eof = 2; /* the connection is gone: drop the rest */
+			free(h->buf);
+			h->buf = NULL;
+			head = (head + 1) % RR_HOLD_MAX;
+			n--;
+			now = mono_ns();
+		}
+		if (eof == 2 || (eof && !n))
+			break;
+		if (n) {
+			/* sleep to RR_SPIN_NS before the deadline, then poll without sleeping: a
+			 * wake-up from a sleep of milliseconds comes 50-150 us late on a loaded
+			 * host (more the longer the sleep), a busy poll at the deadline */
+			int64_t left = q[head].due - now - RR_SPIN_NS;
+			if (left < 0)
+				left = 0;
+			ts.tv_sec = (time_t)(left / 1000000000);
+			ts.tv_nsec = (long)(left % 1000000000);
+			tp = &ts;
+		}
+		if (!eof && n < RR_HOLD_MAX)
+			pf.events = POLLIN;
+		else if (!n)
+			break;
+		r = ppoll(&pf, 1, tp, NULL);
+		if (r < 0 && errno != EINTR)
+			break;
+		if (r > 0 && (pf.revents & (POLLERR | POLLNVAL)) && !(pf.revents & POLLIN))
+			break;
+		if (r <= 0 || !(pf.revents & (POLLIN | POLLHUP)))
+			continue;
+		{
+			struct held *h = &q[(head + n) % RR_HOLD_MAX];
+			char *buf = malloc(RR_BUF);
+			ssize_t got;
+
+			if (!buf)
+				break;
+			h->tl = sizeof(h->to);
+			got = x->udp ? recvfrom(x->fd, buf, RR_BUF, MSG_DONTWAIT,
+						(struct sockaddr *)&h->to, &h->tl)
+				     : recv(x->fd, buf, RR_BUF, MSG_DONTWAIT);
+			now = mono_ns();
+			if (got < 0 || (got == 0 && !x->udp)) { /* UDP: an empty datagram is one */
+				free(buf);
+				if (got == 0 && !x->udp)
+					eof = 1; /* answer what is held, then close */
+				else if (got < 0 && errno != EINTR && errno != EAGAIN &&
+					 !(x->udp && errno == ECONNREFUSED))
+					break;
+				continue;
+			}
+			h->buf = got ? realloc(buf, (size_t)got) : NULL;
+			if (!h->buf)
+				h->buf = buf;
+			h->len = (size_t)got;
+			h->due = now + x->delay_ns;
+			n++;
+		}
+	}
+	for (; n; n--, head = (head + 1) % RR_HOLD_MAX)
+		free(q[head].buf);
+}
+
+/* The undelayed echo: every read written straight back. */
+static void echo_now(const struct echo *x)
+{
 	char *buf = malloc(RR_BUF);
 
 	while (buf) {
 		struct sockaddr_storage from;
 		socklen_t fl = sizeof(from);
-		ssize_t n = recvfrom(fd, buf, RR_BUF, 0, (struct sockaddr *)&from, &fl);
+		ssize_t n = x->udp ? recvfrom(x->fd, buf, RR_BUF, 0, (struct sockaddr *)&from, &fl)
+				   : recv(x->fd, buf, RR_BUF, 0);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0)
+		if (n < 0 || (!x->udp && n == 0))
 			break;
-		sendto(fd, buf, (size_t)n, 0, (struct sockaddr *)&from, fl);
+		if (x->udp)
+			sendto(x->fd, buf, (size_t)n, 0, (struct sockaddr *)&from, fl);
+		else if (send_all(x->fd, buf, (size_t)n))
+			break;
 	}
 	free(buf);
+}
+
+/* A thread per TCP connection (closes it when done) and one for the UDP socket. */
+static void *echo_thread(void *arg)
+{
+	struct echo x = *(struct echo *)arg;
+
+	free(arg);
+	if (x.delay_ns > 0)
+		echo_delayed(&x);
+	else
+		echo_now(&x);
+	if (!x.udp)
+		close(x.fd);
 	return NULL;
 }
 
-static int spawn_detached(void *(*fn)(void *), int fd)
+/* Starts echo_thread on its own struct echo (which it frees); nonzero when it could not. */
+static int spawn_detached(int fd, int udp, int64_t delay_ns)
 {
+	struct echo *x = malloc(sizeof(*x));
 	pthread_t th;
 	pthread_attr_t at;
 	int rc;
 
+	if (!x)
+		return -1;
+	x->fd = fd;
+	x->udp = udp;
+	x->delay_ns = delay_ns;
 	pthread_attr_init(&at);
 	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
-	rc = pthread_create(&th, &at, fn, (void *)(intptr_t)fd);
+	rc = pthread_create(&th, &at, echo_thread, x);
 	pthread_attr_destroy(&at);
+	if (rc)
+		free(x);
 	return rc;
 }
 
 /* The child: bind, report the port, serve until killed. */
 static int peer_fn(void *arg, int outfd)
 {
-	const struct hb_server_at *a = arg;
+	const struct peer_arg *pa = arg;
+	const struct hb_server_at *a = &pa->at;
 	struct sockaddr_in sa;
 	socklen_t sl = sizeof(sa);
 	struct hb_err e;
 	int ls, us, one = 1, udp = 0;
 
 	hb_err_clear(&e);
+	/* a held reply leaves at its deadline, not up to 50 us later (the default timer slack;
+	 * threads inherit it) */
+	if (pa->delay_ns > 0)
+		prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
 	if (a->netns && hb_netns_enter(a->netns, &e)) {
 		dprintf(2, "%s\n", e.msg);
 		return 1;
@@ -111,7 +264,7 @@ static int peer_fn(void *arg, int outfd)
 	}
 	us = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (us >= 0 && !bind(us, (struct sockaddr *)&sa, sizeof(sa)) &&
-	    !spawn_detached(udp_echo, us))
+	    !spawn_detached(us, 1, pa->delay_ns))
 		udp = 1;
 	dprintf(outfd, "%d %d\n", ntohs(sa.sin_port), udp);
 	close(outfd);
@@ -125,7 +278,7 @@ static int peer_fn(void *arg, int outfd)
 			return 1;
 		}
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		if (spawn_detached(tcp_echo, fd))
+		if (spawn_detached(fd, 0, pa->delay_ns))
 			close(fd);
 	}
 }
@@ -153,7 +306,14 @@ static int parse_ready(char *line, struct hb_rrpeer *p)
 int hb_rrpeer_start(struct hb_rrpeer *p, const char *netns, const char *bind_addr, int port,
 		    struct hb_err *e)
 {
-	struct hb_server_at a = hb_server_at(netns, bind_addr, port);
+	return hb_rrpeer_start_delayed(p, netns, bind_addr, port, 0, e);
+}
+
+int hb_rrpeer_start_delayed(struct hb_rrpeer *p, const char *netns, const char *bind_addr, int port,
+			    double delay_ms, struct hb_err *e)
+{
+	struct peer_arg pa = {.at = hb_server_at(netns, bind_addr, port)};
+	const struct hb_server_at a = pa.at;
 	struct hb_child c;
 	double deadline = hb_now() + RR_START_TIMEOUT;
 	char line[64];
@@ -163,7 +323,13 @@ int hb_rrpeer_start(struct hb_rrpeer *p, const char *netns, const char *bind_add
 	memset(p, 0, sizeof(*p));
 	if (port < 0 || port > 65535)
 		return hb_err_set(e, HB_EINVAL, "echo server: bad port %d", port);
-	rc = hb_child_server_fork(&c, "echo server", peer_fn, &a, p->addr, p->netns, e);
+	if (!(delay_ms >= 0 && delay_ms <= HB_RRPEER_MAX_DELAY_MS))
+		return hb_err_set(e, HB_EINVAL, "echo server: reply delay %g ms is not in 0..%d ms",
+				  delay_ms, HB_RRPEER_MAX_DELAY_MS);
+	pa.delay_ns = (int64_t)(delay_ms * 1e6 + 0.5);
+	p->delay_ms = delay_ms;
+	/* the child gets &pa.at, i.e. &pa (at is its first member): peer_fn reads the delay */
+	rc = hb_child_server_fork(&c, "echo server", peer_fn, &pa.at, p->addr, p->netns, e);
 	if (rc)
 		return rc;
 	for (;;) {

@@ -33,8 +33,10 @@ static const struct hb_param native_opts[] = {
 	{"allow_existing", HB_P_BOOL, 0, 0, "false", NULL,
 	 "consent to disk workloads writing over disk_target"},
 	{"cpu_limit", HB_P_DOUBLE, 0, 1024, "0", NULL,
-	 "CPUs the worker may use (a cgroup with a CPU quota over a 20 ms period; 0: no cap); "
+	 "CPUs the worker may use (a cgroup with a CPU quota per cpu_limit_period; 0: no cap); "
 	 "emulates a capped CPU share"},
+	{"cpu_limit_period", HB_P_DOUBLE, 1, 1000, "100", NULL,
+	 "milliseconds of cpu_limit's quota period (the kernel's default 100)"},
 	{"disk_size", HB_P_SIZE, 16 << 20, 1ULL << 40, "512M", NULL,
 	 "size of the scratch disk file made and filled once at start, before anything is "
 	 "measured (as a VM's scratch drive is); not used with disk_target"},
@@ -96,13 +98,14 @@ static int native_start(void *priv, const struct hb_target *t, const struct hb_e
 		json_object_set_new(info, "scratch_disk", json_string(n->disk));
 	}
 	if (hb_param_double(t->opts, "cpu_limit") > 0) {
-		int rc =
-			hb_cgroup_create(&n->cg, t->name, hb_param_double(t->opts, "cpu_limit"), e);
+		int rc = hb_cgroup_create(
+			&n->cg, t->name, hb_param_double(t->opts, "cpu_limit"),
+			(int)(hb_param_double(t->opts, "cpu_limit_period") * 1000 + 0.5), e);
 		if (rc)
 			return rc;
-		json_object_set_new(
-			info, "cpu_limit",
-			json_pack("{s:f, s:s}", "cpus", n->cg.cpus, "cgroup", n->cg.path));
+		json_object_set_new(info, "cpu_limit",
+				    json_pack("{s:f, s:f, s:s}", "cpus", n->cg.cpus, "period_ms",
+					      n->cg.period_us / 1000.0, "cgroup", n->cg.path));
 	}
 	facts->emulation = 0;
 	json_object_set_new(info, "scratch_dir", json_string(env->scratch_dir));

@@ -84,10 +84,17 @@ static const struct hb_param qemu_opts[] = {
 	{"net_delay", HB_P_DOUBLE, 0, 10000, "0", NULL,
 	 "milliseconds added to every packet the host end of the tap sends to the guest (tc "
 	 "netem delay; net tap only; 0: none)"},
+	{"net_reply_delay", HB_P_DOUBLE, 0, 1000, "0", NULL,
+	 "milliseconds the echo server at the host end (netrr's peer) holds every reply after "
+	 "its request arrived: a known, application-level latency for kernels without netem "
+	 "(not on the network path; net tap or user; 0: none)"},
 	{"cpu_limit", HB_P_DOUBLE, 0, 1024, "0", NULL,
-	 "CPUs the VM's vCPU threads may use once booted (a cgroup with a CPU quota over a "
-	 "20 ms period on the threads QMP names; QEMU's own threads stay uncapped; 0: no cap); "
-	 "emulates a capped or contended vCPU"},
+	 "CPUs the VM's vCPU threads may use once booted (a cgroup with a CPU quota per "
+	 "cpu_limit_period on the threads QMP names; QEMU's own threads stay uncapped; 0: no "
+	 "cap); emulates a capped or contended vCPU"},
+	{"cpu_limit_period", HB_P_DOUBLE, 1, 1000, "100", NULL,
+	 "milliseconds of cpu_limit's quota period (the kernel's default 100; shorter periods "
+	 "throttle more often, and each throttle costs a TCG vCPU work)"},
 	{"net", HB_P_ENUM, 0, 0, "tap", nets,
 	 "tap: tap device in a private netns (user networking if that fails); user: slirp"},
 	{"kernel", HB_P_STRING, 0, 4096, "", NULL, "guest kernel (default: make guest's)"},
@@ -117,7 +124,7 @@ struct qemu {
 	const struct hb_env *env;
 	char name[64];
 	const char *accel, *net, *probe_cache;
-	double net_rate_mbit, net_delay_ms, cpu_limit;
+	double net_rate_mbit, net_delay_ms, net_reply_delay_ms, cpu_limit, cpu_limit_period_ms;
 	struct hb_cgroup cg; /* cpu_limit: QEMU's group (path "" none) */
 	long boot_timeout, kvm_probe_timeout;
 	struct hb_qemu_vm vm; /* what the command line is built from */
@@ -252,7 +259,9 @@ static void describe(struct qemu *q, const json_t *o)
 	vm->disk_bps_limit = (unsigned long long)hb_param_int(o, "disk_bps_limit");
 	q->net_rate_mbit = hb_param_double(o, "net_rate_limit");
 	q->net_delay_ms = hb_param_double(o, "net_delay");
+	q->net_reply_delay_ms = hb_param_double(o, "net_reply_delay");
 	q->cpu_limit = hb_param_double(o, "cpu_limit");
+	q->cpu_limit_period_ms = hb_param_double(o, "cpu_limit_period");
 	vm->full = hb_param_bool(o, "full_featured");
 	s = hb_param_str(o, "append");
 	vm->append = s ? s : "";
@@ -322,6 +331,11 @@ static void qemu_check(const json_t *opts, const char *name, const struct hb_che
 	if ((q->net_rate_mbit > 0 || q->net_delay_ms > 0) && strcmp(q->net, "tap"))
 		hb_diag_error(d,
 			      "%snet_rate_limit and net_delay shape the tap: they need net \"tap\"",
+			      where);
+	if (q->net_reply_delay_ms > 0 && !strcmp(q->net, "none"))
+		hb_diag_error(d,
+			      "%snet_reply_delay delays the replies of the echo server at the host "
+			      "end: it needs net \"tap\" or \"user\", not \"none\"",
 			      where);
 	hb_strlcpy(facts->machine, q->vm.machine, sizeof(facts->machine));
 	facts->vcpus = (int)q->vm.vcpus;
@@ -691,6 +705,7 @@ static int setup_network(struct qemu *q, struct hb_target_facts *facts, json_t *
 		.none_why = "no network path to an iperf3 server",
 		.rate_mbit = q->net_rate_mbit,
 		.delay_ms = q->net_delay_ms,
+		.reply_delay_ms = q->net_reply_delay_ms,
 		.log = q->env->log,
 		.log_arg = q->env->log_arg,
 	};
@@ -1033,13 +1048,15 @@ static int qemu_start(void *priv, const struct hb_target *t, const struct hb_env
 		if (!q->ntids)
 			return hb_err_set(e, HB_EUNSUPP,
 					  "cpu_limit: QMP query-cpus-fast named no vCPU thread");
-		rc = hb_cgroup_create(&q->cg, q->name, q->cpu_limit, e);
+		rc = hb_cgroup_create(&q->cg, q->name, q->cpu_limit,
+				      (int)(q->cpu_limit_period_ms * 1000 + 0.5), e);
 		if (!rc)
 			rc = hb_cgroup_add_threads(&q->cg, q->pid, q->tids, q->ntids, e);
 		if (rc)
 			return rc;
 		json_object_set_new(info, "cpu_limit",
-				    json_pack("{s:f, s:s, s:s}", "cpus", q->cg.cpus, "cgroup",
+				    json_pack("{s:f, s:f, s:s, s:s}", "cpus", q->cg.cpus,
+					      "period_ms", q->cg.period_us / 1000.0, "cgroup",
 					      q->cg.path, "applies_to", "vcpu threads"));
 	}
 

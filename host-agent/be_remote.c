@@ -40,6 +40,10 @@ static const struct hb_param remote_opts[] = {
 	{"iperf_port", HB_P_INT, 1, 65534, "5201", NULL,
 	 "port of that iperf3 server (netrr's echo server: this port + 1, TCP and UDP)"},
 	{"connect_timeout", HB_P_INT, 1, 600, "20", NULL, "seconds to connect and get hello"},
+	{"net_reply_delay", HB_P_DOUBLE, 0, 1000, "0", NULL,
+	 "milliseconds the echo server on iperf_bind (netrr's peer) holds every reply after its "
+	 "request arrived: a known, application-level latency (not on the network path; 0: "
+	 "none)"},
 };
 
 static int split_hostport(const char *s, char *host, size_t hl, char *port, size_t pl)
@@ -174,6 +178,7 @@ static int remote_start(void *priv, const struct hb_target *t, const struct hb_e
 		.bind_addr = hb_param_str(t->opts, "iperf_bind"),
 		.base_port = (int)hb_param_int(t->opts, "iperf_port"),
 		.none_why = "network workloads need the target option iperf_bind",
+		.reply_delay_ms = hb_param_double(t->opts, "net_reply_delay"),
 	};
 	double timeout = (double)hb_param_int(t->opts, "connect_timeout");
 	char token[4096];
@@ -253,6 +258,21 @@ static void remote_stop(void *priv, json_t *info)
 	(void)info;
 }
 
+static void remote_check(const json_t *opts, const char *name, const struct hb_check_env *env,
+			 struct hb_target_facts *facts, const char *where, struct hb_diag *d)
+{
+	const char *bind = hb_param_str(opts, "iperf_bind");
+
+	(void)name;
+	(void)env;
+	(void)facts;
+	if (hb_param_double(opts, "net_reply_delay") > 0 && (!bind || !*bind))
+		hb_diag_error(d,
+			      "%snet_reply_delay delays the replies of the echo server on "
+			      "iperf_bind: it needs iperf_bind",
+			      where);
+}
+
 const struct hb_backend_ops hb_be_remote = {
 	.kind = "remote",
 	.help = "a VM on any hypervisor running hvbench-guest --tcp (token required)",
@@ -260,6 +280,7 @@ const struct hb_backend_ops hb_be_remote = {
 	.opts = remote_opts,
 	.nopts = HB_ARRAY_SIZE(remote_opts),
 	.priv_size = sizeof(struct remote),
+	.check = remote_check,
 	.start = remote_start,
 	.run = remote_run,
 	.stop = remote_stop,

@@ -4,8 +4,9 @@
  * the real one: backends, agent protocol, probes, results.json) with the pair interleaved over
  * the repetitions; the verdicts are computed from the results.json the runner wrote, never from
  * values held in memory. Groups of experiments share one profile run: "native" (CPU cap on the
- * native worker), "vm" (a VM and a limited twin: disk throttles, tap rate limit, netem delay
- * when the kernel has netem, CPU cap on the vCPU threads; the guest clock against the host's),
+ * native worker), "vm" (a VM and a limited twin: disk throttles, tap rate limit, a round-trip
+ * delay — netem on the tap when the kernel has netem, else the echo peer holding each reply —,
+ * CPU cap on the vCPU threads; the guest clock against the host's),
  * "remote" (two hvbench-guest agents in namespaces of their own, one behind a rate-limited
  * veth; their clocks) and "memory" (a VM whose VMM overhead is read both by hvbench and here,
  * independently, from smaps_rollup). Everything made here — namespaces, veths, agents, the
@@ -46,7 +47,7 @@
 #define INJ_BPS	      (8 << 20)		     /* QEMU throttling.bps-total, bytes/s */
 #define INJ_RATE_MBIT 40.0		     /* tbf on the host end of the tap / veth */
 #define INJ_CPUS      0.5		     /* cgroup CPU quota */
-#define INJ_DELAY_MS  5.0		     /* netem delay on the tap */
+#define INJ_DELAY_MS  5.0		     /* netem delay on the tap / echo peer's reply delay */
 #define MSS	      1448.0	    /* TCP payload per segment: MTU 1500 - IP 20 - TCP 20 - TS 12 */
 #define FRAME	      (MSS + 66.0)  /* what tbf counts: + TCP/IP headers 52 + Ethernet 14 */
 #define GOODPUT	      (MSS / FRAME) /* 0.9564 */
@@ -73,6 +74,9 @@ _Static_assert(1L * BW_BS * INJ_IOPS_INT >= 2 * INJ_BPS, "disk-bps would be IOPS
 enum exit_code { X_PASS = 0, X_FAIL = 1, X_SETUP = 2 };
 enum kind { K_LIMIT, K_CPU, K_DELTA, K_CLOCK, K_MEMORY };
 enum verdict { V_NONE, V_PASS, V_FAIL, V_SETUP };
+/* How latency-vm injects its delay: netem on the tap (the network path), the echo peer
+ * holding each reply (the RR timing chain alone), or not at all (netem asked, none here). */
+enum lat { LAT_NONE, LAT_NETEM, LAT_PEER_AUTO, LAT_PEER_ASKED };
 /* The groups, run in this order: one profile each; memory boots its own VM, no profile. */
 enum group { G_NATIVE, G_REMOTE, G_VM, G_MEMORY, G_N };
 static const char *const group_names[G_N] = {"native", "remote", "vm", "memory"};
@@ -101,7 +105,7 @@ static const struct exp exps[] = {
 	 "Mbit/s", 1e-3, GOODPUT, "Gbit/s", 0.05,
 	 "tc tbf rate on the host end of the VM's tap, host to guest (net_rate_limit)"},
 	{"latency-vm", G_VM, "netrr", "vm", "vm-limited", "rtt_p50", K_DELTA, INJ_DELAY_MS, "ms",
-	 1000, 1, "us", 0.10, "tc netem delay on the VM's tap (net_delay): added round-trip time"},
+	 1000, 1, "us", 0.15, NULL /* inj_what(): netem or the echo peer */},
 	{"cpu-native", G_NATIVE, "cpu", "native", "native-capped", "ops", K_CPU, INJ_CPUS, "CPUs",
 	 1, 1, "ops/s", 0.05, "cgroup CPU quota on the native worker (cpu_limit)"},
 	{"cpu-vm", G_VM, "cpu", "vm", "vm-limited", "ops", K_CPU, INJ_CPUS, "CPUs", 1, 1, "ops/s",
@@ -134,13 +138,44 @@ struct cal {
 	double duration, ramp;
 	int want[NEXP];
 	struct result res[NEXP];
-	int netem; /* the kernel has netem: the latency experiment can be set up */
+	int netem; /* the kernel has netem */
 	char netem_why[256];
+	const char *lat_method; /* --latency-method: "auto" | "netem" | "peer" */
+	enum lat lat;		/* how latency-vm injects its delay (choose_latency) */
 	volatile sig_atomic_t *stop;
 	struct hb_run_memo memo;
 };
 
 static void say(const struct cal *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Where latency-vm's delay sits (results.json "injected_at"); NULL for other experiments. */
+static const char *lat_at(const struct cal *c, const struct exp *x)
+{
+	if (x->kind != K_DELTA)
+		return NULL;
+	switch (c->lat) {
+	case LAT_NETEM: return "tap (tc netem)";
+	case LAT_PEER_AUTO: return "echo peer (netem unavailable)";
+	case LAT_PEER_ASKED: return "echo peer (--latency-method peer)";
+	default: return "tap (tc netem): not available here";
+	}
+}
+
+/* What an experiment injects, how (results.json "injection"). */
+static const char *inj_what(const struct cal *c, const struct exp *x)
+{
+	if (x->kind != K_DELTA)
+		return x->what;
+	if (c->lat == LAT_PEER_AUTO || c->lat == LAT_PEER_ASKED)
+		return "the echo peer at the host end of the twin's tap holds every reply for the "
+		       "injected time after its request arrived (net_reply_delay): proves the "
+		       "round-trip timing chain "
+		       "(the guest's clock, the histogram, the VM - reference delta), not the "
+		       "network "
+		       "path";
+	return "tc netem delay on the host end of the twin's tap, host to guest (net_delay): "
+	       "added round-trip time on the network path";
+}
 static void say(const struct cal *c, const char *fmt, ...)
 {
 	va_list ap;
@@ -205,7 +240,7 @@ static json_t *cpu_entry(const struct cal *c, double min_s)
 	return e;
 }
 
-static json_t *vm_opts(int limited, int netem)
+static json_t *vm_opts(int limited, enum lat lat)
 {
 	json_t *o = json_pack("{s:s, s:i, s:s, s:s, s:s}", "machine", "microvm", "memory", 512,
 			      "disk_size", "128M", "disk_cache", "none", "net", "tap");
@@ -214,8 +249,11 @@ static json_t *vm_opts(int limited, int netem)
 		json_object_set_new(o, "disk_bps_limit", json_integer(INJ_BPS));
 		json_object_set_new(o, "net_rate_limit", json_real(INJ_RATE_MBIT));
 		json_object_set_new(o, "cpu_limit", json_real(INJ_CPUS));
-		if (netem)
+		if (lat == LAT_NETEM)
 			json_object_set_new(o, "net_delay", json_real(INJ_DELAY_MS));
+		else if (lat !=
+			 LAT_NONE) /* the limited twin's peer alone: the reference's answers */
+			json_object_set_new(o, "net_reply_delay", json_real(INJ_DELAY_MS));
 	}
 	return o;
 }
@@ -256,9 +294,9 @@ static json_t *group_profile(const struct cal *c, enum group g, const char *toke
 		json_array_append_new(w, cpu_entry(c, 0));
 	} else if (g == G_VM) {
 		json_array_append_new(t, json_pack("{s:s, s:s, s:o}", "name", "vm", "kind", "qemu",
-						   "options", vm_opts(0, 0)));
+						   "options", vm_opts(0, LAT_NONE)));
 		json_array_append_new(t, json_pack("{s:s, s:s, s:o}", "name", "vm-limited", "kind",
-						   "qemu", "options", vm_opts(1, c->netem)));
+						   "qemu", "options", vm_opts(1, c->lat)));
 		if (entry_wanted(c, g, "disk-iops", NULL))
 			json_array_append_new(
 				w, entry("disk-iops", "disk",
@@ -272,7 +310,7 @@ static json_t *group_profile(const struct cal *c, enum group g, const char *toke
 		if (entry_wanted(c, g, "net-recv", NULL))
 			json_array_append_new(w, entry("net-recv", "net",
 						       json_pack("{s:s}", "direction", "recv")));
-		if (c->netem && entry_wanted(c, g, "netrr", NULL))
+		if (c->lat != LAT_NONE && entry_wanted(c, g, "netrr", NULL))
 			json_array_append_new(w, entry("netrr", "netrr", NULL));
 		if (entry_wanted(c, g, "cpu", "cpu"))
 			json_array_append_new(w, cpu_entry(c, CPU_VM_MIN_S));
@@ -682,12 +720,15 @@ static void eval_pair(const struct cal *c, const struct exp *x, const json_t *ro
 		r->ref_share = median_of_ratios(cpu, act, n < nrr ? n : nrr);
 		r->inj_share = median_of_ratios(icpu, iact, nic < nri ? nic : nri);
 		summarize(r, v, n);
-		/* the injection: the cap held (the quota, plus the accounting's 10 ms tick) */
-		if (isfinite(r->inj_share) && r->inj_share > x->injected * (1 + CPU_CAP_SLACK))
+		/* the injection: the cap held (the quota, plus the accounting's 10 ms tick, plus
+		 * one period's quota: a window of W seconds may hold W/period + 1 of them) */
+		double win = hb_median(iact, ni < nri ? ni : nri);
+		double slack = CPU_CAP_SLACK + (win > 0 ? HB_CGROUP_PERIOD_US / 1e6 / win : 0);
+		if (isfinite(r->inj_share) && r->inj_share > x->injected * (1 + slack))
 			set_v(r, V_FAIL,
 			      "the cap did not hold: the capped side got %.3f CPUs of a %.3g CPU "
 			      "quota (%s, tolerance %.0f%%)",
-			      r->inj_share, x->injected, cpu_metric(x), CPU_CAP_SLACK * 100);
+			      r->inj_share, x->injected, cpu_metric(x), slack * 100);
 		break;
 	}
 	case K_DELTA: {
@@ -931,7 +972,7 @@ static json_t *cal_json(const struct cal *c, enum group g)
 		if (!c->want[i] || (g != G_N && x->group != g))
 			continue;
 		o = json_pack("{s:s, s:s, s:s, s:{s:f, s:s}, s:f, s:s, s:i, s:s, s:f}", "name",
-			      x->name, "group", group_names[x->group], "injection", x->what,
+			      x->name, "group", group_names[x->group], "injection", inj_what(c, x),
 			      "injected", "value", x->injected, "unit", x->inj_unit, "tolerance",
 			      x->tol, "unit", x->unit, "n", r->n, "verdict", vstr(r->v), "expected",
 			      r->expected);
@@ -952,6 +993,8 @@ static json_t *cal_json(const struct cal *c, enum group g)
 			json_object_set_new(o, "cpu_from", json_string(cpu_metric(x)));
 		if (x->factor != 1)
 			json_object_set_new(o, "expected_factor", json_real(x->factor));
+		if (lat_at(c, x))
+			json_object_set_new(o, "injected_at", json_string(lat_at(c, x)));
 		if (r->reason[0])
 			json_object_set_new(o, "reason", json_string(r->reason));
 		json_array_append_new(a, o);
@@ -1011,10 +1054,17 @@ static int write_outputs(const struct cal *c, FILE *tty)
 	for (size_t i = 0; i < NEXP; i++) {
 		const struct exp *x = &exps[i];
 		const struct result *r = &c->res[i];
-		char inj[48], ex[32], me[32], ra[64], lo[16], hi[16];
+		char inj[48], tinj[48], ex[32], me[32], ra[64], lo[16], hi[16];
 		if (!c->want[i])
 			continue;
 		hb_snprintf(inj, sizeof(inj), "%g %s", x->injected, x->inj_unit);
+		hb_snprintf(tinj, sizeof(tinj), "%s", inj);
+		if (lat_at(c, x)) { /* where the delay sits: the table says it, not only the JSON */
+			hb_snprintf(tinj, sizeof(tinj), "%s %s", inj,
+				    c->lat == LAT_NETEM || c->lat == LAT_NONE ? "netem" : "peer");
+			hb_snprintf(inj, sizeof(inj), "%g %s, %s", x->injected, x->inj_unit,
+				    lat_at(c, x));
+		}
 		fmt_num(ex, sizeof(ex), r->n ? r->expected : NAN);
 		fmt_num(me, sizeof(me), r->n ? r->measured : NAN);
 		fmt_num(lo, sizeof(lo), r->lo);
@@ -1030,7 +1080,7 @@ static int write_outputs(const struct cal *c, FILE *tty)
 			char tol[16];
 			hb_snprintf(tol, sizeof(tol), "±%.0f%%", x->tol * 100);
 			hb_snprintf(line, sizeof(line), "%-13s %-14s %-12s %-12s %-24s %-7s %s",
-				    x->name, inj, ex, me, ra, tol, vstr(r->v));
+				    x->name, tinj, ex, me, ra, tol, vstr(r->v));
 			fprintf(tty, "%s\n", line);
 			if (r->reason[0] && r->v != V_PASS)
 				fprintf(tty, "    %s\n", r->reason);
@@ -1063,7 +1113,10 @@ static const char usage[] =
 	"Injects overheads of known size and checks that hvbench measures exactly them:\n"
 	"  disk-iops, disk-bps  QEMU I/O throttling of a VM's scratch drive\n"
 	"  net-vm, net-remote   a tc rate limit on the host end of a tap / veth\n"
-	"  latency-vm           a netem delay on the tap (needs netem in the kernel)\n"
+	"  latency-vm           5 ms more round-trip time for netrr: tc netem on the tap when\n"
+	"                       the kernel has netem, else the echo peer holds each reply 5 ms\n"
+	"                       (proves the RR timing chain, not the network path); the table\n"
+	"                       and results.json (\"injected_at\") say which was used\n"
 	"  cpu-native, cpu-vm   a cgroup CPU quota on the worker / on QEMU\n"
 	"  clock-vm, clock-remote  each run's span on the guest clock against the host's\n"
 	"  memory               hvbench's VMM overhead against smaps_rollup read independently\n"
@@ -1075,6 +1128,9 @@ static const char usage[] =
 	"      --reps N        repetitions per side (5..100; default 7, quick 5)\n"
 	"      --duration S    seconds measured per run (default 4, quick 1; a VM's CPU\n"
 	"                      runs last at least 5 s, network runs whole seconds)\n"
+	"      --latency-method M  how latency-vm injects its delay: auto (default: netem\n"
+	"                      when the kernel has it, else the echo peer), netem (not-set-up\n"
+	"                      without it), peer (the echo peer even where netem exists)\n"
 	"      --build DIR     directory holding guest/ (as for run)\n"
 	"      --scratch-dir D where scratch files and disks go (default /var/tmp)\n"
 	"  -q, --quiet         only the table\n"
@@ -1136,6 +1192,41 @@ static void probe_netem(struct cal *c)
 	hb_netns_destroy(ns);
 }
 
+/* How latency-vm injects its delay (--latency-method and whether the kernel has netem). */
+static void choose_latency(struct cal *c)
+{
+	const struct exp *x = NULL;
+
+	for (size_t i = 0; i < NEXP; i++)
+		if (c->want[i] && exps[i].kind == K_DELTA)
+			x = &exps[i];
+	c->lat = LAT_NONE;
+	if (!x)
+		return; /* nothing to set up: no probe, no delay on the twin */
+	c->lat = LAT_PEER_ASKED;
+	if (!strcmp(c->lat_method, "peer")) {
+		say(c,
+		    "%s: the echo peer holds each reply %g ms (asked): proves the RR "
+		    "timing chain, not the network path",
+		    x->name, x->injected);
+		return;
+	}
+	probe_netem(c);
+	if (c->netem)
+		c->lat = LAT_NETEM;
+	else if (!strcmp(c->lat_method, "netem"))
+		c->lat = LAT_NONE;
+	else
+		c->lat = LAT_PEER_AUTO;
+	if (c->lat == LAT_PEER_AUTO)
+		say(c,
+		    "%s: no netem here (%s); the echo peer holds each reply %g ms instead: "
+		    "proves the RR timing chain, not the network path",
+		    x->name, c->netem_why, x->injected);
+	else if (c->lat == LAT_NETEM)
+		say(c, "%s: tc netem delay %g ms on the twin's tap", x->name, x->injected);
+}
+
 /* Runs one group's profile; its results.json path into path. */
 static void run_group(struct cal *c, enum group g)
 {
@@ -1152,6 +1243,17 @@ static void run_group(struct cal *c, enum group g)
 	memset(&p, 0, sizeof(p));
 	if (!group_wanted(c, g) || *c->stop)
 		return;
+	if (g == G_VM && c->lat == LAT_NONE) { /* netem asked for, none here */
+		int others = 0;
+		for (size_t i = 0; i < NEXP; i++) {
+			if (c->want[i] && exps[i].kind == K_DELTA)
+				set_v(&c->res[i], V_SETUP, "%s", c->netem_why);
+			else if (c->want[i] && exps[i].group == g)
+				others = 1;
+		}
+		if (!others)
+			return; /* no VM to boot for nothing */
+	}
 	if (g == G_MEMORY) {
 		for (size_t i = 0; i < NEXP; i++)
 			if (c->want[i] && exps[i].group == G_MEMORY)
@@ -1208,10 +1310,6 @@ static void run_group(struct cal *c, enum group g)
 		group_setup_failed(c, g, why);
 		goto out;
 	}
-	if (g == G_VM && !c->netem)
-		for (size_t i = 0; i < NEXP; i++)
-			if (c->want[i] && !strcmp(exps[i].name, "latency-vm"))
-				set_v(&c->res[i], V_SETUP, "%s", c->netem_why);
 	eval_group(c, g, root);
 	annotate_results(c, g, path);
 out:
@@ -1235,6 +1333,7 @@ int hb_cmd_calibrate(int argc, char **argv, volatile sig_atomic_t *stop)
 		{"duration", required_argument, NULL, 'd'},
 		{"build", required_argument, NULL, 'b'},
 		{"scratch-dir", required_argument, NULL, 's'},
+		{"latency-method", required_argument, NULL, 'L'},
 		{"quiet", no_argument, NULL, 'q'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
@@ -1251,6 +1350,7 @@ int hb_cmd_calibrate(int argc, char **argv, volatile sig_atomic_t *stop)
 
 	memset(&c, 0, sizeof(c));
 	c.scratch_base = "/var/tmp";
+	c.lat_method = "auto";
 	c.reps = 0;
 	c.stop = stop;
 	optind = 1;
@@ -1282,6 +1382,17 @@ int hb_cmd_calibrate(int argc, char **argv, volatile sig_atomic_t *stop)
 			break;
 		case 'b': c.build = optarg; break;
 		case 's': c.scratch_base = optarg; break;
+		case 'L':
+			if (strcmp(optarg, "auto") && strcmp(optarg, "netem") &&
+			    strcmp(optarg, "peer")) {
+				fprintf(stderr,
+					"hvbench calibrate: --latency-method: \"%s\" is not auto, "
+					"netem or peer\n",
+					optarg);
+				return X_SETUP;
+			}
+			c.lat_method = optarg;
+			break;
 		case 'q': c.quiet = 1; break;
 		case 'v': c.verbose = 1; break;
 		case 'h': fputs(usage, stdout); return 0;
@@ -1340,7 +1451,7 @@ int hb_cmd_calibrate(int argc, char **argv, volatile sig_atomic_t *stop)
 	/* what a SIGKILLed calibration left: namespaces (and their veths), cgroups */
 	hb_netns_cleanup_stale();
 	hb_cgroup_cleanup_stale();
-	probe_netem(&c);
+	choose_latency(&c);
 	for (int g = 0; g < G_N; g++)
 		run_group(&c, (enum group)g);
 	if (*stop)

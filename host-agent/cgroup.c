@@ -1,7 +1,8 @@
 /*
  * cgroup.c — CPU caps through control groups, v2 or v1 (see cgroup.h). Everything is found
- * from /proc/self/mountinfo; nothing outside the groups hvbench names is ever written, except
- * "+cpu" into a v2 root's cgroup.subtree_control (enabling the controller for its children).
+ * from /proc/self/mountinfo (a unit test's fake: hb_cgroup_test_mounts); nothing outside the
+ * groups hvbench names is ever written, except "+cpu" into a v2 root's
+ * cgroup.subtree_control (enabling the controller for its children).
  */
 #include "cgroup.h"
 
@@ -48,13 +49,30 @@ static int has_word(const char *list, const char *word, const char *seps)
 	return 0;
 }
 
+/* hb_cgroup_test_mounts: the fake hierarchies of a unit test (test_set: in use). */
+static int test_set;
+static char test_v2[PATH_MAX], test_v1[PATH_MAX];
+
+void hb_cgroup_test_mounts(const char *v2, const char *v1)
+{
+	test_set = v2 || v1;
+	hb_strlcpy(test_v2, v2 ? v2 : "", sizeof(test_v2));
+	hb_strlcpy(test_v1, v1 ? v1 : "", sizeof(test_v1));
+}
+
 /* The mount points of the cgroup2 hierarchy and of the v1 hierarchy holding "cpu". */
 static void mounts(char *v2, char *v1, size_t len)
 {
-	FILE *f = fopen("/proc/self/mountinfo", "re");
+	FILE *f;
 	char line[4096];
 
 	v2[0] = v1[0] = '\0';
+	if (test_set) {
+		hb_strlcpy(v2, test_v2, len);
+		hb_strlcpy(v1, test_v1, len);
+		return;
+	}
+	f = fopen("/proc/self/mountinfo", "re");
 	if (!f)
 		return;
 	while (fgets(line, sizeof(line), f)) {
@@ -97,26 +115,31 @@ int hb_cgroup_probe(struct hb_cgroup *cg, struct hb_err *e)
 		hb_strlcpy(cg->root, v1, sizeof(cg->root));
 		return 0;
 	}
+	if (v2[0])
+		return hb_err_set(
+			e, HB_EUNSUPP,
+			"no cgroup hierarchy with the cpu controller: %s/cgroup.controllers "
+			"lacks \"cpu\" (or is unreadable) and no v1 hierarchy has it",
+			v2);
 	return hb_err_set(e, HB_EUNSUPP,
-			  "no cgroup hierarchy with the cpu controller (cgroup v2 at %s without "
-			  "\"cpu\" in cgroup.controllers, no v1 cpu mount)",
-			  v2[0] ? v2 : "(none)");
+			  "no cgroup hierarchy with the cpu controller: no cgroup2 mount and no v1 "
+			  "hierarchy has it");
 }
 
-/* The quota of cpus CPUs per HB_CGROUP_PERIOD_US on group dir. */
-static int set_quota(int v2, const char *dir, double cpus, struct hb_err *e)
+/* The quota of cpus CPUs per period_us on group dir. */
+static int set_quota(int v2, const char *dir, double cpus, int period_us, struct hb_err *e)
 {
 	char q[64];
-	long quota = (long)(cpus * HB_CGROUP_PERIOD_US + 0.5);
+	long quota = (long)(cpus * period_us + 0.5);
 	int rc;
 
 	if (quota < 1000)
 		quota = 1000; /* the kernel's least quota: 1 ms */
 	if (v2) {
-		hb_snprintf(q, sizeof(q), "%ld %d", quota, HB_CGROUP_PERIOD_US);
+		hb_snprintf(q, sizeof(q), "%ld %d", quota, period_us);
 		return put(dir, "cpu.max", q, e);
 	}
-	hb_snprintf(q, sizeof(q), "%d", HB_CGROUP_PERIOD_US);
+	hb_snprintf(q, sizeof(q), "%d", period_us);
 	rc = put(dir, "cpu.cfs_period_us", q, e);
 	hb_snprintf(q, sizeof(q), "%ld", quota);
 	if (!rc)
@@ -124,12 +147,20 @@ static int set_quota(int v2, const char *dir, double cpus, struct hb_err *e)
 	return rc;
 }
 
-int hb_cgroup_create(struct hb_cgroup *cg, const char *tag, double cpus, struct hb_err *e)
+int hb_cgroup_create(struct hb_cgroup *cg, const char *tag, double cpus, int period_us,
+		     struct hb_err *e)
 {
+	struct hb_err ce = {0}; /* enabling cpu for the root's children (may be on already) */
 	int rc;
 
 	if (!(cpus > 0) || cpus > 1024)
 		return hb_err_set(e, HB_EINVAL, "cgroup: a cap of %g CPUs is out of range", cpus);
+	if (!period_us)
+		period_us = HB_CGROUP_PERIOD_US;
+	if (period_us < HB_CGROUP_PERIOD_MIN_US || period_us > HB_CGROUP_PERIOD_MAX_US)
+		return hb_err_set(e, HB_EINVAL,
+				  "cgroup: a period of %d us is out of range (%d..%d us)",
+				  period_us, HB_CGROUP_PERIOD_MIN_US, HB_CGROUP_PERIOD_MAX_US);
 	rc = hb_cgroup_probe(cg, e);
 	if (rc)
 		return rc;
@@ -139,21 +170,23 @@ int hb_cgroup_create(struct hb_cgroup *cg, const char *tag, double cpus, struct 
 		cg->path[0] = '\0';
 		return hb_err_set(e, HB_EINVAL, "cgroup: path too long");
 	}
-	for (char *c = strrchr(cg->path, '/') + 1; *c; c++)
+	/* the whole name: a '/' in the tag would name a group elsewhere */
+	for (char *c = cg->path + strlen(cg->root) + 1; *c; c++)
 		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-",
 			    *c))
 			*c = '_';
-	if (cg->v2) {
-		struct hb_err ie = {0};
-		put(cg->root, "cgroup.subtree_control", "+cpu", &ie); /* may be on already */
-	}
+	if (cg->v2)
+		put(cg->root, "cgroup.subtree_control", "+cpu", &ce);
 	if (mkdir(cg->path, 0755) && errno != EEXIST) {
 		rc = hb_err_errno(e, HB_EIO, "cgroup: cannot create %s", cg->path);
 		cg->path[0] = '\0';
 		return rc;
 	}
 	cg->cpus = cpus;
-	rc = set_quota(cg->v2, cg->path, cpus, e);
+	cg->period_us = period_us;
+	rc = set_quota(cg->v2, cg->path, cpus, period_us, e);
+	if (rc && ce.code) /* the likely cause (e.g. EBUSY: a container's root has processes) */
+		hb_err_prefix(e, "%s; then", ce.msg);
 	if (rc)
 		hb_cgroup_destroy(cg);
 	return rc;
@@ -201,7 +234,7 @@ int hb_cgroup_add_threads(struct hb_cgroup *cg, pid_t pid, const pid_t *tids, in
 	if (!rc)
 		rc = put(cg->path, "cgroup.subtree_control", "+cpu", e);
 	if (!rc)
-		rc = set_quota(1, sub, cg->cpus, e);
+		rc = set_quota(1, sub, cg->cpus, cg->period_us, e);
 	hb_snprintf(num, sizeof(num), "%d", (int)pid);
 	if (!rc)
 		rc = put(cg->path, "cgroup.procs", num, e);

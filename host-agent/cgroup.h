@@ -13,14 +13,22 @@
 #include <sys/types.h>
 #include "hb.h"
 
-/* The quota's period: short, so that a run of a second or two spans many of them. */
-#define HB_CGROUP_PERIOD_US 20000
+/*
+ * The quota's default period: the kernel's own default (and Docker's and Kubernetes'). A
+ * shorter one throttles more often, and each throttle costs a TCG vCPU work: at 0.5 CPU over
+ * 20 ms periods the capped guest did 10% less work per CPU-second than an uncapped one, 27%
+ * less at 0.25 CPU; over 100 ms periods 0% and 4% (docs/calibrate.md).
+ */
+#define HB_CGROUP_PERIOD_US	100000
+#define HB_CGROUP_PERIOD_MIN_US 1000 /* the kernel's limits for cfs_period_us / cpu.max */
+#define HB_CGROUP_PERIOD_MAX_US 1000000
 
 struct hb_cgroup {
 	int v2;		     /* 1: cgroup v2 (cpu.max), 0: v1 cpu controller */
 	char root[PATH_MAX]; /* the hierarchy's mount point */
 	char path[PATH_MAX]; /* the group ("" when none) */
 	double cpus;	     /* the quota in CPUs */
+	int period_us;	     /* ... per this period */
 	int threaded;	     /* hb_cgroup_add_threads: the quota is on path/HB_CGROUP_THREADS */
 };
 
@@ -29,8 +37,12 @@ struct hb_cgroup {
 
 /* Where a CPU cap can be made here: 0 and the hierarchy in cg, or HB_EUNSUPP naming why. */
 int hb_cgroup_probe(struct hb_cgroup *cg, struct hb_err *e);
-/* Makes hvbench-<pid>-<tag> capped at cpus CPUs (0 < cpus <= 1024). */
-int hb_cgroup_create(struct hb_cgroup *cg, const char *tag, double cpus, struct hb_err *e);
+/*
+ * Makes hvbench-<pid>-<tag> capped at cpus CPUs (0 < cpus <= 1024) over period_us
+ * (HB_CGROUP_PERIOD_MIN_US..HB_CGROUP_PERIOD_MAX_US; 0: HB_CGROUP_PERIOD_US).
+ */
+int hb_cgroup_create(struct hb_cgroup *cg, const char *tag, double cpus, int period_us,
+		     struct hb_err *e);
 /* Moves process pid (all its threads) into the group. */
 int hb_cgroup_add(struct hb_cgroup *cg, pid_t pid, struct hb_err *e);
 /*
@@ -46,5 +58,12 @@ int hb_cgroup_add_threads(struct hb_cgroup *cg, pid_t pid, const pid_t *tids, in
 void hb_cgroup_destroy(struct hb_cgroup *cg);
 /* Removes groups hvbench-<pid>-* whose pid no longer exists, in both hierarchies. */
 void hb_cgroup_cleanup_stale(void);
+/*
+ * Unit tests only: every function above takes v2 as the cgroup2 mount point and v1 as the v1
+ * cpu hierarchy's ("" for none) instead of /proc/self/mountinfo's, so that a test can point
+ * them at a fake cgroupfs in a temporary directory. hb_cgroup_test_mounts(NULL, NULL)
+ * restores the real mounts. Not thread-safe; hvbench itself never calls it.
+ */
+void hb_cgroup_test_mounts(const char *v2, const char *v1);
 
 #endif

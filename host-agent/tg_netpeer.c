@@ -19,12 +19,15 @@ struct hb_peer_service {
 	const char *name;
 	enum hb_peer kind;
 	size_t state_size;
-	int (*start)(void *state, const char *netns, const char *bind, int port, struct hb_err *e);
+	int (*start)(void *state, const struct hb_netpeer_cfg *c, const char *netns,
+		     const char *bind, int port, struct hb_err *e);
 	void (*stop)(void *state);
 };
 
-static int iperf_start(void *state, const char *netns, const char *bind, int port, struct hb_err *e)
+static int iperf_start(void *state, const struct hb_netpeer_cfg *c, const char *netns,
+		       const char *bind, int port, struct hb_err *e)
 {
+	(void)c;
 	return hb_iperf_server_start(state, netns, bind, port, e);
 }
 
@@ -33,9 +36,10 @@ static void iperf_stop(void *state)
 	hb_iperf_server_stop(state);
 }
 
-static int echo_start(void *state, const char *netns, const char *bind, int port, struct hb_err *e)
+static int echo_start(void *state, const struct hb_netpeer_cfg *c, const char *netns,
+		      const char *bind, int port, struct hb_err *e)
 {
-	return hb_rrpeer_start(state, netns, bind, port, e);
+	return hb_rrpeer_start_delayed(state, netns, bind, port, c->reply_delay_ms, e);
 }
 
 static void echo_stop(void *state)
@@ -80,8 +84,8 @@ static void stop_services(struct hb_netpeer *np)
 }
 
 /* Starts every service on bind (netns may be NULL); port 0 asks for a free port each. */
-static int start_services(struct hb_netpeer *np, const char *netns, const char *bind, int base_port,
-			  struct hb_err *e)
+static int start_services(struct hb_netpeer *np, const struct hb_netpeer_cfg *c, const char *netns,
+			  const char *bind, int base_port, struct hb_err *e)
 {
 	for (size_t i = 0; i < HB_ARRAY_SIZE(services) && i < HB_NETPEER_MAX_SVC; i++) {
 		const struct hb_peer_service *s = &services[i];
@@ -97,7 +101,7 @@ static int start_services(struct hb_netpeer *np, const char *netns, const char *
 			stop_services(np);
 			return hb_err_set(e, HB_ENOMEM, "out of memory");
 		}
-		rc = s->start(slot->state, netns, bind, port, e);
+		rc = s->start(slot->state, c, netns, bind, port, e);
 		if (rc) {
 			free(slot->state);
 			slot->state = NULL;
@@ -138,8 +142,8 @@ static int open_tap(struct hb_netpeer *np, const struct hb_netpeer_cfg *c, struc
 	rc = c->adopt_tap ? hb_netns_adopt_dev(np->netns, c->tap, c->host_cidr, e)
 			  : hb_netns_add_tap(np->netns, c->tap, c->host_cidr, e);
 	if (!rc)
-		rc = start_services(np, np->netns, c->host_ip, c->base_port ? c->base_port : 5201,
-				    e);
+		rc = start_services(np, c, np->netns, c->host_ip,
+				    c->base_port ? c->base_port : 5201, e);
 	if (rc) {
 		hb_netns_destroy(np->netns);
 		np->netns_made = 0;
@@ -159,12 +163,18 @@ int hb_netpeer_open(struct hb_netpeer *np, const struct hb_netpeer_cfg *c, json_
 	memset(np, 0, sizeof(*np));
 	np->mode = "none";
 	set_none(np, c);
+	if (!(c->reply_delay_ms >= 0 && c->reply_delay_ms <= HB_RRPEER_MAX_DELAY_MS))
+		return hb_err_set(e, HB_EINVAL, "net_reply_delay: %g ms is not in 0..%d ms",
+				  c->reply_delay_ms, HB_RRPEER_MAX_DELAY_MS);
+	if (c->reply_delay_ms > 0)
+		json_object_set_new(info, "echo_reply_delay_ms", json_real(c->reply_delay_ms));
 	if (!c->mode || !strcmp(c->mode, "none"))
 		return 0;
 	if (!strcmp(c->mode, "bind")) {
 		if (!c->bind_addr || !*c->bind_addr)
 			return 0; /* no address: no network workloads (why_none says so) */
-		rc = start_services(np, NULL, c->bind_addr, c->base_port ? c->base_port : 5201, e);
+		rc = start_services(np, c, NULL, c->bind_addr, c->base_port ? c->base_port : 5201,
+				    e);
 		if (rc)
 			return rc;
 		np->mode = "bind";
@@ -185,7 +195,8 @@ int hb_netpeer_open(struct hb_netpeer *np, const struct hb_netpeer_cfg *c, json_
 			json_object_set_new(info, "net_shaping",
 					    json_pack("{s:f, s:f, s:s, s:s}", "rate_mbit",
 						      c->rate_mbit, "delay_ms", c->delay_ms,
-						      "qdisc", "netem", "device", c->tap));
+						      "qdisc", c->delay_ms > 0 ? "netem" : "tbf",
+						      "device", c->tap));
 			return 0;
 		}
 		if (c->adopt_tap) {
@@ -215,7 +226,7 @@ int hb_netpeer_open(struct hb_netpeer *np, const struct hb_netpeer_cfg *c, json_
 	}
 	/* user networking: the guest reaches the host's 127.0.0.1 as user_gw */
 	np->mode = "user";
-	if (start_services(np, NULL, "127.0.0.1", 0, &ne)) {
+	if (start_services(np, c, NULL, "127.0.0.1", 0, &ne)) {
 		json_object_set_new(info, "net_error", json_string(ne.msg));
 		hb_strlcpy(np->why_none, "no network path to an iperf3 server",
 			   sizeof(np->why_none));

@@ -37,6 +37,10 @@ struct hb_netpeer_cfg {
 	/* tap: shaping of the host end's egress (host to guest; hb_net_shape), 0: none. A peer
 	 * asked to shape that cannot (no tap) fails to open instead of measuring unshaped. */
 	double rate_mbit, delay_ms;
+	/* every mode: the echo server holds each reply this long after its request arrived
+	 * (hb_rrpeer_start_delayed; 0..HB_RRPEER_MAX_DELAY_MS, 0: none) — an application-level
+	 * latency where the kernel has no netem; recorded in info as "echo_reply_delay_ms" */
+	double reply_delay_ms;
 	void (*log)(void *arg, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 	void *log_arg;
 };
@@ -61,10 +65,11 @@ struct hb_netpeer {
 };
 
 /*
- * Opens the peer. Facts go into info: "netns" (tap), "net_shaping" (tap with a rate or delay),
- * "net_fallback" (tap impossible: user networking used, with the reason), "net_error" (user: the
- * server could not start; network workloads then fail with a clear error, others still run). Only
- * "bind" failures and programming errors are returned as errors; np is closed then.
+ * Opens the peer. Facts go into info: "netns" (tap), "echo_reply_delay_ms" (a reply delay),
+ * "net_shaping" (tap with a rate or delay), "net_fallback" (tap impossible: user networking used,
+ * with the reason), "net_error" (user: the server could not start; network workloads then fail with
+ * a clear error, others still run). Only "bind" failures and programming errors are returned as
+ * errors; np is closed then.
  */
 int hb_netpeer_open(struct hb_netpeer *np, const struct hb_netpeer_cfg *cfg, json_t *info,
 		    struct hb_err *e);

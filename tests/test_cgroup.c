@@ -102,7 +102,7 @@ static void threads_only(void **state)
 	while (!atomic_load(&s.tid))
 		usleep(1000);
 	tid = (pid_t)atomic_load(&s.tid);
-	assert_int_equal(hb_cgroup_create(&cg, "test-threads", 0.2, &e), 0);
+	assert_int_equal(hb_cgroup_create(&cg, "test-threads", 0.2, 20000, &e), 0);
 	snprintf(name, sizeof(name), "hvbench-%d-test-threads", (int)getpid());
 	assert_non_null(strstr(cg.path, name));
 	if (hb_cgroup_add_threads(&cg, getpid(), &tid, 1, &e)) {

@@ -306,6 +306,39 @@ static void checks_paths_and_cross_checks(void **state)
 	assert_int_equal(d.nerr, 2);
 }
 
+/* net_reply_delay: a range, and a peer to delay (qemu: not net none; remote: iperf_bind). */
+static void checks_net_reply_delay(void **state)
+{
+	struct hb_diag d;
+
+	(void)state;
+	expect_error("{\"targets\":[{\"name\":\"vm\",\"kind\":\"qemu\",\"options\":{"
+		     "\"net_reply_delay\":1000.5}}],\"workloads\":[{\"workload\":\"netrr\"}]}",
+		     "targets[0] (vm).options: \"net_reply_delay\" is 1000.5, outside 0..1000");
+	expect_error("{\"targets\":[{\"name\":\"vm\",\"kind\":\"qemu\",\"options\":{"
+		     "\"net_reply_delay\":\"5ms\"}}],\"workloads\":[{\"workload\":\"netrr\"}]}",
+		     "\"net_reply_delay\" must be a number, not a string");
+	check_profile("{\"targets\":[{\"name\":\"n\",\"kind\":\"native\"},"
+		      "{\"name\":\"tap\",\"kind\":\"qemu\",\"options\":{\"net_reply_delay\":5}},"
+		      "{\"name\":\"user\",\"kind\":\"qemu\",\"options\":{\"net\":\"user\","
+		      "\"net_reply_delay\":5}},"
+		      "{\"name\":\"none\",\"kind\":\"qemu\",\"options\":{\"net\":\"none\","
+		      "\"net_reply_delay\":5}},"
+		      "{\"name\":\"r\",\"kind\":\"remote\",\"options\":{\"address\":\"h:1\","
+		      "\"token_file\":\"/t\",\"net_reply_delay\":5}},"
+		      "{\"name\":\"rb\",\"kind\":\"remote\",\"options\":{\"address\":\"h:1\","
+		      "\"token_file\":\"/t\",\"iperf_bind\":\"10.0.0.1\",\"net_reply_delay\":5}}],"
+		      "\"workloads\":[{\"workload\":\"netrr\"}]}",
+		      "/var/tmp", NULL, &d);
+	assert_true(has(&d, 0,
+			"targets[3] (none): net_reply_delay delays the replies of the echo "
+			"server at the host end: it needs net \"tap\" or \"user\", not \"none\""));
+	assert_true(has(&d, 0,
+			"targets[4] (r): net_reply_delay delays the replies of the echo server "
+			"on iperf_bind: it needs iperf_bind"));
+	assert_int_equal(d.nerr, 2);
+}
+
 static void estimate_counts_every_run(void **state)
 {
 	struct hb_profile p;
@@ -331,6 +364,7 @@ int main(void)
 		cmocka_unit_test(shipped_profiles_are_valid),
 		cmocka_unit_test(checks_name_every_qemu_problem),
 		cmocka_unit_test(checks_paths_and_cross_checks),
+		cmocka_unit_test(checks_net_reply_delay),
 		cmocka_unit_test(estimate_counts_every_run),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "tg_netpeer.h"
+#include "rrpeer.h"
 #include "iperf.h"
 #include "tg_qemu_argv.h"
 
@@ -254,6 +255,20 @@ static void peer_modes(void **state)
 	assert_int_equal(hb_netpeer_open(&np, &bad, info, &e), HB_EINVAL);
 	assert_string_equal(e.msg, "network peer: unknown mode \"carrier-pigeon\"");
 	assert_null(json_object_get(info, "net_error"));
+	assert_null(json_object_get(info, "echo_reply_delay_ms")); /* none asked so far */
+
+	/* a reply delay reaches the echo server (and info), not the iperf3 server */
+	bind.base_port = kernel_port();
+	bind.reply_delay_ms = 5;
+	assert_int_equal(hb_netpeer_open(&np, &bind, info, &e), 0);
+	assert_true(((struct hb_rrpeer *)np.svc[1].state)->delay_ms == 5);
+	assert_true(json_real_value(json_object_get(info, "echo_reply_delay_ms")) == 5);
+	hb_netpeer_close(&np);
+	bind.reply_delay_ms = 1001;
+	hb_err_clear(&e);
+	assert_int_equal(hb_netpeer_open(&np, &bind, info, &e), HB_EINVAL);
+	assert_string_equal(e.msg, "net_reply_delay: 1001 ms is not in 0..1000 ms");
+	assert_int_equal(np.nsvc, 0);
 	json_decref(info);
 }
 
