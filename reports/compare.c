@@ -14,8 +14,10 @@
  *    change beyond the threshold in the bad direction;
  *  - what else fails: a current run that is not complete, a gated row or target missing from it,
  *    nothing comparable at all; differing profile/targets/host facts are listed (--strict: fail).
- * Output: text or Markdown that lead with the verdict and the regressions, JSON, JUnit XML; and
- * an A/A self-test (--aa) that measures the gate's own false-alarm rate.
+ * Output: text or Markdown that lead with the verdict and the regressions, JSON, JUnit XML; an
+ * A/A self-test (--aa) that measures the gate's own false-alarm rate; and A/B in one run (--ab A
+ * B RUN): target B against target A of the same run, their units paired by boot or repetition
+ * (the pairs share the host's state, so no run-to-run spread enters).
  */
 #include "rep_int.h"
 #include "stats.h"
@@ -114,6 +116,8 @@ struct cmp {
 	size_t nmismatch;
 	int fatal; /* a run-level reason to fail (status, missing target, nothing compared) */
 	char fatal_why[512];
+	/* --ab: target B (the candidate, rows named after it) against target A of one run */
+	const char *ab_a, *ab_b;
 };
 
 static void note_add(struct cmp *c, int mismatch, const char *fmt, ...)
@@ -233,6 +237,44 @@ struct grp {
 	size_t n;	  /* units */
 };
 
+/* Median of v[0..k) (sorts it; k > 0). */
+static double median_of(double *v, size_t k)
+{
+	qsort(v, k, sizeof(*v), cmp_dbl);
+	return k % 2 ? v[k / 2] : (v[k / 2 - 1] + v[k / 2]) / 2;
+}
+
+/* The boot range of a row: 1 when its "boot" array spans >= 2 boots (lo..hi filled). */
+static int row_boots(const json_t *res, int *lo, int *hi)
+{
+	const json_t *b = json_object_get(res, "boot");
+	size_t n = json_array_size(json_object_get(res, "samples"));
+
+	*lo = INT_MAX;
+	*hi = INT_MIN;
+	if (!json_is_array(b) || json_array_size(b) != n)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		int v = (int)json_integer_value(json_array_get(b, i));
+
+		*lo = v < *lo ? v : *lo;
+		*hi = v > *hi ? v : *hi;
+	}
+	return n && *hi > *lo;
+}
+
+/* The samples of a row taken on boot bi into v (its capacity: the row's sample count). */
+static size_t boot_samples(const json_t *res, int bi, double *v)
+{
+	const json_t *s = json_object_get(res, "samples"), *b = json_object_get(res, "boot");
+	size_t k = 0;
+
+	for (size_t i = 0; i < json_array_size(s); i++)
+		if (json_integer_value(json_array_get(b, i)) == bi)
+			v[k++] = json_number_value(json_array_get(s, i));
+	return k;
+}
+
 /*
  * Units of one results row: when the row has a "boot" array spanning >= 2 boots, the median of
  * each boot's samples (repetitions within one boot share one memory placement and host state,
@@ -240,10 +282,10 @@ struct grp {
  */
 static int row_units(const json_t *res, int lg, struct grp *g)
 {
-	const json_t *s = json_object_get(res, "samples"), *b = json_object_get(res, "boot");
+	const json_t *s = json_object_get(res, "samples");
 	size_t n = json_array_size(s), nu = 0;
 	double *u = NULL, *tmp = NULL;
-	int distinct = 0, minb = INT_MAX, maxb = INT_MIN;
+	int minb, maxb;
 
 	memset(g, 0, sizeof(*g));
 	g->mean = g->var = NAN;
@@ -256,26 +298,12 @@ static int row_units(const json_t *res, int lg, struct grp *g)
 		free(tmp);
 		return HB_ENOMEM;
 	}
-	if (json_is_array(b) && json_array_size(b) == n) {
-		for (size_t i = 0; i < n; i++) {
-			int v = (int)json_integer_value(json_array_get(b, i));
-
-			minb = v < minb ? v : minb;
-			maxb = v > maxb ? v : maxb;
-		}
-		distinct = maxb > minb;
-	}
-	if (distinct) {
+	if (row_boots(res, &minb, &maxb)) {
 		for (int bi = minb; bi <= maxb; bi++) {
-			size_t k = 0;
+			size_t k = boot_samples(res, bi, tmp);
 
-			for (size_t i = 0; i < n; i++)
-				if (json_integer_value(json_array_get(b, i)) == bi)
-					tmp[k++] = json_number_value(json_array_get(s, i));
-			if (!k)
-				continue;
-			qsort(tmp, k, sizeof(*tmp), cmp_dbl);
-			u[nu++] = k % 2 ? tmp[k / 2] : (tmp[k / 2 - 1] + tmp[k / 2]) / 2;
+			if (k)
+				u[nu++] = median_of(tmp, k);
 		}
 	} else {
 		for (size_t i = 0; i < n; i++)
@@ -324,90 +352,111 @@ static int row_reps(const json_t *doc, const json_t *res, long *rep, size_t n)
 	return 1;
 }
 
-/*
- * Paired VM/native units of one run: the targets of a repetition run back to back (rotated),
- * so repetition r of the VM and repetition r of native share the host's state of that moment
- * (a neighbour's load, a frequency change). Per boot (when the VM row spans >= 2 boots): log
- * median of the boot's VM samples minus log median of the native samples of the same
- * repetitions; else one unit per repetition. 1 when paired (g filled), 0 when the rows cannot
- * be aligned (a repetition missing on one side): the caller then compares unpaired means.
- */
-static int paired_units(const json_t *doc, const json_t *vm, const json_t *nat, struct grp *g,
-			int *err)
+/* One paired unit: x against y, log(x) - log(y) on the log scale, else x - y. */
+static double pair_unit(double x, double y, int lg)
 {
-	const json_t *vs = json_object_get(vm, "samples"), *ns = json_object_get(nat, "samples");
-	const json_t *b = json_object_get(vm, "boot");
-	size_t nv = json_array_size(vs), nn = json_array_size(ns), nu = 0;
-	long *rv = NULL, *rn = NULL;
-	double *u = NULL, *tv = NULL, *tn = NULL;
+	return lg ? log(x) - log(y) : x - y;
+}
+
+enum pairing { PAIR_NONE, PAIR_BOOT, PAIR_REP };
+
+/*
+ * Paired units of rows x and y of one run (x against y: a VM against native, target B
+ * against target A). The targets of a repetition run back to back (rotated), so repetition r
+ * of x and repetition r of y share the host's state of that moment (a neighbour's load, a
+ * frequency change); boot g of every VM target is boot g of the others (side by side with
+ * "boot_parallel"). When both rows span the same >= 2 boots: per boot g, the median of x's
+ * samples of boot g against the median of y's (boot time and other once-per-boot rows pair
+ * boot g with boot g). Else by repetition: when x spans >= 2 boots, per boot the median of x's
+ * samples against the median of y's samples of the same repetitions; else one unit per
+ * repetition. Returns the pairing (g filled), PAIR_NONE when the rows cannot be aligned (a boot
+ * or a repetition missing on one side): the caller then compares unpaired means.
+ */
+static enum pairing paired_units(const json_t *doc, const json_t *x, const json_t *y, int lg,
+				 struct grp *g, int *err)
+{
+	const json_t *xs = json_object_get(x, "samples"), *ys = json_object_get(y, "samples");
+	size_t nx = json_array_size(xs), ny = json_array_size(ys), nu = 0, nmax;
+	long *rx = NULL, *ry = NULL;
+	double *u = NULL, *tx = NULL, *ty = NULL;
 	size_t *partner = NULL;
-	int ok = 0, minb = INT_MAX, maxb = INT_MIN;
+	enum pairing how = PAIR_NONE;
+	int xlo, xhi, ylo, yhi, xb, yb;
 
 	*err = 0;
 	memset(g, 0, sizeof(*g));
 	g->mean = g->var = NAN;
-	if (!nv || !nn)
-		return 0;
-	rv = malloc(nv * sizeof(*rv));
-	rn = malloc(nn * sizeof(*rn));
-	partner = malloc(nv * sizeof(*partner));
-	u = malloc(nv * sizeof(*u));
-	tv = malloc(nv * sizeof(*tv));
-	tn = malloc(nv * sizeof(*tn));
-	if (!rv || !rn || !partner || !u || !tv || !tn) {
+	if (!nx || !ny)
+		return PAIR_NONE;
+	nmax = nx > ny ? nx : ny;
+	rx = malloc(nx * sizeof(*rx));
+	ry = malloc(ny * sizeof(*ry));
+	partner = malloc(nx * sizeof(*partner));
+	u = malloc(nmax * sizeof(*u));
+	tx = malloc(nmax * sizeof(*tx));
+	ty = malloc(nmax * sizeof(*ty));
+	if (!rx || !ry || !partner || !u || !tx || !ty) {
 		*err = HB_ENOMEM;
 		goto out;
 	}
-	if (!row_reps(doc, vm, rv, nv) || !row_reps(doc, nat, rn, nn))
+	xb = row_boots(x, &xlo, &xhi);
+	yb = row_boots(y, &ylo, &yhi);
+	if (xb && yb) {
+		if (xlo != ylo || xhi != yhi)
+			goto out;
+		for (int bi = xlo; bi <= xhi; bi++) {
+			size_t kx = boot_samples(x, bi, tx), ky = boot_samples(y, bi, ty);
+
+			if (!kx != !ky)
+				goto out;
+			if (kx)
+				u[nu++] = pair_unit(median_of(tx, kx), median_of(ty, ky), lg);
+		}
+		how = PAIR_BOOT;
+		goto done;
+	}
+	if (!row_reps(doc, x, rx, nx) || !row_reps(doc, y, ry, ny))
 		goto out;
-	for (size_t i = 0; i < nv; i++) {
+	for (size_t i = 0; i < nx; i++) {
 		size_t j = 0;
 
-		while (j < nn && rn[j] != rv[i])
+		while (j < ny && ry[j] != rx[i])
 			j++;
-		if (j == nn)
+		if (j == ny)
 			goto out;
 		partner[i] = j;
 	}
-	if (json_is_array(b) && json_array_size(b) == nv)
-		for (size_t i = 0; i < nv; i++) {
-			int v = (int)json_integer_value(json_array_get(b, i));
+	if (xb) {
+		const json_t *b = json_object_get(x, "boot");
 
-			minb = v < minb ? v : minb;
-			maxb = v > maxb ? v : maxb;
-		}
-	if (maxb > minb) {
-		for (int bi = minb; bi <= maxb; bi++) {
+		for (int bi = xlo; bi <= xhi; bi++) {
 			size_t k = 0;
 
-			for (size_t i = 0; i < nv; i++)
+			for (size_t i = 0; i < nx; i++)
 				if (json_integer_value(json_array_get(b, i)) == bi) {
-					tv[k] = json_number_value(json_array_get(vs, i));
-					tn[k++] = json_number_value(json_array_get(ns, partner[i]));
+					tx[k] = json_number_value(json_array_get(xs, i));
+					ty[k++] = json_number_value(json_array_get(ys, partner[i]));
 				}
-			if (!k)
-				continue;
-			qsort(tv, k, sizeof(*tv), cmp_dbl);
-			qsort(tn, k, sizeof(*tn), cmp_dbl);
-			u[nu++] = log(k % 2 ? tv[k / 2] : (tv[k / 2 - 1] + tv[k / 2]) / 2) -
-				  log(k % 2 ? tn[k / 2] : (tn[k / 2 - 1] + tn[k / 2]) / 2);
+			if (k)
+				u[nu++] = pair_unit(median_of(tx, k), median_of(ty, k), lg);
 		}
 	} else {
-		for (size_t i = 0; i < nv; i++)
-			u[nu++] = log(json_number_value(json_array_get(vs, i))) -
-				  log(json_number_value(json_array_get(ns, partner[i])));
+		for (size_t i = 0; i < nx; i++)
+			u[nu++] = pair_unit(json_number_value(json_array_get(xs, i)),
+					    json_number_value(json_array_get(ys, partner[i])), lg);
 	}
+	how = PAIR_REP;
+done:
 	hb_mean_var(u, nu, &g->mean, &g->var);
 	g->n = nu;
-	ok = 1;
 out:
-	free(rv);
-	free(rn);
+	free(rx);
+	free(ry);
 	free(partner);
 	free(u);
-	free(tv);
-	free(tn);
-	return ok;
+	free(tx);
+	free(ty);
+	return how;
 }
 
 /* exp(log(x)) is x only to ~1e-15: 128 must print as 128, not 128.0 */
@@ -550,6 +599,29 @@ static double f_upper(double f, double d1, double d2)
 	return 0.5 * erfc(((1 - b) * c - (1 - a)) / sqrt(b * c * c + a) / sqrt(2));
 }
 
+/*
+ * A computed t-test into the test: one-sided p in the bad and the good direction, the change
+ * relative to the baseline's typical value mb (on the log scale exp(est) - 1) with its CI.
+ */
+static void test_fill(struct test *t, const struct hb_ttest *tt, double mb)
+{
+	t->ok = 1;
+	t->df = tt->df;
+	t->p_bad = t->hib ? tt->p_down : tt->p_up;
+	t->p_good = t->hib ? tt->p_up : tt->p_down;
+	if (t->logscale) {
+		t->change = expm1(tt->est);
+		t->lo = expm1(tt->lo);
+		t->hi = expm1(tt->hi);
+	} else {
+		double d = fabs(mb);
+
+		t->change = d > 0 ? tt->est / d : (tt->est == 0 ? 0 : copysign(INFINITY, tt->est));
+		t->lo = d > 0 ? tt->lo / d : NAN;
+		t->hi = d > 0 ? tt->hi / d : NAN;
+	}
+}
+
 static void shift_finish(const struct prior *pr, struct test *t)
 {
 	struct hb_vcomp vc[2];
@@ -613,25 +685,11 @@ static void shift_finish(const struct prior *pr, struct test *t)
 			   sizeof(t->why));
 		return;
 	}
-	t->ok = 1;
-	t->df = tt.df;
 	if (isnan(t->var_runs)) {
 		t->var_runs = R >= 2 && t->df_w <= 0 ? vc[0].var : 0;
 		t->var_within = R >= 2 && t->df_w <= 0 ? 0 : vc[0].var;
 	}
-	t->p_bad = t->hib ? tt.p_down : tt.p_up;
-	t->p_good = t->hib ? tt.p_up : tt.p_down;
-	if (t->logscale) {
-		t->change = expm1(tt.est);
-		t->lo = expm1(tt.lo);
-		t->hi = expm1(tt.hi);
-	} else {
-		double d = fabs(mb);
-
-		t->change = d > 0 ? tt.est / d : (tt.est == 0 ? 0 : copysign(INFINITY, tt.est));
-		t->lo = d > 0 ? tt.lo / d : NAN;
-		t->hi = d > 0 ? tt.hi / d : NAN;
-	}
+	test_fill(t, &tt, mb);
 }
 
 /* Pooled within-run unit variance of a row over all runs holding it. */
@@ -786,7 +844,7 @@ static int paired_ratio(const struct cmp *c, struct cmp_row *r, const char *nati
 				return 1;
 			continue;
 		}
-		if (!paired_units(doc, v, n, &g[i], &err))
+		if (!paired_units(doc, v, n, 1, &g[i], &err))
 			return err ? err : 1;
 	}
 	pool(g, c->nbase + 1, &var, &df);
@@ -1135,6 +1193,49 @@ static int finish_tests(struct cmp *c)
 	return 0;
 }
 
+/*
+ * After the tests: adjusts the family's p-values, decides every row, counts, and sets the
+ * run-level reasons to fail (common: rows present on both sides).
+ */
+static int tally(struct cmp *c, size_t common, struct hb_err *e)
+{
+	char why[512];
+	int rc;
+
+	if ((rc = adjust(c)))
+		return hb_err_set(e, rc, "compare: out of memory");
+	for (size_t i = 0; i < c->nrows; i++) {
+		struct cmp_row *r = &c->rows[i];
+
+		if (r->st != ST_MISSING && r->st != ST_BASE_ONLY && r->st != ST_CUR_ONLY)
+			decide(c, r);
+		if (r->gated)
+			c->ngated++;
+		if (r->gated && r->st != ST_UNTESTABLE)
+			c->ntested++;
+		c->count[r->st]++;
+	}
+	if (!common) {
+		c->fatal = 0; /* the most basic reason first */
+		if (c->ab_a)
+			snprintf(why, sizeof(why), "targets %s and %s have no metric in common",
+				 c->ab_a, c->ab_b);
+		set_fatal(c,
+			  c->ab_a ? why : "no metric is in both the baseline and the current run");
+	} else if (!c->ntested)
+		set_fatal(c, "no gated metric could be tested (no samples, or one unit per side)");
+	if (c->count[ST_MISSING] && !c->allow_missing) {
+		if (c->ab_a)
+			snprintf(why, sizeof(why), "gated metrics of target %s are missing for %s",
+				 c->ab_a, c->ab_b);
+		set_fatal(
+			c,
+			c->ab_a ? why
+				: "gated metrics of the baseline are missing from the current run");
+	}
+	return 0;
+}
+
 static int build(struct cmp *c, struct hb_err *e)
 {
 	const char *native = hb_j_native(c->cur);
@@ -1197,27 +1298,7 @@ static int build(struct cmp *c, struct hb_err *e)
 			r->ratio.family = 1;
 		}
 	}
-	if ((rc = adjust(c)))
-		return hb_err_set(e, rc, "compare: out of memory");
-	for (size_t i = 0; i < c->nrows; i++) {
-		struct cmp_row *r = &c->rows[i];
-
-		if (r->st != ST_MISSING && r->st != ST_BASE_ONLY && r->st != ST_CUR_ONLY)
-			decide(c, r);
-		if (r->gated)
-			c->ngated++;
-		if (r->gated && r->st != ST_UNTESTABLE)
-			c->ntested++;
-		c->count[r->st]++;
-	}
-	if (!common) {
-		c->fatal = 0; /* the most basic reason first */
-		set_fatal(c, "no metric is in both the baseline and the current run");
-	} else if (!c->ntested)
-		set_fatal(c, "no gated metric could be tested (no samples, or one unit per side)");
-	if (c->count[ST_MISSING] && !c->allow_missing)
-		set_fatal(c, "gated metrics of the baseline are missing from the current run");
-	return 0;
+	return tally(c, common, e);
 }
 
 /* ---- apples and oranges ---- */
@@ -1228,22 +1309,30 @@ static void cmp_str(struct cmp *c, const char *what, const char *b, const char *
 		note_add(c, 1, "%s: baseline \"%s\", current \"%s\"", what, b, cur);
 }
 
-static void cmp_json(struct cmp *c, const char *what, const json_t *b, const json_t *cur)
+/* A note when b and cur differ: "WHAT: LB b-value, LC cur-value" (1 when they differ). */
+static int diff_json(struct cmp *c, int mismatch, const char *what, const char *lb, const json_t *b,
+		     const char *lc, const json_t *cur)
 {
 	char *sb, *sc;
 
 	if ((!b && !cur) || (b && cur && json_equal((json_t *)b, (json_t *)cur)))
-		return;
+		return 0;
 	sb = b ? json_dumps(b, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY)
 	       : strdup("(absent)");
 	sc = cur ? json_dumps(cur, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY)
 		 : strdup("(absent)");
 	if (sb && sc && strlen(sb) + strlen(sc) < 700)
-		note_add(c, 1, "%s: baseline %s, current %s", what, sb, sc);
+		note_add(c, mismatch, "%s: %s %s, %s %s", what, lb, sb, lc, sc);
 	else
-		note_add(c, 1, "%s differs", what);
+		note_add(c, mismatch, "%s differs", what);
 	free(sb);
 	free(sc);
+	return 1;
+}
+
+static void cmp_json(struct cmp *c, const char *what, const json_t *b, const json_t *cur)
+{
+	diff_json(c, 1, what, "baseline", b, "current", cur);
 }
 
 /* A profile's workload entry by name (entries may omit "name": then the workload's). */
@@ -1386,7 +1475,8 @@ static void missing_targets(struct cmp *c)
 	}
 }
 
-static void run_checks(struct cmp *c)
+/* A current run that is not complete fails (unless --allow-missing). */
+static void status_check(struct cmp *c)
 {
 	const char *st = hb_j_str(c->cur, "status", "?");
 
@@ -1394,12 +1484,17 @@ static void run_checks(struct cmp *c)
 		char why[256];
 		size_t nf = json_array_size(json_object_get(c->cur, "failures"));
 
-		snprintf(why, sizeof(why), "the current run's status is \"%s\" (%zu failure%s)", st,
-			 nf, nf == 1 ? "" : "s");
+		snprintf(why, sizeof(why), "the %s run's status is \"%s\" (%zu failure%s)",
+			 c->ab_a ? "A/B" : "current", st, nf, nf == 1 ? "" : "s");
 		note_add(c, 0, "%s", why);
 		if (!c->allow_missing)
 			set_fatal(c, why);
 	}
+}
+
+static void run_checks(struct cmp *c)
+{
+	status_check(c);
 	for (size_t d = 0; d < c->nbase; d++)
 		if (strcmp(hb_j_str(c->base[d], "status", "?"), "complete"))
 			note_add(c, 0, "baseline %s has status \"%s\"", c->bpath[d],
@@ -1409,6 +1504,217 @@ static void run_checks(struct cmp *c)
 	missing_targets(c);
 	if (c->strict && c->nmismatch)
 		set_fatal(c, "baseline and current run differ (--strict)");
+}
+
+/* ---- A/B in one run (--ab) ---- */
+
+/* Whether two samples of rows x and y (together) are equal: values on a grid (quantized). */
+static int has_ties(const json_t *x, const json_t *y)
+{
+	const json_t *xs = json_object_get(x, "samples"), *ys = json_object_get(y, "samples");
+	size_t nx = json_array_size(xs), n = nx + json_array_size(ys);
+	double *v = malloc((n ? n : 1) * sizeof(*v));
+	int ties = 0;
+
+	if (!v)
+		return 1; /* the floor then applies: the cautious side */
+	for (size_t i = 0; i < n; i++)
+		v[i] = json_number_value(json_array_get(i < nx ? xs : ys, i < nx ? i : i - nx));
+	qsort(v, n, sizeof(*v), cmp_dbl);
+	for (size_t i = 1; i < n && !ties; i++)
+		ties = v[i] == v[i - 1];
+	free(v);
+	return ties;
+}
+
+/*
+ * The A/B test of one row (into r->abs): target B's samples against target A's of the same
+ * run, paired (paired_units: boot g of B with boot g of A, else repetition r with repetition
+ * r; each pair shares the host's state of its moment, so what drifts across the run cancels):
+ * a one-sample t on the paired differences, n - 1 df. When the rows do not align (a boot or a
+ * repetition missing on one side), Welch's test on the unpaired units, and the row says so.
+ */
+static int ab_test(const struct cmp *c, struct cmp_row *r, const json_t *ra, const json_t *rb)
+{
+	struct test *t = &r->abs;
+	struct grp ga, gb, gd;
+	struct hb_vcomp vc[2];
+	struct hb_ttest tt;
+	double qa, qb, est;
+	size_t nv = 0;
+	enum pairing how;
+	int err, rc;
+
+	t->hib = r->hib;
+	t->logscale = all_positive(ra) && all_positive(rb);
+	if ((rc = row_units(ra, t->logscale, &ga)) || (rc = row_units(rb, t->logscale, &gb)))
+		return rc;
+	t->nb = ga.n;
+	t->nc = gb.n;
+	if (!ga.n || !gb.n) {
+		hb_strlcpy(t->why, "no samples on one side", sizeof(t->why));
+		return 0;
+	}
+	t->base = t->logscale ? round12(exp(ga.mean)) : ga.mean;
+	t->cur = t->logscale ? round12(exp(gb.mean)) : gb.mean;
+	qa = quantum_floor(c, c->ab_a, r->workload, r->metric, t->logscale);
+	qb = quantum_floor(c, c->ab_b, r->workload, r->metric, t->logscale);
+	how = paired_units(c->cur, rb, ra, t->logscale, &gd, &err);
+	if (err)
+		return err;
+	if (how != PAIR_NONE) {
+		t->paired = 1;
+		r->decided_by =
+			how == PAIR_BOOT ? "A/B paired by boot" : "A/B paired by repetition";
+		t->nb = t->nc = gd.n;
+		est = gd.mean;
+		/* the quantization floor only for values on a grid (ties among them): the
+		 * smallest gap of a continuous metric is the spread across the run's boots,
+		 * which pairing cancels */
+		if (gd.n >= 2)
+			vc[nv++] = (struct hb_vcomp){fmax(gd.var, has_ties(ra, rb) ? qa + qb : 0) /
+							     (double)gd.n,
+						     (double)(gd.n - 1)};
+	} else {
+		r->decided_by = "A/B unpaired";
+		est = gb.mean - ga.mean;
+		if (ga.n >= 2 && gb.n >= 2) {
+			vc[nv++] = (struct hb_vcomp){fmax(ga.var, qa) / (double)ga.n,
+						     (double)(ga.n - 1)};
+			vc[nv++] = (struct hb_vcomp){fmax(gb.var, qb) / (double)gb.n,
+						     (double)(gb.n - 1)};
+		}
+	}
+	if (!nv || hb_ttest(est, vc, nv, &tt)) {
+		hb_strlcpy(t->why,
+			   t->paired ? "one paired unit: no spread to test against (boots >= 2 or "
+				       "repetitions >= 2)"
+				     : "one unit on a side: no spread to test against (boots >= 2 "
+				       "or repetitions >= 2)",
+			   sizeof(t->why));
+		return 0;
+	}
+	t->var_within = tt.se * tt.se;
+	t->var_runs = 0;
+	test_fill(t, &tt, ga.mean);
+	return 0;
+}
+
+/* Rows of A/B: every (workload, metric) of target A or B, named after B; each tested. */
+static int ab_build(struct cmp *c, struct hb_err *e)
+{
+	const json_t *a = json_object_get(c->cur, "results"), *x;
+	size_t i, common = 0;
+	int rc;
+
+	json_array_foreach (a, i, x) {
+		const char *t = hb_j_str(x, "target", "");
+		struct cmp_row *r;
+
+		if ((strcmp(t, c->ab_a) && strcmp(t, c->ab_b)) ||
+		    have_row(c, c->ab_b, hb_j_str(x, "workload", ""), hb_j_str(x, "metric", "")))
+			continue;
+		if (!(r = new_row(c, x)))
+			return hb_err_set(e, HB_ENOMEM, "compare: out of memory");
+		r->target = c->ab_b;
+	}
+	if ((rc = check_thresholds(c, e)))
+		return rc;
+	for (i = 0; i < c->nrows; i++) {
+		struct cmp_row *r = &c->rows[i];
+		const json_t *ra = hb_j_result(c->cur, c->ab_a, r->workload, r->metric);
+		const json_t *rb = hb_j_result(c->cur, c->ab_b, r->workload, r->metric);
+
+		if (ra && rb && strcmp(hb_j_str(ra, "unit", ""), hb_j_str(rb, "unit", "")))
+			return hb_err_set(e, HB_EINVAL,
+					  "%s/%s: unit \"%s\" for %s but \"%s\" for %s",
+					  r->workload, r->metric, hb_j_str(ra, "unit", ""), c->ab_a,
+					  hb_j_str(rb, "unit", ""), c->ab_b);
+		if (ra && rb &&
+		    hb_j_bool(ra, "higher_is_better", 1) != hb_j_bool(rb, "higher_is_better", 1))
+			return hb_err_set(e, HB_EINVAL,
+					  "%s/%s: higher_is_better differs between %s and %s",
+					  r->workload, r->metric, c->ab_a, c->ab_b);
+		r->threshold = threshold_for(c, c->ab_b, r->workload, r->metric);
+		r->gated = c->all_roles || r->role != HB_ROLE_DIAGNOSTIC;
+		if (!rb || !ra) {
+			r->st = !rb ? (r->gated ? ST_MISSING : ST_BASE_ONLY) : ST_CUR_ONLY;
+			r->gated = 0;
+			continue;
+		}
+		common++;
+		if ((rc = ab_test(c, r, ra, rb)))
+			return hb_err_set(e, rc, "compare: out of memory");
+		r->abs.family = r->gated && r->abs.ok;
+	}
+	return tally(c, common, e);
+}
+
+/*
+ * What A and B are: they are meant to differ (that is the experiment), so their differences are
+ * listed, not mismatches — kind, every option whose value differs, accel/machine/vCPUs/memory
+ * as the run resolved them, how the boots overlapped; targets of different kinds or a native
+ * one are said in so many words. A target without results fails (unless --allow-missing).
+ */
+static void ab_checks(struct cmp *c)
+{
+	static const char *const tinfo[] = {"accel",	  "machine",  "vcpus",
+					    "memory_mib", "net_mode", "boot_concurrency"};
+	const json_t *ta = hb_j_target(c->cur, c->ab_a), *tb = hb_j_target(c->cur, c->ab_b);
+	const json_t *oa = json_object_get(ta, "options"), *ob = json_object_get(tb, "options");
+	const char *ka = hb_j_str(ta, "kind", "?"), *kb = hb_j_str(tb, "kind", "?"), *k;
+	const json_t *v;
+	char what[300];
+	int ndiff = 0;
+
+	status_check(c);
+	note_add(c, 0, "A/B in one run: target %s (%s) against target %s (%s)", c->ab_b, kb,
+		 c->ab_a, ka);
+	if (strcmp(ka, kb))
+		note_add(c, 0,
+			 "%s and %s are of different kinds (%s, %s): the change is the whole "
+			 "target, not one option",
+			 c->ab_a, c->ab_b, ka, kb);
+	if (hb_j_is_native(ta) != hb_j_is_native(tb))
+		note_add(c, 0, "%s is native (no hypervisor): the A/B change is the hypervisor",
+			 hb_j_is_native(ta) ? c->ab_a : c->ab_b);
+	json_object_foreach ((json_t *)oa, k, v) {
+		snprintf(what, sizeof(what), "option %s", k);
+		ndiff += diff_json(c, 0, what, c->ab_a, v, c->ab_b, json_object_get(ob, k));
+	}
+	json_object_foreach ((json_t *)ob, k, v)
+		if (!json_object_get(oa, k)) {
+			snprintf(what, sizeof(what), "option %s", k);
+			ndiff += diff_json(c, 0, what, c->ab_a, NULL, c->ab_b, v);
+		}
+	for (size_t i = 0; i < HB_ARRAY_SIZE(tinfo); i++) {
+		snprintf(what, sizeof(what), "%s (as run)", tinfo[i]);
+		ndiff += diff_json(c, 0, what, c->ab_a,
+				   json_object_get(json_object_get(ta, "info"), tinfo[i]), c->ab_b,
+				   json_object_get(json_object_get(tb, "info"), tinfo[i]));
+	}
+	if (!ndiff && !strcmp(ka, kb))
+		note_add(c, 0,
+			 "%s and %s have the same options: an A/A run (a regression is a false "
+			 "alarm)",
+			 c->ab_a, c->ab_b);
+	for (int s = 0; s < 2; s++) {
+		const char *n = s ? c->ab_b : c->ab_a;
+		const json_t *t = s ? tb : ta, *x;
+		size_t i;
+		int found = 0;
+		char why[600];
+
+		json_array_foreach (json_object_get(c->cur, "results"), i, x)
+			found |= !strcmp(hb_j_str(x, "target", ""), n);
+		if (found)
+			continue;
+		snprintf(why, sizeof(why), "target %s has no results in the run%s%s", n,
+			 hb_j_str(t, "error", NULL) ? ": " : "", hb_j_str(t, "error", ""));
+		note_add(c, 0, "%s", why);
+		if (!c->allow_missing)
+			set_fatal(c, why);
+	}
 }
 
 /* ---- output ---- */
@@ -1460,7 +1766,7 @@ static void fmt_test(const struct test *t, char *buf, size_t len)
 }
 
 /* One line describing a row: values, change, CI, p (absolute, then vs native). */
-static void describe(const struct cmp_row *r, char *buf, size_t len)
+static void describe(const struct cmp *c, const struct cmp_row *r, char *buf, size_t len)
 {
 	char b[32], cu[32], ta[300], tr[300], ob[32], oc[32];
 
@@ -1468,15 +1774,25 @@ static void describe(const struct cmp_row *r, char *buf, size_t len)
 	hb_fmt_value(r->abs.cur, cu, sizeof(cu));
 	fmt_test(&r->abs, ta, sizeof(ta));
 	if (r->st == ST_MISSING || r->st == ST_BASE_ONLY) {
-		snprintf(buf, len, "in the baseline, not in the current run");
+		if (c->ab_a)
+			snprintf(buf, len, "in target %s, not in %s", c->ab_a, c->ab_b);
+		else
+			snprintf(buf, len, "in the baseline, not in the current run");
 		return;
 	}
 	if (r->st == ST_CUR_ONLY) {
-		snprintf(buf, len, "in the current run only");
+		if (c->ab_a)
+			snprintf(buf, len, "in target %s only", c->ab_b);
+		else
+			snprintf(buf, len, "in the current run only");
 		return;
 	}
 	if (!r->has_ratio) {
-		snprintf(buf, len, "%s -> %s %s: %s", b, cu, r->unit, ta);
+		snprintf(buf, len, "%s -> %s %s: %s%s", b, cu, r->unit, ta,
+			 r->abs.ok && r->decided_by && !strcmp(r->decided_by, "A/B unpaired")
+				 ? " (unpaired, Welch: the targets' boots or repetitions do not "
+				   "align)"
+				 : "");
 		return;
 	}
 	hb_fmt_pct(r->ratio.base, ob, sizeof(ob));
@@ -1509,6 +1825,22 @@ static void method_line(const struct cmp *c, FILE *out, const char *pre)
 	char th[32];
 
 	hb_fmt_pct(c->threshold, th, sizeof(th));
+	if (c->ab_a) {
+		fprintf(out,
+			"%sgate: A/B in one run (target %s against target %s of the same run), "
+			"roles %s; paired units: per boot g, log median of %s's samples of boot g "
+			"minus log median of %s's (the VMs booted several times; boot g of every "
+			"VM "
+			"is booted side by side with boot_parallel), else repetition r against "
+			"repetition r (they run back to back): each pair shares the host's state, "
+			"so the run's drift cancels; one-sample t on the paired differences (n-1 "
+			"df; Welch on unpaired units where boots or repetitions do not align); "
+			"regression = Benjamini-Hochberg adjusted p < %g over %zu gated metrics "
+			"AND change beyond %s%% in the bad direction\n",
+			pre, c->ab_b, c->ab_a, c->all_roles ? "all" : "headline+detail", c->ab_b,
+			c->ab_a, c->alpha, c->ngated, th);
+		return;
+	}
 	fprintf(out,
 		"%sgate: %s (%s), roles %s; regression = Benjamini-Hochberg adjusted p < %g over "
 		"%zu gated metrics AND change beyond %s%% in the bad direction; units: per-boot "
@@ -1544,7 +1876,7 @@ static void out_text(const struct cmp *c, FILE *out)
 		if (r->st != ST_REGRESSION && r->st != ST_MISSING)
 			continue;
 		row_name(r, name, sizeof(name));
-		describe(r, d, sizeof(d));
+		describe(c, r, d, sizeof(d));
 		fprintf(out, "%s: %s%s%s: %s\n", r->st == ST_REGRESSION ? "REGRESSION" : "MISSING",
 			name, r->decided_by ? " by " : "", r->decided_by ? r->decided_by : "", d);
 	}
@@ -1556,14 +1888,19 @@ static void out_text(const struct cmp *c, FILE *out)
 		if (r->st != ST_IMPROVED)
 			continue;
 		row_name(r, name, sizeof(name));
-		describe(r, d, sizeof(d));
+		describe(c, r, d, sizeof(d));
 		fprintf(out, "improved: %s: %s\n", name, d);
 	}
-	fprintf(out, "baseline: ");
-	for (size_t i = 0; i < c->nbase; i++)
-		fprintf(out, "%s%s (%s)", i ? ", " : "", c->bpath[i],
-			hb_j_str(c->base[i], "started_at", "?"));
-	fprintf(out, "\ncurrent: %s (%s)\n", c->cpath, hb_j_str(c->cur, "started_at", "?"));
+	if (c->ab_a) {
+		fprintf(out, "baseline: target %s of %s (%s)\ncurrent: target %s of the same run\n",
+			c->ab_a, c->cpath, hb_j_str(c->cur, "started_at", "?"), c->ab_b);
+	} else {
+		fprintf(out, "baseline: ");
+		for (size_t i = 0; i < c->nbase; i++)
+			fprintf(out, "%s%s (%s)", i ? ", " : "", c->bpath[i],
+				hb_j_str(c->base[i], "started_at", "?"));
+		fprintf(out, "\ncurrent: %s (%s)\n", c->cpath, hb_j_str(c->cur, "started_at", "?"));
+	}
 	method_line(c, out, "");
 	for (size_t i = 0; i < c->nrows; i++) {
 		const struct cmp_row *r = &c->rows[i];
@@ -1575,7 +1912,7 @@ static void out_text(const struct cmp *c, FILE *out)
 		     (!r->gated && r->st == ST_UNTESTABLE)))
 			continue;
 		row_name(r, name, sizeof(name));
-		describe(r, d, sizeof(d));
+		describe(c, r, d, sizeof(d));
 		fprintf(out, "%s: %s: %s\n", st_name[r->st], name, d);
 	}
 	fprintf(out,
@@ -1759,7 +2096,11 @@ static int out_json(const struct cmp *c, FILE *out)
 	json_object_set_new(root, "current", json_string(c->cpath));
 	json_object_set_new(root, "alpha", json_real(c->alpha));
 	json_object_set_new(root, "threshold", json_real(c->threshold));
-	json_object_set_new(root, "gate", json_string(mode_name(c->mode)));
+	json_object_set_new(root, "gate", json_string(c->ab_a ? "ab" : mode_name(c->mode)));
+	if (c->ab_a)
+		json_object_set_new(root, "ab",
+				    json_pack("{s:s, s:s}", "baseline_target", c->ab_a,
+					      "candidate_target", c->ab_b));
 	json_object_set_new(root, "roles", json_string(c->all_roles ? "all" : "headline+detail"));
 	if (c->nbase >= 2)
 		json_object_set_new(root, "run_spread_prior",
@@ -1858,7 +2199,7 @@ static int write_junit(const struct cmp *c, const char *path, struct hb_err *e)
 		fputc('/', f);
 		xml_esc(f, r->metric);
 		fputs("\" time=\"0\">\n", f);
-		describe(r, d, sizeof(d));
+		describe(c, r, d, sizeof(d));
 		if (r->st == ST_REGRESSION || (r->st == ST_MISSING && !c->allow_missing)) {
 			fprintf(f, "    <failure type=\"%s\" message=\"", st_name[r->st]);
 			xml_esc(f, st_name[r->st]);
@@ -2081,6 +2422,7 @@ static void compare_usage(FILE *f)
 	fputs("usage: hvbench compare BASELINE.json CURRENT.json [options]\n"
 	      "       hvbench compare BASE1.json BASE2.json ... -- CURRENT.json [options]\n"
 	      "       hvbench compare --aa RUN.json [RUN2.json] [options]\n"
+	      "       hvbench compare --ab TARGET_A TARGET_B RUN.json [options]\n"
 	      "The regression gate. A metric regresses when the Benjamini-Hochberg adjusted\n"
 	      "one-sided p-value (t-test on log units: per-boot medians or repetitions) is below\n"
 	      "alpha AND its change is beyond the threshold in the bad direction. Fails (exit 1)\n"
@@ -2097,6 +2439,10 @@ static void compare_usage(FILE *f)
 	      "  --allow-missing         a failed/incomplete current run or missing metrics do "
 	      "not\n"
 	      "                          fail (they are still listed)\n"
+	      "  --ab                    A/B in one run: TARGET_B (candidate) against TARGET_A\n"
+	      "                          (baseline) of the same RUN.json (two targets that differ\n"
+	      "                          in one option); paired by boot, else by repetition\n"
+	      "                          (--gate: only all applies)\n"
 	      "  --aa                    A/A self-test: split one run in halves (8 splits), or\n"
 	      "                          compare two runs of the same code; prints false alarms\n"
 	      "  --junit FILE            also write JUnit XML (one testcase per gated metric)\n"
@@ -2134,6 +2480,55 @@ static int parse_gate(struct cmp *c, const char *arg)
 	return 0;
 }
 
+/*
+ * --ab: loads RUN.json as the current run (and as the one baseline document, so what reads the
+ * baselines' samples reads this run's) and checks that both targets are in it: a target not in
+ * the run is an input error naming the targets it has.
+ */
+static int ab_open(struct cmp *c, const char *a, const char *b, const char *path, FILE *err)
+{
+	struct hb_err e = {0};
+	const json_t *t, *x;
+	char names[600] = "", near[600];
+	const char *cand[64];
+	size_t i, n = 0;
+
+	if (!strcmp(a, b)) {
+		fprintf(err, "hvbench compare: --ab: TARGET_A and TARGET_B are both \"%s\"\n", a);
+		return HB_EINVAL;
+	}
+	c->cpath = path;
+	if (hb_results_load(path, &c->cur, &e)) {
+		fprintf(err, "hvbench compare: %s\n", e.msg);
+		return e.code ? e.code : HB_EINVAL;
+	}
+	c->base[0] = json_incref(c->cur);
+	c->bpath[0] = path;
+	c->nbase = 1;
+	t = json_object_get(c->cur, "targets");
+	json_array_foreach (t, i, x) {
+		size_t l = strlen(names);
+
+		if (n < HB_ARRAY_SIZE(cand))
+			cand[n++] = hb_j_str(x, "name", "?");
+		snprintf(names + l, sizeof(names) - l, "%s%s", i ? ", " : "",
+			 hb_j_str(x, "name", "?"));
+	}
+	for (int s = 0; s < 2; s++) {
+		const char *name = s ? b : a;
+
+		if (hb_j_target(c->cur, name))
+			continue;
+		fprintf(err, "hvbench compare: --ab: no target \"%s\" in %s (its targets: %s)%s\n",
+			name, path, n ? names : "none",
+			hb_suggest(near, sizeof(near), name, cand, n));
+		return HB_EINVAL;
+	}
+	c->ab_a = a;
+	c->ab_b = b;
+	return 0;
+}
+
 int hb_compare_main(int argc, char **argv, FILE *out, FILE *err,
 		    const struct hb_baseline_source *src)
 {
@@ -2147,6 +2542,7 @@ int hb_compare_main(int argc, char **argv, FILE *out, FILE *err,
 		{"strict", no_argument, NULL, 's'},
 		{"allow-missing", no_argument, NULL, 'm'},
 		{"aa", no_argument, NULL, 'A'},
+		{"ab", no_argument, NULL, 'b'},
 		{"all", no_argument, NULL, 'l'},
 		{"baseline-from", required_argument, NULL, 'B'},
 		{"db", required_argument, NULL, 'D'},
@@ -2156,7 +2552,7 @@ int hb_compare_main(int argc, char **argv, FILE *out, FILE *err,
 	struct cmp *c = calloc(1, sizeof(*c));
 	struct hb_err e = {0};
 	const char *junit = NULL, *format = "text", *files[MAX_RUNS + 1];
-	int opt, rc = 2, dashdash = -1, nfiles = 0, aa = 0;
+	int opt, rc = 2, dashdash = -1, nfiles = 0, aa = 0, ab = 0;
 	char **av = NULL;
 	const char *curarg = NULL;
 	const char *from = NULL, *db = NULL;
@@ -2264,6 +2660,7 @@ int hb_compare_main(int argc, char **argv, FILE *out, FILE *err,
 		case 's': c->strict = 1; break;
 		case 'm': c->allow_missing = 1; break;
 		case 'A': aa = 1; break;
+		case 'b': ab = 1; break;
 		case 'l': c->list_all = 1; break;
 		case 'h':
 			compare_usage(out);
@@ -2279,6 +2676,18 @@ int hb_compare_main(int argc, char **argv, FILE *out, FILE *err,
 	for (int i = optind; i < argc && nfiles < MAX_RUNS + 1; i++)
 		if (argv[i] != curarg)
 			files[nfiles++] = argv[i];
+	if (ab) {
+		if (aa || from || dashdash >= 0 || nfiles != 3) {
+			fprintf(err,
+				"hvbench compare: --ab takes TARGET_A TARGET_B RUN.json (and no "
+				"--aa, --baseline-from or --)\n");
+			compare_usage(err);
+			goto out;
+		}
+		if (ab_open(c, files[0], files[1], files[2], err))
+			goto out;
+		goto checked;
+	}
 	if (from) {
 		/* the history store materialises the baselines: one document per stored run */
 		if (nfiles != 1 || dashdash >= 0 || aa) {
@@ -2350,8 +2759,11 @@ int hb_compare_main(int argc, char **argv, FILE *out, FILE *err,
 		goto out;
 	}
 checked:
-	run_checks(c);
-	if (build(c, &e)) {
+	if (c->ab_a)
+		ab_checks(c);
+	else
+		run_checks(c);
+	if ((c->ab_a ? ab_build(c, &e) : build(c, &e))) {
 		fprintf(err, "hvbench compare: %s\n", e.msg);
 		goto out;
 	}

@@ -8,7 +8,9 @@
  * mismatches are listed (--strict fails); multiplicity (one change among 7 or 47 tests);
  * boots as units; several baselines; n too small; JUnit, Markdown, JSON and the A/A self-test;
  * ratios paired with native by repetition; the run-to-run spread moderated across tests; native
- * rows of delta metrics as references.
+ * rows of delta metrics as references; A/B in one run (--ab: two targets of one run, paired by
+ * boot: a +20% boot time under a drift that hides it unpaired, ties, n too small, missing, bad
+ * target names).
  */
 #include <math.h>
 #include <setjmp.h>
@@ -582,6 +584,188 @@ static void test_threshold_for_unknown(void **state)
 	run_free(&r);
 }
 
+/*
+ * A/B in one run (--ab vm-a vm-b RUN.json): two microvms of one run, 5 boots side by side,
+ * both drifting 3.4 -> 2.2 s across the run. Same options: passes, and says it is an A/A run.
+ */
+static void test_ab_same_options(void **state)
+{
+	struct run r = compare("--ab", "vm-a", "vm-b", "ab-aa.json", NULL);
+
+	assert_int_equal(r.rc, 0);
+	assert_line(r.out, 0,
+		    "hvbench compare: PASS: no regression (4 gated metrics tested, 0 "
+		    "improved)");
+	assert_line(r.out, 1,
+		    "note: A/B in one run: target vm-b (qemu) against target vm-a (qemu)");
+	assert_line(r.out, 2,
+		    "note: vm-a and vm-b have the same options: an A/A run (a regression is a "
+		    "false alarm)");
+	assert_line(r.out, 3, "baseline: target vm-a of ");
+	assert_line(r.out, 4, "current: target vm-b of the same run");
+	assert_line(r.out, 5,
+		    "gate: A/B in one run (target vm-b against target vm-a of the same "
+		    "run), roles headline+detail; paired units: per boot g");
+	/* the diagnostic moved +50%: reported, never failed */
+	assert_non_null(strstr(r.out, "changed, not gated: vm-b cpu/proc.cpu_s"));
+	assert_string_equal(r.err, "");
+	run_free(&r);
+	r = compare("--ab", "vm-a", "vm-b", "ab-aa.json", "--all", NULL);
+	assert_non_null(strstr(r.out, "unchanged: vm-b boot/time_to_ready: 2.767 -> 2.767 s: "
+				      "-0.0% (95% CI -0.8% .. +0.8%), p 0.5, adjusted 1\n"));
+	run_free(&r);
+	r = compare("--ab", "vm-a", "vm-b", "ab-aa.json", "--format", "json", NULL);
+	assert_int_equal(r.rc, 0);
+	assert_non_null(strstr(r.out, "\"gate\": \"ab\""));
+	assert_non_null(strstr(r.out, "\"baseline_target\": \"vm-a\""));
+	assert_non_null(strstr(r.out, "\"decided_by\": \"A/B paired by boot\""));
+	/* the cpu rows span the boots too: paired by boot, none by repetition */
+	assert_null(strstr(r.out, "\"decided_by\": \"A/B paired by repetition\""));
+	run_free(&r);
+	/* --gate all lets the diagnostic fail */
+	r = compare("--ab", "vm-a", "vm-b", "ab-aa.json", "--gate", "all", NULL);
+	assert_int_equal(r.rc, 1);
+	assert_line(r.out, 1,
+		    "REGRESSION: vm-b cpu/proc.cpu_s by A/B paired by boot: 1.0000 -> "
+		    "1.500 s: +50.0%");
+	run_free(&r);
+}
+
+/*
+ * vm-b boots 20% slower. Paired by boot the +20% stands out of the drift (CI +19 .. +21%);
+ * the same data without vm-b's boot indices cannot be paired, and Welch's test on the
+ * per-boot units sees the drift: not significant (what a comparison across runs faces).
+ */
+static void test_ab_boot_slower(void **state)
+{
+	struct run r = compare("--ab", "vm-a", "vm-b", "ab-boot-slow.json", NULL);
+
+	assert_int_equal(r.rc, 1);
+	assert_line(r.out, 0, "hvbench compare: FAIL: 1 regression");
+	assert_line(r.out, 1,
+		    "REGRESSION: vm-b boot/time_to_ready by A/B paired by boot: 2.767 -> 3.321 s: "
+		    "+20.0% (95% CI +19.0% .. +21.0%), p 1.8e-07, adjusted 7.3e-07");
+	assert_line(r.out, 2,
+		    "note: A/B in one run: target vm-b (qemu) against target vm-a (qemu)");
+	assert_line(r.out, 3,
+		    "note: option append: vm-a (absent), vm-b \"slub_debug=FZPU init_on_free=1\"");
+	assert_line(r.out, 4, "baseline: target vm-a of ");
+	run_free(&r);
+	r = compare("--ab", "vm-a", "vm-b", "ab-boot-slow-unpaired.json", NULL);
+	assert_int_equal(r.rc, 0);
+	assert_line(r.out, 0, "hvbench compare: PASS");
+	assert_non_null(strstr(r.out, "not significant: vm-b boot/time_to_ready: 2.767 -> 3.321 s: "
+				      "+20.0% (95% CI -6.7% .. +54.3%), p 0.066, adjusted 0.27 "
+				      "(unpaired, Welch: the targets' boots or repetitions do not "
+				      "align)\n"));
+	run_free(&r);
+	/* the other way round it is an improvement (B = vm-a is 17% faster than A = vm-b) */
+	r = compare("--ab", "vm-b", "vm-a", "ab-boot-slow.json", NULL);
+	assert_int_equal(r.rc, 0);
+	assert_line(r.out, 0,
+		    "hvbench compare: PASS: no regression (4 gated metrics tested, 1 "
+		    "improved)");
+	assert_non_null(
+		strstr(r.out, "improved: vm-a boot/time_to_ready: 3.321 -> 2.767 s: -16.7%"));
+	run_free(&r);
+	/* a threshold above the change: not a regression */
+	r = compare("--ab", "vm-a", "vm-b", "ab-boot-slow.json", "--threshold-for",
+		    "time_to_ready=25%", NULL);
+	assert_int_equal(r.rc, 0);
+	run_free(&r);
+}
+
+/* A quantized metric: identical samples per target; equal differences are exact (p 0 / 1). */
+static void test_ab_ties(void **state)
+{
+	struct run r = compare("--ab", "vm-a", "vm-b", "ab-ties.json", NULL);
+
+	assert_int_equal(r.rc, 1);
+	assert_line(r.out, 1,
+		    "REGRESSION: vm-b disk/clat_p99 by A/B paired by boot: 128 -> 153.6 us: "
+		    "+20.0% (95% CI +20.0% .. +20.0%), p 0.0e+00, adjusted 0.0e+00");
+	run_free(&r);
+	r = compare("--ab", "vm-a", "vm-b", "ab-aa.json", "--all", NULL);
+	assert_non_null(strstr(r.out, "unchanged: vm-b disk/clat_p99: 128 -> 128 us: +0.0% (95% CI "
+				      "+0.0% .. +0.0%), p 1, adjusted 1\n"));
+	run_free(&r);
+}
+
+/* One boot: boot time has one unit per target (n too small, listed); CPU pairs by repetition. */
+static void test_ab_n_too_small(void **state)
+{
+	struct run r = compare("--ab", "vm-a", "vm-b", "ab-oneboot.json", "--all", NULL);
+
+	assert_int_equal(r.rc, 0);
+	assert_line(r.out, 0, "hvbench compare: PASS: no regression (1 gated metric tested");
+	assert_non_null(strstr(r.out,
+			       "n too small: vm-b boot/time_to_ready: 2.900 -> 3.500 s: not "
+			       "tested: one unit on a side: no spread to test against (boots "
+			       ">= 2 or repetitions >= 2)\n"));
+	assert_non_null(strstr(r.out, "unchanged: vm-b cpu/ops: 400.5 -> 400.5 ops/s: +0.0% (95% "
+				      "CI -0.3% .. +0.3%), p 0.5"));
+	run_free(&r);
+	r = compare("--ab", "vm-a", "vm-b", "ab-oneboot.json", "--format", "json", NULL);
+	assert_non_null(strstr(r.out, "\"decided_by\": \"A/B paired by repetition\""));
+	run_free(&r);
+}
+
+/* A metric of A missing for B fails (--allow-missing: listed only); bad target names exit 2. */
+static void test_ab_missing_and_errors(void **state)
+{
+	struct run r = compare("--ab", "vm-a", "vm-b", "ab-missing.json", NULL);
+
+	assert_int_equal(r.rc, 1);
+	assert_line(r.out, 0,
+		    "hvbench compare: FAIL: gated metrics of target vm-a are missing for "
+		    "vm-b");
+	assert_line(r.out, 1, "MISSING: vm-b cpu/ops: in target vm-a, not in vm-b");
+	run_free(&r);
+	r = compare("--ab", "vm-a", "vm-b", "ab-missing.json", "--allow-missing", NULL);
+	assert_int_equal(r.rc, 0);
+	assert_non_null(strstr(r.out, "MISSING: vm-b cpu/ops: in target vm-a, not in vm-b\n"));
+	run_free(&r);
+	/* a guest hung in one boot: the run is incomplete and fails; its rows do not pair */
+	r = compare("--ab", "vm-a", "vm-b", "ab-incomplete.json", NULL);
+	assert_int_equal(r.rc, 1);
+	assert_line(r.out, 0,
+		    "hvbench compare: FAIL: the A/B run's status is \"incomplete\" (1 failure)");
+	assert_non_null(strstr(r.out, "n too small: vm-b boot/time_to_ready: 3.400 -> 2.767 s: not "
+				      "tested: one unit on a side"));
+	run_free(&r);
+	r = compare("--ab", "vm-a", "vm-b", "ab-incomplete.json", "--allow-missing", NULL);
+	assert_int_equal(r.rc, 0);
+	run_free(&r);
+	r = compare("--ab", "vm-a", "vm-c", "ab-aa.json", NULL);
+	assert_int_equal(r.rc, 2);
+	assert_string_equal(r.out, "");
+	assert_non_null(strstr(r.err, "hvbench compare: --ab: no target \"vm-c\" in "));
+	assert_non_null(strstr(r.err, "ab-aa.json (its targets: vm-a, vm-b) (did you mean "
+				      "\"vm-a\"?)\n"));
+	run_free(&r);
+	r = compare("--ab", "vm-a", "vm-a", "ab-aa.json", NULL);
+	assert_int_equal(r.rc, 2);
+	assert_string_equal(r.err,
+			    "hvbench compare: --ab: TARGET_A and TARGET_B are both \"vm-a\"\n");
+	run_free(&r);
+	r = compare("--ab", "vm-a", "ab-aa.json", NULL);
+	assert_int_equal(r.rc, 2);
+	assert_non_null(strstr(r.err, "--ab takes TARGET_A TARGET_B RUN.json"));
+	run_free(&r);
+	/* targets of different kinds: said (a VM against native is the whole hypervisor) */
+	r = compare("--ab", "native", "vm", "base.json", NULL);
+	assert_int_equal(r.rc, 1);
+	assert_line(r.out, 1,
+		    "REGRESSION: vm cpu/ops by A/B paired by repetition: 1002 -> 801.6 "
+		    "ops/s: -20.0%");
+	assert_non_null(strstr(r.out,
+			       "note: native and vm are of different kinds (native, qemu): "
+			       "the change is the whole target, not one option\n"
+			       "note: native is native (no hypervisor): the A/B change is the "
+			       "hypervisor\n"));
+	run_free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -606,6 +790,11 @@ int main(void)
 		cmocka_unit_test(test_paired_ratio),
 		cmocka_unit_test(test_run_spread_prior),
 		cmocka_unit_test(test_delta_reference),
+		cmocka_unit_test(test_ab_same_options),
+		cmocka_unit_test(test_ab_boot_slower),
+		cmocka_unit_test(test_ab_ties),
+		cmocka_unit_test(test_ab_n_too_small),
+		cmocka_unit_test(test_ab_missing_and_errors),
 	};
 
 	find_fixtures();
