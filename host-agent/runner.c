@@ -759,11 +759,40 @@ static void boot_overlaps(struct runner *r, const int *group, int n)
  * host the VM launched first of two booted 7% slower in every boot of an A/A run, a bias an
  * A/B comparison of the two (compare --ab) would read as a change.
  */
+/*
+ * info "launch_rank": per boot (index), the target's place in its boot group's launch order
+ * among the targets that launch (0: launched first; null: not booted in that boot). compare
+ * --ab takes the order as a block (the first-launched VM boots slower under TCG).
+ */
+static void launch_rank(struct runner *r, int t, int rank)
+{
+	json_t *a;
+
+	if (!r->ts[t].info && !(r->ts[t].info = json_object()))
+		return;
+	a = json_object_get(r->ts[t].info, "launch_rank");
+	if (!json_is_array(a)) {
+		a = json_array();
+		if (!a || json_object_set_new(r->ts[t].info, "launch_rank", a))
+			return;
+	}
+	while (json_array_size(a) <= (size_t)r->boot)
+		if (json_array_append_new(a, json_null()))
+			return;
+	json_array_set_new(a, (size_t)r->boot, json_integer(rank));
+}
+
 static int start_group(struct runner *r, const int *group, int n)
 {
-	int up = 0;
+	int up = 0, rank = 0;
 	double t0 = hb_now();
 
+	for (int k = 0; k < n; k++) {
+		int i = (k + r->boot) % n;
+
+		if (r->p->targets[group[i]].ops->launch)
+			launch_rank(r, group[i], rank++);
+	}
 	for (int k = 0; r->p->boot_parallel && k < n && !*r->stop; k++) {
 		int i = (k + r->boot) % n;
 

@@ -73,6 +73,9 @@ struct test {
 	size_t nb, nc;	/* units: baseline (all runs), current */
 	int family;	/* part of the gate's family of tests */
 	int paired;	/* ratio: VM and native units paired by repetition (paired_units) */
+	/* --ab, paired by boot: the launch order taken as a block (order_block) */
+	size_t n_afirst, n_bfirst;
+	double order_effect; /* half the difference between the orders' mean units */
 };
 
 struct cmp_row {
@@ -360,6 +363,13 @@ static double pair_unit(double x, double y, int lg)
 
 enum pairing { PAIR_NONE, PAIR_BOOT, PAIR_REP };
 
+/* Paired units by boot (paired_units' optional output): unit i belongs to boot boot[i]. */
+struct boot_units {
+	double *u;
+	int *boot;
+	size_t n;
+};
+
 /*
  * Paired units of rows x and y of one run (x against y: a VM against native, target B
  * against target A). The targets of a repetition run back to back (rotated), so repetition r
@@ -373,7 +383,7 @@ enum pairing { PAIR_NONE, PAIR_BOOT, PAIR_REP };
  * or a repetition missing on one side): the caller then compares unpaired means.
  */
 static enum pairing paired_units(const json_t *doc, const json_t *x, const json_t *y, int lg,
-				 struct grp *g, int *err)
+				 struct grp *g, int *err, struct boot_units *bu)
 {
 	const json_t *xs = json_object_get(x, "samples"), *ys = json_object_get(y, "samples");
 	size_t nx = json_array_size(xs), ny = json_array_size(ys), nu = 0, nmax;
@@ -401,6 +411,10 @@ static enum pairing paired_units(const json_t *doc, const json_t *x, const json_
 	}
 	xb = row_boots(x, &xlo, &xhi);
 	yb = row_boots(y, &ylo, &yhi);
+	if (bu && xb && yb && !(bu->boot = malloc(nmax * sizeof(*bu->boot)))) {
+		*err = HB_ENOMEM;
+		goto out;
+	}
 	if (xb && yb) {
 		if (xlo != ylo || xhi != yhi)
 			goto out;
@@ -409,10 +423,18 @@ static enum pairing paired_units(const json_t *doc, const json_t *x, const json_
 
 			if (!kx != !ky)
 				goto out;
-			if (kx)
-				u[nu++] = pair_unit(median_of(tx, kx), median_of(ty, ky), lg);
+			if (!kx)
+				continue;
+			if (bu)
+				bu->boot[nu] = bi;
+			u[nu++] = pair_unit(median_of(tx, kx), median_of(ty, ky), lg);
 		}
 		how = PAIR_BOOT;
+		if (bu) {
+			bu->u = u;
+			bu->n = nu;
+			u = NULL;
+		}
 		goto done;
 	}
 	if (!row_reps(doc, x, rx, nx) || !row_reps(doc, y, ry, ny))
@@ -447,7 +469,7 @@ static enum pairing paired_units(const json_t *doc, const json_t *x, const json_
 	}
 	how = PAIR_REP;
 done:
-	hb_mean_var(u, nu, &g->mean, &g->var);
+	hb_mean_var(bu && bu->u ? bu->u : u, nu, &g->mean, &g->var);
 	g->n = nu;
 out:
 	free(rx);
@@ -844,7 +866,7 @@ static int paired_ratio(const struct cmp *c, struct cmp_row *r, const char *nati
 				return 1;
 			continue;
 		}
-		if (!paired_units(doc, v, n, 1, &g[i], &err))
+		if (!paired_units(doc, v, n, 1, &g[i], &err, NULL))
 			return err ? err : 1;
 	}
 	pool(g, c->nbase + 1, &var, &df);
@@ -1527,6 +1549,65 @@ static int has_ties(const json_t *x, const json_t *y)
 	return ties;
 }
 
+/* The launch rank of target name in boot bi (info "launch_rank"), -1 when not recorded. */
+static int launch_rank_of(const json_t *doc, const char *name, int bi)
+{
+	const json_t *v = json_array_get(
+		json_object_get(json_object_get(hb_j_target(doc, name), "info"), "launch_rank"),
+		(size_t)bi);
+
+	return json_is_integer(v) ? (int)json_integer_value(v) : -1;
+}
+
+/*
+ * The launch order as a block (an AB/BA crossover): the runner rotates which VM of a boot group
+ * is launched first, and the first-launched one boots slower under TCG (7% on the test host),
+ * so the paired difference of boot g is delta + o when A was launched first, delta - o when B
+ * was. With both orders present and n >= 4 the effect is fitted: delta = the mean of the two
+ * orders' means, o = half their difference, the spread pooled within orders (n - 2 df). The
+ * order then leaves the units' spread instead of inflating it. 0 and *vc filled when it
+ * applies; -1 when it does not (no ranks recorded, one order only, n < 4).
+ */
+static int order_block(const struct cmp *c, const struct boot_units *bu, double floor_var,
+		       struct test *t, double *est, struct hb_vcomp *vc)
+{
+	double sum[2] = {0, 0}, ss = 0, m[2];
+	size_t k[2] = {0, 0};
+	int *side;
+
+	if (bu->n < 4 || !(side = malloc(bu->n * sizeof(*side))))
+		return -1;
+	for (size_t i = 0; i < bu->n; i++) {
+		int ra = launch_rank_of(c->cur, c->ab_a, bu->boot[i]);
+		int rb = launch_rank_of(c->cur, c->ab_b, bu->boot[i]);
+
+		if (ra < 0 || rb < 0 || ra == rb) {
+			free(side);
+			return -1;
+		}
+		side[i] = ra < rb ? 0 : 1; /* 0: A launched first */
+		sum[side[i]] += bu->u[i];
+		k[side[i]]++;
+	}
+	if (!k[0] || !k[1]) {
+		free(side);
+		return -1;
+	}
+	m[0] = sum[0] / (double)k[0];
+	m[1] = sum[1] / (double)k[1];
+	for (size_t i = 0; i < bu->n; i++)
+		ss += (bu->u[i] - m[side[i]]) * (bu->u[i] - m[side[i]]);
+	free(side);
+	*est = (m[0] + m[1]) / 2;
+	t->order_effect = (m[0] - m[1]) / 2;
+	t->n_afirst = k[0];
+	t->n_bfirst = k[1];
+	*vc = (struct hb_vcomp){fmax(ss / (double)(bu->n - 2), floor_var) / 4 *
+					(1 / (double)k[0] + 1 / (double)k[1]),
+				(double)(bu->n - 2)};
+	return 0;
+}
+
 /*
  * The A/B test of one row (into r->abs): target B's samples against target A's of the same
  * run, paired (paired_units: boot g of B with boot g of A, else repetition r with repetition
@@ -1538,6 +1619,7 @@ static int ab_test(const struct cmp *c, struct cmp_row *r, const json_t *ra, con
 {
 	struct test *t = &r->abs;
 	struct grp ga, gb, gd;
+	struct boot_units bu = {0};
 	struct hb_vcomp vc[2];
 	struct hb_ttest tt;
 	double qa, qb, est;
@@ -1559,22 +1641,30 @@ static int ab_test(const struct cmp *c, struct cmp_row *r, const json_t *ra, con
 	t->cur = t->logscale ? round12(exp(gb.mean)) : gb.mean;
 	qa = quantum_floor(c, c->ab_a, r->workload, r->metric, t->logscale);
 	qb = quantum_floor(c, c->ab_b, r->workload, r->metric, t->logscale);
-	how = paired_units(c->cur, rb, ra, t->logscale, &gd, &err);
-	if (err)
+	how = paired_units(c->cur, rb, ra, t->logscale, &gd, &err, &bu);
+	if (err) {
+		free(bu.u);
+		free(bu.boot);
 		return err;
+	}
 	if (how != PAIR_NONE) {
+		/* the quantization floor only for values on a grid (ties among them): the
+		 * smallest gap of a continuous metric is the spread across the run's boots,
+		 * which pairing cancels */
+		double fl = has_ties(ra, rb) ? qa + qb : 0;
+
 		t->paired = 1;
 		r->decided_by =
 			how == PAIR_BOOT ? "A/B paired by boot" : "A/B paired by repetition";
 		t->nb = t->nc = gd.n;
 		est = gd.mean;
-		/* the quantization floor only for values on a grid (ties among them): the
-		 * smallest gap of a continuous metric is the spread across the run's boots,
-		 * which pairing cancels */
-		if (gd.n >= 2)
-			vc[nv++] = (struct hb_vcomp){fmax(gd.var, has_ties(ra, rb) ? qa + qb : 0) /
-							     (double)gd.n,
+		if (how == PAIR_BOOT && order_block(c, &bu, fl, t, &est, &vc[0]) == 0) {
+			r->decided_by = "A/B paired by boot, launch order as a block";
+			nv = 1;
+		} else if (gd.n >= 2) {
+			vc[nv++] = (struct hb_vcomp){fmax(gd.var, fl) / (double)gd.n,
 						     (double)(gd.n - 1)};
+		}
 	} else {
 		r->decided_by = "A/B unpaired";
 		est = gb.mean - ga.mean;
@@ -1585,6 +1675,8 @@ static int ab_test(const struct cmp *c, struct cmp_row *r, const json_t *ra, con
 						     (double)(gb.n - 1)};
 		}
 	}
+	free(bu.u);
+	free(bu.boot);
 	if (!nv || hb_ttest(est, vc, nv, &tt)) {
 		hb_strlcpy(t->why,
 			   t->paired ? "one paired unit: no spread to test against (boots >= 2 or "
@@ -1834,7 +1926,9 @@ static void method_line(const struct cmp *c, FILE *out, const char *pre)
 			"is booted side by side with boot_parallel), else repetition r against "
 			"repetition r (they run back to back): each pair shares the host's state, "
 			"so the run's drift cancels; one-sample t on the paired differences (n-1 "
-			"df; Welch on unpaired units where boots or repetitions do not align); "
+			"df; by boot with the launch order recorded and both orders present, the "
+			"order as a block: the mean of the two orders' means, n-2 df; Welch on "
+			"unpaired units where boots or repetitions do not align); "
 			"regression = Benjamini-Hochberg adjusted p < %g over %zu gated metrics "
 			"AND change beyond %s%% in the bad direction\n",
 			pre, c->ab_b, c->ab_a, c->all_roles ? "all" : "headline+detail", c->ab_b,
@@ -2059,6 +2153,13 @@ static json_t *test_json(const struct test *t)
 			json_object_set_new(o, "run_spread_own", json_true());
 		if (t->paired)
 			json_object_set_new(o, "paired", json_true());
+		if (t->n_afirst)
+			json_object_set_new(
+				o, "launch_order",
+				json_pack("{s:I, s:I, s:o}", "a_first", (json_int_t)t->n_afirst,
+					  "b_first", (json_int_t)t->n_bfirst, "effect",
+					  num_or_null(t->logscale ? exp(t->order_effect) - 1
+								  : t->order_effect)));
 	}
 	return o;
 }
