@@ -76,6 +76,7 @@ i = t[ok]["info"]
 assert 0 < i["time_to_ready_s"] < 150, i["time_to_ready_s"]
 assert abs(i["boot_phases"]["total_s"] - i["time_to_ready_s"]) < 1e-6, i["boot_phases"]
 assert i["boot_concurrency"] >= 2, i.get("boot_concurrency")
+assert i["launch_rank"] == [2], i.get("launch_rank")  # launched third of the boot group
 assert silent in i["boot_concurrent_with"].split(", "), i["boot_concurrent_with"]
 assert "memavailable_other_vms_mib" in i, sorted(i)
 rows = {(x["target"], x["workload"], x["metric"]) for x in r["results"]}
