@@ -862,17 +862,18 @@ static int qemu_prepare(struct qemu *q, const struct hb_target *t, const struct 
 	const char *memo = hb_memo_kvm_failed(env->memo, q->guest);
 	if (q->try_kvm && !strcmp(q->accel, "auto") && memo) {
 		q->try_kvm = 0;
-		hb_snprintf(q->reason, sizeof(q->reason),
-			    "%s (found by an earlier target of this run)", memo);
-		hb_target_log(
-			q->env, q->name,
-			"KVM could not boot this guest earlier in this run: booting under TCG");
+		hb_snprintf(q->reason, sizeof(q->reason), "%s (found earlier in this run)", memo);
+		hb_target_log(q->env, q->name,
+			      "KVM cannot boot this guest (found earlier in this run): booting "
+			      "under TCG");
 	}
 	if (q->try_kvm && !strcmp(q->accel, "auto") &&
 	    hb_kvm_verdict_lookup(q->probe_cache, q->vm.bin, q->guest, q->reason,
 				  sizeof(q->reason))) {
+		/* said once per run: later targets and boots take the memo's short line */
 		q->try_kvm = 0;
 		hb_target_log(q->env, q->name, "%s", q->reason);
+		hb_memo_set_kvm_failed(env->memo, q->guest, q->reason);
 	}
 	if (q->try_kvm)
 		q->msr_refused = hb_kvm_msr_lookup(q->probe_cache, q->vm.bin);
