@@ -391,6 +391,25 @@ static void glance_table(struct doc *d, const struct hb_rep *r)
 		ht(d, "<p class=\"meta\">%zu more headline metrics are in the details below.</p>\n",
 		   total - n);
 	}
+	size_t nref = 0, nvm = 0, nnat = 0;
+	for (size_t j = 0; j < r->ncols; j++) {
+		nref += r->cols[j].ref >= 0;
+		nnat += r->cols[j].is_native != 0;
+		nvm += !r->cols[j].is_native && !r->cols[j].is_baseline;
+	}
+	if (!nref && !nnat) {
+		/* no native target: nothing is a percentage, and two VMs are compared by --ab */
+		const char *no = "No native target in this run: every figure is absolute, none "
+				 "is a percentage of native.";
+		const char *ab = " Two targets of one run are compared, with CIs, by `hvbench "
+				 "compare --ab TARGET_A TARGET_B results.json`.";
+		md(d, "\n%s%s\n\n", no, nvm >= 2 ? ab : "");
+		ht(d, "<p class=\"meta\">%s%s</p>\n", no,
+		   nvm >= 2 ? " Two targets of one run are compared, with CIs, by <code>hvbench "
+			      "compare --ab TARGET_A TARGET_B results.json</code>."
+			    : "");
+		return;
+	}
 	md(d,
 	   "\nPercentages are relative performance against %s, oriented: 100%% = native, "
 	   "above is better, below is worse (for lower-is-better metrics the ratio is "

@@ -489,6 +489,9 @@ static void test_glance_first(void **state)
 	/* the first section is the at-a-glance table, in the seed's form */
 	assert_non_null(strstr(md, "\n## At a glance\n"));
 	assert_true(strstr(md, "\n## At a glance\n") == strstr(md, "\n## "));
+	assert_non_null(strstr(md, "\nPercentages are relative performance against the native "
+				   "target of the same run"));
+	assert_null(strstr(md, "No native target"));
 	sec = section(md, "At a glance");
 	n = table_lines(sec, rows, 32);
 	assert_int_equal(n, 1 + 7); /* header + one row per headline metric of the fixture */
@@ -938,7 +941,44 @@ static void test_native_only(void **state)
 	assert_null(strstr(md, "TCG emulation"));
 	assert_null(strstr(md, "## Capacity")); /* no VM, no capacity estimate */
 	assert_null(strstr(md, "of native, ")); /* no sentence without a compared target */
+	assert_null(strstr(md, "No native target"));
 	assert_int_equal(check_details(md, j, 1), 6);
+	free(md);
+	rmout(dir);
+	json_decref(j);
+}
+
+/*
+ * No native target (an A/B profile of two VMs): no percentage anywhere, the note says the
+ * figures are absolute and points at compare --ab instead of explaining percentages.
+ */
+static void test_no_native_target(void **state)
+{
+	json_t *j = load_fix2("results2-base.json"), *res, *x;
+	struct hb_report_opts o;
+	char dir[64], *md;
+	size_t i;
+
+	res = json_array();
+	json_array_foreach (json_object_get(j, "results"), i, x)
+		if (strcmp(json_string_value(json_object_get(x, "target")), "native"))
+			json_array_append(res, x);
+	json_object_set_new(j, "results", res);
+	json_object_set_new(j, "comparisons", json_array());
+	res = json_array();
+	json_array_foreach (json_object_get(j, "targets"), i, x)
+		if (strcmp(json_string_value(json_object_get(x, "name")), "native"))
+			json_array_append(res, x);
+	json_object_set_new(j, "targets", res);
+	hb_report_opts_init(&o);
+	md = render_md(&j, 1, &o, dir, sizeof(dir));
+	assert_non_null(strstr(md,
+			       "\nNo native target in this run: every figure is absolute, none "
+			       "is a percentage of native. Two targets of one run are compared, "
+			       "with CIs, by `hvbench compare --ab TARGET_A TARGET_B "
+			       "results.json`.\n"));
+	assert_null(strstr(md, "Percentages are relative"));
+	assert_null(strstr(md, "%)"));
 	free(md);
 	rmout(dir);
 	json_decref(j);
@@ -1275,6 +1315,7 @@ int main(void)
 		cmocka_unit_test(test_no_gnuplot_still_writes),
 		cmocka_unit_test(test_several_runs),
 		cmocka_unit_test(test_native_only),
+		cmocka_unit_test(test_no_native_target),
 		cmocka_unit_test(test_cross_run),
 		cmocka_unit_test(test_glance_text),
 		cmocka_unit_test(test_md_escapes_names),
