@@ -427,7 +427,7 @@ void hb_profile_check(const struct hb_profile *p, const struct hb_check_env *env
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 	long long host_ram = hb_meminfo("MemTotal");
 	double host_mib = host_ram > 0 ? (double)host_ram / 1048576.0 : 0, vm_mib = 0;
-	int baseline = 0, i;
+	int baseline = 0, nvm = 0, i;
 
 	for (i = 0; i < p->ntargets; i++) {
 		const struct hb_target *t = &p->targets[i];
@@ -440,6 +440,8 @@ void hb_profile_check(const struct hb_profile *p, const struct hb_check_env *env
 			t->ops->check(t->opts, t->name, env, &f, where, d);
 		if (t->ops->flags & HB_BE_BASELINE)
 			baseline = 1;
+		if (t->ops->flags & HB_BE_VM)
+			nvm++;
 		if ((t->ops->flags & HB_BE_HOST_VIEW) && (t->ops->flags & HB_BE_VM)) {
 			if (cores > 0 && f.vcpus > cores)
 				hb_diag_warn(
@@ -475,7 +477,11 @@ void hb_profile_check(const struct hb_profile *p, const struct hb_check_env *env
 				     kmax, f.memory_mib, host_mib);
 		hb_facts_free(&f);
 	}
-	if (!baseline)
+	/* two VMs and no native: an A/B profile, whose comparison is compare --ab, not a ratio */
+	if (!baseline && nvm >= 2)
+		hb_diag_warn(d, "no baseline target (kind native): no VM/native ratios; the VMs "
+				"compare with each other by hvbench compare --ab A B RESULTS.json");
+	else if (!baseline)
 		hb_diag_warn(d, "no baseline target (kind native): nothing to compare the VM "
 				"figures with, so no ratios");
 	hb_probes_check(p->probes, d);

@@ -221,6 +221,15 @@ static int has(const struct hb_diag *d, int warning, const char *msg)
 	return 0;
 }
 
+/* 1 when any diagnostic contains text (no listing: the caller expects it absent). */
+static int has_text(const struct hb_diag *d, const char *text)
+{
+	for (int i = 0; i < d->n; i++)
+		if (strstr(d->it[i].msg, text))
+			return 1;
+	return 0;
+}
+
 static void checks_name_every_qemu_problem(void **state)
 {
 	struct hb_diag d;
@@ -292,6 +301,14 @@ static void checks_paths_and_cross_checks(void **state)
 	assert_true(has(&d, 1,
 			"no baseline target (kind native): nothing to compare the VM figures "
 			"with, so no ratios"));
+	/* two VMs and no native: an A/B profile; the warning names its comparison instead */
+	check_profile("{\"targets\":[{\"name\":\"a\",\"kind\":\"qemu\"},{\"name\":\"b\","
+		      "\"kind\":\"qemu\"}],\"workloads\":[{\"workload\":\"cpu\"}]}",
+		      "/var/tmp", NULL, &d);
+	assert_true(has(&d, 1,
+			"no baseline target (kind native): no VM/native ratios; the VMs compare "
+			"with each other by hvbench compare --ab A B RESULTS.json"));
+	assert_false(has_text(&d, "so no ratios"));
 	/* native with a disk_target it must not write: disksafe's refusal is a check error */
 	check_profile("{\"targets\":[{\"name\":\"n\",\"kind\":\"native\",\"options\":{"
 		      "\"disk_target\":\"/nonexistent/dev\"}}],\"workloads\":[{\"workload\":"
