@@ -138,6 +138,17 @@ static int holds_socket(pid_t pid, const unsigned long *ino, int n)
 	return hit;
 }
 
+/* Leaves in ino[] the inodes pid does not hold; returns how many. */
+static int drop_held(pid_t pid, unsigned long *ino, int n)
+{
+	int i, kept = 0;
+
+	for (i = 0; i < n; i++)
+		if (!holds_socket(pid, &ino[i], 1))
+			ino[kept++] = ino[i];
+	return kept;
+}
+
 int hb_iperf_server_start(struct hb_iperf_server *s, const char *netns, const char *bind_addr,
 			  int port, struct hb_err *e)
 {
@@ -157,6 +168,10 @@ int hb_iperf_server_start(struct hb_iperf_server *s, const char *netns, const ch
 		unsigned long ino[16];
 		int n = listen_inodes(c.pid, port, ino, 16);
 		siginfo_t si;
+
+		/* a listener this process holds on the port is in the forked child too, until
+		 * libiperf's bind fails and it exits: it says nothing of the server */
+		n = drop_held(getpid(), ino, n);
 		if (n > 0 && holds_socket(c.pid, ino, n))
 			break;
 		memset(&si, 0, sizeof(si));
