@@ -196,6 +196,18 @@ int hb_params_validate(const struct hb_param *p, size_t n, const json_t *in, con
 	return 0;
 }
 
+json_t *hb_param_default(const struct hb_param *p, size_t n, const char *name)
+{
+	struct hb_err e = {0};
+	json_t *v = NULL;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!strcmp(p[i].name, name))
+			return p[i].def && !param_value(&p[i], NULL, "default", &v, &e) ? v : NULL;
+	return NULL;
+}
+
 long long hb_param_int(const json_t *params, const char *name)
 {
 	return (long long)json_integer_value(json_object_get(params, name));

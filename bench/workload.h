@@ -116,6 +116,10 @@ const struct hb_workload *hb_workload_find(const char *name);
 int hb_params_validate(const struct hb_param *p, size_t n, const json_t *in, const char *where,
 		       json_t **out, struct hb_err *e);
 
+/* A new JSON value of the default of the parameter called name (what hb_params_validate fills
+ * in when it is absent), or NULL when the table has no such parameter or it has no default. */
+json_t *hb_param_default(const struct hb_param *p, size_t n, const char *name);
+
 /* Typed getters on a validated object (no checks needed after hb_params_validate). */
 long long hb_param_int(const json_t *params, const char *name);
 double hb_param_double(const json_t *params, const char *name);

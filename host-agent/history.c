@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backend.h"
 #include "report.h"
 #include "runner.h"
 #include "store.h"
@@ -410,10 +411,19 @@ int hb_cmd_history(int argc, char **argv)
 	return rc;
 }
 
+/* The default of a target option, from the backend's own table (compare's option_default). */
+json_t *hb_target_option_default(const char *kind, const char *key)
+{
+	const struct hb_backend_ops *ops = hb_backend_find(kind);
+
+	return ops ? hb_param_default(ops->opts, ops->nopts, key) : NULL;
+}
+
 /* `hvbench compare`: the reports' gate, its --baseline-from served by the history store. */
 int hb_cmd_compare(int argc, char **argv)
 {
-	static const struct hb_baseline_source store = {hb_store_baselines, hb_store_docs_free};
+	static const struct hb_baseline_source store = {hb_store_baselines, hb_store_docs_free,
+							hb_target_option_default};
 
 	return hb_compare_main(argc, argv, stdout, stderr, &store);
 }

@@ -16,6 +16,10 @@
 int hb_cmd_history(int argc, char **argv);
 /* `hvbench compare ...`: hb_compare_main (report.h) with the history store as baseline source. */
 int hb_cmd_compare(int argc, char **argv);
+/* A new JSON value of the default of option key of a target of kind (the backend's table), or
+ * NULL when the kind or key is unknown or has no default: what compare fills in for an option
+ * one run's results lack. */
+json_t *hb_target_option_default(const char *kind, const char *key);
 /* `hvbench export ...`: 0 ok, 2 usage or input error, 3 store or write error. */
 int hb_cmd_export(int argc, char **argv);
 

@@ -121,6 +121,8 @@ struct cmp {
 	char fatal_why[512];
 	/* --ab: target B (the candidate, rows named after it) against target A of one run */
 	const char *ab_a, *ab_b;
+	/* NULL, or the default of a target option (hb_baseline_source.option_default) */
+	json_t *(*option_default)(const char *kind, const char *key);
 };
 
 static void note_add(struct cmp *c, int mismatch, const char *fmt, ...)
@@ -1393,6 +1395,49 @@ static void boot_concurrency_diff(struct cmp *c, const char *target, const json_
 		 target, (long long)nb, (long long)nc);
 }
 
+/* One option of one side: its value, or its default when the run's hvbench predates it. */
+static json_t *option_value(struct cmp *c, const json_t *t, const char *key, int *filled)
+{
+	json_t *v = json_object_get(json_object_get(t, "options"), key);
+
+	*filled = 0;
+	if (v)
+		return json_incref(v);
+	if (c->option_default && (v = c->option_default(hb_j_str(t, "kind", ""), key)))
+		*filled = 1;
+	return v;
+}
+
+/*
+ * A target's options, key by key. An option one side lacks (its results come from an hvbench
+ * that did not have it) stands at its default there: only a different value is a mismatch.
+ */
+static void options_diff(struct cmp *c, const char *n, const json_t *bt, const json_t *ct)
+{
+	const json_t *ob = json_object_get(bt, "options"), *oc = json_object_get(ct, "options");
+	const char *k;
+	json_t *v;
+
+	for (int side = 0; side < 2; side++)
+		json_object_foreach ((json_t *)(side ? oc : ob), k, v) {
+			json_t *bv, *cv;
+			int bf, cf;
+			char what[300];
+
+			if (side && json_object_get(ob, k))
+				continue; /* seen from the baseline's side */
+			bv = option_value(c, bt, k, &bf);
+			cv = option_value(c, ct, k, &cf);
+			snprintf(what, sizeof(what), "target %s option %s%s", n, k,
+				 bf   ? " (absent from the baseline: its default)"
+				 : cf ? " (absent from the current run: its default)"
+				      : "");
+			cmp_json(c, what, bv, cv);
+			json_decref(bv);
+			json_decref(cv);
+		}
+}
+
 static void facts_diff(struct cmp *c, const json_t *b, const char *bname)
 {
 	static const char *const top[] = {"repetitions", "warmup",  "boots", "duration",
@@ -1429,8 +1474,7 @@ static void facts_diff(struct cmp *c, const json_t *b, const char *bname)
 			note_add(c, 0, "target %s of the baseline is not in the current run", n);
 			continue;
 		}
-		snprintf(what, sizeof(what), "target %s options", n);
-		cmp_json(c, what, json_object_get(x, "options"), json_object_get(ct, "options"));
+		options_diff(c, n, x, ct);
 		for (size_t k = 0; k < HB_ARRAY_SIZE(tinfo); k++) {
 			snprintf(what, sizeof(what), "target %s %s", n, tinfo[k]);
 			cmp_json(c, what, json_object_get(json_object_get(x, "info"), tinfo[k]),
@@ -2666,6 +2710,7 @@ int hb_compare_main(int argc, char **argv, FILE *out, FILE *err,
 		fprintf(err, "hvbench compare: out of memory\n");
 		return 2;
 	}
+	c->option_default = src ? src->option_default : NULL;
 	c->alpha = 0.01;
 	c->threshold = 0.05;
 	c->mode = MODE_BOTH;

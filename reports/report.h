@@ -105,14 +105,17 @@ int hb_report_glance_text(json_t *results, FILE *out, int width, struct hb_err *
 int hb_cmd_report(int argc, char **argv);
 
 /*
- * Where `--baseline-from db:last=K` finds its baselines: the history store, which the host agent
- * owns and hands in (hb_cmd_compare, history.c); reports stand below the host agent. load: as
+ * What the host agent hands in to compare (hb_cmd_compare, history.c); reports stand below the
+ * host agent. Where `--baseline-from db:last=K` finds its baselines: the history store. load: as
  * hb_store_baselines (docs: malloc'd, newest first), free_docs: as hb_store_docs_free.
  */
 struct hb_baseline_source {
 	int (*load)(const char *db, const char *from, const json_t *cur, json_t ***docs, size_t *n,
 		    struct hb_err *e);
 	void (*free_docs)(json_t **docs, size_t n);
+	/* NULL, or a new JSON value of the default of option key of a target of kind (NULL when
+	 * unknown): an option one run's results lack (an older hvbench) compares as its default */
+	json_t *(*option_default)(const char *kind, const char *key);
 };
 /*
  * `hvbench compare BASELINE.json CURRENT.json [--alpha 0.01] [--threshold 5%]
