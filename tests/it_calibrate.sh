@@ -140,7 +140,8 @@ else
 	rc=$?
 	cat "$T/lat.out"
 	[ $rc -eq 0 ] || { cat "$T/lat.err"; fail "latency-vm (echo peer): exit $rc, expected 0"; }
-	grep -q "^latency-vm    5 ms peer " "$T/lat.out" || fail "the table does not say the peer delayed"
+	grep -q "^latency-vm    5 ms peer .* -5/+25% *pass$" "$T/lat.out" ||
+		fail "the table does not say the peer delayed, with the one-sided tolerance"
 	grep -q "| latency-vm | 5 ms, echo peer (--latency-method peer) |" "$T/lat/calibration.md" ||
 		fail "calibration.md does not say where the delay was injected"
 	python3 - "$T/lat" <<'PY' || fail "latency-vm calibration section"
@@ -153,7 +154,9 @@ assert c["verdict"] == "pass" and c["n"] == 5, c
 assert c["injected_at"] == "echo peer (--latency-method peer)", c
 assert "not the network path" in c["injection"], c
 assert c["expected"] == 5000 and c["unit"] == "us", c
-assert abs(c["ratio"] - 1) <= c["tolerance"] == 0.15, c
+# one-sided: a held reply never comes early; the guest's wake-up after idling only adds
+assert c["tolerance"] == 0.05 and c["tolerance_above"] == 0.25, c
+assert -0.05 <= c["ratio"] - 1 <= 0.25, c
 r = json.load(open(d + "/vm/results.json"))
 assert r["calibration"][0]["injected_at"] == c["injected_at"], r["calibration"]
 info = {t["name"]: t.get("info", {}) for t in r["targets"]}
