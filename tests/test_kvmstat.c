@@ -356,9 +356,7 @@ static void test_real_kvm_tracepoint(void **state)
 	struct hb_err e = {0};
 	struct hb_sample sq, st, sa;
 	struct hb_probe_target noqmp;
-	json_t *cq = json_pack("{s:{s:s}}", "kvmstat", "source", "qmp");
-	json_t *ct = json_pack("{s:{s:s}}", "kvmstat", "source", "tracepoint");
-	json_t *ca = json_pack("{s:{}}", "kvmstat");
+	json_t *cq, *ct, *ca; /* made after the skips: a skip leaves nothing behind */
 	char why[256];
 	double q, t;
 
@@ -376,6 +374,9 @@ static void test_real_kvm_tracepoint(void **state)
 		print_message("SKIP: QEMU with accel=kvm did not start here\n");
 		skip();
 	}
+	cq = json_pack("{s:{s:s}}", "kvmstat", "source", "qmp");
+	ct = json_pack("{s:{s:s}}", "kvmstat", "source", "tracepoint");
+	ca = json_pack("{s:{}}", "kvmstat");
 	assert_int_equal(hb_probeset_new(cq, &qs, &e), 0);
 	assert_int_equal(hb_probeset_new(ct, &ts, &e), 0);
 	assert_int_equal(hb_probeset_new(ca, &as, &e), 0);
