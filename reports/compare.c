@@ -1409,14 +1409,17 @@ static json_t *option_value(struct cmp *c, const json_t *t, const char *key, int
 }
 
 /*
- * A target's options, key by key. An option one side lacks (its results come from an hvbench
- * that did not have it) stands at its default there: only a different value is a mismatch.
+ * Two targets' options, key by key: a note "PREFIX KEY: LB value, LC value" per difference
+ * (mismatch: as note_add), the count returned. An option one side lacks (its results come from
+ * an hvbench that did not have it) stands at its default there: only a different value counts.
  */
-static void options_diff(struct cmp *c, const char *n, const json_t *bt, const json_t *ct)
+static int options_diff(struct cmp *c, int mismatch, const char *prefix, const char *lb,
+			const json_t *bt, const char *lc, const json_t *ct)
 {
 	const json_t *ob = json_object_get(bt, "options"), *oc = json_object_get(ct, "options");
 	const char *k;
 	json_t *v;
+	int ndiff = 0;
 
 	for (int side = 0; side < 2; side++)
 		json_object_foreach ((json_t *)(side ? oc : ob), k, v) {
@@ -1425,17 +1428,19 @@ static void options_diff(struct cmp *c, const char *n, const json_t *bt, const j
 			char what[300];
 
 			if (side && json_object_get(ob, k))
-				continue; /* seen from the baseline's side */
+				continue; /* seen from the first side */
 			bv = option_value(c, bt, k, &bf);
 			cv = option_value(c, ct, k, &cf);
-			snprintf(what, sizeof(what), "target %s option %s%s", n, k,
-				 bf   ? " (absent from the baseline: its default)"
-				 : cf ? " (absent from the current run: its default)"
-				      : "");
-			cmp_json(c, what, bv, cv);
+			if (bf || cf)
+				snprintf(what, sizeof(what), "%s %s (absent from %s: its default)",
+					 prefix, k, bf ? lb : lc);
+			else
+				snprintf(what, sizeof(what), "%s %s", prefix, k);
+			ndiff += diff_json(c, mismatch, what, lb, bv, lc, cv);
 			json_decref(bv);
 			json_decref(cv);
 		}
+	return ndiff;
 }
 
 static void facts_diff(struct cmp *c, const json_t *b, const char *bname)
@@ -1474,7 +1479,8 @@ static void facts_diff(struct cmp *c, const json_t *b, const char *bname)
 			note_add(c, 0, "target %s of the baseline is not in the current run", n);
 			continue;
 		}
-		options_diff(c, n, x, ct);
+		snprintf(what, sizeof(what), "target %s option", n);
+		options_diff(c, 1, what, "baseline", x, "current", ct);
 		for (size_t k = 0; k < HB_ARRAY_SIZE(tinfo); k++) {
 			snprintf(what, sizeof(what), "target %s %s", n, tinfo[k]);
 			cmp_json(c, what, json_object_get(json_object_get(x, "info"), tinfo[k]),
@@ -1797,9 +1803,7 @@ static void ab_checks(struct cmp *c)
 	static const char *const tinfo[] = {"accel",	  "machine",  "vcpus",
 					    "memory_mib", "net_mode", "boot_concurrency"};
 	const json_t *ta = hb_j_target(c->cur, c->ab_a), *tb = hb_j_target(c->cur, c->ab_b);
-	const json_t *oa = json_object_get(ta, "options"), *ob = json_object_get(tb, "options");
-	const char *ka = hb_j_str(ta, "kind", "?"), *kb = hb_j_str(tb, "kind", "?"), *k;
-	const json_t *v;
+	const char *ka = hb_j_str(ta, "kind", "?"), *kb = hb_j_str(tb, "kind", "?");
 	char what[300];
 	int ndiff = 0;
 
@@ -1814,15 +1818,7 @@ static void ab_checks(struct cmp *c)
 	if (hb_j_is_native(ta) != hb_j_is_native(tb))
 		note_add(c, 0, "%s is native (no hypervisor): the A/B change is the hypervisor",
 			 hb_j_is_native(ta) ? c->ab_a : c->ab_b);
-	json_object_foreach ((json_t *)oa, k, v) {
-		snprintf(what, sizeof(what), "option %s", k);
-		ndiff += diff_json(c, 0, what, c->ab_a, v, c->ab_b, json_object_get(ob, k));
-	}
-	json_object_foreach ((json_t *)ob, k, v)
-		if (!json_object_get(oa, k)) {
-			snprintf(what, sizeof(what), "option %s", k);
-			ndiff += diff_json(c, 0, what, c->ab_a, NULL, c->ab_b, v);
-		}
+	ndiff += options_diff(c, 0, "option", c->ab_a, ta, c->ab_b, tb);
 	for (size_t i = 0; i < HB_ARRAY_SIZE(tinfo); i++) {
 		snprintf(what, sizeof(what), "%s (as run)", tinfo[i]);
 		ndiff += diff_json(c, 0, what, c->ab_a,

@@ -228,7 +228,7 @@ static void test_new_option_at_default(void **state)
 	r = compare("base.json", cur, NULL);
 	assert_int_equal(r.rc, 0);
 	assert_line(r.out, 1,
-		    "note: target vm option cpu_limit_period (absent from the baseline: its "
+		    "note: target vm option cpu_limit_period (absent from baseline: its "
 		    "default): baseline 100.0, current 20.0");
 	assert_null(strstr(r.out, "option accel"));
 	run_free(&r);
